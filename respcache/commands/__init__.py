@@ -1,0 +1,11 @@
+"""Commands: the registry, the dispatch engine and the handlers, one module per group.
+
+Importing this package registers every command (each module's decorators run).
+"""
+
+from respcache.commands import connection, strings  # noqa: F401  (registration)
+from respcache.commands.client import Client
+from respcache.commands.engine import Blocked, Engine
+from respcache.commands.registry import REGISTRY, CommandSpec, command
+
+__all__ = ["REGISTRY", "Blocked", "Client", "CommandSpec", "Engine", "command"]

@@ -1,0 +1,117 @@
+"""Per-connection state seen by command handlers. No sockets here.
+
+The server subclasses :class:`Client` and overrides the few methods that
+reach the network (:meth:`push`, :meth:`resume`, :meth:`kill`,
+:meth:`connection_info`); unit tests use this class as it is, and read what
+was pushed from :attr:`pushed`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from respcache.protocol.types import Reply
+
+if TYPE_CHECKING:
+    from respcache.commands.engine import Blocked, Engine
+    from respcache.store.keyspace import Database
+
+
+class Client:
+    """One client connection's state (db, protocol, auth, transaction, subscriptions...)."""
+
+    __slots__ = (
+        "__weakref__",
+        "authenticated",
+        "blocked",
+        "close_after_reply",
+        "created",
+        "db",
+        "dirty_cas",
+        "engine",
+        "id",
+        "in_exec",
+        "is_master",
+        "last_command",
+        "last_interaction",
+        "lib_name",
+        "lib_ver",
+        "multi",
+        "multi_error",
+        "name",
+        "no_evict",
+        "no_touch",
+        "patterns",
+        "propagate_as",
+        "pushed",
+        "reply_mode",
+        "resp",
+        "subscriptions",
+        "watched",
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.id = engine.next_client_id()
+        self.db: Database = engine.keyspace.dbs[0]
+        self.resp = 2
+        self.authenticated = not engine.config.requirepass
+        self.name = b""
+        self.lib_name = ""
+        self.lib_ver = ""
+        self.created = self.last_interaction = time.time()
+        self.last_command = "NULL"
+        self.multi: list[tuple[object, list[bytes]]] | None = None
+        """Queued (spec, argv) pairs between MULTI and EXEC; None outside a transaction."""
+        self.multi_error = False
+        self.in_exec = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.dirty_cas = False
+        self.subscriptions: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.reply_mode = "on"
+        self.close_after_reply = False
+        self.blocked: Blocked | None = None
+        self.no_evict = False
+        self.no_touch = False
+        self.is_master = False
+        """True for the replication link applying the leader's stream on a follower."""
+        self.propagate_as: list[list[bytes]] | None = None
+        """Set by a handler that replicates something other than its own argv (e.g. SET EX → PXAT)."""
+        self.pushed: list[Reply] = []
+
+    # --- reaching the network (overridden by the server) ---------------------------
+
+    def push(self, reply: Reply) -> None:
+        """Send an out-of-band reply (pub/sub message) now."""
+        self.pushed.append(reply)
+
+    def resume(self, reply: Reply) -> None:
+        """A blocked command finished: send its reply and go on with queued commands."""
+        self.pushed.append(reply)
+
+    def kill(self) -> None:
+        """Close the connection (CLIENT KILL, QUIT after the reply)."""
+        self.close_after_reply = True
+
+    def connection_info(self) -> dict[str, str]:
+        """Transport facts for CLIENT LIST/INFO: addr, laddr, fd, qbuf, obl, omem..."""
+        return {"addr": "", "laddr": "", "fd": "-1"}
+
+    # --- helpers for handlers --------------------------------------------------------
+
+    def modified(self, key: bytes, event: bytes | None = None, kind: str = "") -> None:
+        """Record that ``key`` in the current db changed (Redis's signalModifiedKey + dirty++).
+
+        ``event``/``kind`` name the keyspace notification (``b"set"``, ``"$"``);
+        the command is replicated because the dataset is now dirty.
+        """
+        self.engine.key_modified(self.db.id, key, event, kind)
+
+    @property
+    def in_pubsub(self) -> bool:
+        return bool(self.subscriptions or self.patterns)
+
+    def __repr__(self) -> str:
+        return f"<Client id={self.id} db={self.db.id} resp={self.resp}>"

@@ -1,0 +1,425 @@
+"""The engine: one dispatch pipeline for every command, and the node's shared state.
+
+``execute`` is the only way a command runs::
+
+    lookup → arity → auth → MULTI queueing → pub/sub context → read-only gate
+    → OOM gate (evict first) → handler → replicate if the data changed
+    → expiries/evictions the store made → statistics
+
+Handlers return their reply (or raise :class:`CommandError`); the effects that
+matter beyond the reply are collected here: whether the dataset changed
+(``dirty``), what to replicate (the argv, or what the handler put in
+``client.propagate_as``), deletions the store made by itself (replicated as
+``DEL``), keys blocked clients wait on. The server, not the engine, decides
+when a reply may leave (after the in-sync followers acknowledged the write).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from respcache import REDIS_VERSION, __version__
+from respcache.commands.client import Client
+from respcache.commands.registry import REGISTRY, CommandSpec
+from respcache.errors import (
+    NOAUTH,
+    OOM,
+    READONLY,
+    CommandError,
+    unknown_command,
+    unknown_subcommand,
+    wrong_arity,
+)
+from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
+from respcache.store.keyspace import Keyspace
+
+if TYPE_CHECKING:
+    from respcache.config import Config
+
+# Commands a client in RESP2 subscribed mode may still send.
+PUBSUB_ALLOWED = frozenset(
+    {
+        "subscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "sunsubscribe",
+        "psubscribe",
+        "punsubscribe",
+        "ping",
+        "quit",
+        "reset",
+    }
+)
+# Commands that run at once inside MULTI instead of being queued.
+MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+
+@dataclass
+class CommandStats:
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+
+@dataclass
+class Stats:
+    """Counters behind ``INFO stats`` (reset by CONFIG RESETSTAT)."""
+
+    total_connections_received: int = 0
+    total_commands_processed: int = 0
+    rejected_connections: int = 0
+    total_net_input_bytes: int = 0
+    total_net_output_bytes: int = 0
+    total_error_replies: int = 0
+    commands: dict[str, CommandStats] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Blocked:
+    """Returned by a blocking handler (BLPOP...) when it has to wait.
+
+    The engine parks the client on ``keys`` and runs the same command again
+    (``spec``/``argv``) whenever one of them is signalled ready; ``timeout`` is
+    in seconds (0 = forever) and ``timeout_reply`` is sent when it runs out.
+    """
+
+    keys: list[bytes]
+    timeout: float
+    timeout_reply: Reply = NULL_ARRAY
+    db: int = 0
+    spec: CommandSpec | None = None
+    argv: list[bytes] = field(default_factory=list)
+    timer: Any = None
+
+
+Propagator = Callable[[int, list[list[bytes]]], None]
+"""Receives (db index, commands) that changed the dataset, in execution order."""
+
+
+class Engine:
+    """A node's dataset, clients and command pipeline, free of I/O."""
+
+    def __init__(self, config: Config, keyspace: Keyspace | None = None) -> None:
+        self.config = config
+        self.keyspace = keyspace or Keyspace(
+            config.databases,
+            maxmemory=config.maxmemory,
+            policy=config.maxmemory_policy,
+            samples=config.maxmemory_samples,
+            lfu_log_factor=config.lfu_log_factor,
+            lfu_decay_time=config.lfu_decay_time,
+        )
+        self.stats = Stats()
+        self.clients: dict[int, Client] = {}
+        self._next_client_id = 0
+        self.dirty = 0
+        """Count of changes to the dataset since start (Redis's server.dirty)."""
+        self.read_only = False
+        """True on a follower with replica-read-only: client writes get READONLY."""
+        self.propagator: Propagator | None = None
+        """Set by the replication layer on a leader; None when nobody listens."""
+        self.call_later: Callable[[float, Callable[[], None]], Any] | None = None
+        """Timer facility injected by the server (loop.call_later)."""
+        self.info_providers: dict[str, Callable[[], list[str]]] = {}
+        """Extra INFO sections (replication, cluster) provided by other layers."""
+        self.run_id = os.urandom(20).hex()
+        self.started = time.time()
+        self.started_monotonic = time.monotonic()
+        self.version = __version__
+        self.redis_version = REDIS_VERSION
+        # Transactions: clients WATCHing each (db, key).
+        self.watched: dict[tuple[int, bytes], set[Client]] = {}
+        # Blocking commands: FIFO of clients per (db, key), and keys made ready.
+        self.blocking: dict[tuple[int, bytes], deque[Client]] = {}
+        self.ready: list[tuple[int, bytes]] = []
+        # Keyspace notifications hook, set by the pub/sub module.
+        self.notify_hook: Callable[[str, bytes, int, bytes], None] | None = None
+        self.shutdown_hook: Callable[[bool], None] | None = None
+        self.disconnect_hooks: list[Callable[[Client], None]] = []
+        """Called when a client goes away (pub/sub unsubscribes it, ...)."""
+        self._lookup_cache: dict[bytes, CommandSpec] = {}
+
+    # --- clients ------------------------------------------------------------------------
+
+    def next_client_id(self) -> int:
+        self._next_client_id += 1
+        return self._next_client_id
+
+    def new_client(self) -> Client:
+        client = Client(self)
+        self.add_client(client)
+        return client
+
+    def add_client(self, client: Client) -> None:
+        self.clients[client.id] = client
+        self.stats.total_connections_received += 1
+
+    def remove_client(self, client: Client) -> None:
+        """Forget a disconnected client: watches, blocking, subscriptions."""
+        self.clients.pop(client.id, None)
+        self.unwatch_all(client)
+        if client.blocked is not None:
+            self._unpark(client)
+        for hook in self.disconnect_hooks:
+            hook(client)
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def lookup(self, argv: list[bytes]) -> CommandSpec | None:
+        name = argv[0]
+        spec = self._lookup_cache.get(name)
+        if spec is None:
+            try:
+                spec = REGISTRY.get(name.decode("ascii").lower())
+            except UnicodeDecodeError:
+                return None
+            if spec is None:
+                return None
+            if len(self._lookup_cache) < 4096:
+                self._lookup_cache[name] = spec
+        if spec.subcommands:
+            if len(argv) < 2:
+                return spec
+            try:
+                sub_name = argv[1].decode("ascii").lower()
+            except UnicodeDecodeError:
+                sub_name = ""
+            sub = spec.subcommands.get(sub_name)
+            if sub is None:
+                if spec.handler is not None:
+                    return spec
+                raise unknown_subcommand(argv[1], spec.name)
+            return sub
+        return spec
+
+    def execute(self, client: Client, argv: list[bytes]) -> Reply | Blocked:
+        """Run one command line from a client through the whole pipeline."""
+        try:
+            spec = self.lookup(argv)
+        except CommandError as err:
+            return self._reject(client, err, None)
+        if spec is None:
+            if client.multi is not None:
+                client.multi_error = True
+            return self._reject(client, unknown_command(argv), None)
+        arity = spec.arity
+        n = len(argv)
+        if (arity > 0 and n != arity) or n < -arity:
+            if client.multi is not None:
+                client.multi_error = True
+            return self._reject(client, wrong_arity(spec.name), spec)
+        if not client.authenticated and not spec.no_auth:
+            if client.multi is not None:
+                client.multi_error = True
+            return self._reject(client, CommandError(NOAUTH), spec)
+        if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
+            if "no_multi" in spec.flags:
+                client.multi_error = True
+                return self._reject(
+                    client, CommandError("ERR Command not allowed inside a transaction"), spec
+                )
+            client.multi.append((spec, argv))
+            return QUEUED
+        if client.resp == 2 and (client.subscriptions or client.patterns):
+            if spec.name.partition("|")[0] not in PUBSUB_ALLOWED:
+                return self._reject(
+                    client,
+                    CommandError(
+                        f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
+                        "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                    ),
+                    spec,
+                )
+        if spec.is_write and self.read_only and not client.is_master:
+            return self._reject(client, CommandError(READONLY), spec)
+        ks = self.keyspace
+        if ks.maxmemory and not client.is_master:
+            ks.update_clock()
+            ks.evict()
+            if ks.events:
+                self.flush_store_events()
+            if spec.is_denyoom and ks.over_maxmemory():
+                return self._reject(client, CommandError(OOM), spec)
+        reply = self.call(client, spec, argv)
+        if self.ready:
+            self.serve_ready()
+        return reply
+
+    def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
+        """Run a handler and collect its effects (also used by EXEC for queued commands)."""
+        ks = self.keyspace
+        ks.update_clock()
+        if client.no_touch:
+            ks.no_touch = True
+        dirty = self.dirty
+        start = time.perf_counter_ns()
+        handler = spec.handler
+        assert handler is not None
+        try:
+            reply = handler(client, argv)
+        except CommandError as err:
+            reply = err
+        finally:
+            ks.no_touch = False
+        elapsed = (time.perf_counter_ns() - start) // 1000
+        name = spec.name
+        stats = self.stats.commands.get(name)
+        if stats is None:
+            stats = self.stats.commands[name] = CommandStats()
+        stats.calls += 1
+        stats.usec += elapsed
+        self.stats.total_commands_processed += 1
+        client.last_command = name
+        if type(reply) is CommandError:
+            stats.failed_calls += 1
+            self._count_error(reply)
+        if self.dirty != dirty:
+            propagate = client.propagate_as
+            if propagate is not None:
+                client.propagate_as = None
+                self.propagate(client.db.id, propagate)
+            else:
+                self.propagate(client.db.id, [argv])
+        elif client.propagate_as is not None:
+            client.propagate_as = None
+        if ks.events:
+            self.flush_store_events()
+        if isinstance(reply, Blocked):
+            reply.spec = spec
+            reply.argv = argv
+            reply.db = client.db.id
+        return reply
+
+    def _reject(self, client: Client, err: CommandError, spec: CommandSpec | None) -> Reply:
+        if spec is not None:
+            stats = self.stats.commands.get(spec.name)
+            if stats is None:
+                stats = self.stats.commands[spec.name] = CommandStats()
+            stats.rejected_calls += 1
+        self._count_error(err)
+        return err
+
+    def _count_error(self, err: CommandError) -> None:
+        self.stats.total_error_replies += 1
+        prefix = err.prefix
+        self.stats.errors[prefix] = self.stats.errors.get(prefix, 0) + 1
+
+    # --- effects --------------------------------------------------------------------------
+
+    def propagate(self, db: int, commands: list[list[bytes]]) -> None:
+        """Hand commands that changed the dataset to replication (if anyone listens)."""
+        if self.propagator is not None:
+            self.propagator(db, commands)
+
+    def key_modified(self, db: int, key: bytes, event: bytes | None, kind: str) -> None:
+        """A key changed: dataset dirty, WATCHers invalidated, notification, blocked clients."""
+        self.dirty += 1
+        if self.watched:
+            watchers = self.watched.get((db, key))
+            if watchers:
+                for watcher in watchers:
+                    watcher.dirty_cas = True
+        if event is not None and self.notify_hook is not None:
+            self.notify_hook(kind, event, db, key)
+        if self.blocking and (db, key) in self.blocking:
+            self.ready.append((db, key))
+
+    def flush_store_events(self) -> None:
+        """Replicate the store's own deletions (expiry, eviction) as DEL and notify."""
+        for db, key, reason in self.keyspace.drain_events():
+            self.dirty += 1
+            if self.watched:
+                for watcher in self.watched.get((db, key), ()):
+                    watcher.dirty_cas = True
+            self.propagate(db, [[b"DEL", key]])
+            if self.notify_hook is not None:
+                self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
+
+    # --- WATCH bookkeeping (used by the transactions module) -----------------------------------
+
+    def watch(self, client: Client, key: bytes) -> None:
+        entry = (client.db.id, key)
+        if entry not in client.watched:
+            client.watched.add(entry)
+            self.watched.setdefault(entry, set()).add(client)
+
+    def unwatch_all(self, client: Client) -> None:
+        for entry in client.watched:
+            watchers = self.watched.get(entry)
+            if watchers is not None:
+                watchers.discard(client)
+                if not watchers:
+                    del self.watched[entry]
+        client.watched.clear()
+        client.dirty_cas = False
+
+    def touch_all_watched(self, db: int | None = None) -> None:
+        """FLUSHALL/FLUSHDB/SWAPDB: every watcher of that db (or all) is invalidated."""
+        for (wdb, _key), watchers in self.watched.items():
+            if db is None or wdb == db:
+                for watcher in watchers:
+                    watcher.dirty_cas = True
+
+    # --- blocking commands ------------------------------------------------------------------
+
+    def park(self, client: Client, blocked: Blocked) -> None:
+        """Make a client wait for one of ``blocked.keys`` (FIFO per key) or the timeout."""
+        client.blocked = blocked
+        for key in blocked.keys:
+            self.blocking.setdefault((blocked.db, key), deque()).append(client)
+        if blocked.timeout > 0 and self.call_later is not None:
+            blocked.timer = self.call_later(
+                blocked.timeout, lambda: self.unblock(client, blocked.timeout_reply)
+            )
+
+    def _unpark(self, client: Client) -> None:
+        blocked = client.blocked
+        if blocked is None:
+            return
+        client.blocked = None
+        if blocked.timer is not None:
+            blocked.timer.cancel()
+        for key in blocked.keys:
+            waiters = self.blocking.get((blocked.db, key))
+            if waiters is not None:
+                try:
+                    waiters.remove(client)
+                except ValueError:
+                    pass
+                if not waiters:
+                    del self.blocking[(blocked.db, key)]
+
+    def unblock(self, client: Client, reply: Reply) -> None:
+        """End a client's wait with ``reply`` (timeout, CLIENT UNBLOCK, or served)."""
+        if client.blocked is None:
+            return
+        self._unpark(client)
+        client.resume(reply)
+
+    def serve_ready(self) -> None:
+        """Retry clients blocked on keys that were written, in FIFO order."""
+        while self.ready:
+            ready, self.ready = self.ready, []
+            for entry in ready:
+                waiters = self.blocking.get(entry)
+                while waiters:
+                    client = waiters[0]
+                    blocked = client.blocked
+                    if blocked is None or blocked.spec is None:
+                        waiters.popleft()
+                        continue
+                    saved_db = client.db
+                    client.db = self.keyspace.dbs[blocked.db]
+                    reply = self.call(client, blocked.spec, blocked.argv)
+                    client.db = saved_db
+                    if isinstance(reply, Blocked):
+                        break  # still nothing for the first waiter: the rest wait too
+                    self.unblock(client, reply)
+                    waiters = self.blocking.get(entry)

@@ -1,0 +1,1 @@
+"""RESP without I/O: bytes in, commands out (:mod:`.parser`); replies in, bytes out (:mod:`.encoder`)."""

@@ -1,0 +1,323 @@
+"""The server: listeners, the cron, shutdown, and the wiring of every layer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from respcache.commands import Engine
+from respcache.config import Config
+from respcache.server.connection import RespConnection
+from respcache.server.gate import CommitGate
+
+log = logging.getLogger("respcache.server")
+
+MAXCLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
+PROTECTED_MODE_ERROR = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from "
+    b"the loopback interface. If you want to connect from external computers to Redis you may "
+    b"adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    b"'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    b"same host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    b"internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    b"you can just disable the protected mode by editing the Redis configuration file, and "
+    b"setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    b"started the server manually just for testing, restart it with the '--protected-mode no' "
+    b"option. 4) Set up an authentication password for the default user. NOTE: You only need "
+    b"to do one of the above things in order for the server to start accepting connections "
+    b"from the outside.\r\n"
+)
+
+
+class Server:
+    """A respcache node: engine + listeners + cron. Replication and coordination plug in."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine = Engine(config)
+        self.gate = CommitGate()
+        self.connections: set[RespConnection] = set()
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.ports: list[int] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._cron_handle: asyncio.TimerHandle | None = None
+        self.cron_hooks: list[Callable[[], None]] = []
+        """Run every cron tick (replication pings, timeouts, ...)."""
+        self.shutdown_hooks: list[Callable[[], Any]] = []
+        """Awaitables/callables run on shutdown before connections close (handoff)."""
+        self.engine.shutdown_hook = self.request_shutdown
+        self._ops_samples: list[tuple[float, int]] = []
+        self._apply_config_hooks()
+
+    # --- configuration ------------------------------------------------------------------
+
+    def _apply_config_hooks(self) -> None:
+        ks = self.engine.keyspace
+        cfg = self.config
+
+        def set_maxmemory(value: object) -> None:
+            ks.maxmemory = int(value)  # type: ignore[call-overload]
+            ks.evict()
+            self.engine.flush_store_events()
+
+        def set_policy(value: object) -> None:
+            ks.set_policy(str(value))
+
+        def set_samples(value: object) -> None:
+            ks.samples = int(value)  # type: ignore[call-overload]
+
+        def set_lfu_log_factor(value: object) -> None:
+            ks.lfu_log_factor = int(value)  # type: ignore[call-overload]
+
+        def set_lfu_decay_time(value: object) -> None:
+            ks.lfu_decay_time = int(value)  # type: ignore[call-overload]
+
+        cfg.on_change("maxmemory", set_maxmemory)
+        cfg.on_change("maxmemory-policy", set_policy)
+        cfg.on_change("maxmemory-samples", set_samples)
+        cfg.on_change("lfu-log-factor", set_lfu_log_factor)
+        cfg.on_change("lfu-decay-time", set_lfu_decay_time)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the listeners and start the cron."""
+        loop = self.loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self.engine.call_later = loop.call_later
+        cfg = self.config
+        if cfg.port:
+            for host in cfg.bind:
+                optional = host.startswith("-")
+                addr = host.lstrip("-")
+                try:
+                    listener = await loop.create_server(
+                        lambda: RespConnection(self),
+                        host=addr,
+                        port=cfg.port,
+                        backlog=cfg.tcp_backlog,
+                        reuse_address=True,
+                    )
+                except OSError as err:
+                    if optional:
+                        log.debug("could not bind optional address %s: %s", addr, err)
+                        continue
+                    raise
+                self.listeners.append(listener)
+                for sock in listener.sockets:
+                    self.ports.append(sock.getsockname()[1])
+        if cfg.unixsocket:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(cfg.unixsocket)
+            listener = await loop.create_unix_server(
+                lambda: RespConnection(self), path=cfg.unixsocket, backlog=cfg.tcp_backlog
+            )
+            if cfg.unixsocketperm:
+                os.chmod(cfg.unixsocket, cfg.unixsocketperm)
+            self.listeners.append(listener)
+        if not self.listeners:
+            raise OSError("no listening socket could be bound")
+        self._schedule_cron()
+        where = ", ".join([f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind] if cfg.port else []) + (
+            f" unix:{cfg.unixsocket}" if cfg.unixsocket else ""
+        )
+        log.info("Ready to accept connections on %s", where)
+
+    async def wait_stopped(self) -> None:
+        assert self._stopped is not None
+        await self._stopped.wait()
+
+    def request_shutdown(self, nosave: bool = False) -> None:
+        """SHUTDOWN command or a signal: stop gracefully from the event loop."""
+        if self.loop is not None:
+            self.loop.call_soon(lambda: asyncio.ensure_future(self.stop()))
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop listening, let written replies drain (bounded), close every client."""
+        if self._stopped is None or self._stopped.is_set():
+            return
+        log.info("User requested shutdown...")
+        for listener in self.listeners:
+            listener.close()
+        for hook in self.shutdown_hooks:
+            result = hook()
+            if asyncio.iscoroutine(result):
+                try:
+                    await asyncio.wait_for(result, timeout)
+                except Exception:  # a failing hook must not prevent the shutdown
+                    log.exception("shutdown hook failed")
+        if self._cron_handle is not None:
+            self._cron_handle.cancel()
+        deadline = time.monotonic() + timeout
+        for conn in list(self.connections):
+            conn.close()
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self.connections):
+            conn.abort()
+        for listener in self.listeners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(listener.wait_closed(), 1.0)
+        if self.config.unixsocket:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.config.unixsocket)
+        log.info("respcache is now ready to exit, bye bye...")
+        self._stopped.set()
+
+    # --- connections -------------------------------------------------------------------------
+
+    def tune_socket(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        keepalive = self.config.tcp_keepalive
+        if keepalive > 0:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, keepalive)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, keepalive // 3))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+    def admission_error(self, peer: object) -> bytes | None:
+        """Why a new connection is refused (maxclients, protected mode), or None."""
+        cfg = self.config
+        if len(self.connections) >= cfg.maxclients:
+            return MAXCLIENTS_ERROR
+        if cfg.protected_mode and not cfg.requirepass and self._bind_is_default():
+            host = peer[0] if isinstance(peer, tuple) else None
+            if host is not None and not _is_loopback(str(host)):
+                return PROTECTED_MODE_ERROR
+        return None
+
+    def _bind_is_default(self) -> bool:
+        return (
+            sorted(h.lstrip("-") for h in self.config.bind)
+            in (
+                ["127.0.0.1"],
+                ["127.0.0.1", "::1"],
+                ["::1"],
+            )
+            or not self.config.bind
+        )
+
+    def check_output_limit(self, conn: RespConnection) -> None:
+        """Close a client whose unread replies exceed its class's hard limit."""
+        client = conn.client
+        if client is None:
+            return
+        klass = "pubsub" if client.in_pubsub else "normal"
+        hard = self.config.output_buffer_limit(klass)[0]
+        if hard and conn.output_buffer_size > hard:
+            log.warning(
+                "Client id=%d addr=%s closed for overcoming of output buffer limits.",
+                client.id,
+                conn.addr,
+            )
+            conn.abort()
+
+    # --- cron ----------------------------------------------------------------------------------
+
+    def _schedule_cron(self) -> None:
+        assert self.loop is not None
+        hz = max(1, min(500, self.config.hz))
+        self._cron_handle = self.loop.call_later(1.0 / hz, self._cron)
+
+    def _cron(self) -> None:
+        try:
+            self.cron()
+        except Exception:  # the cron must survive anything
+            log.exception("cron failed")
+        finally:
+            self._schedule_cron()
+
+    def cron(self) -> None:
+        """Periodic work: active expiry, idle timeouts, ops/sec samples, hooks."""
+        cfg = self.config
+        hz = max(1, min(500, cfg.hz))
+        engine = self.engine
+        budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
+        if engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort):
+            engine.flush_store_events()
+            if engine.ready:
+                engine.serve_ready()
+        if engine.keyspace.maxmemory and engine.keyspace.over_maxmemory():
+            engine.keyspace.evict()
+            engine.flush_store_events()
+        if cfg.timeout:
+            now = time.time()
+            for conn in list(self.connections):
+                client = conn.client
+                if (
+                    client is not None
+                    and client.blocked is None
+                    and not client.in_pubsub
+                    and not client.is_master
+                    and now - client.last_interaction > cfg.timeout
+                ):
+                    conn.close()
+        now_m = time.monotonic()
+        self._ops_samples.append((now_m, engine.stats.total_commands_processed))
+        if len(self._ops_samples) > 16:
+            del self._ops_samples[0]
+        for hook in self.cron_hooks:
+            hook()
+
+    def instantaneous_ops(self) -> int:
+        samples = self._ops_samples
+        if len(samples) < 2:
+            return 0
+        (t0, c0), (t1, c1) = samples[0], samples[-1]
+        return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return True  # unix sockets
+
+
+async def serve(config: Config, ready: Callable[[Server], None] | None = None) -> int:
+    """Run a server until SIGTERM/SIGINT or SHUTDOWN; returns the exit code."""
+    server = Server(config)
+    loop = asyncio.get_running_loop()
+    await server.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, server.request_shutdown)
+    if config.pidfile:
+        with open(config.pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    if ready is not None:
+        ready(server)
+    try:
+        await server.wait_stopped()
+    finally:
+        if config.pidfile:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(config.pidfile)
+    return 0
+
+
+def run(config: Config) -> int:
+    """Entry point used by the CLI: set up the event loop (uvloop when installed) and serve."""
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    if uvloop is not None:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        return asyncio.run(serve(config))
+    except OSError as err:
+        log.error("Failed listening: %s", err)
+        return 1

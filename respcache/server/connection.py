@@ -1,0 +1,277 @@
+"""One client connection: bytes in → parser → engine → encoder → bytes out.
+
+The hot path is ``data_received``: every complete command in the read is
+executed and all replies leave in one ``transport.write`` (pipelining), with
+no ``await`` per request.
+
+Replies are written only once the writes they may reveal are committed: the
+:class:`~respcache.server.gate.CommitGate` tells the offset of the last write
+executed; a reply produced after it waits until the in-sync followers have
+acknowledged that offset (standalone, the gate is always open). Replies of
+one client always leave in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from typing import TYPE_CHECKING
+
+from respcache.commands.client import Client
+from respcache.commands.engine import Blocked
+from respcache.errors import ProtocolError
+from respcache.protocol.encoder import encode
+from respcache.protocol.parser import RequestParser
+from respcache.protocol.types import Reply
+
+if TYPE_CHECKING:
+    from respcache.server.app import Server
+
+log = logging.getLogger("respcache.server")
+
+
+class ServerClient(Client):
+    """A :class:`Client` whose replies reach a real connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: RespConnection) -> None:
+        super().__init__(conn.server.engine)
+        self.conn = conn
+
+    def push(self, reply: Reply) -> None:
+        self.conn.send(encode(reply, self.resp == 3))
+
+    def resume(self, reply: Reply) -> None:
+        self.conn.resume(reply)
+
+    def kill(self) -> None:
+        self.conn.close()
+
+    def connection_info(self) -> dict[str, str]:
+        return self.conn.info()
+
+
+class RespConnection(asyncio.Protocol):
+    """asyncio protocol for one RESP client."""
+
+    __slots__ = (
+        "_closing",
+        "_held",
+        "_paused_reading",
+        "_write_paused",
+        "addr",
+        "client",
+        "engine",
+        "fd",
+        "gate",
+        "laddr",
+        "parser",
+        "server",
+        "transport",
+    )
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.engine = server.engine
+        self.gate = server.gate
+        self.transport: asyncio.Transport | None = None
+        self.client: ServerClient | None = None
+        self.parser = RequestParser(
+            max_bulk_len=server.config.proto_max_bulk_len,
+            query_buffer_limit=server.config.client_query_buffer_limit,
+        )
+        self._held: deque[tuple[int, bytes]] = deque()
+        self._closing = False
+        self._write_paused = False
+        self._paused_reading = False
+        self.addr = self.laddr = ""
+        self.fd = -1
+
+    # --- asyncio callbacks ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.addr = _format_addr(peer)
+        self.laddr = _format_addr(local)
+        if sock is not None:
+            self.fd = sock.fileno()
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                self.server.tune_socket(sock)
+        refusal = self.server.admission_error(peer)
+        if refusal is not None:
+            self.engine.stats.rejected_connections += 1
+            transport.write(refusal)
+            transport.close()
+            self._closing = True
+            return
+        self.client = ServerClient(self)
+        self.parser.authenticated = self.client.authenticated
+        self.engine.add_client(self.client)
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self.server.connections.discard(self)
+        self.gate.forget(self)
+        if self.client is not None:
+            self.engine.remove_client(self.client)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or self._closing:
+            return
+        self.engine.stats.total_net_input_bytes += len(data)
+        self.parser.feed(data)
+        if client.blocked is None:
+            self.process()
+
+    def pause_writing(self) -> None:
+        # The peer does not read its replies: stop reading its commands.
+        self._write_paused = True
+        if self.transport is not None and not self._paused_reading:
+            self._paused_reading = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self.transport is not None and self._paused_reading and not self._closing:
+            self._paused_reading = False
+            self.transport.resume_reading()
+
+    # --- command processing -------------------------------------------------------------
+
+    def process(self) -> None:
+        """Execute every complete command buffered, then write the replies at once."""
+        client = self.client
+        assert client is not None
+        engine = self.engine
+        parser = self.parser
+        resp3 = client.resp == 3
+        out: list[bytes] = []
+        close = False
+        while True:
+            try:
+                argv = parser.next_command()
+            except ProtocolError as err:
+                out.append(b"-" + err.reply.encode() + b"\r\n")
+                log.debug("protocol error from %s: %s", self.addr, err)
+                close = True
+                break
+            if argv is None:
+                break
+            reply = engine.execute(client, argv)
+            if type(reply) is Blocked:
+                engine.park(client, reply)
+                break
+            mode = client.reply_mode
+            if mode == "on":
+                out.append(encode(reply, resp3))  # type: ignore[arg-type]
+            elif mode == "skip":
+                client.reply_mode = "on"
+            if client.close_after_reply:
+                close = True
+                break
+            resp3 = client.resp == 3  # HELLO may have switched protocols
+            if self._closing:
+                break
+        parser.authenticated = client.authenticated
+        if out:
+            self.send(b"".join(out) if len(out) > 1 else out[0])
+        if close:
+            self.close()
+
+    def resume(self, reply: Reply) -> None:
+        """A blocked command got its answer: send it and go on with buffered commands."""
+        client = self.client
+        if client is None or self._closing:
+            return
+        self.send(encode(reply, client.resp == 3))  # type: ignore[arg-type]
+        if self.parser.buffered():
+            self.process()
+
+    # --- output ----------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Write replies now, or hold them until the writes they may reveal are committed."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        gate = self.gate
+        need = gate.barrier
+        if self._held or need > gate.committed:
+            self._held.append((need, data))
+            gate.wait(self)
+            return
+        self.engine.stats.total_net_output_bytes += len(data)
+        transport.write(data)
+        self.server.check_output_limit(self)
+
+    def release(self, committed: int) -> None:
+        """Called by the gate when ``committed`` advanced: write what may now leave."""
+        held = self._held
+        transport = self.transport
+        while held and held[0][0] <= committed:
+            _, data = held.popleft()
+            if transport is not None and not self._closing:
+                self.engine.stats.total_net_output_bytes += len(data)
+                transport.write(data)
+        if held:
+            self.gate.wait(self)
+
+    def fail_held(self, message: bytes) -> None:
+        """Replies held for a write that can no longer be committed become errors.
+
+        The writes are indeterminate, like a network error: the client cannot
+        know whether they survive, so the connection is closed after the error.
+        """
+        if self.transport is not None and not self._closing and self._held:
+            self._held.clear()
+            self.transport.write(message)
+            self.close()
+
+    def close(self) -> None:
+        """Close after what was already written (held replies are dropped)."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+        self._closing = True
+
+    def info(self) -> dict[str, str]:
+        transport = self.transport
+        obl = transport.get_write_buffer_size() if transport is not None else 0
+        return {
+            "addr": self.addr,
+            "laddr": self.laddr,
+            "fd": str(self.fd),
+            "qbuf": str(self.parser.buffered()),
+            "omem": str(obl + sum(len(d) for _, d in self._held)),
+            "obl": str(obl),
+        }
+
+    @property
+    def output_buffer_size(self) -> int:
+        transport = self.transport
+        size = transport.get_write_buffer_size() if transport is not None else 0
+        return size + sum(len(d) for _, d in self._held)
+
+
+def _format_addr(addr: object) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = str(addr[0])
+        return f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}"
+    if isinstance(addr, str):
+        return addr
+    return ""

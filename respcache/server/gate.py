@@ -1,0 +1,73 @@
+"""When may a reply leave? Only after the writes it may reveal are committed.
+
+``barrier`` is the replication offset just past the last write executed on
+this node; ``committed`` is the highest offset every in-sync follower has
+acknowledged. A reply produced while ``barrier > committed`` is held by its
+connection, in order, until ``committed`` reaches the barrier it saw. Holding
+*every* reply (reads too) produced after an unacknowledged write is what
+rules out dirty reads: nobody observes a write a failover could still lose.
+
+Standalone (no replication), nothing moves the barrier and the gate is open.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Waiter(Protocol):
+    def release(self, committed: int) -> None: ...
+
+    def fail_held(self, message: bytes) -> None: ...
+
+
+class CommitGate:
+    """Offsets executed vs. acknowledged, and the connections waiting between them."""
+
+    __slots__ = ("_waiting", "barrier", "committed")
+
+    def __init__(self) -> None:
+        self.barrier = 0
+        self.committed = 0
+        self._waiting: set[Waiter] = set()
+
+    @property
+    def open(self) -> bool:
+        return self.committed >= self.barrier
+
+    def advance(self, offset: int) -> None:
+        """A write was executed and fed to replication, ending at ``offset``."""
+        if offset > self.barrier:
+            self.barrier = offset
+
+    def commit(self, offset: int) -> None:
+        """Every in-sync follower has applied everything up to ``offset``."""
+        if offset <= self.committed:
+            return
+        self.committed = offset
+        waiting, self._waiting = self._waiting, set()
+        for waiter in waiting:
+            waiter.release(offset)
+
+    def reset(self, offset: int) -> None:
+        """Align both offsets (standalone, or a new replication history)."""
+        self.barrier = self.committed = offset
+        waiting, self._waiting = self._waiting, set()
+        for waiter in waiting:
+            waiter.release(offset)
+
+    def fail(self, message: bytes) -> None:
+        """Held replies can no longer be committed (stepped down): fail them all."""
+        waiting, self._waiting = self._waiting, set()
+        for waiter in waiting:
+            waiter.fail_held(message)
+
+    def wait(self, waiter: Waiter) -> None:
+        self._waiting.add(waiter)
+
+    def forget(self, waiter: Waiter) -> None:
+        self._waiting.discard(waiter)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)

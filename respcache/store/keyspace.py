@@ -1,0 +1,495 @@
+"""The keyspace: numbered databases of keys in exact LRU order, TTLs, memory, eviction.
+
+A :class:`Database` is an ``OrderedDict`` (a hash map plus a doubly linked list,
+in C) from key to value, kept in least- to most-recently-used order: every
+access moves the key to the end, eviction pops from the front. Both are O(1),
+and the LRU is exact, not sampled as in Redis.
+
+TTLs live beside the data in ``expires`` (key → absolute unix milliseconds),
+itself kept in LRU order of the volatile keys, so ``volatile-lru`` is exact
+and O(1) too. Expiry is lazy (a key found expired on access is deleted) plus
+an active cycle that walks the volatile keys a bounded slice at a time.
+
+The store knows no sockets and no replication. Deletions it decides by itself
+(expiry, eviction) are reported through :attr:`Keyspace.events`, an outbox the
+command layer drains after each command to propagate them as ``DEL`` and send
+notifications.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from respcache.store.values import EXPIRE_OVERHEAD, entry_size, value_size
+
+POLICIES: Final = (
+    "noeviction",
+    "allkeys-lru",
+    "volatile-lru",
+    "allkeys-lfu",
+    "volatile-lfu",
+    "allkeys-random",
+    "volatile-random",
+    "volatile-ttl",
+)
+LFU_INIT_VAL: Final = 5
+ACTIVE_EXPIRE_KEYS_PER_LOOP: Final = 20
+
+
+class KeySampler:
+    """Random keys from a dict in amortised O(1).
+
+    Python dicts cannot pick a random key cheaply, so this keeps a snapshot of
+    the keys and samples it, skipping keys deleted since. The snapshot is
+    rebuilt (O(n)) only after Ω(n) changes, or when it is exhausted of live keys.
+    """
+
+    __slots__ = ("_keys", "_misses", "_source")
+
+    def __init__(self, source: dict[bytes, object] | dict[bytes, int]) -> None:
+        self._source = source
+        self._keys: list[bytes] = []
+        self._misses = 0
+
+    def rebind(self, source: dict[bytes, object] | dict[bytes, int]) -> None:
+        self._source = source
+        self._keys = []
+
+    def sample(self, count: int) -> list[bytes]:
+        """Up to ``count`` distinct-ish live keys, uniformly drawn."""
+        source = self._source
+        if not source:
+            return []
+        size = len(source)
+        keys = self._keys
+        if not keys or len(keys) > 2 * size + 16 or 2 * len(keys) < size or self._misses > size:
+            keys = self._keys = list(source)
+            self._misses = 0
+        out: list[bytes] = []
+        tries = 0
+        while len(out) < count and tries < 4 * count + 8:
+            tries += 1
+            key = keys[random.randrange(len(keys))]
+            if key in source:
+                out.append(key)
+            else:
+                self._misses += 1
+        if not out:  # snapshot entirely stale: rebuild once
+            self._keys = list(source)
+            self._misses = 0
+            return [self._keys[random.randrange(len(self._keys))]]
+        return out
+
+
+class Database:
+    """One numbered database (``SELECT n``)."""
+
+    __slots__ = (
+        "_expire_cursor",
+        "_sampler",
+        "_volatile_sampler",
+        "data",
+        "expires",
+        "id",
+        "ks",
+        "lfu",
+    )
+
+    def __init__(self, ks: Keyspace, index: int) -> None:
+        self.ks = ks
+        self.id = index
+        self.data: OrderedDict[bytes, object] = OrderedDict()
+        self.expires: OrderedDict[bytes, int] = OrderedDict()
+        self.lfu: dict[bytes, int] = {}
+        self._sampler = KeySampler(self.data)
+        self._volatile_sampler = KeySampler(self.expires)
+        self._expire_cursor: Iterator[bytes] | None = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # --- lookups -------------------------------------------------------------
+
+    def lookup(self, key: bytes) -> object | None:
+        """Read access: lazy expiry, LRU/LFU touch, hit/miss statistics."""
+        value = self.data.get(key)
+        if value is None:
+            self.ks.misses += 1
+            return None
+        if self.expires and key in self.expires and self._expired(key):
+            self.ks.misses += 1
+            return None
+        self.ks.hits += 1
+        self._touch(key)
+        return value
+
+    def lookup_write(self, key: bytes) -> object | None:
+        """Write access: lazy expiry and LRU touch, no hit/miss statistics."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires and key in self.expires and self._expired(key):
+            return None
+        self._touch(key)
+        return value
+
+    def peek(self, key: bytes) -> object | None:
+        """The live value without touching LRU/LFU or statistics (TYPE, OBJECT, SCAN)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires and key in self.expires and self._expired(key):
+            return None
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.peek(key) is not None
+
+    def _touch(self, key: bytes) -> None:
+        if not self.ks.no_touch:
+            self.data.move_to_end(key)
+            if key in self.expires:
+                self.expires.move_to_end(key)
+            if self.ks.lfu_enabled:
+                self.lfu[key] = self.ks.lfu_touch(self.lfu.get(key))
+
+    def _expired(self, key: bytes) -> bool:
+        """Is the key past its TTL? Deletes it when this node expires keys itself."""
+        if self.expires[key] > self.ks.now_ms:
+            return False
+        if self.ks.expire_keys:
+            self._remove(key)
+            self.ks.expired_keys += 1
+            self.ks.events.append((self.id, key, "expired"))
+        return True
+
+    # --- mutation ------------------------------------------------------------
+
+    def set(self, key: bytes, value: object, *, keep_ttl: bool = False) -> None:
+        """Create or overwrite a key; drops its TTL unless ``keep_ttl``."""
+        data = self.data
+        old = data.get(key)
+        ks = self.ks
+        if old is None:
+            ks.used_memory += entry_size(key, value)
+            if ks.lfu_enabled:
+                self.lfu[key] = ks.lfu_new()
+        else:
+            ks.used_memory += value_size(value) - value_size(old)
+            if not keep_ttl and key in self.expires:
+                del self.expires[key]
+                ks.used_memory -= EXPIRE_OVERHEAD
+            if ks.lfu_enabled:
+                self.lfu[key] = ks.lfu_touch(self.lfu.get(key))
+        data[key] = value
+        data.move_to_end(key)
+
+    def grow(self, value: object, delta: int) -> None:
+        """Account ``delta`` bytes more (or fewer) for a container mutated in place."""
+        value.nbytes += delta  # type: ignore[attr-defined]
+        self.ks.used_memory += delta
+
+    def delete(self, key: bytes) -> bool:
+        """Delete a live key; False when it did not exist (or had expired)."""
+        if self.peek(key) is None:
+            return False
+        self._remove(key)
+        return True
+
+    def _remove(self, key: bytes) -> None:
+        value = self.data.pop(key)
+        ks = self.ks
+        ks.used_memory -= entry_size(key, value)
+        if self.expires.pop(key, None) is not None:
+            ks.used_memory -= EXPIRE_OVERHEAD
+        if self.lfu:
+            self.lfu.pop(key, None)
+
+    def pop(self, key: bytes) -> object | None:
+        """Remove a live key and return its value (RENAME, MOVE, GETDEL)."""
+        value = self.peek(key)
+        if value is not None:
+            self._remove(key)
+        return value
+
+    def clear(self) -> int:
+        """Remove every key (FLUSHDB); returns how many there were."""
+        count = len(self.data)
+        freed = sum(entry_size(k, v) for k, v in self.data.items())
+        self.ks.used_memory -= freed + EXPIRE_OVERHEAD * len(self.expires)
+        self.data = OrderedDict()
+        self.expires = OrderedDict()
+        self.lfu = {}
+        self._rebind()
+        return count
+
+    def swap(self, other: Database) -> None:
+        """Exchange contents with another database (SWAPDB); clients keep their db number."""
+        self.data, other.data = other.data, self.data
+        self.expires, other.expires = other.expires, self.expires
+        self.lfu, other.lfu = other.lfu, self.lfu
+        self._rebind()
+        other._rebind()
+
+    def _rebind(self) -> None:
+        self._sampler.rebind(self.data)
+        self._volatile_sampler.rebind(self.expires)
+        self._expire_cursor = None
+
+    # --- TTLs ----------------------------------------------------------------
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        """Give a live key an absolute expiry time (unix ms)."""
+        if key not in self.expires:
+            self.ks.used_memory += EXPIRE_OVERHEAD
+        self.expires[key] = when_ms
+        self.expires.move_to_end(key)
+
+    def get_expire(self, key: bytes) -> int | None:
+        """Absolute expiry (unix ms) of a key, or None when it has none."""
+        return self.expires.get(key)
+
+    def persist(self, key: bytes) -> bool:
+        if self.expires.pop(key, None) is None:
+            return False
+        self.ks.used_memory -= EXPIRE_OVERHEAD
+        return True
+
+    # --- iteration -----------------------------------------------------------
+
+    def keys(self) -> list[bytes]:
+        """A snapshot of the live keys (expired ones skipped, not deleted)."""
+        now = self.ks.now_ms
+        expires = self.expires
+        if not expires:
+            return list(self.data)
+        return [k for k in self.data if (w := expires.get(k)) is None or w > now]
+
+    def random_key(self) -> bytes | None:
+        for _ in range(100):
+            sample = self._sampler.sample(1)
+            if not sample:
+                return None
+            key = sample[0]
+            if self.peek(key) is not None:
+                return key
+        return None
+
+    def volatile_count(self) -> int:
+        return len(self.expires)
+
+    def avg_ttl(self) -> int:
+        """Average remaining TTL in ms over a sample of volatile keys (INFO keyspace)."""
+        sample = self._volatile_sampler.sample(32)
+        now = self.ks.now_ms
+        ttls = [self.expires[k] - now for k in sample if k in self.expires]
+        return max(0, sum(ttls) // len(ttls)) if ttls else 0
+
+    # --- active expiry ---------------------------------------------------------
+
+    def expire_slice(self, limit: int) -> tuple[int, int]:
+        """Check up to ``limit`` volatile keys in order; returns (checked, expired)."""
+        if not self.expires or not self.ks.expire_keys:
+            return 0, 0
+        checked = expired = 0
+        now = self.ks.now_ms
+        while checked < limit:
+            if self._expire_cursor is None:
+                self._expire_cursor = iter(list(self.expires))
+            key = next(self._expire_cursor, None)
+            if key is None:
+                self._expire_cursor = None
+                break
+            when = self.expires.get(key)
+            if when is None:
+                continue
+            checked += 1
+            if when <= now:
+                self._remove(key)
+                self.ks.expired_keys += 1
+                self.ks.events.append((self.id, key, "expired"))
+                expired += 1
+        return checked, expired
+
+
+class Keyspace:
+    """All databases, the clock, memory accounting and eviction."""
+
+    def __init__(
+        self,
+        databases: int = 16,
+        *,
+        maxmemory: int = 0,
+        policy: str = "noeviction",
+        samples: int = 5,
+        lfu_log_factor: int = 10,
+        lfu_decay_time: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
+        self.now_ms = int(clock() * 1000)
+        self.used_memory = 0
+        self.maxmemory = maxmemory
+        self.samples = samples
+        self.lfu_log_factor = lfu_log_factor
+        self.lfu_decay_time = lfu_decay_time
+        self.policy = "noeviction"
+        self.lfu_enabled = False
+        self.expire_keys = True
+        """False on a replica: expired keys are hidden from reads but only the leader deletes them."""
+        self.no_touch = False
+        """True while a command must not change LRU/LFU (CLIENT NO-TOUCH, replication apply)."""
+        self.events: list[tuple[int, bytes, str]] = []
+        """Outbox of deletions the store made by itself: (db, key, "expired" | "evicted")."""
+        self.hits = self.misses = self.expired_keys = self.evicted_keys = 0
+        self.expire_cycle_stale_perc = 0.0
+        self.dbs = [Database(self, i) for i in range(databases)]
+        self._evict_db = 0
+        self.set_policy(policy)
+
+    # --- clock -----------------------------------------------------------------
+
+    def update_clock(self) -> int:
+        """Take the time once per command, as Redis caches ``mstime`` per command."""
+        self.now_ms = now = int(self.clock() * 1000)
+        return now
+
+    # --- configuration -----------------------------------------------------------
+
+    def set_policy(self, policy: str) -> None:
+        if policy not in POLICIES:
+            raise ValueError(policy)
+        self.policy = policy
+        lfu = policy.endswith("lfu")
+        if lfu and not self.lfu_enabled:
+            init = self.lfu_new()
+            for db in self.dbs:
+                db.lfu = dict.fromkeys(db.data, init)
+        elif not lfu:
+            for db in self.dbs:
+                db.lfu = {}
+        self.lfu_enabled = lfu
+
+    # --- LFU (Redis's logarithmic counter with decay) -----------------------------
+
+    def _lfu_minutes(self) -> int:
+        return (self.now_ms // 60000) & 0xFFFF
+
+    def lfu_new(self) -> int:
+        return (self._lfu_minutes() << 8) | LFU_INIT_VAL
+
+    def lfu_counter(self, packed: int | None) -> int:
+        """The decayed counter (what OBJECT FREQ answers)."""
+        if packed is None:
+            return LFU_INIT_VAL
+        counter = packed & 0xFF
+        if self.lfu_decay_time:
+            now = self._lfu_minutes()
+            last = packed >> 8
+            elapsed = now - last if now >= last else 65535 - last + now
+            counter = max(0, counter - elapsed // self.lfu_decay_time)
+        return counter
+
+    def lfu_touch(self, packed: int | None) -> int:
+        counter = self.lfu_counter(packed)
+        if counter < 255:
+            base = counter - LFU_INIT_VAL
+            if base < 0 or random.random() < 1.0 / (base * self.lfu_log_factor + 1):
+                counter += 1
+        return (self._lfu_minutes() << 8) | counter
+
+    # --- memory and eviction --------------------------------------------------------
+
+    def over_maxmemory(self) -> bool:
+        return bool(self.maxmemory) and self.used_memory > self.maxmemory
+
+    def evict(self) -> bool:
+        """Evict until under ``maxmemory``; True when under it (or no limit)."""
+        if not self.maxmemory or self.used_memory <= self.maxmemory:
+            return True
+        if self.policy == "noeviction":
+            return False
+        while self.used_memory > self.maxmemory:
+            if not self._evict_one():
+                return False
+        return True
+
+    def _evict_one(self) -> bool:
+        volatile = self.policy.startswith("volatile")
+        n = len(self.dbs)
+        for i in range(n):
+            db = self.dbs[(self._evict_db + i) % n]
+            pool = db.expires if volatile else db.data
+            if not pool:
+                continue
+            self._evict_db = (self._evict_db + i + 1) % n
+            key = self._victim(db, volatile)
+            db._remove(key)
+            self.evicted_keys += 1
+            self.events.append((db.id, key, "evicted"))
+            return True
+        return False
+
+    def _victim(self, db: Database, volatile: bool) -> bytes:
+        policy = self.policy
+        if policy.endswith("lru"):
+            return next(iter(db.expires if volatile else db.data))
+        sampler = db._volatile_sampler if volatile else db._sampler
+        if policy.endswith("random"):
+            return sampler.sample(1)[0]
+        sample = sampler.sample(self.samples)
+        if policy == "volatile-ttl":
+            return min(sample, key=db.expires.__getitem__)
+        return min(sample, key=lambda k: self.lfu_counter(db.lfu.get(k)))
+
+    # --- active expiry ---------------------------------------------------------------
+
+    def active_expire_cycle(self, budget_s: float, effort: int = 1) -> int:
+        """Expire keys for at most ``budget_s`` seconds; returns how many expired.
+
+        Like Redis's cycle: each database is checked a slice of volatile keys at
+        a time, and the cycle goes on while more than ``10% - effort`` of a slice
+        had expired (so a keyspace full of expired keys is cleaned quickly) and
+        the time budget lasts.
+        """
+        if not self.expire_keys:
+            return 0
+        self.update_clock()
+        deadline = time.perf_counter() + budget_s
+        per_loop = ACTIVE_EXPIRE_KEYS_PER_LOOP + ACTIVE_EXPIRE_KEYS_PER_LOOP // 4 * (effort - 1)
+        threshold = max(1, 10 - effort + 1) / 100
+        total_checked = total_expired = 0
+        for db in self.dbs:
+            while db.expires:
+                checked, expired = db.expire_slice(per_loop)
+                total_checked += checked
+                total_expired += expired
+                if checked == 0 or expired / checked <= threshold:
+                    break
+                if time.perf_counter() > deadline:
+                    break
+            if time.perf_counter() > deadline:
+                break
+        if total_checked:
+            self.expire_cycle_stale_perc = total_expired / total_checked
+        return total_expired
+
+    # --- whole keyspace ------------------------------------------------------------------
+
+    def flushall(self) -> int:
+        removed = sum(db.clear() for db in self.dbs)
+        self.used_memory = 0
+        return removed
+
+    def total_keys(self) -> int:
+        return sum(len(db) for db in self.dbs)
+
+    def drain_events(self) -> list[tuple[int, bytes, str]]:
+        events = self.events
+        if events:
+            self.events = []
+        return events
