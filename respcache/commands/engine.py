@@ -16,6 +16,7 @@ when a reply may leave (after the in-sync followers acknowledged the write).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import deque
@@ -227,16 +228,19 @@ class Engine:
                 )
             client.multi.append((spec, argv))
             return QUEUED
-        if client.resp == 2 and (client.subscriptions or client.patterns):
-            if spec.name.partition("|")[0] not in PUBSUB_ALLOWED:
-                return self._reject(
-                    client,
-                    CommandError(
-                        f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
-                        "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-                    ),
-                    spec,
-                )
+        if (
+            client.resp == 2
+            and (client.subscriptions or client.patterns)
+            and spec.name.partition("|")[0] not in PUBSUB_ALLOWED
+        ):
+            return self._reject(
+                client,
+                CommandError(
+                    f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
+                    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                ),
+                spec,
+            )
         if spec.is_write and self.read_only and not client.is_master:
             return self._reject(client, CommandError(READONLY), spec)
         ks = self.keyspace
@@ -389,10 +393,8 @@ class Engine:
         for key in blocked.keys:
             waiters = self.blocking.get((blocked.db, key))
             if waiters is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     waiters.remove(client)
-                except ValueError:
-                    pass
                 if not waiters:
                     del self.blocking[(blocked.db, key)]
 
