@@ -95,7 +95,6 @@ Reply: TypeAlias = (
     | str
     | int
     | float
-    | None
     | _NullArray
     | list["Reply"]
     | tuple["Reply", ...]
@@ -104,6 +103,7 @@ Reply: TypeAlias = (
     | frozenset["Reply"]
     | Verbatim
     | CommandError
+    | None
 )
 """What a handler may return (see the table above)."""
 
