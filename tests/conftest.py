@@ -1,0 +1,183 @@
+"""Top-level fixtures: real server processes on free loopback ports, and clients.
+
+Servers (:class:`support.ServerProcess`; ``.host``, ``.port``, ``.client()``,
+``.async_client()``, ``.raw()``, ``.cli_args()``, ``.rss_bytes()``, ``.stop()``):
+
+``respcache_server`` / ``redis_server``
+    One process per test module (``--save '' --loglevel warning``; redis-server also
+    ``--appendonly no``). Tests sharing them must not depend on an empty keyspace: use
+    the ``key`` fixture for unique key names.
+``fresh_respcache_server``
+    A new respcache process for this test only.
+``server_factory`` / ``module_server_factory``
+    ``server_factory.respcache(maxclients=2, requirepass="s3cret")``,
+    ``server_factory.redis(...)``: custom options (underscores become dashes, lists
+    become several arguments, True/False become yes/no), stopped after the test
+    (or the module).
+
+Clients (redis-py, closed after the test): ``client`` (RESP2) and ``client3``
+(RESP3, ``protocol=3``) on ``respcache_server``, ``redis_client`` on ``redis_server``,
+``raw`` (a :class:`support.RawConnection` to ``respcache_server``). Asyncio clients:
+``respcache_server.async_client()`` inside ``asyncio.run(...)``.
+
+Every process is killed even when a test fails or times out (fixture teardown,
+``atexit``, and ``PR_SET_PDEATHSIG`` if pytest itself dies); when a test fails,
+the logs of the servers still running are added to its report.
+
+``RCTEST_IMPL=redis pytest tests/integration`` runs the "respcache" servers as
+redis-server: the tests checked against the oracle. Hypothesis profiles:
+``HYPOTHESIS_PROFILE=ci`` (the default when ``CI`` is set: derandomized), ``dev``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from support import (
+    RawConnection,
+    ServerProcess,
+    failure_report,
+    live_servers,
+    start_redis,
+    start_respcache,
+)
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+class ServerFactory:
+    """Starts servers with custom options; :meth:`close` stops them all."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.servers: list[ServerProcess] = []
+
+    def respcache(
+        self, options: dict[str, Any] | None = None, /, **kw_options: Any
+    ) -> ServerProcess:
+        """A respcache server; options as keyword arguments or a dict (``{"save": ""}``)."""
+        extra_args = kw_options.pop("extra_args", ())
+        config_file = kw_options.pop("config_file", None)
+        opts = {**(options or {}), **kw_options}
+        server = start_respcache(
+            opts, extra_args=extra_args, config_file=config_file, workdir=self.base
+        )
+        self.servers.append(server)
+        return server
+
+    def redis(self, options: dict[str, Any] | None = None, /, **kw_options: Any) -> ServerProcess:
+        """A real redis-server."""
+        extra_args = kw_options.pop("extra_args", ())
+        opts = {**(options or {}), **kw_options}
+        server = start_redis(opts, extra_args=extra_args, workdir=self.base)
+        self.servers.append(server)
+        return server
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers.clear()
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    factory = ServerFactory(tmp_path / "servers")
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerFactory]:
+    base = tmp_path_factory.mktemp(_safe_name(request.module.__name__))
+    factory = ServerFactory(base)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def respcache_server(module_server_factory: ServerFactory) -> ServerProcess:
+    return module_server_factory.respcache()
+
+
+@pytest.fixture(scope="module")
+def redis_server(module_server_factory: ServerFactory) -> ServerProcess:
+    return module_server_factory.redis()
+
+
+@pytest.fixture
+def fresh_respcache_server(server_factory: ServerFactory) -> ServerProcess:
+    return server_factory.respcache()
+
+
+@pytest.fixture
+def client(respcache_server: ServerProcess) -> Iterator[Any]:
+    conn = respcache_server.client()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def client3(respcache_server: ServerProcess) -> Iterator[Any]:
+    conn = respcache_server.client(protocol=3)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def redis_client(redis_server: ServerProcess) -> Iterator[Any]:
+    conn = redis_server.client()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def raw(respcache_server: ServerProcess) -> Iterator[RawConnection]:
+    conn = respcache_server.raw()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def key(request: pytest.FixtureRequest) -> bytes:
+    """A key name unique to this test (for tests sharing a module-scoped server)."""
+    return ("test:" + _safe_name(request.node.nodeid)).encode()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and report.when in ("setup", "call") and live_servers():
+        report.sections.append(("server logs", failure_report()))
+    return report
