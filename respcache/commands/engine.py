@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from respcache import REDIS_VERSION, __version__
 from respcache.commands.client import Client
+from respcache.commands.monitoring import Monitoring
 from respcache.commands.registry import REGISTRY, CommandSpec
 from respcache.errors import (
     NOAUTH,
@@ -146,6 +147,12 @@ class Engine:
         self.disconnect_hooks: list[Callable[[Client], None]] = []
         """Called when a client goes away (pub/sub unsubscribes it, ...)."""
         self._lookup_cache: dict[bytes, CommandSpec] = {}
+        self.monitoring = Monitoring(config)
+        """SLOWLOG and LATENCY data; ``call`` hands it the commands slower than its threshold."""
+        self.role_provider: Callable[[], Reply] | None = None
+        """ROLE's reply, set by the replication layer; None answers as a standalone master."""
+        self.ops_per_sec: Callable[[], int] | None = None
+        """INFO's instantaneous_ops_per_sec, set by the server (it samples in its cron)."""
 
     # --- clients ------------------------------------------------------------------------
 
@@ -273,6 +280,8 @@ class Engine:
         finally:
             ks.no_touch = False
         elapsed = (time.perf_counter_ns() - start) // 1000
+        if elapsed >= self.monitoring.threshold_us:
+            self.monitoring.command_done(client, spec, argv, elapsed)
         name = spec.name
         stats = self.stats.commands.get(name)
         if stats is None:
