@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from respcache.config import Config
 
-__all__ = ["LEVELS", "VERBOSE", "RedisFormatter", "get_role", "set_role", "setup_logging"]
+__all__ = [
+    "LEVELS",
+    "VERBOSE",
+    "RedisFormatter",
+    "get_role",
+    "reset_logging",
+    "set_role",
+    "setup_logging",
+]
 
 VERBOSE = 15
 """Redis's ``verbose`` level, between DEBUG and INFO."""
@@ -118,6 +126,16 @@ def setup_logging(config: Config) -> None:
     if _followed is not config:
         _followed = config
         config.on_change("loglevel", _follow_loglevel(config))
+
+
+def reset_logging() -> None:
+    """Remove the handler :func:`setup_logging` installed (tests, embedding) and stop following."""
+    global _handler, _followed
+    if _handler is not None:
+        logging.getLogger("respcache").removeHandler(_handler)
+        _handler.close()
+    _handler = None
+    _followed = None
 
 
 def _follow_loglevel(config: Config) -> Callable[[object], None]:
