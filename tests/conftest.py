@@ -39,14 +39,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from support import (
-    RawConnection,
-    ServerProcess,
-    failure_report,
-    live_servers,
-    start_redis,
-    start_respcache,
-)
+from support import RawConnection, ServerFactory, ServerProcess, failure_report, live_servers
 
 settings.register_profile(
     "ci",
@@ -57,40 +50,6 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
-
-
-class ServerFactory:
-    """Starts servers with custom options; :meth:`close` stops them all."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.servers: list[ServerProcess] = []
-
-    def respcache(
-        self, options: dict[str, Any] | None = None, /, **kw_options: Any
-    ) -> ServerProcess:
-        """A respcache server; options as keyword arguments or a dict (``{"save": ""}``)."""
-        extra_args = kw_options.pop("extra_args", ())
-        config_file = kw_options.pop("config_file", None)
-        opts = {**(options or {}), **kw_options}
-        server = start_respcache(
-            opts, extra_args=extra_args, config_file=config_file, workdir=self.base
-        )
-        self.servers.append(server)
-        return server
-
-    def redis(self, options: dict[str, Any] | None = None, /, **kw_options: Any) -> ServerProcess:
-        """A real redis-server."""
-        extra_args = kw_options.pop("extra_args", ())
-        opts = {**(options or {}), **kw_options}
-        server = start_redis(opts, extra_args=extra_args, workdir=self.base)
-        self.servers.append(server)
-        return server
-
-    def close(self) -> None:
-        for server in self.servers:
-            server.stop()
-        self.servers.clear()
 
 
 def _safe_name(name: str) -> str:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from support import ServerProcess
+from support import ServerFactory, ServerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -137,8 +137,8 @@ def test_pipe_mode_mass_insertion(respcache_server: ServerProcess, key: bytes) -
         assert conn.get(f"{k}:4999") == b"9"
 
 
-def test_auth_with_password(server_factory: pytest.FixtureRequest) -> None:
-    server = server_factory.respcache(requirepass="s3cret")  # type: ignore[attr-defined]
+def test_auth_with_password(server_factory: ServerFactory) -> None:
+    server = server_factory.respcache(requirepass="s3cret")
     assert cli(server, "ping").stdout == b"PONG\n"  # cli_args passes -a
     result = subprocess.run(
         ["redis-cli", "-h", server.host, "-p", str(server.port), "--no-raw", "ping"],

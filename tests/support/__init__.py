@@ -3,6 +3,7 @@
 from .net import free_port, port_is_open
 from .resp import ConnectionClosed, RawConnection, Reply, encode_command
 from .servers import (
+    ServerFactory,
     ServerProcess,
     ServerStartError,
     failure_report,
@@ -17,6 +18,7 @@ __all__ = [
     "ConnectionClosed",
     "RawConnection",
     "Reply",
+    "ServerFactory",
     "ServerProcess",
     "ServerStartError",
     "encode_command",

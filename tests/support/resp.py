@@ -188,6 +188,17 @@ class RawConnection:
         self.send(*args)
         return self.read_reply()
 
+    def read_bytes(self, n: int, timeout: float | None = None) -> bytes:
+        """Exactly ``n`` bytes (fewer only if the server closes the connection first)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while len(self.buf) < n and not self.closed:
+            try:
+                self._recv(deadline)
+            except ConnectionClosed:
+                break
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
     def read_all(self, timeout: float | None = None) -> bytes:
         """Every byte until the server closes the connection (TimeoutError if it does not)."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)

@@ -378,6 +378,40 @@ def start_respcache(
     return ServerProcess("respcache", argv, port, wd, password=_password(opts), name=name).start()
 
 
+class ServerFactory:
+    """Starts servers with custom options; :meth:`close` stops them all."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.servers: list[ServerProcess] = []
+
+    def respcache(
+        self, options: dict[str, Any] | None = None, /, **kw_options: Any
+    ) -> ServerProcess:
+        """A respcache server; options as keyword arguments or a dict (``{"save": ""}``)."""
+        extra_args = kw_options.pop("extra_args", ())
+        config_file = kw_options.pop("config_file", None)
+        opts = {**(options or {}), **kw_options}
+        server = start_respcache(
+            opts, extra_args=extra_args, config_file=config_file, workdir=self.base
+        )
+        self.servers.append(server)
+        return server
+
+    def redis(self, options: dict[str, Any] | None = None, /, **kw_options: Any) -> ServerProcess:
+        """A real redis-server."""
+        extra_args = kw_options.pop("extra_args", ())
+        opts = {**(options or {}), **kw_options}
+        server = start_redis(opts, extra_args=extra_args, workdir=self.base)
+        self.servers.append(server)
+        return server
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers.clear()
+
+
 def live_servers() -> list[ServerProcess]:
     return list(_LIVE)
 
