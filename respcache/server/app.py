@@ -313,8 +313,8 @@ def run(config: Config) -> int:
     try:
         import uvloop
     except ImportError:
-        uvloop = None
-    if uvloop is not None:
+        pass
+    else:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     try:
         return asyncio.run(serve(config))

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import socket
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked
@@ -93,8 +93,8 @@ class RespConnection(asyncio.Protocol):
     # --- asyncio callbacks ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
@@ -192,7 +192,7 @@ class RespConnection(asyncio.Protocol):
         client = self.client
         if client is None or self._closing:
             return
-        self.send(encode(reply, client.resp == 3))  # type: ignore[arg-type]
+        self.send(encode(reply, client.resp == 3))
         if self.parser.buffered():
             self.process()
 
