@@ -187,7 +187,7 @@ _TABLE: tuple[Setting, ...] = (
     _int("min-insync-replicas", 1, "In-sync copies (the leader included) a write needs before it is acknowledged.", "replication", 1, INT_MAX),
     # --- cluster / ZooKeeper
     _str("zookeeper", "", "ZooKeeper connect string, host:port[,host:port...][/chroot]; empty runs without ZooKeeper.", "cluster", mutable=False),
-    _str("cluster-name", "respcache", "Name of this cluster: its znodes live under /<cluster-name>.", "cluster", mutable=False),
+    _str("cluster-name", "respcache", "Name of this cluster: its znodes live under <chroot>/respcache/<cluster-name>.", "cluster", mutable=False),
     _int("zk-session-timeout", 2000, "ZooKeeper session timeout in milliseconds.", "cluster", 1, INT_MAX, mutable=False),
     _str("announce-host", "", "Host other nodes and clients use to reach this node; empty uses the first bind address.", "cluster", mutable=False),
     _int("announce-port", 0, "Port announced to other nodes; 0 uses port.", "cluster", 0, 65535, mutable=False),
@@ -375,14 +375,15 @@ def _parse_save(s: Setting, text: str, current: object) -> object:
 
 
 def _strtoll(text: str) -> int | None:
-    """C ``strtoll(text, &end, 10)`` with ``*end == '\\0'`` required; ``None`` if not a number."""
-    m = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?[0-9]*)", text)
+    """C ``strtoll(text, &end, 10)`` requiring ``*end == '\\0'``; ``None`` if refused.
+
+    As in C, leading blanks and a sign are allowed, the empty string is 0 and huge values
+    saturate.
+    """
+    m = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
     if m is None:
-        return None
-    digits = m.group(1)
-    if digits in ("", "+", "-"):
-        return 0 if text == "" or digits == "" else None
-    return max(-(2**63), min(LLONG_MAX, int(digits)))
+        return 0 if text == "" else None
+    return max(-(2**63), min(LLONG_MAX, int(m.group(1))))
 
 
 _CLIENT_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "pubsub": "pubsub"}
@@ -423,7 +424,7 @@ def _parse_replicaof(s: Setting, text: str, current: object) -> object:
     if host.lower() == "no" and port_text.lower() == "one":
         return None
     port = _strtoll(port_text)
-    if port is None or not 0 <= port <= 65535 or port_text == "":
+    if port is None or not 0 <= port <= 65535:
         raise _Invalid("Invalid master port")
     return (host, port)
 
@@ -445,14 +446,21 @@ def _parse_notify(s: Setting, text: str, current: object) -> object:
     return frozenset(flags)
 
 
+# The same rule as respcache.coordination.state.NODE_ID_RE (config imports no layer above it).
+_CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def _check_cluster_name(text: str) -> None:
-    if not text or "/" in text or text in (".", ".."):
-        raise _Invalid("cluster-name must be a non-empty ZooKeeper node name (no '/')")
+    if not _CLUSTER_NAME_RE.fullmatch(text):
+        raise _Invalid(
+            "cluster-name must be 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
 
 
 def _check_zookeeper(text: str) -> None:
     hosts, slash, chroot = text.partition("/")
-    if text and (not hosts or (slash and chroot.endswith("/"))):
+    if text and (not hosts or (slash and (chroot.endswith("/") or "//" in "/" + chroot))):
         raise _Invalid("zookeeper must be host:port[,host:port...][/chroot]")
 
 
@@ -480,9 +488,11 @@ _SPECIAL_PARSERS: dict[str, _Parser] = {
     "notify-keyspace-events": _parse_notify,
 }
 
-# Applied after a value is accepted (Redis's "apply" for hz: out of range is capped, not refused).
+# Applied after a value is accepted, as Redis's apply functions do: out of range is capped,
+# not refused (hz to 1..500, repl-backlog-size to at least 16kb).
 _NORMALIZE: dict[str, Callable[[object], object]] = {
     "hz": lambda v: max(1, min(500, v)) if isinstance(v, int) else v,
+    "repl-backlog-size": lambda v: max(16 * 1024, v) if isinstance(v, int) else v,
 }
 
 
@@ -521,7 +531,10 @@ def _render(s: Setting, value: object) -> str:
             for k, v in value.items()
         )
     if s.name == "replicaof":
-        return "" if value is None else f"{value[0]} {value[1]}"  # type: ignore[index]
+        if value is None:
+            return ""
+        assert isinstance(value, tuple)
+        return f"{value[0]} {value[1]}"
     if s.name == "notify-keyspace-events":
         assert isinstance(value, frozenset)
         return _notify_to_string(value)

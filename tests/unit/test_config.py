@@ -234,6 +234,14 @@ def test_hz_is_capped_not_refused() -> None:
     assert config.hz == 500
 
 
+def test_repl_backlog_size_is_at_least_16kb() -> None:
+    config = Config()
+    config.set("repl-backlog-size", "1")
+    assert config.render("repl-backlog-size") == "16384"
+    config.set("repl-backlog-size", "20000")
+    assert config.repl_backlog_size == 20000
+
+
 def test_unixsocketperm_is_octal() -> None:
     config = Config(unixsocketperm="700")
     assert config.unixsocketperm == 0o700
@@ -354,11 +362,19 @@ def test_dir(tmp_path: Path) -> None:
         Config(dir=str(tmp_path / "missing"))
 
 
-def test_cluster_name_must_be_a_node_name() -> None:
-    with pytest.raises(ConfigError, match="cluster-name"):
-        Config(cluster_name="a/b")
-    with pytest.raises(ConfigError, match="cluster-name"):
-        Config(cluster_name="")
+@pytest.mark.parametrize("name", ["a/b", "", "-x", "x" * 65, "a b"])
+def test_cluster_name_must_be_a_node_name(name: str) -> None:
+    with pytest.raises(ConfigError, match="cluster-name must be 1 to 64 letters"):
+        Config(cluster_name=name)
+
+
+def test_zookeeper_connect_string() -> None:
+    assert Config(zookeeper="127.0.0.1:2181,127.0.0.2:2181/a/b").zookeeper == (
+        "127.0.0.1:2181,127.0.0.2:2181/a/b"
+    )
+    for bad in ["/chroot", "h:1/a/", "h:1/a//b"]:
+        with pytest.raises(ConfigError, match="zookeeper must be"):
+            Config(zookeeper=bad)
 
 
 def test_float_kind() -> None:
