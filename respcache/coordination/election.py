@@ -1,0 +1,663 @@
+"""The coordinator: ZooKeeper election, ISR bookkeeping and epochs, as events.
+
+kazoo runs its own threads. Its watches and connection-state listeners only
+schedule work on the asyncio loop (``loop.call_soon_threadsafe``); every
+ZooKeeper round trip is an ``*_async`` kazoo call whose completion is handed
+back to the loop as a future. All decisions are taken on the loop, one at a
+time (``_mutex``), by the pure :func:`~respcache.coordination.state.decide`.
+
+Events go to the ``on_event`` callback given to :class:`Coordinator`, called on
+the event loop; without one they are put on :attr:`Coordinator.events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import (
+    BadVersionError,
+    KazooException,
+    NodeExistsError,
+    NoNodeError,
+    NoWatcherError,
+    UnimplementedError,
+)
+from kazoo.protocol.states import KazooState
+from kazoo.retry import KazooRetry
+from kazoo.security import READ_ACL_UNSAFE, make_digest_acl
+
+from respcache.coordination._kazoo import remove_data_watch_async
+from respcache.coordination.config import CoordinationConfig
+from respcache.coordination.events import (
+    BecameLeader,
+    CoordinationError,
+    Event,
+    Follow,
+    NotEligibleError,
+    NotLeaderError,
+    NotRegisteredError,
+    StepDown,
+)
+from respcache.coordination.state import (
+    Candidate,
+    ClusterState,
+    DecisionKind,
+    Registration,
+    StateFormatError,
+    decide,
+    is_eligible,
+    successor_state,
+)
+
+__all__ = ["Coordinator", "Role", "Status"]
+
+log = logging.getLogger("respcache.coordination")
+
+_CAS_ATTEMPTS = 8
+
+
+class Role(enum.Enum):
+    NONE = "none"
+    """Not leading and not following anyone (starting, waiting, or just stepped down)."""
+    FOLLOWER = "follower"
+    LEADER = "leader"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot for ``INFO`` and tests."""
+
+    role: Role
+    epoch: int
+    """The epoch led (leader) or followed (follower); 0 otherwise."""
+    leader: str | None
+    """The node id followed or led."""
+    znode: str | None
+    """This node's election znode."""
+    connected: bool
+    reason: str
+    """Why the last evaluation decided what it did."""
+
+
+class Coordinator:
+    """One node's view of the election. Create it on the event loop, then ``await start()``.
+
+    ``offset`` returns this node's replication offset; it is written into the
+    election znode at each registration (informational: operators and handoff
+    tooling read it).
+    """
+
+    def __init__(
+        self,
+        config: CoordinationConfig,
+        on_event: Callable[[Event], None] | None = None,
+        *,
+        offset: Callable[[], int] | None = None,
+    ) -> None:
+        self.config = config
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self._on_event = on_event or self.events.put_nowait
+        self._offset = offset or (lambda: 0)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._mutex = asyncio.Lock()
+        self._stopping = False
+
+        self._connected = False
+        self._conn_gen = 0  # bumped on every SUSPENDED/LOST: results from before are stale
+        self._paths_ready = False
+        self._znode: str | None = None
+        self._pending_prefix: str | None = None  # a create whose answer we may have missed
+        self._stale_znode: str | None = None  # our znode of a lost session, deleted on sight
+        self._cache: dict[str, Candidate] = {}
+        self._watching: str | None = None  # the predecessor our exists watch is on
+        self._can_remove_watches = True
+        self._members: tuple[Candidate, ...] = ()
+
+        self._state: ClusterState | None = None
+        self._max_epoch_seen = 0
+        self._role = Role.NONE
+        self._epoch = 0
+        self._resigned_epoch = 0  # the newest epoch this node led and gave up
+        self._following: tuple[str, str, int] | None = None
+        self._reason = "not started"
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def node_id(self) -> str:
+        return self.config.node_id
+
+    @property
+    def is_leader(self) -> bool:
+        return self._role is Role.LEADER
+
+    @property
+    def epoch(self) -> int:
+        """The epoch this node leads at, or 0."""
+        return self._epoch if self._role is Role.LEADER else 0
+
+    @property
+    def status(self) -> Status:
+        if self._role is Role.LEADER:
+            leader, epoch = self.node_id, self._epoch
+        elif self._following is not None:
+            leader, epoch = self._following[0], self._following[2]
+        else:
+            leader, epoch = None, 0
+        return Status(self._role, epoch, leader, self._znode, self._connected, self._reason)
+
+    @property
+    def zk_client(self) -> Any:
+        """The underlying ``KazooClient`` (diagnostics and tests only)."""
+        return self._client
+
+    def current_state(self) -> ClusterState | None:
+        """The state znode as last read (it is watched, so at most one change behind)."""
+        return self._state
+
+    def members(self) -> tuple[Candidate, ...]:
+        """The election znodes as last read."""
+        return self._members
+
+    async def start(self) -> None:
+        """Connect to ZooKeeper in the background and take part in the election.
+
+        Returns at once: if ZooKeeper is unreachable the coordinator keeps
+        trying and the node stays in :attr:`Role.NONE` until events say otherwise.
+        """
+        if self._task is not None:
+            raise RuntimeError("coordinator already started")
+        self._loop = asyncio.get_running_loop()
+        cfg = self.config
+        kwargs: dict[str, Any] = {}
+        if cfg.auth is not None:
+            user, password = cfg.auth.split(":", 1)
+            kwargs["auth_data"] = [("digest", cfg.auth)]
+            acl = [make_digest_acl(user, password, all=True)]
+            kwargs["default_acl"] = acl + (list(READ_ACL_UNSAFE) if cfg.acl_world_read else [])
+        self._client = KazooClient(
+            hosts=cfg.hosts,
+            timeout=cfg.session_timeout,
+            connection_retry=KazooRetry(
+                max_tries=-1,
+                delay=0.05,
+                backoff=2,
+                max_jitter=0.2,
+                max_delay=cfg.reconnect_max_delay,
+            ),
+            command_retry=KazooRetry(max_tries=3, delay=0.05, max_delay=cfg.reconnect_max_delay),
+            **kwargs,
+        )
+        self._client.add_listener(self._kazoo_listener)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=f"coordinator-{self.node_id}")
+        self._client.start_async()
+
+    async def stop(self) -> None:
+        """Leave the election: close the session (the election znode goes with it)."""
+        self._stopping = True
+        if self._role is Role.LEADER:
+            self._step_down("coordinator stopped")
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        client = self._client
+        if client is not None:
+            await asyncio.to_thread(client.stop)
+            await asyncio.to_thread(client.close)
+        self._connected = False
+        self._reason = "stopped"
+
+    async def fetch_state(self) -> ClusterState | None:
+        """Read the state znode now."""
+        try:
+            data, _ = await self._zk(self._client.get_async, self.config.state_path)
+        except NoNodeError:
+            return None
+        return ClusterState.decode(data)
+
+    async def add_to_isr(self, node_id: str, run_id: str | None = None) -> ClusterState:
+        """Leader only: ``node_id`` (caught up) joins the ISR. Returns once ZooKeeper confirmed.
+
+        The node must be registered (have an election znode); ``run_id``, when
+        given, must be the run id it registered with (guards against adding a
+        process that restarted since it caught up). Idempotent.
+        """
+        async with self._mutex:
+            for _ in range(_CAS_ATTEMPTS):
+                state, version = await self._leader_state()
+                candidates = await self._read_members()
+                matches = [
+                    c
+                    for c in candidates
+                    if c.node_id == node_id and (run_id is None or c.run_id == run_id)
+                ]
+                if not matches:
+                    raise NotRegisteredError(
+                        f"{node_id}{'' if run_id is None else ' run ' + run_id} "
+                        "has no election znode"
+                    )
+                candidate = max(matches, key=lambda c: c.seq)
+                if is_eligible(state, candidate) and node_id in state.isr_runs:
+                    return state
+                new = state.with_member(candidate)
+                if await self._cas(new, version):
+                    log.info("%s: %s joined the ISR (epoch %d)", self.node_id, node_id, new.epoch)
+                    return new
+            raise CoordinationError("state znode changed too often; ISR not updated")
+
+    async def remove_from_isr(self, node_id: str) -> ClusterState:
+        """Leader only: ``node_id`` leaves the ISR. Returns once ZooKeeper confirmed.
+
+        Call it before acknowledging any write that ``node_id`` did not apply.
+        Idempotent.
+        """
+        if node_id == self.node_id:
+            raise ValueError("the leader cannot remove itself from the ISR")
+        async with self._mutex:
+            for _ in range(_CAS_ATTEMPTS):
+                state, version = await self._leader_state()
+                if node_id not in state.isr:
+                    return state
+                new = state.without_member(node_id)
+                if await self._cas(new, version):
+                    log.info("%s: %s left the ISR (epoch %d)", self.node_id, node_id, new.epoch)
+                    return new
+            raise CoordinationError("state znode changed too often; ISR not updated")
+
+    async def handoff(self, target_node_id: str) -> ClusterState:
+        """Leader only: give leadership to ``target_node_id``, an in-sync follower.
+
+        One ZooKeeper transaction writes the state ``{leader=target,
+        epoch+1}`` and deletes this node's election znode; this node then emits
+        :class:`StepDown` and registers again at the back of the line, and the
+        target emits :class:`BecameLeader` when it sees the state. Stop
+        accepting writes and let the target catch up before calling this.
+        """
+        if target_node_id == self.node_id:
+            raise ValueError("cannot hand leadership to oneself")
+        async with self._mutex:
+            state, version = await self._leader_state()
+            candidates = await self._read_members()
+            targets = sorted(
+                (c for c in candidates if c.node_id == target_node_id and is_eligible(state, c)),
+                key=lambda c: c.seq,
+            )
+            if not targets:
+                raise NotEligibleError(
+                    f"{target_node_id} is not an in-sync replica with a live election znode"
+                )
+            new = state.handed_to(targets[-1])
+            assert self._znode is not None
+            txn = self._client.transaction()
+            txn.set_data(self.config.state_path, new.encode(), version)
+            txn.delete(f"{self.config.election_path}/{self._znode}")
+            results = await self._zk(txn.commit_async)
+            failed = [r for r in results if isinstance(r, Exception)]
+            if failed:
+                self._wake.set()
+                if any(isinstance(r, BadVersionError) for r in failed):
+                    raise NotLeaderError("state znode changed during handoff")
+                raise CoordinationError(f"handoff transaction failed: {failed!r}")
+            self._observe(new)
+            self._step_down(f"handed off to {target_node_id} at epoch {new.epoch}")
+            self._znode = None  # register again, at the back of the line
+            self._wake.set()
+            log.info(
+                "%s: handed leadership to %s (epoch %d)", self.node_id, target_node_id, new.epoch
+            )
+            return new
+
+    # -- kazoo threads -> event loop -------------------------------------------------------------
+
+    def _threadsafe(self, callback: Callable[..., object], *args: object) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed: nobody is listening any more
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _kazoo_listener(self, state: str) -> None:
+        # kazoo's connection thread: never block here.
+        self._threadsafe(self._on_connection_state, state)
+
+    def _kazoo_watch(self, event: object) -> None:
+        # kazoo's event thread. Watches only say "look again".
+        self._threadsafe(self._wake.set)
+
+    def _on_connection_state(self, state: str) -> None:
+        if self._stopping:
+            return
+        if state == KazooState.CONNECTED:
+            log.info("%s: connected to ZooKeeper", self.node_id)
+            self._connected = True
+            self._wake.set()
+            return
+        self._connected = False
+        self._conn_gen += 1
+        self._watching = None  # the server drops a connection's watches with it
+        if state == KazooState.SUSPENDED:
+            log.warning("%s: ZooKeeper connection suspended", self.node_id)
+            self._reason = "ZooKeeper connection suspended"
+            if self._role is Role.LEADER:
+                self._step_down("ZooKeeper connection suspended")
+        elif state == KazooState.LOST:
+            log.warning("%s: ZooKeeper session lost", self.node_id)
+            self._reason = "ZooKeeper session lost"
+            if self._role is Role.LEADER:
+                self._step_down("ZooKeeper session lost")
+            # The session's ephemeral znodes are gone (or about to be): register anew.
+            if self._znode is not None:
+                self._stale_znode = self._znode
+            self._znode = None
+            self._pending_prefix = None
+            self._paths_ready = False
+
+    async def _zk(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a kazoo ``*_async`` call and await its result on this loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def settle(result: Any) -> None:
+            if future.done():
+                return
+            exc = result.exception
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(result.value)
+
+        def done(result: Any) -> None:  # kazoo's thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, result)
+
+        method(*args, **kwargs).rawlink(done)
+        timeout = self.config.operation_timeout or self.config.session_timeout
+        return await asyncio.wait_for(future, timeout)
+
+    # -- the election loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._connected:
+                continue
+            try:
+                async with self._mutex:
+                    again = await self._evaluate()
+                delay = 0.05
+            except (KazooException, TimeoutError) as exc:
+                log.info("%s: election step failed (%r); retrying", self.node_id, exc)
+                again = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_delay)
+            except Exception:
+                log.exception("%s: election step failed", self.node_id)
+                again = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_delay)
+            if again:
+                self._wake.set()
+
+    async def _evaluate(self) -> bool:
+        """One look at ZooKeeper and what follows from it. True: look again at once."""
+        cfg = self.config
+        gen = self._conn_gen
+        if not self._paths_ready:
+            await self._zk(self._client.ensure_path_async, cfg.election_path)
+            self._paths_ready = True
+        if self._znode is None:
+            await self._register()
+        assert self._znode is not None
+
+        try:
+            state, version = await self._read_state(watch=True)
+        except _StateAppeared:
+            return True
+        except StateFormatError as exc:
+            log.error("%s: %s", self.node_id, exc)
+            self._reason = f"unreadable state znode: {exc}"
+            if self._role is Role.LEADER:
+                self._step_down("state znode unreadable")
+            return False
+        candidates = await self._read_members()
+        if gen != self._conn_gen:
+            return True
+        me = next((c for c in candidates if c.znode == self._znode), None)
+        if me is None:
+            log.warning(
+                "%s: election znode %s vanished; registering again", self.node_id, self._znode
+            )
+            self._znode = None
+            return True
+        self._observe(state)
+
+        if self._role is Role.LEADER and not (
+            state is not None and state.leader_znode == self._znode and state.epoch == self._epoch
+        ):
+            if state is None:
+                self._step_down("state znode deleted")
+            elif state.epoch > self._epoch:
+                self._step_down(f"newer epoch {state.epoch} led by {state.leader}")
+            else:
+                self._step_down(f"state names {state.leader} leader")
+
+        decision = decide(state, candidates, self._znode, unclean=cfg.unclean_election)
+        self._reason = decision.reason
+        kind = decision.kind
+        if kind is DecisionKind.REGISTER:
+            self._znode = None
+            return True
+        if kind is DecisionKind.BOOTSTRAP:
+            new = successor_state(None, candidates, me, min_epoch=self._max_epoch_seen)
+            try:
+                await self._zk(self._client.create_async, cfg.state_path, new.encode())
+            except NodeExistsError:
+                return True
+            self._observe(new)
+            self._become_leader(new, gen)
+            return True  # look again: sets the watches
+        if kind is DecisionKind.LEAD:
+            assert state is not None
+            if self._role is Role.LEADER and self._epoch == state.epoch:
+                return False
+            if state.epoch > self._resigned_epoch:
+                # Handed to us, or won by a CAS whose answer came too late: the epoch is ours.
+                self._become_leader(state, gen)
+                return False
+            new = successor_state(state, candidates, me, min_epoch=self._max_epoch_seen)
+            if await self._cas(new, version):
+                self._become_leader(new, gen)
+            return True
+        if kind in (DecisionKind.TAKEOVER, DecisionKind.UNCLEAN):
+            assert state is not None
+            unclean = kind is DecisionKind.UNCLEAN
+            new = successor_state(
+                state, candidates, me, unclean=unclean, min_epoch=self._max_epoch_seen
+            )
+            if unclean:
+                log.warning(
+                    "%s: unclean election: no in-sync replica registered, taking over "
+                    "with an empty ISR; acknowledged writes may be lost",
+                    self.node_id,
+                )
+            if await self._cas(new, version):
+                self._become_leader(new, gen)
+            return True
+        if kind is DecisionKind.FOLLOW:
+            assert state is not None and decision.leader is not None
+            self._follow(decision.leader.node_id, state.leader_address, state.epoch)
+        return await self._watch_predecessor(decision.watch)
+
+    async def _watch_predecessor(self, znode: str | None) -> bool:
+        """Watch ``znode`` (and nothing else in the election). True: it is gone already."""
+        if self._watching is not None and self._watching != znode:
+            await self._unwatch(self._watching)
+        if znode is None:
+            return False
+        path = f"{self.config.election_path}/{znode}"
+        stat = await self._zk(self._client.exists_async, path, watch=self._kazoo_watch)
+        if stat is None:
+            return True  # the predecessor went away meanwhile: look again
+        self._watching = znode
+        return False
+
+    async def _unwatch(self, znode: str) -> None:
+        self._watching = None
+        if not self._can_remove_watches:
+            return
+        path = f"{self.config.election_path}/{znode}"
+        try:
+            await self._zk(remove_data_watch_async, self._client, path, self._kazoo_watch)
+        except (NoWatcherError, NoNodeError):
+            pass  # it fired or its znode went meanwhile
+        except UnimplementedError:
+            log.info("ZooKeeper older than 3.5: stale predecessor watches stay until they fire")
+            self._can_remove_watches = False
+
+    async def _register(self) -> None:
+        cfg = self.config
+        if self._pending_prefix is not None:
+            # A create was sent but its answer lost: it may exist (kazoo's Lock does the same).
+            children = await self._zk(self._client.get_children_async, cfg.election_path)
+            mine = sorted(c for c in children if c.startswith(self._pending_prefix))
+            if mine:
+                self._adopt(mine[-1])
+                return
+        prefix = f"{uuid.uuid4().hex}__{cfg.node_id}__"
+        self._pending_prefix = prefix
+        data = Registration(cfg.node_id, cfg.run_id, cfg.address, self._offset()).encode()
+        path = await self._zk(
+            self._client.create_async,
+            f"{cfg.election_path}/{prefix}",
+            data,
+            ephemeral=True,
+            sequence=True,
+        )
+        self._adopt(str(path).rsplit("/", 1)[-1])
+
+    def _adopt(self, znode: str) -> None:
+        self._znode = znode
+        self._pending_prefix = None
+        log.info("%s: registered election znode %s", self.node_id, znode)
+        stale, self._stale_znode = self._stale_znode, None
+        if stale is not None and stale != znode:
+            # Our znode from a lost session may outlive it a little: it would
+            # stand in the line for a dead process. Best effort.
+            self._client.delete_async(f"{self.config.election_path}/{stale}")
+
+    async def _read_state(self, *, watch: bool) -> tuple[ClusterState | None, int]:
+        path = self.config.state_path
+        w = self._kazoo_watch if watch else None
+        try:
+            data, stat = await self._zk(self._client.get_async, path, watch=w)
+        except NoNodeError:
+            if watch and await self._zk(self._client.exists_async, path, watch=w) is not None:
+                raise _StateAppeared() from None
+            return None, -1
+        return ClusterState.decode(data), int(stat.version)
+
+    async def _read_members(self) -> list[Candidate]:
+        path = self.config.election_path
+        children: list[str] = await self._zk(self._client.get_children_async, path)
+        names = set(children)
+        self._cache = {k: v for k, v in self._cache.items() if k in names}
+        missing = [n for n in children if n not in self._cache]
+        results = await asyncio.gather(
+            *(self._zk(self._client.get_async, f"{path}/{n}") for n in missing),
+            return_exceptions=True,
+        )
+        for name, result in zip(missing, results, strict=True):
+            if isinstance(result, NoNodeError):
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            try:
+                self._cache[name] = Candidate.from_znode(name, result[0])
+            except StateFormatError as exc:
+                log.warning("%s: ignoring election znode %s: %s", self.node_id, name, exc)
+        self._members = tuple(
+            sorted((self._cache[n] for n in names if n in self._cache), key=lambda c: c.seq)
+        )
+        return list(self._members)
+
+    async def _leader_state(self) -> tuple[ClusterState, int]:
+        if self._role is not Role.LEADER or not self._connected:
+            raise NotLeaderError(f"{self.node_id} is not the leader")
+        state, version = await self._read_state(watch=False)
+        if state is None or state.leader_znode != self._znode or state.epoch != self._epoch:
+            self._wake.set()
+            raise NotLeaderError(f"{self.node_id} is no longer the leader")
+        if self._role is not Role.LEADER:
+            raise NotLeaderError(f"{self.node_id} stepped down")
+        return state, version
+
+    async def _cas(self, new: ClusterState, version: int) -> bool:
+        """Compare-and-set the state znode; False if someone else changed it first."""
+        try:
+            await self._zk(self._client.set_async, self.config.state_path, new.encode(), version)
+        except BadVersionError:
+            return False
+        self._observe(new)
+        return True
+
+    # -- local role bookkeeping and events -------------------------------------------------------
+
+    def _observe(self, state: ClusterState | None) -> None:
+        if state is not None:
+            self._state = state
+            self._max_epoch_seen = max(self._max_epoch_seen, state.epoch)
+
+    def _become_leader(self, state: ClusterState, gen: int) -> None:
+        if gen != self._conn_gen or not self._connected or self._stopping:
+            # The connection dropped while we won: do not claim it now. The next
+            # evaluation finds the state naming us and adopts the epoch.
+            return
+        self._role = Role.LEADER
+        self._epoch = state.epoch
+        self._following = None
+        self._reason = f"leader at epoch {state.epoch}"
+        log.info("%s: leader at epoch %d, ISR %s", self.node_id, state.epoch, list(state.isr))
+        self._emit(BecameLeader(state.epoch, state.isr))
+
+    def _step_down(self, reason: str) -> None:
+        epoch = self._epoch
+        self._role = Role.NONE
+        self._resigned_epoch = max(self._resigned_epoch, epoch)
+        self._epoch = 0
+        self._following = None
+        log.warning("%s: stepping down from epoch %d: %s", self.node_id, epoch, reason)
+        self._emit(StepDown(reason, epoch))
+
+    def _follow(self, leader: str, address: str, epoch: int) -> None:
+        self._role = Role.FOLLOWER
+        if self._following == (leader, address, epoch):
+            return
+        self._following = (leader, address, epoch)
+        log.info("%s: following %s at %s (epoch %d)", self.node_id, leader, address, epoch)
+        self._emit(Follow(leader, address, epoch))
+
+    def _emit(self, event: Event) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("%s: event handler failed on %r", self.node_id, event)
+
+
+class _StateAppeared(Exception):
+    """The state znode was created between our get and our exists: read again."""
