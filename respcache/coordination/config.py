@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from respcache.coordination.state import NODE_ID_RE
+from respcache.coordination.state import CLUSTER_NAME_RE, NODE_ID_RE
 from respcache.errors import ConfigError
 
 __all__ = ["CoordinationConfig", "new_run_id"]
@@ -55,12 +55,12 @@ class CoordinationConfig:
             raise ConfigError("coordination: the ZooKeeper connect string is empty")
         if self.chroot and (self.chroot.endswith("/") or "//" in self.chroot):
             raise ConfigError(f"coordination: invalid chroot {self.chroot!r}")
-        if not NODE_ID_RE.match(self.node_id):
+        if not NODE_ID_RE.fullmatch(self.node_id):
             raise ConfigError(
                 f"coordination: node id {self.node_id!r} must be 1-64 characters "
-                "of letters, digits, '.', '_' or '-'"
+                "of letters, digits, '.', '_', ':' or '-'"
             )
-        if not NODE_ID_RE.match(self.cluster):
+        if not CLUSTER_NAME_RE.fullmatch(self.cluster):
             raise ConfigError(f"coordination: invalid cluster name {self.cluster!r}")
         if not 0 < self.announce_port < 65536:
             raise ConfigError(f"coordination: invalid announce port {self.announce_port}")

@@ -17,17 +17,19 @@ import contextlib
 import enum
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     BadVersionError,
+    ConnectionLoss,
     KazooException,
     NodeExistsError,
     NoNodeError,
     NoWatcherError,
+    SessionExpiredError,
     UnimplementedError,
 )
 from kazoo.protocol.states import KazooState
@@ -167,8 +169,13 @@ class Coordinator:
         return self._state
 
     def members(self) -> tuple[Candidate, ...]:
-        """The election znodes as last read."""
+        """The election znodes as last read, by sequence number."""
         return self._members
+
+    async def fetch_members(self) -> tuple[Candidate, ...]:
+        """Read the election znodes now (node id, run id, address of every registered node)."""
+        async with self._mutex, _translated("reading the election znodes"):
+            return tuple(await self._read_members())
 
     async def start(self) -> None:
         """Connect to ZooKeeper in the background and take part in the election.
@@ -223,11 +230,15 @@ class Coordinator:
 
     async def fetch_state(self) -> ClusterState | None:
         """Read the state znode now."""
+        async with _translated("reading the state znode"):
+            try:
+                data, _ = await self._zk(self._client.get_async, self.config.state_path)
+            except NoNodeError:
+                return None
         try:
-            data, _ = await self._zk(self._client.get_async, self.config.state_path)
-        except NoNodeError:
-            return None
-        return ClusterState.decode(data)
+            return ClusterState.decode(data)
+        except StateFormatError as exc:
+            raise CoordinationError(str(exc)) from None
 
     async def add_to_isr(self, node_id: str, run_id: str | None = None) -> ClusterState:
         """Leader only: ``node_id`` (caught up) joins the ISR. Returns once ZooKeeper confirmed.
@@ -236,7 +247,7 @@ class Coordinator:
         given, must be the run id it registered with (guards against adding a
         process that restarted since it caught up). Idempotent.
         """
-        async with self._mutex:
+        async with self._mutex, _translated(f"adding {node_id} to the ISR"):
             for _ in range(_CAS_ATTEMPTS):
                 state, version = await self._leader_state()
                 candidates = await self._read_members()
@@ -267,7 +278,7 @@ class Coordinator:
         """
         if node_id == self.node_id:
             raise ValueError("the leader cannot remove itself from the ISR")
-        async with self._mutex:
+        async with self._mutex, _translated(f"removing {node_id} from the ISR"):
             for _ in range(_CAS_ATTEMPTS):
                 state, version = await self._leader_state()
                 if node_id not in state.isr:
@@ -289,7 +300,7 @@ class Coordinator:
         """
         if target_node_id == self.node_id:
             raise ValueError("cannot hand leadership to oneself")
-        async with self._mutex:
+        async with self._mutex, _translated(f"handing leadership to {target_node_id}"):
             state, version = await self._leader_state()
             candidates = await self._read_members()
             targets = sorted(
@@ -313,7 +324,8 @@ class Coordinator:
                     raise NotLeaderError("state znode changed during handoff")
                 raise CoordinationError(f"handoff transaction failed: {failed!r}")
             self._observe(new)
-            self._step_down(f"handed off to {target_node_id} at epoch {new.epoch}")
+            if self._role is Role.LEADER:  # (a suspension may have stepped us down already)
+                self._step_down(f"handed off to {target_node_id} at epoch {new.epoch}")
             self._znode = None  # register again, at the back of the line
             self._wake.set()
             log.info(
@@ -401,8 +413,13 @@ class Coordinator:
                 async with self._mutex:
                     again = await self._evaluate()
                 delay = 0.05
-            except (KazooException, TimeoutError) as exc:
-                log.info("%s: election step failed (%r); retrying", self.node_id, exc)
+            except (ConnectionLoss, SessionExpiredError, TimeoutError) as exc:
+                log.info("%s: election step interrupted (%r); retrying", self.node_id, exc)
+                again = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_delay)
+            except KazooException as exc:
+                log.warning("%s: election step failed (%r); retrying", self.node_id, exc)
                 again = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_delay)
@@ -599,7 +616,10 @@ class Coordinator:
     async def _leader_state(self) -> tuple[ClusterState, int]:
         if self._role is not Role.LEADER or not self._connected:
             raise NotLeaderError(f"{self.node_id} is not the leader")
-        state, version = await self._read_state(watch=False)
+        try:
+            state, version = await self._read_state(watch=False)
+        except StateFormatError as exc:
+            raise CoordinationError(str(exc)) from None
         if state is None or state.leader_znode != self._znode or state.epoch != self._epoch:
             self._wake.set()
             raise NotLeaderError(f"{self.node_id} is no longer the leader")
@@ -636,6 +656,8 @@ class Coordinator:
         self._emit(BecameLeader(state.epoch, state.isr))
 
     def _step_down(self, reason: str) -> None:
+        if self._role is not Role.LEADER:
+            return
         epoch = self._epoch
         self._role = Role.NONE
         self._resigned_epoch = max(self._resigned_epoch, epoch)
@@ -657,6 +679,17 @@ class Coordinator:
             self._on_event(event)
         except Exception:
             log.exception("%s: event handler failed on %r", self.node_id, event)
+
+
+@contextlib.asynccontextmanager
+async def _translated(what: str) -> AsyncIterator[None]:
+    """kazoo's exceptions stay inside this package: callers see CoordinationError."""
+    try:
+        yield
+    except CoordinationError:
+        raise
+    except (KazooException, TimeoutError) as exc:
+        raise CoordinationError(f"{what}: {exc!r}") from exc
 
 
 class _StateAppeared(Exception):

@@ -43,8 +43,11 @@ __all__ = [
     "successor_state",
 ]
 
-NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-"""What a node id may look like (it appears in znode names and log lines)."""
+NODE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+"""What a node id may look like (``fullmatch``; it appears in znode names): ``host:port`` is fine."""
+
+CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What a cluster name may look like (a znode name under ``/respcache``)."""
 
 
 class StateFormatError(ValueError):

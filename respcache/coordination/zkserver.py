@@ -106,7 +106,7 @@ def four_letter_word(host: str, port: int, word: str, timeout: float = 2.0) -> s
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def find_classpath(search: Sequence[str] = _JAR_DIRS) -> list[str]:
+def find_classpath(search: Sequence[str] | None = None) -> list[str]:
     """The class path for a standalone ZooKeeper server.
 
     ``$RESPCACHE_ZOOKEEPER_CLASSPATH`` (``:``-separated) wins when set. Otherwise
@@ -118,6 +118,8 @@ def find_classpath(search: Sequence[str] = _JAR_DIRS) -> list[str]:
     override = os.environ.get("RESPCACHE_ZOOKEEPER_CLASSPATH")
     if override:
         return [part for part in override.split(os.pathsep) if part]
+    if search is None:
+        search = _JAR_DIRS
     for directory in map(Path, search):
         jar = directory / "zookeeper.jar"
         if jar.is_file():
