@@ -39,9 +39,10 @@ def encode(reply: Reply, resp3: bool = False) -> bytes:
 
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """``argv`` as a RESP array of bulk strings, the form clients send commands in."""
-    return b"*%d\r\n" % len(argv) + b"".join(
-        [b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in argv]
-    )
+    out = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        out += (b"$%d\r\n" % len(arg), arg, b"\r\n")
+    return b"".join(out)
 
 
 def format_double(value: float) -> bytes:
@@ -55,7 +56,10 @@ def format_double(value: float) -> bytes:
 
 
 def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(value), value)
+    size = len(value)
+    if size < 16384:
+        return b"$%d\r\n%b\r\n" % (size, value)
+    return b"".join((b"$%d\r\n" % size, value, b"\r\n"))  # %b is slow for big values
 
 
 def _line(text: str) -> bytes:
@@ -105,7 +109,7 @@ def _array2(value: Sequence[Reply]) -> bytes:
     table = _RESP2
     for item in value:
         if type(item) is bytes:
-            append(b"$%d\r\n%b\r\n" % (len(item), item))
+            out += (b"$%d\r\n" % len(item), item, b"\r\n")
         else:
             kind = type(item)
             writer = table.get(kind) or _resolve(table, kind)
@@ -150,7 +154,7 @@ def _aggregate3(marker: bytes, value: Sequence[Reply] | set[Reply] | frozenset[R
     table = _RESP3
     for item in value:
         if type(item) is bytes:
-            append(b"$%d\r\n%b\r\n" % (len(item), item))
+            out += (b"$%d\r\n" % len(item), item, b"\r\n")
         else:
             kind = type(item)
             writer = table.get(kind) or _resolve(table, kind)

@@ -397,7 +397,11 @@ class RequestParser:
                 start = self._scan = i + 2
             if len(buf) - start < size + 2:
                 return None
-            args.append(bytes(buf[start : start + size]))
+            if size < 4096:
+                args.append(bytes(buf[start : start + size]))
+            else:  # one copy, not two
+                with memoryview(buf) as view:
+                    args.append(view[start : start + size].tobytes())
             self._scan = start + size + 2  # the two bytes after the data are not checked
             self._bulklen = -1
             self._left -= 1
