@@ -1,0 +1,183 @@
+"""The same random command sequences against real redis-server and respcache.
+
+A hypothesis ``RuleBasedStateMachine`` draws commands from the groups defined
+in ``gen_*.py`` (see ``generators.py``), sends each to redis-server then to
+respcache, and compares the replies exactly (normalizing only what is random
+or time-dependent). Each example starts from empty keyspaces (FLUSHALL) and
+ends by comparing the whole dataset (every key's type, TTL and value).
+
+A failure is a bug (or a missing feature) in respcache: hypothesis prints the
+shortest sequence it found; the assertion message shows both replies.
+
+Knobs: ``RCTEST_DIFF_EXAMPLES`` (default 200), ``RCTEST_DIFF_STEPS`` (default 25),
+``HYPOTHESIS_PROFILE=ci`` for a derandomized run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from generators import KEYS, Cmd, Group, ttl_close
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from pair import Pair
+from support import Reply, ServerProcess
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = int(os.environ.get("RCTEST_DIFF_EXAMPLES", "200"))
+STEPS = int(os.environ.get("RCTEST_DIFF_STEPS", "25"))
+
+
+def load_groups() -> dict[str, Group]:
+    groups: dict[str, Group] = {}
+    for path in sorted(Path(__file__).parent.glob("gen_*.py")):
+        module = importlib.import_module(path.stem)
+        group: Group = module.GROUP
+        groups[group.name] = group
+    return groups
+
+
+GROUPS = load_groups()
+
+# How to read a whole value back, by TYPE, for the end-of-example comparison.
+# Groups for other types add theirs here through ``Group.snapshot``.
+SNAPSHOT: dict[bytes, list[tuple[bytes, ...]]] = {b"string": [(b"GET",)]}
+for _group in GROUPS.values():
+    for _type, _cmds in getattr(_group, "snapshot", {}).items():
+        SNAPSHOT[_type] = _cmds
+
+
+def describe(history: list[str]) -> str:
+    return "\n".join(f"    {line}" for line in history) or "    (nothing)"
+
+
+def make_machine(pair: Pair, strategy: st.SearchStrategy[Cmd]) -> type[RuleBasedStateMachine]:
+    class DifferentialMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            pair.reset()
+            self.history: list[str] = ["FLUSHALL"]
+
+        def check(self, cmd: Cmd, theirs: Reply, ours: Reply) -> None:
+            self.history.append(f"{cmd!r}  ->  redis {theirs!r} | respcache {ours!r}")
+            if not cmd.compare(theirs, ours):
+                raise AssertionError(
+                    f"replies differ ({getattr(cmd.compare, '__name__', 'compare')}) for {cmd!r}\n"
+                    f"  redis:     {theirs!r}\n  respcache: {ours!r}\n"
+                    f"  sequence since FLUSHALL:\n{describe(self.history)}"
+                )
+
+        @rule(cmd=strategy)
+        def command(self, cmd: Cmd) -> None:
+            theirs, ours = pair.run(cmd.argv)
+            self.check(cmd, theirs, ours)
+
+        def teardown(self) -> None:
+            """The whole dataset must be the same, not only the replies seen."""
+            if pair.ours is None or pair.ours.closed or not pair.ours_server.alive():
+                return  # the step that closed it already failed
+            available = pair.ours_commands
+            if not {"exists", "type", "pttl"} <= available:
+                return
+            for key in KEYS:
+                argv = (b"TYPE", key)
+                theirs, ours = pair.run(argv)
+                self.check(Cmd(argv), theirs, ours)
+                kind = theirs.value
+                argv = (b"PTTL", key)
+                theirs, ours = pair.run(argv)
+                self.check(Cmd(argv, ttl_close(1000)), theirs, ours)
+                for argv_prefix in SNAPSHOT.get(kind, []):
+                    if argv_prefix[0].decode().lower() not in available:
+                        continue
+                    argv = (*argv_prefix, key)
+                    theirs, ours = pair.run(argv)
+                    self.check(Cmd(argv), theirs, ours)
+
+    return DifferentialMachine
+
+
+@pytest.fixture(scope="module")
+def pair_factory(
+    respcache_server: ServerProcess, redis_server: ServerProcess
+) -> Iterator[dict[int, Pair]]:
+    pairs: dict[int, Pair] = {}
+    yield pairs
+    for p in pairs.values():
+        p.close()
+
+
+def get_pair(
+    pairs: dict[int, Pair], ours: ServerProcess, theirs: ServerProcess, protocol: int
+) -> Pair:
+    if protocol not in pairs:
+        pairs[protocol] = Pair(ours, theirs, protocol)
+    return pairs[protocol]
+
+
+def run_groups(
+    groups: list[Group], pair: Pair, examples: int = EXAMPLES, steps: int = STEPS
+) -> None:
+    available = pair.ours_commands
+    if not pair.can_reset:
+        pytest.skip("respcache registers neither FLUSHALL nor DEL: examples cannot start empty")
+    strategies = []
+    missing: list[str] = []
+    for group in groups:
+        missing += [f"{group.name}:{n}" for n in sorted(group.commands) if n not in available]
+        strategy = group.strategy(available)
+        if strategy is not None:
+            strategies.append(strategy)
+    if missing:
+        warnings.warn(
+            f"not registered by respcache, left out of the differential test: {', '.join(missing)}",
+            stacklevel=2,
+        )
+    if not strategies:
+        pytest.skip(f"respcache registers none of these commands: {', '.join(missing)}")
+    machine = make_machine(pair, st.one_of(*strategies))
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            settings.default,
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.data_too_large,
+            ],
+        ),
+    )
+
+
+@pytest.mark.parametrize("group_name", sorted(GROUPS))
+def test_group(
+    group_name: str,
+    pair_factory: dict[int, Pair],
+    respcache_server: ServerProcess,
+    redis_server: ServerProcess,
+) -> None:
+    """Commands of one group only (their replies and errors)."""
+    pair = get_pair(pair_factory, respcache_server, redis_server, 2)
+    run_groups([GROUPS[group_name]], pair)
+
+
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_all_groups_mixed(
+    protocol: int,
+    pair_factory: dict[int, Pair],
+    respcache_server: ServerProcess,
+    redis_server: ServerProcess,
+) -> None:
+    """Every group together on the same keys (WRONGTYPE), in RESP2 and RESP3."""
+    pair = get_pair(pair_factory, respcache_server, redis_server, protocol)
+    run_groups(list(GROUPS.values()), pair)
