@@ -127,6 +127,17 @@ class Server:
             self.listeners.append(listener)
         if not self.listeners:
             raise OSError("no listening socket could be bound")
+        if cfg.http_port:
+            from respcache.server.http import start_http
+
+            for host in cfg.bind or ["127.0.0.1"]:
+                try:
+                    self.listeners.append(
+                        await start_http(self, host.lstrip("-"), cfg.http_port)
+                    )
+                except OSError:
+                    if not host.startswith("-"):
+                        raise
         self._schedule_cron()
         where = ", ".join([f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind] if cfg.port else []) + (
             f" unix:{cfg.unixsocket}" if cfg.unixsocket else ""

@@ -23,7 +23,7 @@ from respcache.commands.client import Client
 from respcache.commands.engine import Blocked
 from respcache.errors import ProtocolError
 from respcache.protocol.encoder import encode
-from respcache.protocol.parser import RequestParser
+from respcache.protocol.parser import QueryBufferLimitError, RequestParser
 from respcache.protocol.types import Reply
 
 if TYPE_CHECKING:
@@ -153,14 +153,18 @@ class RespConnection(asyncio.Protocol):
         assert client is not None
         engine = self.engine
         parser = self.parser
-        resp3 = client.resp == 3
         out: list[bytes] = []
         close = False
         while True:
             try:
                 argv = parser.next_command()
+            except QueryBufferLimitError as err:
+                # Redis closes such a client without a reply, and logs it.
+                log.warning("Closing client that reached max query buffer length: %s", err)
+                close = True
+                break
             except ProtocolError as err:
-                out.append(b"-" + err.reply.encode() + b"\r\n")
+                out.append(b"-" + err.reply.encode("utf-8", "surrogateescape") + b"\r\n")
                 log.debug("protocol error from %s: %s", self.addr, err)
                 close = True
                 break
@@ -172,13 +176,13 @@ class RespConnection(asyncio.Protocol):
                 break
             mode = client.reply_mode
             if mode == "on":
-                out.append(encode(reply, resp3))  # type: ignore[arg-type]
+                # After the command: HELLO 3 is answered in RESP3 already.
+                out.append(encode(reply, client.resp == 3))  # type: ignore[arg-type]
             elif mode == "skip":
                 client.reply_mode = "on"
             if client.close_after_reply:
                 close = True
                 break
-            resp3 = client.resp == 3  # HELLO may have switched protocols
             if self._closing:
                 break
         parser.authenticated = client.authenticated
