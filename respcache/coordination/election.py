@@ -620,6 +620,7 @@ class Coordinator:
             state, version = await self._read_state(watch=False)
         except StateFormatError as exc:
             raise CoordinationError(str(exc)) from None
+        self._observe(state)
         if state is None or state.leader_znode != self._znode or state.epoch != self._epoch:
             self._wake.set()
             raise NotLeaderError(f"{self.node_id} is no longer the leader")

@@ -403,3 +403,39 @@ class ZooKeeperServer:
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
         return f"<ZooKeeperServer {self.host}:{self.port} {state} data={self.data_dir}>"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m respcache.coordination.zkserver``: run a ZooKeeper until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m respcache.coordination.zkserver",
+        description="Run a standalone ZooKeeper on 127.0.0.1 for development.",
+    )
+    parser.add_argument("--data", default="var/zookeeper", help="data directory")
+    parser.add_argument("--port", type=int, default=2181, help="client port (0: a free one)")
+    parser.add_argument("--tick-time", type=int, default=200, help="tickTime in milliseconds")
+    args = parser.parse_args(argv)
+    server = ZooKeeperServer(args.data, port=args.port, tick_time=args.tick_time)
+    stop = False
+
+    def interrupt(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    with server:
+        print(
+            f"ZooKeeper serving on {server.connect_string} (pid {server.pid}, "
+            f"started in {server.start_seconds:.2f}s; log {server.log_path})",
+            flush=True,
+        )
+        while not stop and server.running:
+            time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

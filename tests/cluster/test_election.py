@@ -11,6 +11,7 @@ from zk_helpers import SESSION_MS, Node, ZkCluster, eventually
 from respcache.coordination import (
     BecameLeader,
     ClusterState,
+    Coordinator,
     Follow,
     NotEligibleError,
     NotLeaderError,
@@ -277,3 +278,39 @@ async def test_zookeeper_restart_restores_one_leader(private_zk_cluster: ZkClust
     await b.expect(Follow, leader_node_id="a", epoch=3)
     await c.expect(Follow, leader_node_id="a", epoch=3)
     assert cluster.leaders() == ["a"]
+
+
+async def test_deleted_state_znode_is_bootstrapped_again_above_old_epochs(
+    zk_cluster: ZkCluster,
+) -> None:
+    a, b, c = await three_in_sync(zk_cluster)
+    await a.coordinator.handoff("b")  # epoch 2, led by b; a goes to the back
+    await b.expect(BecameLeader, epoch=2)
+    await a.expect(Follow, leader_node_id="b", epoch=2)
+    client = zk_cluster.kazoo()
+    try:
+        await zk_cluster.run_sync(lambda: client.delete(b.coordinator.config.state_path))
+    finally:
+        await zk_cluster.run_sync(client.stop)
+    assert (await b.expect(StepDown)).reason == "state znode deleted"
+    # The first in line (b, lowest znode now) bootstraps, above every epoch it saw.
+    assert await b.expect(BecameLeader) == BecameLeader(3, ("b",))
+    await c.expect(Follow, leader_node_id="b", epoch=3)
+    await a.expect(Follow, leader_node_id="b", epoch=3)
+
+
+async def test_events_queue_without_callback(zk_cluster: ZkCluster) -> None:
+    coordinator = Coordinator(zk_cluster.config("q"))
+    await coordinator.start()
+    try:
+        event = await asyncio.wait_for(coordinator.events.get(), 15)
+        assert event == BecameLeader(1, ("q",))
+        assert coordinator.is_leader and coordinator.epoch == 1
+        status = coordinator.status
+        assert (status.role, status.leader, status.connected) == (Role.LEADER, "q", True)
+    finally:
+        await coordinator.stop()
+    assert await asyncio.wait_for(coordinator.events.get(), 15) == StepDown(
+        "coordinator stopped", 1
+    )
+    assert not coordinator.is_leader
