@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
@@ -203,22 +202,12 @@ class Server:
         cfg = self.config
         if len(self.connections) >= cfg.maxclients:
             return MAXCLIENTS_ERROR
-        if cfg.protected_mode and not cfg.requirepass and self._bind_is_default():
+        if cfg.protected_mode and not cfg.requirepass:
             host = peer[0] if isinstance(peer, tuple) else None
-            if host is not None and not _is_loopback(str(host)):
+            # Redis 7.0 accepts exactly 127.0.0.1 and ::1 (not all of 127/8), and unix sockets.
+            if host is not None and str(host) not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
                 return PROTECTED_MODE_ERROR
         return None
-
-    def _bind_is_default(self) -> bool:
-        return (
-            sorted(h.lstrip("-") for h in self.config.bind)
-            in (
-                ["127.0.0.1"],
-                ["127.0.0.1", "::1"],
-                ["::1"],
-            )
-            or not self.config.bind
-        )
 
     def check_output_limit(self, conn: RespConnection) -> None:
         """Close a client whose unread replies exceed its class's hard limit."""
@@ -288,13 +277,6 @@ class Server:
             return 0
         (t0, c0), (t1, c1) = samples[0], samples[-1]
         return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return True  # unix sockets
 
 
 async def serve(config: Config, ready: Callable[[Server], None] | None = None) -> int:

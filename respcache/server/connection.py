@@ -17,6 +17,7 @@ import asyncio
 import logging
 import socket
 from collections import deque
+from time import time as _time
 from typing import TYPE_CHECKING, cast
 
 from respcache.commands.client import Client
@@ -128,6 +129,7 @@ class RespConnection(asyncio.Protocol):
         if client is None or self._closing:
             return
         self.engine.stats.total_net_input_bytes += len(data)
+        client.last_interaction = _time()
         self.parser.feed(data)
         if client.blocked is None:
             self.process()
@@ -185,7 +187,9 @@ class RespConnection(asyncio.Protocol):
                 break
             if self._closing:
                 break
-        parser.authenticated = client.authenticated
+            # Redis applies the unauthenticated size limits per command: an AUTH early
+            # in a pipeline lifts them for the commands after it (and RESET restores them).
+            parser.authenticated = client.authenticated
         if out:
             self.send(b"".join(out) if len(out) > 1 else out[0])
         if close:
