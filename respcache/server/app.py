@@ -31,7 +31,7 @@ PROTECTED_MODE_ERROR = (
     b"you can just disable the protected mode by editing the Redis configuration file, and "
     b"setting the protected mode option to 'no', and then restarting the server. 3) If you "
     b"started the server manually just for testing, restart it with the '--protected-mode no' "
-    b"option. 4) Set up an authentication password for the default user. NOTE: You only need "
+    b"option. 4) Setup a an authentication password for the default user. NOTE: You only need "
     b"to do one of the above things in order for the server to start accepting connections "
     b"from the outside.\r\n"
 )
