@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""respcache against redis-server, side by side on this machine: throughput and memory.
+
+    /tmp/venv/bin/python bench/run.py                 # everything (a few minutes)
+    /tmp/venv/bin/python bench/run.py --quick         # smaller runs, to try it out
+    /tmp/venv/bin/python bench/run.py -s get-set -s memory
+    /tmp/venv/bin/python bench/run.py -s get-set --tests lpush,rpush,lpop   # data types
+
+Both servers run on free loopback ports for the whole run (respcache with
+``--save '' --loglevel warning``, redis-server also with ``--appendonly no``); each
+measurement runs against one server at a time, so the idle one costs nothing.
+The results are printed as a markdown table and written to
+``bench/results/<UTC timestamp>.json``.
+
+Scenarios (``-s``, repeatable; default all):
+
+``get-set``
+    ``redis-benchmark -t get,set -c 50 -n 200000 -r 100000 -d 100``
+``get-set-P16``
+    the same with ``-P 16`` (pipelining)
+``memory``
+    RSS of each process after storing 1,000,000 keys (``key:000000000001``...) with
+    100-byte values, written by a pipelined filler (``bench/fill.py``); also the
+    per-key cost and respcache's own estimate (``INFO memory`` ``used_memory``).
+
+A new scenario is a :class:`Scenario` subclass added to :data:`SCENARIOS`
+(e.g. a replication scenario would start a leader and followers in ``run`` and
+measure acknowledged writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the process helpers the tests use
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fill import fill  # noqa: E402
+from support import ServerProcess, start_redis, start_respcache  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def info_field(server: ServerProcess, section: str, name: str) -> str | None:
+    with server.raw(timeout=60) as conn:
+        reply = conn.call("INFO", section)
+    if reply.kind != "$" or reply.value is None:
+        return None
+    for line in reply.value.decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def dbsize(server: ServerProcess) -> int | None:
+    with server.raw(timeout=60) as conn:
+        reply = conn.call("DBSIZE")
+    return int(reply.value) if reply.kind == ":" else None
+
+
+def flushall(server: ServerProcess) -> None:
+    with server.raw(timeout=120) as conn:
+        conn.call("FLUSHALL")
+
+
+@dataclass
+class Servers:
+    respcache: ServerProcess
+    redis: ServerProcess
+
+    def each(self) -> list[tuple[str, ServerProcess]]:
+        return [("respcache", self.respcache), ("redis", self.redis)]
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+
+    def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def table(self, result: dict[str, Any]) -> list[list[str]]:
+        raise NotImplementedError
+
+
+def redis_benchmark(server: ServerProcess, bench_args: list[str]) -> dict[str, float]:
+    """Run redis-benchmark --csv; requests per second by test name."""
+    cmd = ["redis-benchmark", *server.cli_args(), "--csv", *bench_args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    out: dict[str, float] = {}
+    for row in rows[1:]:
+        if len(row) >= 2:
+            out[row[0]] = float(row[1])
+    if not out:
+        raise RuntimeError(f"no results from {' '.join(cmd)}:\n{result.stdout}\n{result.stderr}")
+    return out
+
+
+@dataclass
+class Throughput(Scenario):
+    """redis-benchmark against each server with the same arguments."""
+
+    bench_args: list[str] = field(default_factory=list)
+
+    def arguments(self, args: argparse.Namespace) -> list[str]:
+        bench_args = list(self.bench_args)
+        replace = {"-n": str(args.requests), "-t": args.tests}
+        for flag, value in replace.items():
+            if value is not None and flag in bench_args:
+                bench_args[bench_args.index(flag) + 1] = value
+        return bench_args
+
+    def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
+        bench_args = self.arguments(args)
+        result: dict[str, Any] = {"command": "redis-benchmark " + " ".join(bench_args), "rps": {}}
+        for label, server in servers.each():
+            runs: list[dict[str, float]] = []
+            for _ in range(args.repeat):
+                flushall(server)
+                runs.append(redis_benchmark(server, bench_args))
+            # The median run of each test (a 2-core machine is noisy).
+            result["rps"][label] = {
+                test: statistics.median(run[test] for run in runs) for test in runs[0]
+            }
+            result.setdefault("runs", {})[label] = runs
+        return result
+
+    def table(self, result: dict[str, Any]) -> list[list[str]]:
+        rows = []
+        ours, theirs = result["rps"]["respcache"], result["rps"]["redis"]
+        for test in theirs:
+            a, b = ours.get(test), theirs[test]
+            ratio = f"{a / b:.2f}" if a else "-"
+            rows.append([f"{test} ({self.name})", f"{a:,.0f}" if a else "-", f"{b:,.0f}", ratio])
+        return rows
+
+
+@dataclass
+class Memory(Scenario):
+    keys: int = 1_000_000
+    value_size: int = 100
+
+    def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
+        keys = args.keys or self.keys
+        result: dict[str, Any] = {"keys": keys, "value_size": self.value_size}
+        for label, server in servers.each():
+            flushall(server)
+            time.sleep(0.5)
+            before = server.rss_bytes()
+            started = time.monotonic()
+            fill(server.host, server.port, keys, self.value_size, password=server.password)
+            elapsed = time.monotonic() - started
+            time.sleep(1.0)
+            after = server.rss_bytes()
+            used = info_field(server, "memory", "used_memory")
+            result[label] = {
+                "rss_empty": before,
+                "rss": after,
+                "bytes_per_key": (after - before) / keys,
+                "used_memory": int(used) if used and used.isdigit() else None,
+                "dbsize": dbsize(server),
+                "fill_seconds": round(elapsed, 2),
+                "fill_ops_per_sec": round(keys / elapsed),
+            }
+            flushall(server)
+        return result
+
+    def table(self, result: dict[str, Any]) -> list[list[str]]:
+        ours, theirs = result["respcache"], result["redis"]
+        mb = 1024 * 1024
+        what = f"{result['keys']:,} keys x {result['value_size']} B"
+
+        def ratio(a: float | None, b: float | None) -> str:
+            return f"{a / b:.2f}" if a and b else "-"
+
+        def fmt_mb(v: float | None) -> str:
+            return f"{v / mb:,.1f}" if v is not None else "-"
+
+        return [
+            [
+                f"RSS MB ({what})",
+                fmt_mb(ours["rss"]),
+                fmt_mb(theirs["rss"]),
+                ratio(ours["rss"], theirs["rss"]),
+            ],
+            [
+                "bytes per key (RSS delta)",
+                f"{ours['bytes_per_key']:.0f}",
+                f"{theirs['bytes_per_key']:.0f}",
+                ratio(ours["bytes_per_key"], theirs["bytes_per_key"]),
+            ],
+            [
+                "used_memory MB (INFO)",
+                fmt_mb(ours["used_memory"]),
+                fmt_mb(theirs["used_memory"]),
+                ratio(ours["used_memory"], theirs["used_memory"]),
+            ],
+            [
+                "fill SET ops/s (pipelined 1000)",
+                f"{ours['fill_ops_per_sec']:,}",
+                f"{theirs['fill_ops_per_sec']:,}",
+                ratio(ours["fill_ops_per_sec"], theirs["fill_ops_per_sec"]),
+            ],
+        ]
+
+
+BASE = ["-t", "get,set", "-c", "50", "-n", "200000", "-r", "100000", "-d", "100"]
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Throughput("get-set", "redis-benchmark " + " ".join(BASE), bench_args=BASE),
+        Throughput("get-set-P16", "the same, pipelined 16", bench_args=[*BASE, "-P", "16"]),
+        Memory("memory", "RSS for 1,000,000 keys of 100 bytes"),
+    )
+}
+
+
+def environment() -> dict[str, Any]:
+    def output(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(
+                cmd, capture_output=True, text=True, check=False, cwd=ROOT
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "event_loop": loop,
+        "redis": output(["redis-server", "--version"]),
+        "commit": output(["git", "rev-parse", "--short", "HEAD"]),
+        "dirty": bool(output(["git", "status", "--porcelain", "--", "respcache"])),
+    }
+
+
+def markdown(rows: list[list[str]]) -> str:
+    header = ["", "respcache", "redis", "ratio"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-s", "--scenario", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument("-n", "--requests", type=int, default=None, help="redis-benchmark -n")
+    parser.add_argument("-t", "--tests", default=None, help="redis-benchmark -t (e.g. lpush,rpush)")
+    parser.add_argument("--keys", type=int, default=None, help="keys for the memory scenario")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per benchmark (median)")
+    parser.add_argument("--quick", action="store_true", help="-n 20000 --keys 100000")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON file (default: bench/results/)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests = args.requests or 20_000
+        args.keys = args.keys or 100_000
+    chosen = [SCENARIOS[name] for name in (args.scenario or list(SCENARIOS))]
+
+    servers = Servers(respcache=start_respcache(), redis=start_redis())
+    report: dict[str, Any] = {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "environment": environment(),
+        "scenarios": {},
+    }
+    rows: list[list[str]] = []
+    try:
+        for scenario in chosen:
+            print(f"== {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
+            result = scenario.run(servers, args)
+            report["scenarios"][scenario.name] = result
+            rows += scenario.table(result)
+    finally:
+        servers.respcache.stop()
+        servers.redis.stop()
+    table = markdown(rows)
+    print(table)
+    report["markdown"] = table
+    out = args.output or RESULTS / (report["time"].replace(":", "").replace("+0000", "Z") + ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
