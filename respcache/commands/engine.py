@@ -153,6 +153,14 @@ class Engine:
         """ROLE's reply, set by the replication layer; None answers as a standalone master."""
         self.ops_per_sec: Callable[[], int] | None = None
         """INFO's instantaneous_ops_per_sec, set by the server (it samples in its cron)."""
+        self.command_gate: Callable[[Client, CommandSpec], CommandError | None] | None = None
+        """Set by replication only while commands must be refused before they run
+        (NOREPLICAS on a leader short of in-sync followers, LOADING, MASTERDOWN): returns
+        the refusal or None. Checked before MULTI queueing, so a refused command inside
+        MULTI aborts the transaction, as in Redis."""
+        self.replication: Any = None
+        """The replication layer's entry points for REPLICAOF, PSYNC, REPLCONF, WAIT
+        (``respcache.replication.node.Replication``); None without a server."""
 
     # --- clients ------------------------------------------------------------------------
 
@@ -227,6 +235,13 @@ class Engine:
             if client.multi is not None:
                 client.multi_error = True
             return self._reject(client, CommandError(NOAUTH), spec)
+        gate = self.command_gate
+        if gate is not None and not client.is_master:
+            refusal = gate(client, spec)
+            if refusal is not None:
+                if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
+                    client.multi_error = True
+                return self._reject(client, refusal, spec)
         if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
             if "no_multi" in spec.flags:
                 client.multi_error = True
