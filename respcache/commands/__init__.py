@@ -3,7 +3,12 @@
 Importing this package registers every command (each module's decorators run).
 """
 
-from respcache.commands import connection, strings  # noqa: F401  (registration)
+from respcache.commands import (  # noqa: F401  (registration)
+    connection,
+    introspection,
+    server,
+    strings,
+)
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked, Engine
 from respcache.commands.registry import REGISTRY, CommandSpec, command
