@@ -88,24 +88,45 @@ class OrderedSet(frozenset[T]):
     """A RESP3 set (``~``) whose elements are written in a fixed order.
 
     The encoder writes any ``frozenset`` as a set; this one iterates in insertion
-    order, so replies are byte for byte stable (flags in Redis's order).
+    order, so replies are byte for byte stable (flags in Redis's order). Redis 7.0 also
+    sends key specs and subcommands as sets of maps and arrays: members that cannot be
+    hashed are kept as they are, in order (and compared as a sequence).
     """
 
-    __slots__ = ("_order",)
+    __slots__ = ("_items", "_sequence")
 
-    _order: tuple[T, ...]
+    _items: tuple[T, ...]
+    _sequence: bool
 
     def __new__(cls, items: Iterable[T] = ()) -> OrderedSet[T]:
-        order = tuple(dict.fromkeys(items))
-        self = super().__new__(cls, order)
-        self._order = order
+        members = list(items)
+        try:
+            order = tuple(dict.fromkeys(members))
+            self = super().__new__(cls, order)
+            self._sequence = False
+        except TypeError:  # maps or arrays: a set only on the wire
+            order = tuple(members)
+            self = super().__new__(cls)
+            self._sequence = True
+        self._items = order
         return self
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self._order)
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OrderedSet) and (self._sequence or other._sequence):
+            return self._items == other._items
+        return frozenset.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        return hash(self._items) if self._sequence else frozenset.__hash__(self)
 
     def __repr__(self) -> str:
-        return f"OrderedSet({list(self._order)!r})"
+        return f"OrderedSet({list(self._items)!r})"
 
 
 def help_reply(name: str, lines: Iterable[str]) -> Reply:
@@ -225,8 +246,8 @@ def command_info(spec: CommandSpec) -> Reply:
         spec.step,
         OrderedSet("@" + cat for cat in acl_categories(spec)),
         _to_reply(tips, "tips"),
-        _to_reply(key_specs(spec)),
-        [command_info(sub) for sub in _subcommands(spec)],
+        OrderedSet(_to_reply(ks) for ks in key_specs(spec)),
+        OrderedSet(command_info(sub) for sub in _subcommands(spec)),
     ]
 
 
