@@ -327,7 +327,7 @@ def keys_with_specs(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, lis
             if not first:
                 continue
         else:
-            return None
+            continue  # "unknown": Redis finds these keys with per-command code
         find = ks["find_keys"]
         if find["type"] == "range":
             step = find["spec"]["keystep"]
@@ -353,7 +353,7 @@ def keys_with_specs(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, lis
             first += find["spec"]["firstkey"]
             last = first + numkeys - 1
         else:
-            return None
+            continue
         if last >= argc or last < first or first >= argc:
             return None
         found.extend((i, flags) for i in range(first, last + 1, max(1, step)) if i < argc)

@@ -14,9 +14,10 @@ from respcache.commands.introspection import (
     acl_categories,
     docs_data,
     help_reply,
+    keys_with_specs,
     render_commands_doc,
 )
-from respcache.commands.registry import all_specs
+from respcache.commands.registry import CommandSpec, all_specs
 from respcache.errors import CommandError
 from respcache.protocol.encoder import encode
 
@@ -381,3 +382,40 @@ def test_render_keeps_the_text_around_the_table() -> None:
     assert render_commands_doc(rendered) == rendered
     edited = rendered.replace("| `GET` |", "| `GOT` |") + "\nmore notes\n"
     assert render_commands_doc(edited) == rendered + "\nmore notes\n"
+
+
+def _recorded_spec(name: str, flags: str = "") -> CommandSpec:
+    """A spec with Redis's legacy key range for ``name``, so its recorded key specs apply."""
+    info = docs_data()[name]["info"]
+    return CommandSpec(
+        name=name,
+        handler=None,
+        arity=info["arity"],
+        flags=frozenset(flags.split()),
+        first_key=info["first_key"],
+        last_key=info["last_key"],
+        step=info["step"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "keys"),
+    [
+        ("zunionstore", "ZUNIONSTORE dst 2 a b WEIGHTS 1 2", [1, 3, 4]),
+        ("xread", "XREAD COUNT 2 STREAMS s1 s2 0 0", [4, 5]),
+        ("eval", "EVAL script 2 k1 k2 arg", [3, 4]),
+        ("lmpop", "LMPOP 2 l1 l2 LEFT", [2, 3]),
+        ("migrate", "MIGRATE h p key 0 5", [3]),
+        ("georadius", "GEORADIUS g 0 0 1 km STORE dst", [1, 7]),
+        ("sort", "SORT k BY w", [1]),
+    ],
+)
+def test_key_specs_find_movable_keys(name: str, argv: str, keys: list[int]) -> None:
+    args = [part.encode() for part in argv.split()]
+    found = keys_with_specs(_recorded_spec(name), args)
+    assert found is not None and [pos for pos, _ in found] == keys
+
+
+def test_key_specs_reject_impossible_positions() -> None:
+    assert keys_with_specs(_recorded_spec("eval"), [b"EVAL", b"s", b"5", b"k"]) is None
+    assert keys_with_specs(_recorded_spec("eval"), [b"EVAL", b"s", b"x", b"k"]) is None
