@@ -17,15 +17,11 @@ from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.info import admin_state, bytes_to_human, info_text, rss_bytes
 from respcache.commands.introspection import help_reply
+from respcache.commands.keys import object_encoding
 from respcache.commands.registry import command
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError, ConfigError
 from respcache.protocol.types import OK, Reply, Verbatim
-from respcache.store.values import (
-    ENTRY_OVERHEAD,
-    EXPIRE_OVERHEAD,
-    entry_size,
-    type_name,
-)
+from respcache.store.values import ENTRY_OVERHEAD, EXPIRE_OVERHEAD, entry_size
 
 
 def _text(c: Client, text: str) -> Reply:
@@ -535,42 +531,6 @@ DEBUG_HELP: Final = (
 )
 
 
-def object_encoding(value: object) -> str:
-    """The encoding Redis 7.0 would use for this value (OBJECT ENCODING, DEBUG OBJECT)."""
-    if type(value) is bytes:
-        if len(value) <= 20:
-            try:
-                parse_int(value)
-                return "int"
-            except CommandError:
-                pass
-        return "embstr" if len(value) <= 44 else "raw"
-    kind = type_name(value)
-    if kind == "list":
-        return "quicklist"
-    if kind == "hash":
-        assert isinstance(value, dict)
-        small = len(value) <= 128 and all(len(k) <= 64 and len(v) <= 64 for k, v in value.items())
-        return "listpack" if small else "hashtable"
-    if kind == "set":
-        assert isinstance(value, set)
-        if len(value) <= 512:
-            try:
-                for member in value:
-                    parse_int(member)
-                return "intset"
-            except CommandError:
-                pass
-        return "hashtable"
-    if kind == "zset":
-        try:
-            small = len(value) <= 128  # type: ignore[arg-type]
-        except TypeError:
-            small = False
-        return "listpack" if small else "skiplist"
-    return "raw"
-
-
 def _sleep_seconds(arg: bytes) -> float:
     """C's ``atof``: the longest leading number, 0 if none."""
     text = _decode(arg).strip()
@@ -607,7 +567,7 @@ def debug(c: Client, argv: list[bytes]) -> Reply:
         length = len(value) if type(value) is bytes else entry_size(argv[2], value)
         lru = int(time.time()) & ((1 << 24) - 1)
         return (
-            f"Value at:0x{id(value):x} refcount:1 encoding:{object_encoding(value)} "
+            f"Value at:0x{id(value):x} refcount:1 encoding:{object_encoding(c, argv[2], value)} "
             f"serializedlength:{length} lru:{lru} lru_seconds_idle:0"
         )
     raise CommandError(
@@ -849,4 +809,4 @@ def role(c: Client, argv: list[bytes]) -> Reply:
     return [b"master", 0, []]
 
 
-__all__ = ["bytes_to_human", "object_encoding", "reset_stats"]
+__all__ = ["bytes_to_human", "reset_stats"]

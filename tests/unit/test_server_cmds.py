@@ -13,13 +13,12 @@ from respcache.commands import Client, Engine
 from respcache.commands.info import bytes_to_human, info_text
 from respcache.commands.monitoring import slowlog_argv
 from respcache.commands.registry import REGISTRY
-from respcache.commands.server import object_encoding
 from respcache.config import Config
 from respcache.errors import CommandError
 from respcache.protocol.encoder import encode
 from respcache.protocol.types import OK, Verbatim
 from respcache.server.app import Server
-from respcache.store.values import EXPIRE_OVERHEAD, HashValue, SetValue, entry_size
+from respcache.store.values import EXPIRE_OVERHEAD, entry_size
 
 SYNTAX = CommandError("ERR syntax error")
 LINE = re.compile(r"^(# [A-Za-z]+|[A-Za-z0-9_.|-]+:[^\r\n]*)$")
@@ -443,23 +442,6 @@ def test_debug(client: Client, run: Run) -> None:
     )
     assert run(client, "DEBUG") == err("ERR wrong number of arguments for 'debug' command")
     assert "DIGEST" not in str(run(client, "DEBUG", "HELP"))
-
-
-def test_object_encoding_rules() -> None:
-    assert object_encoding(b"12345") == "int"
-    assert object_encoding(b"012") == "embstr"
-    assert object_encoding(b"x" * 44) == "embstr"
-    assert object_encoding(b"x" * 45) == "raw"
-    small = HashValue()
-    small[b"f"] = b"v"
-    assert object_encoding(small) == "listpack"
-    small[b"g"] = b"x" * 65
-    assert object_encoding(small) == "hashtable"
-    ints = SetValue()
-    ints.update({b"1", b"2"})
-    assert object_encoding(ints) == "intset"
-    ints.add(b"a")
-    assert object_encoding(ints) == "hashtable"
 
 
 # --- SLOWLOG ---------------------------------------------------------------------------------
