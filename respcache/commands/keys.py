@@ -10,9 +10,10 @@ by :func:`respcache.commands.strings.string_encoding`; hashes ``listpack`` up to
 fields of at most 64 bytes, then ``hashtable``; lists always ``quicklist`` (7.0 has no
 small-list encoding); sets ``intset`` up to 512 integers, else ``hashtable``; sorted
 sets ``listpack`` up to 128 members of at most 64 bytes, else ``skiplist`` (Redis's
-default thresholds). Redis never converts a container back to its compact encoding
-when it shrinks; here a container that shrank below the thresholds reports the compact
-encoding again.
+default thresholds; a value with a boolean ``big`` attribute, like the sorted set, says
+itself whether Redis would have converted it). Redis never converts a container back
+to its compact encoding when it shrinks; a hash or set that shrank below the thresholds
+reports the compact encoding again here.
 
 OBJECT IDLETIME is refused: the store keeps keys in exact LRU order but records no
 access times, so there is no number to report (see the module's note below).
@@ -758,6 +759,9 @@ def object_encoding(c: Client, key: bytes, value: object) -> str:
             return "hashtable"
         return "intset" if all(is_canonical_int(m) for m in value) else "hashtable"
     if kind == "zset":
+        big = getattr(value, "big", None)  # the value's own record of Redis's conversion
+        if isinstance(big, bool):
+            return "skiplist" if big else "listpack"
         if len(value) > ZSET_MAX_LISTPACK_ENTRIES:  # type: ignore[arg-type]
             return "skiplist"
         members = _members(value)

@@ -817,6 +817,24 @@ def test_object_encoding_of_containers(client: Client) -> None:
     assert run(client, "OBJECT", "ENCODING", "nokey") is None
 
 
+class FakeZSet(dict[bytes, float]):
+    """Stands for a sorted set: what OBJECT ENCODING needs of one (type name, members)."""
+
+    type_name = "zset"
+    nbytes = 0
+
+
+def test_object_encoding_of_sorted_sets(client: Client) -> None:
+    small = FakeZSet({b"a": 1.0})
+    put(client, b"small", small)
+    put(client, b"many", FakeZSet({b"%d" % i: 1.0 for i in range(129)}))
+    put(client, b"long", FakeZSet({b"m" * 65: 1.0}))
+    replies = [run(client, "OBJECT", "ENCODING", k) for k in ("small", "many", "long")]
+    assert replies == [b"listpack", b"skiplist", b"skiplist"]
+    small.big = True  # type: ignore[attr-defined]  # its own record of a conversion
+    assert run(client, "OBJECT", "ENCODING", "small") == b"skiplist"
+
+
 def test_object_freq(client: Client, engine: Engine) -> None:
     run(client, "SET", "k", "v")
     assert run(client, "OBJECT", "FREQ", "nokey") is None
