@@ -75,11 +75,16 @@ def lookup_notouch(c: Client, key: bytes) -> object | None:
         ks.no_touch = saved
 
 
-def _int_arg(arg: bytes, error: str = NOT_INTEGER) -> int:
-    """Redis's ``getIntFromObjectOrReply``: a 64-bit integer that fits in a C int."""
-    value = parse_int(arg, error)
+def _int_arg(arg: bytes, error: str | None = None) -> int:
+    """Redis's ``getIntFromObjectOrReply``: an integer that fits in a C int.
+
+    ``error`` replaces both of Redis's messages when given (as SWAPDB does).
+    """
+    value = parse_int(arg, error or NOT_INTEGER)
     if not INT_MIN <= value <= INT_MAX:
-        raise CommandError(error)
+        raise CommandError(
+            error or f"ERR value is out of range, value must between {INT_MIN} and {INT_MAX}"
+        )
     return value
 
 
@@ -269,13 +274,23 @@ def scan(c: Client, argv: list[bytes]) -> Reply:
     options = parse_scan_options(argv, 2, allow_type=True)
     db = c.db
     peek = db.peek
+    data = db.data
+    expires = db.expires
+    now = c.engine.keyspace.now_ms
+
+    def alive_volatile(key: bytes) -> bool:
+        # Only a key whose time has come costs a peek (which expires it).
+        when = expires.get(key)
+        return key in data if when is None or when > now else peek(key) is not None
+
+    alive: Callable[[bytes], bool] = alive_volatile if expires else data.__contains__
     next_cursor, found = scan_step(
         c.engine.keyspace,
         (db.id,),
         cursor,
         options.count,
-        lambda: list(dict.keys(db.data)),
-        lambda key: peek(key) is not None,
+        lambda: list(dict.keys(data)),
+        alive,
     )
     if options.match is not None:
         found = [k for k in found if options.match(k)]

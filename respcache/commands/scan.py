@@ -321,15 +321,12 @@ class CursorTable:
         out: list[bytes] = []
         size = len(elements)
         skip_budget = 10 * count
-        while pos < size and len(out) < count:
-            element = elements[pos]
-            pos += 1
-            if alive(element):
-                out.append(element)
-            else:
-                skip_budget -= 1
-                if skip_budget <= 0:
-                    break
+        while pos < size and len(out) < count and skip_budget > 0:
+            chunk = elements[pos : pos + count - len(out)]
+            pos += len(chunk)
+            live = [element for element in chunk if alive(element)]
+            skip_budget -= len(chunk) - len(live)
+            out += live
         if pos >= size:
             if snap is not None:
                 self._drop(snap_id)

@@ -29,6 +29,7 @@ SYNTAX = CommandError("ERR syntax error")
 NOT_INT = CommandError("ERR value is not an integer or out of range")
 SAME = CommandError("ERR source and destination objects are the same")
 OUT_OF_RANGE = CommandError("ERR DB index is out of range")
+INT_RANGE = CommandError("ERR value is out of range, value must between -2147483648 and 2147483647")
 
 
 def put(client: Client, key: bytes, value: object) -> None:
@@ -532,7 +533,7 @@ def test_copy(
         (["a", "a", "DB", "0"], SAME),
         (["a", "x", "DB", "16"], OUT_OF_RANGE),
         (["a", "x", "DB", "-1"], OUT_OF_RANGE),
-        (["a", "x", "DB", "4294967296"], NOT_INT),
+        (["a", "x", "DB", "4294967296"], INT_RANGE),
         (["a", "x", "DB", "abc"], NOT_INT),
         (["a", "x", "DB"], SYNTAX),
         (["a", "x", "FOO"], SYNTAX),
@@ -578,6 +579,9 @@ def test_move(
     assert run(client, "MOVE", "b", 0) == SAME
     assert run(client, "MOVE", "b", 16) == OUT_OF_RANGE
     assert run(client, "MOVE", "b", "abc") == NOT_INT
+    assert run(client, "MOVE", "b", "2147483647") == OUT_OF_RANGE
+    assert run(client, "MOVE", "b", "2147483648") == INT_RANGE
+    assert run(client, "MOVE", "b", "-9223372036854775808") == INT_RANGE
 
 
 # --- SWAPDB -------------------------------------------------------------------------------
@@ -601,6 +605,8 @@ def test_swapdb(client: Client, engine: Engine, propagated: list[tuple[int, list
         (["0", "abc"], "ERR invalid second DB index"),
         (["abc", "0"], "ERR invalid first DB index"),
         (["abc", "16"], "ERR invalid first DB index"),
+        (["2147483648", "0"], "ERR invalid first DB index"),
+        (["0", "9223372036854775808"], "ERR invalid second DB index"),
         (["0", "16"], "ERR DB index is out of range"),
         (["-1", "0"], "ERR DB index is out of range"),
     ],
