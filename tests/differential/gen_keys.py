@@ -12,6 +12,7 @@ from generators import (
     options,
     patterns,
     repeat,
+    scan_unordered,
     seconds,
     seq,
     token,
@@ -68,7 +69,27 @@ GROUP = Group(
         "dbsize": build("dbsize"),
         "keys": build("keys", patterns(), compare=unordered),
         "randomkey": build("randomkey", compare=both_nil_or_not),
-        # OBJECT IDLETIME is time-dependent, REFCOUNT and ENCODING are implementation details.
-        "object": build("object", token("freq", "help"), optional(keys())),
+        # OBJECT IDLETIME is time-dependent; REFCOUNT an implementation detail. ENCODING
+        # is client-visible and respcache mimics Redis's (int, embstr, raw, ...).
+        "object": build("object", token("freq", "help", "encoding"), optional(keys())),
+        # Cursor 0 with a COUNT above the key alphabet: one call returns every key.
+        "scan": build(
+            "scan",
+            b"0",
+            options(
+                [
+                    seq(token("match"), patterns()),
+                    seq(token("count"), st.sampled_from((b"10", b"1000", b"0", b"-1", b"abc"))),
+                    seq(
+                        token("type"), st.sampled_from((b"string", b"hash", b"list", b"zset", b"x"))
+                    ),
+                ],
+                max_count=3,
+            ),
+            compare=scan_unordered,
+        ),
+        "select": build("select", db_index()),
+        "swapdb": build("swapdb", db_index(), db_index()),
+        "flushdb": build("flushdb", optional(token("async", "sync"))),
     },
 )

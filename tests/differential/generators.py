@@ -58,6 +58,13 @@ def unordered(redis: Reply, ours: Reply) -> bool:
     return _sorted(redis) == _sorted(ours)
 
 
+def scan_unordered(redis: Reply, ours: Reply) -> bool:
+    """SCAN replies: the same cursor, and the same keys in any order."""
+    if redis.kind != "*" or ours.kind != "*" or len(redis.value) != 2 or len(ours.value) != 2:
+        return redis == ours
+    return redis.value[0] == ours.value[0] and unordered(redis.value[1], ours.value[1])
+
+
 def ttl_close(tolerance: int) -> Comparator:
     """TTL-like integers: negatives (-1, -2) exactly, others within ``tolerance``.
 
@@ -104,6 +111,10 @@ class Cmd:
     def __repr__(self) -> str:
         return " ".join(_show(a) for a in self.argv)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis prints a failing step: the command line, as ``repr``."""
+        printer.text(repr(self))
+
     @property
     def name(self) -> str:
         return self.argv[0].decode("latin-1").lower()
@@ -125,8 +136,14 @@ def name_case(name: str) -> st.SearchStrategy[bytes]:
     return st.sampled_from(sorted(variants)).map(str.encode)
 
 
+COMPARATORS: dict[str, Comparator] = {}
+"""The comparator :func:`build` was given for a command, used for its fuzzed variants too."""
+
+
 def build(name: str, *parts: Part, compare: Comparator = exact) -> st.SearchStrategy[Cmd]:
     """``name`` followed by each part (a constant, or a strategy of bytes or list of bytes)."""
+    if compare is not exact:
+        COMPARATORS[name.lower()] = compare
     strategies: list[st.SearchStrategy[Any]] = [name_case(name)]
     for part in parts:
         strategies.append(st.just(part) if isinstance(part, bytes) else part)
@@ -345,7 +362,7 @@ class Group:
         choices = [self.commands[n] for n in names]
         if self.fuzz_arity:
             fuzz = st.tuples(st.sampled_from(names).flatmap(name_case), any_args()).map(
-                lambda t: Cmd((t[0], *t[1]))
+                lambda t: Cmd((t[0], *t[1]), COMPARATORS.get(t[0].decode().lower(), exact))
             )
             return st.one_of(*choices, fuzz)
         return st.one_of(*choices)

@@ -46,7 +46,7 @@ class Pair:
         self.ours = self.theirs = None
 
     def reset(self) -> None:
-        """Fresh connections if needed, and empty keyspaces on both sides."""
+        """Fresh connections if needed, db 0 selected, and empty keyspaces on both sides."""
         if not self.ours_server.alive():
             raise AssertionError(
                 f"respcache died (exit code {self.ours_server.proc.poll() if self.ours_server.proc else None})"
@@ -56,7 +56,10 @@ class Pair:
             self.theirs = self._connect(self.theirs_server)
         if self.ours is None or self.ours.closed:
             self.ours = self._connect(self.ours_server)
+        assert self.theirs.call("SELECT", "0") == ("+", b"OK")
         assert self.theirs.call("FLUSHALL") == ("+", b"OK")
+        if "select" in self.ours_commands:
+            self.ours.call("SELECT", "0")
         if "flushall" in self.ours_commands:
             reply = self.ours.call("FLUSHALL")
             if reply != ("+", b"OK"):
