@@ -33,6 +33,7 @@ class Client:
         "id",
         "in_exec",
         "is_master",
+        "is_replica",
         "last_command",
         "last_interaction",
         "lib_name",
@@ -77,6 +78,8 @@ class Client:
         self.no_touch = False
         self.is_master = False
         """True for the replication link applying the leader's stream on a follower."""
+        self.is_replica = False
+        """True on a leader for a follower's connection after PSYNC (CLIENT LIST flag S)."""
         self.propagate_as: list[list[bytes]] | None = None
         """Set by a handler that replicates something other than its own argv (e.g. SET EX → PXAT)."""
         self.pushed: list[Reply] = []

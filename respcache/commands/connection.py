@@ -689,7 +689,7 @@ def client_reply(c: Client, argv: list[bytes]) -> Reply:
         return None
     if mode == b"skip":
         if c.reply_mode != "off":
-            c.reply_mode = "skip"
+            c.reply_mode = "skip_next"  # this reply is not sent; the next one is skipped
         return None
     raise CommandError(SYNTAX)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from respcache.commands import Engine
 from respcache.config import Config
+from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
 
@@ -55,8 +56,14 @@ class Server:
         self.shutdown_hooks: list[Callable[[], Any]] = []
         """Awaitables/callables run on shutdown before connections close (handoff)."""
         self.engine.shutdown_hook = self.request_shutdown
+        self.engine.ops_per_sec = self.instantaneous_ops
         self._ops_samples: list[tuple[float, int]] = []
         self._apply_config_hooks()
+        self.replication = Replication(
+            self.engine, self.gate, config, listening_port=self.listening_port
+        )
+        self.cron_hooks.append(self.replication.cron)
+        self.shutdown_hooks.append(self.replication.shutdown)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -138,6 +145,7 @@ class Server:
                     if not host.startswith("-"):
                         raise
         self._schedule_cron()
+        self.replication.start(loop)
         where = ", ".join([f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind] if cfg.port else []) + (
             f" unix:{cfg.unixsocket}" if cfg.unixsocket else ""
         )
@@ -183,6 +191,10 @@ class Server:
                 os.unlink(self.config.unixsocket)
         log.info("respcache is now ready to exit, bye bye...")
         self._stopped.set()
+
+    def listening_port(self) -> int:
+        """The TCP port clients (and followers' leaders) reach us on."""
+        return self.ports[0] if self.ports else self.config.port
 
     # --- connections -------------------------------------------------------------------------
 

@@ -54,6 +54,11 @@ class ServerClient(Client):
     def connection_info(self) -> dict[str, str]:
         return self.conn.info()
 
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The raw transport: PSYNC hands it to the replication layer, which writes the stream."""
+        return self.conn.transport
+
 
 class RespConnection(asyncio.Protocol):
     """asyncio protocol for one RESP client."""
@@ -180,8 +185,10 @@ class RespConnection(asyncio.Protocol):
             if mode == "on":
                 # After the command: HELLO 3 is answered in RESP3 already.
                 out.append(encode(reply, client.resp == 3))  # type: ignore[arg-type]
-            elif mode == "skip":
+            elif mode == "skip":  # this command's reply is the one skipped
                 client.reply_mode = "on"
+            elif mode == "skip_next":  # CLIENT REPLY SKIP itself: no reply, skip the next
+                client.reply_mode = "skip"
             if client.close_after_reply:
                 close = True
                 break

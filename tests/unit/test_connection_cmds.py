@@ -456,7 +456,7 @@ def test_client_reply(client: Client, run: Run) -> None:
     assert run(client, "CLIENT", "REPLY", "ON") is OK
     assert client.reply_mode == "on"
     assert run(client, "CLIENT", "REPLY", "SKIP") is None
-    assert client.reply_mode == "skip"
+    assert client.reply_mode == "skip_next"  # the server skips the reply after this one
     client.reply_mode = "on"
     assert run(client, "CLIENT", "REPLY", "foo") == SYNTAX
     assert run(client, "CLIENT", "REPLY") == err(
