@@ -213,13 +213,13 @@ class Coordinator:
 
     async def stop(self) -> None:
         """Leave the election: close the session (the election znode goes with it)."""
-        self._stopping = True
+        self._stopping = True  # from here on, no request leaves (see _zk)
         if self._role is Role.LEADER:
             self._step_down("coordinator stopped")
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, CoordinationError):
                 await task
         client = self._client
         if client is not None:
@@ -396,9 +396,22 @@ class Coordinator:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, result)
 
+        def expire() -> None:
+            if not future.done():
+                future.set_exception(TimeoutError(f"no answer from ZooKeeper to {method.__name__}"))
+
+        if self._stopping:
+            raise CoordinationError("coordinator stopped")
         method(*args, **kwargs).rawlink(done)
-        timeout = self.config.operation_timeout or self.config.session_timeout
-        return await asyncio.wait_for(future, timeout)
+        # Not asyncio.wait_for: on 3.11 it swallows a cancellation that races with
+        # the answer, and a stopped coordinator would carry on with its decision.
+        timer = loop.call_later(
+            self.config.operation_timeout or self.config.session_timeout, expire
+        )
+        try:
+            return await future
+        finally:
+            timer.cancel()
 
     # -- the election loop -----------------------------------------------------------------------
 
@@ -424,6 +437,8 @@ class Coordinator:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_delay)
             except Exception:
+                if self._stopping:
+                    return
                 log.exception("%s: election step failed", self.node_id)
                 again = True
                 await asyncio.sleep(delay)

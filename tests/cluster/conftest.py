@@ -29,7 +29,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    names = pyfuncitem._fixtureinfo.argnames
+    names = inspect.signature(func).parameters
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
 
     async def main() -> None:

@@ -17,6 +17,7 @@ from respcache.coordination import (
     Coordinator,
     Event,
     Follow,
+    Role,
     StepDown,
 )
 from respcache.coordination.zkserver import ZooKeeperServer
@@ -114,7 +115,7 @@ class ZkCluster:
         return node
 
     async def stop(self, node_id: str) -> None:
-        await self.nodes[node_id].coordinator.stop()
+        await self.nodes.pop(node_id).coordinator.stop()
 
     async def aclose(self) -> None:
         await asyncio.gather(*(n.coordinator.stop() for n in self.started))
@@ -136,7 +137,30 @@ class ZkCluster:
                 assert event.epoch in own, f"{node.node_id} stepped down from an epoch it never led"
 
     def leaders(self) -> list[str]:
+        """The running nodes that lead."""
         return [n.node_id for n in self.nodes.values() if n.coordinator.is_leader]
+
+    async def settled(self) -> tuple[str, int]:
+        """Wait until one running node leads and all the others follow it at its epoch."""
+        result: list[tuple[str, int]] = []
+
+        def check() -> bool:
+            statuses = {n.node_id: n.coordinator.status for n in self.nodes.values()}
+            leaders = [(i, s.epoch) for i, s in statuses.items() if s.role is Role.LEADER]
+            if len(leaders) != 1:
+                return False
+            leader, epoch = leaders[0]
+            if all(
+                (s.role, s.leader, s.epoch) == (Role.FOLLOWER, leader, epoch)
+                for i, s in statuses.items()
+                if i != leader
+            ):
+                result[:] = [(leader, epoch)]
+                return True
+            return False
+
+        await eventually(check, "one leader followed by everyone")
+        return result[0]
 
     def kazoo(self, **kwargs: Any) -> KazooClient:
         """A plain kazoo client (caller stops it)."""
