@@ -353,6 +353,10 @@ class Group:
     commands: dict[str, st.SearchStrategy[Cmd]]
     fuzz_arity: bool = True
     """Also send each command with arbitrary arguments (arity and syntax errors)."""
+    snapshot: dict[bytes, list[tuple[bytes, ...] | Cmd]] = field(default_factory=dict)
+    """How to read a whole value of a type back at the end of an example, by TYPE reply:
+    argv prefixes the key is appended to (``{b"hash": [(b"HGETALL",)]}``), compared
+    exactly, or :class:`Cmd` objects to use their comparator."""
 
     def strategy(self, available: set[str]) -> st.SearchStrategy[Cmd] | None:
         """One command of this group among the ``available`` ones (None if there are none)."""

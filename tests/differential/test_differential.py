@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from generators import KEYS, Cmd, Group, ttl_close
+from generators import KEYS, Cmd, Group, exact, ttl_close
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
@@ -47,11 +47,10 @@ def load_groups() -> dict[str, Group]:
 GROUPS = load_groups()
 
 # How to read a whole value back, by TYPE, for the end-of-example comparison.
-# Groups for other types add theirs here through ``Group.snapshot``.
-SNAPSHOT: dict[bytes, list[tuple[bytes, ...]]] = {b"string": [(b"GET",)]}
+# Groups for other types add theirs through ``Group.snapshot``.
+SNAPSHOT: dict[bytes, list[tuple[bytes, ...] | Cmd]] = {b"string": [(b"GET",)]}
 for _group in GROUPS.values():
-    for _type, _cmds in getattr(_group, "snapshot", {}).items():
-        SNAPSHOT[_type] = _cmds
+    SNAPSHOT.update(_group.snapshot)
 
 
 def describe(history: list[str]) -> str:
@@ -94,12 +93,15 @@ def make_machine(pair: Pair, strategy: st.SearchStrategy[Cmd]) -> type[RuleBased
                 argv = (b"PTTL", key)
                 theirs, ours = pair.run(argv)
                 self.check(Cmd(argv, ttl_close(1000)), theirs, ours)
-                for argv_prefix in SNAPSHOT.get(kind, []):
-                    if argv_prefix[0].decode().lower() not in available:
+                for entry in SNAPSHOT.get(kind, []):
+                    prefix, compare = (
+                        (entry.argv, entry.compare) if isinstance(entry, Cmd) else (entry, exact)
+                    )
+                    if prefix[0].decode().lower() not in available:
                         continue
-                    argv = (*argv_prefix, key)
+                    argv = (*prefix, key)
                     theirs, ours = pair.run(argv)
-                    self.check(Cmd(argv), theirs, ours)
+                    self.check(Cmd(argv, compare), theirs, ours)
 
     return DifferentialMachine
 
