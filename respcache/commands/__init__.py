@@ -7,8 +7,11 @@ from respcache.commands import (  # noqa: F401  (registration)
     connection,
     introspection,
     keys,
+    lists,
+    pubsub,
     server,
     strings,
+    transactions,
 )
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked, Engine

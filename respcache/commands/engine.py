@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
 from respcache.commands.client import Client
@@ -138,9 +138,15 @@ class Engine:
         self.redis_version = REDIS_VERSION
         # Transactions: clients WATCHing each (db, key).
         self.watched: dict[tuple[int, bytes], set[Client]] = {}
+        self.watched_expired: set[tuple[Client, int, bytes]] = set()
+        """WATCHes of keys already expired when WATCHed (Redis 7.0's ``watchedKey.expired``):
+        their deletion is no logical change and does not invalidate the transaction."""
         # Blocking commands: FIFO of clients per (db, key), and keys made ready.
         self.blocking: dict[tuple[int, bytes], deque[Client]] = {}
         self.ready: list[tuple[int, bytes]] = []
+        self.serving_key: bytes | None = None
+        """While ``serve_ready`` re-runs a blocked command: the key that became ready
+        (Redis serves a client blocked on several keys from that key only)."""
         # Keyspace notifications hook, set by the pub/sub module.
         self.notify_hook: Callable[[str, bytes, int, bytes], None] | None = None
         self.shutdown_hook: Callable[[bool], None] | None = None
@@ -229,6 +235,8 @@ class Engine:
         n = len(argv)
         if (arity > 0 and n != arity) or n < -arity:
             if client.multi is not None:
+                if spec.name == "exec":
+                    return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
             return self._reject(client, wrong_arity(spec.name), spec)
         if not client.authenticated and not spec.no_auth:
@@ -239,17 +247,16 @@ class Engine:
         if gate is not None and not client.is_master:
             refusal = gate(client, spec)
             if refusal is not None:
-                if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
-                    client.multi_error = True
+                if client.multi is not None:
+                    if spec.name == "exec":
+                        return self._abort_exec(client, refusal, spec)
+                    if spec.name not in MULTI_IMMEDIATE:
+                        client.multi_error = True
                 return self._reject(client, refusal, spec)
-        if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
-            if "no_multi" in spec.flags:
-                client.multi_error = True
-                return self._reject(
-                    client, CommandError("ERR Command not allowed inside a transaction"), spec
-                )
-            client.multi.append((spec, argv))
-            return QUEUED
+        if client.multi is not None:
+            queued = self._multi_gates(client, spec, argv)
+            if queued is not None:
+                return queued
         if (
             client.resp == 2
             and (client.subscriptions or client.patterns)
@@ -339,6 +346,73 @@ class Engine:
         prefix = err.prefix
         self.stats.errors[prefix] = self.stats.errors.get(prefix, 0) + 1
 
+    # --- MULTI ----------------------------------------------------------------------------
+
+    def _multi_gates(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | None:
+        """Inside MULTI: queue the command, or refuse it; None lets it run now.
+
+        As in Redis's processCommand, the READONLY and OOM gates come before queueing:
+        a refused command flags the transaction (EXECABORT at EXEC), and out of memory
+        every command is refused, not only ``denyoom`` ones. EXEC counts as a write or
+        ``denyoom`` command when a queued command is; refused, it discards the
+        transaction (``EXECABORT Transaction discarded because of: <error>``).
+        """
+        name = spec.name
+        is_exec = name == "exec"
+        if name in MULTI_IMMEDIATE and not is_exec:
+            return None
+        queue = client.multi
+        assert queue is not None
+        if is_exec:
+            specs = [cast(CommandSpec, queued) for queued, _ in queue]
+            write = any(s.is_write for s in specs)
+            denyoom = any(s.is_denyoom for s in specs)
+        else:
+            if "no_multi" in spec.flags:
+                client.multi_error = True
+                return self._reject(
+                    client, CommandError("ERR Command not allowed inside a transaction"), spec
+                )
+            write = spec.is_write
+            denyoom = True
+        error: str | None = None
+        if write and self.read_only and not client.is_master:
+            error = READONLY
+        elif denyoom and self.keyspace.maxmemory and not client.is_master:
+            ks = self.keyspace
+            ks.update_clock()
+            ks.evict()
+            if ks.events:
+                self.flush_store_events()
+            if ks.over_maxmemory():
+                error = OOM
+        if error is not None:
+            if is_exec:
+                return self._abort_exec(client, CommandError(error), spec)
+            client.multi_error = True
+            return self._reject(client, CommandError(error), spec)
+        if is_exec:
+            return None
+        queue.append((spec, argv))
+        return QUEUED
+
+    def _abort_exec(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
+        """EXEC refused by a gate: the transaction is discarded (Redis's execCommandAbort).
+
+        The reason is the refusal's text, without the generic ``ERR`` code.
+        """
+        self.discard_transaction(client)
+        reason = err.message.removeprefix("ERR ")
+        return self._reject(
+            client, CommandError(f"EXECABORT Transaction discarded because of: {reason}"), spec
+        )
+
+    def discard_transaction(self, client: Client) -> None:
+        """Leave MULTI: forget the queue, the error flag and every WATCHed key."""
+        client.multi = None
+        client.multi_error = False
+        self.unwatch_all(client)
+
     # --- effects --------------------------------------------------------------------------
 
     def propagate(self, db: int, commands: list[list[bytes]]) -> None:
@@ -352,8 +426,7 @@ class Engine:
         if self.watched:
             watchers = self.watched.get((db, key))
             if watchers:
-                for watcher in watchers:
-                    watcher.dirty_cas = True
+                self._touch_watchers(db, key, watchers)
         if event is not None and self.notify_hook is not None:
             self.notify_hook(kind, event, db, key)
         if self.blocking and (db, key) in self.blocking:
@@ -364,8 +437,9 @@ class Engine:
         for db, key, reason in self.keyspace.drain_events():
             self.dirty += 1
             if self.watched:
-                for watcher in self.watched.get((db, key), ()):
-                    watcher.dirty_cas = True
+                watchers = self.watched.get((db, key))
+                if watchers:
+                    self._touch_watchers(db, key, watchers)
             self.propagate(db, [[b"DEL", key]])
             if self.notify_hook is not None:
                 self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
@@ -373,20 +447,68 @@ class Engine:
     # --- WATCH bookkeeping (used by the transactions module) -----------------------------------
 
     def watch(self, client: Client, key: bytes) -> None:
-        entry = (client.db.id, key)
+        db = client.db
+        entry = (db.id, key)
         if entry not in client.watched:
             client.watched.add(entry)
             self.watched.setdefault(entry, set()).add(client)
+            if self._logically_expired(db.id, key):
+                self.watched_expired.add((client, db.id, key))
 
     def unwatch_all(self, client: Client) -> None:
+        expired = self.watched_expired
         for entry in client.watched:
             watchers = self.watched.get(entry)
             if watchers is not None:
                 watchers.discard(client)
                 if not watchers:
                     del self.watched[entry]
+            if expired:
+                expired.discard((client, *entry))
         client.watched.clear()
         client.dirty_cas = False
+
+    def _logically_expired(self, db: int, key: bytes) -> bool:
+        """Past its TTL but not deleted yet (Redis's keyIsExpired); deletes nothing."""
+        database = self.keyspace.dbs[db]
+        when = database.expires.get(key)
+        return when is not None and key in database.data and when <= self.keyspace.now_ms
+
+    def _touch_watchers(self, db: int, key: bytes, watchers: set[Client]) -> None:
+        """Invalidate the transactions WATCHing a key that changed (Redis's touchWatchedKey)."""
+        expired = self.watched_expired
+        for watcher in watchers:
+            if expired and (watcher, db, key) in expired and key not in self.keyspace.dbs[db].data:
+                # Expired when WATCHed and now deleted: logically no change.
+                expired.discard((watcher, db, key))
+                continue
+            watcher.dirty_cas = True
+
+    def watched_key_expired(self, client: Client) -> bool:
+        """EXEC's check: a key WATCHed while live has expired since (Redis 7.0)."""
+        expired = self.watched_expired
+        for db, key in client.watched:
+            if (client, db, key) not in expired and self._logically_expired(db, key):
+                return True
+        return False
+
+    def touch_watched_on_flush(self, db: int | None = None) -> None:
+        """FLUSHDB (``db``) or FLUSHALL (None), called *before* the data goes.
+
+        Exactly Redis 7.0's touchAllWatchedKeysInDb: only the WATCHes of keys that
+        exist are invalidated, and a key already expired when WATCHed is deleted
+        without a logical change. (``touch_all_watched``, called after the data
+        went, cannot tell and invalidates every WATCH of the database.)
+        """
+        dbs = self.keyspace.dbs
+        expired = self.watched_expired
+        for (wdb, key), watchers in self.watched.items():
+            if (db is None or wdb == db) and key in dbs[wdb].data:
+                for watcher in watchers:
+                    if expired and (watcher, wdb, key) in expired:
+                        expired.discard((watcher, wdb, key))
+                        continue
+                    watcher.dirty_cas = True
 
     def touch_all_watched(self, db: int | None = None) -> None:
         """FLUSHALL/FLUSHDB/SWAPDB: every watcher of that db (or all) is invalidated."""
@@ -443,8 +565,12 @@ class Engine:
                         continue
                     saved_db = client.db
                     client.db = self.keyspace.dbs[blocked.db]
-                    reply = self.call(client, blocked.spec, blocked.argv)
-                    client.db = saved_db
+                    self.serving_key = entry[1]
+                    try:
+                        reply = self.call(client, blocked.spec, blocked.argv)
+                    finally:
+                        self.serving_key = None
+                        client.db = saved_db
                     if isinstance(reply, Blocked):
                         break  # still nothing for the first waiter: the rest wait too
                     self.unblock(client, reply)

@@ -1,0 +1,178 @@
+"""Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (Redis 7.0's ``transactions`` group).
+
+Queueing happens in the engine (``Engine.execute``): inside MULTI a command is
+checked (arity, authentication, READONLY, out of memory) and appended to
+``client.multi`` as ``(spec, argv)``, or refused and the transaction flagged
+(``client.multi_error``) so that EXEC answers EXECABORT. MULTI, EXEC, DISCARD,
+WATCH, QUIT and RESET run at once.
+
+EXEC runs the queued commands one after the other with ``Engine.call`` and
+``client.in_exec`` set (blocking commands then answer as a timeout instead of
+blocking); a runtime error is returned in place in the reply array. What the
+commands replicate is collected and sent as one unit: a single command as it
+is, several wrapped in ``MULTI`` … ``EXEC`` (as Redis 7.0's
+propagatePendingCommands does), with ``SELECT`` inside when the transaction
+changes database. A transaction that changes nothing replicates nothing.
+
+WATCH bookkeeping lives in the engine (``Engine.watch``, ``unwatch_all``): any
+write to a WATCHed key, its expiry or eviction, FLUSHDB/FLUSHALL and SWAPDB set
+``client.dirty_cas``; EXEC then answers the null array. A key already expired
+when WATCHed may be deleted without invalidating the transaction, and a key
+that was live when WATCHed but has expired by EXEC time invalidates it, even if
+nothing deleted it yet (Redis 7.0's ``isWatchedKeyExpired``).
+"""
+
+from __future__ import annotations
+
+from typing import Final, cast
+
+from respcache.commands.client import Client
+from respcache.commands.engine import Blocked
+from respcache.commands.registry import CommandSpec, command
+from respcache.errors import EXECABORT, CommandError
+from respcache.protocol.types import NULL_ARRAY, OK, Reply
+
+MULTI_NESTED: Final = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI: Final = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI: Final = "ERR DISCARD without MULTI"
+WATCH_INSIDE_MULTI: Final = "ERR WATCH inside MULTI is not allowed"
+
+
+@command(
+    "multi",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transactions",
+    summary="Mark the start of a transaction block",
+    since="1.2.0",
+    complexity="O(1)",
+    acl="@fast @transaction",
+)
+def multi(c: Client, argv: list[bytes]) -> Reply:
+    if c.multi is not None:
+        raise CommandError(MULTI_NESTED)  # the transaction goes on, as in Redis
+    c.multi = []
+    c.multi_error = False
+    return OK
+
+
+@command(
+    "discard",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transactions",
+    summary="Discard all commands issued after MULTI",
+    since="2.0.0",
+    complexity="O(N), when N is the number of queued commands",
+    acl="@fast @transaction",
+)
+def discard(c: Client, argv: list[bytes]) -> Reply:
+    if c.multi is None:
+        raise CommandError(DISCARD_WITHOUT_MULTI)
+    c.engine.discard_transaction(c)
+    return OK
+
+
+@command(
+    "watch",
+    arity=-2,
+    flags="noscript loading stale fast allow_busy",
+    keys=(1, -1, 1),
+    group="transactions",
+    summary="Watch the given keys to determine execution of the MULTI/EXEC block",
+    since="2.2.0",
+    complexity="O(1) for every key.",
+    acl="@fast @transaction",
+)
+def watch(c: Client, argv: list[bytes]) -> Reply:
+    if c.multi is not None:
+        raise CommandError(WATCH_INSIDE_MULTI)
+    engine = c.engine
+    for key in argv[1:]:
+        engine.watch(c, key)
+    return OK
+
+
+@command(
+    "unwatch",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transactions",
+    summary="Forget about all watched keys",
+    since="2.2.0",
+    complexity="O(1)",
+    acl="@fast @transaction",
+)
+def unwatch(c: Client, argv: list[bytes]) -> Reply:
+    c.engine.unwatch_all(c)
+    return OK
+
+
+@command(
+    "exec",
+    arity=1,
+    flags="noscript loading stale skip_slowlog",
+    group="transactions",
+    summary="Execute all commands issued after MULTI",
+    since="1.2.0",
+    complexity="Depends on commands in the transaction",
+    acl="@slow @transaction",
+)
+def exec_(c: Client, argv: list[bytes]) -> Reply:
+    queue = c.multi
+    if queue is None:
+        raise CommandError(EXEC_WITHOUT_MULTI)
+    engine = c.engine
+    if not c.dirty_cas and c.watched and engine.watched_key_expired(c):
+        c.dirty_cas = True
+    if c.multi_error:
+        engine.discard_transaction(c)
+        raise CommandError(EXECABORT)
+    if c.dirty_cas:
+        engine.discard_transaction(c)
+        return NULL_ARRAY
+    engine.discard_transaction(c)  # unwatch before running, as Redis does
+    replies: list[Reply] = []
+    collected: list[tuple[int, list[list[bytes]]]] = []
+    propagator = engine.propagator
+    if propagator is not None:
+        engine.propagator = lambda db, commands: collected.append((db, commands))
+    c.in_exec = True
+    try:
+        for spec, queued_argv in queue:
+            reply = engine.call(c, cast(CommandSpec, spec), queued_argv)
+            if isinstance(reply, Blocked):  # in_exec: handlers never block; be safe
+                reply = reply.timeout_reply
+            replies.append(reply)
+    finally:
+        c.in_exec = False
+        engine.propagator = propagator
+    if collected:
+        c.propagate_as = wrap_transaction(collected, c.db.id)
+    return replies
+
+
+def wrap_transaction(
+    collected: list[tuple[int, list[list[bytes]]]], final_db: int
+) -> list[list[bytes]]:
+    """What a transaction replicates, as one list of commands sent with ``final_db``.
+
+    One command goes out alone; more are wrapped in ``MULTI``/``EXEC``. The
+    replication stream is in ``final_db`` before and after the unit: a command
+    of another database is preceded by ``SELECT`` inside the unit, and the
+    unit ends back in ``final_db``.
+    """
+    commands = [(db, cmd) for db, cmds in collected for cmd in cmds]
+    if len(commands) == 1 and commands[0][0] == final_db:
+        return [commands[0][1]]
+    out: list[list[bytes]] = [[b"MULTI"]]
+    current = final_db
+    for db, cmd in commands:
+        if db != current:
+            out.append([b"SELECT", b"%d" % db])
+            current = db
+        out.append(cmd)
+    if current != final_db:
+        out.append([b"SELECT", b"%d" % final_db])
+    out.append([b"EXEC"])
+    return out
