@@ -255,11 +255,18 @@ class ServerProcess:
 
     def rss_bytes(self) -> int:
         """Resident set size of the process, from /proc."""
+        return self._status_kb("VmRSS") * 1024
+
+    def peak_rss_bytes(self) -> int:
+        """The highest resident set size the process has had (VmHWM)."""
+        return self._status_kb("VmHWM") * 1024
+
+    def _status_kb(self, name: str) -> int:
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"no {name} in /proc/{self.pid}/status")
 
     def listening(self) -> bool:
         return port_is_open(self.host, self.port)
