@@ -37,7 +37,9 @@ def absolute_expire_options() -> st.SearchStrategy[list[bytes]]:
 
 
 def db_index() -> st.SearchStrategy[bytes]:
-    return st.sampled_from((b"1", b"0", b"16", b"-1", b"abc"))
+    return st.sampled_from(
+        (b"1", b"0", b"16", b"-1", b"abc", b"2147483648", b"9223372036854775807")
+    )
 
 
 GROUP = Group(
