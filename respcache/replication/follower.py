@@ -1,0 +1,469 @@
+"""The follower's side: handshake, full sync, the stream, acknowledgements.
+
+:class:`FollowerSession` is the protocol without I/O, for one connection to a
+leader: :meth:`~FollowerSession.start` gives the first bytes to send,
+:meth:`~FollowerSession.receive` takes what arrived and returns what to send
+back. It drives a :class:`SessionHandler` (the node) through the events of the
+link: the snapshot begins, its records, it ends, commands of the stream.
+
+The handshake follows Redis's::
+
+    PING                                  → +PONG (or -NOAUTH: AUTH comes next)
+    AUTH <masterauth>                     → +OK          (only with masterauth)
+    REPLCONF listening-port <port>        → +OK
+    REPLCONF capa eof capa psync2         → +OK
+    REPLCONF node-id <id> run-id <id> epoch <n>   (respcache, only when managed)
+    PSYNC <replid> <offset + 1>           → +FULLRESYNC <replid> <offset> | +CONTINUE [<replid>]
+
+After ``+FULLRESYNC`` come the snapshot records (:mod:`.snapshot`), then the
+stream; after ``+CONTINUE``, the stream at once. Every read of stream bytes is
+applied and then acknowledged with one ``REPLCONF ACK <offset>``, where
+``offset`` is the last byte applied: the leader's commits wait for it, so there
+is no timer. The applied bytes also go to this node's own backlog, so that if
+it is promoted the other followers can continue from it (PSYNC2).
+
+:class:`FollowerLink` is the asyncio part: it connects, runs a session, and
+reconnects (once a second) when the link breaks or stays silent for
+``repl-timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from respcache.replication.backlog import Backlog, History
+from respcache.replication.framing import (
+    FrameReader,
+    LinkProtocolError,
+    Status,
+    encode_command,
+    frame_size,
+)
+
+log = logging.getLogger("respcache.replication")
+
+__all__ = ["FollowerLink", "FollowerSession", "SessionError", "SessionHandler"]
+
+# Redis accepts these replies to the first PING: authentication comes next.
+_PING_OK_ERRORS = ("NOAUTH", "NOPERM", "ERR operation not permitted")
+# Replies to PSYNC after which the follower simply retries later.
+_PSYNC_RETRY = ("NOMASTERLINK", "LOADING", "TRYAGAIN")
+
+
+class SessionError(Exception):
+    """The link must be closed (and retried): the reason is the message."""
+
+
+class SessionHandler(Protocol):
+    """What a session needs from the node."""
+
+    def full_sync_begin(self, replid: str, offset: int) -> None:
+        """``+FULLRESYNC``: the dataset is about to be replaced (flush it)."""
+
+    def snapshot_record(self, record: list[bytes]) -> bool:
+        """One snapshot record; True at the last one."""
+
+    def full_sync_end(self) -> None:
+        """The snapshot is loaded; the stream follows."""
+
+    def continued(self, replid: str | None) -> None:
+        """``+CONTINUE``: partial resync accepted (``replid``: the leader's, if new)."""
+
+    def apply(self, argv: list[bytes]) -> None:
+        """Apply one command of the stream."""
+
+
+class FollowerSession:
+    """One connection's worth of following, without I/O.
+
+    ``history`` and ``backlog`` are the node's: a full sync resets them to the
+    leader's history, the stream extends them. ``offset`` is the last byte
+    applied (``slave_repl_offset``); ``read_offset`` counts the stream bytes
+    received (``slave_read_repl_offset``).
+    """
+
+    def __init__(
+        self,
+        *,
+        history: History,
+        backlog: Backlog,
+        handler: SessionHandler,
+        listening_port: int,
+        masterauth: str = "",
+        announce_ip: str = "",
+        node_id: str = "",
+        run_id: str = "",
+        epoch: int = 0,
+    ) -> None:
+        self.history = history
+        self.backlog = backlog
+        self.handler = handler
+        self.listening_port = listening_port
+        self.masterauth = masterauth
+        self.announce_ip = announce_ip
+        self.node_id = node_id
+        self.run_id = run_id
+        self.epoch = epoch
+        self.state = "connecting"
+        """``handshake``, ``sync`` (loading a snapshot), ``streaming``, ``closed``."""
+        self.reader = FrameReader()
+        self._expect: list[str] = []
+        """Replies awaited during the handshake, oldest first."""
+        self._raw = bytearray()
+        """Received bytes not yet consumed as frames."""
+        self.sync_bytes = 0
+        self.full_sync = False
+        self.psync_offset = 0
+
+    # --- offsets -----------------------------------------------------------------------
+
+    @property
+    def offset(self) -> int:
+        return self.backlog.offset
+
+    @property
+    def read_offset(self) -> int:
+        if self.state != "streaming":
+            return self.backlog.offset
+        return self.backlog.offset + len(self._raw)
+
+    # --- driving -------------------------------------------------------------------------
+
+    def start(self) -> bytes:
+        """The first bytes to send once connected."""
+        self.state = "handshake"
+        self._expect = ["ping"]
+        return encode_command([b"PING"])
+
+    def receive(self, data: bytes) -> bytes:
+        """Process bytes from the leader; returns bytes to send back (maybe empty).
+
+        Raises :class:`SessionError` when the link must be closed.
+        """
+        reader = self.reader
+        reader.feed(data)
+        self._raw += data
+        out: list[bytes] = []
+        consumed = 0  # bytes of self._raw consumed as frames during this call
+        streamed_from = 0 if self.state == "streaming" else -1
+        applied = False
+        getack = False
+        try:
+            while True:
+                state = self.state
+                if state == "streaming":
+                    item = reader.next_array()
+                    if item is None:
+                        break
+                    argv, size = item
+                    consumed += size
+                    name = argv[0]
+                    if name in (b"PING", b"ping"):
+                        pass
+                    elif (
+                        name in (b"REPLCONF", b"replconf")
+                        and len(argv) > 1
+                        and argv[1].lower() == b"getack"
+                    ):
+                        getack = True
+                    else:
+                        self.handler.apply(argv)
+                    applied = True
+                    continue
+                frame = reader.next()
+                if frame is None:
+                    break
+                if state == "sync":
+                    if type(frame) is not list:
+                        raise SessionError(f"unexpected {frame!r:.80} in the snapshot")
+                    size = frame_size(frame)
+                    consumed += size
+                    self.sync_bytes += size
+                    if self.handler.snapshot_record(frame):
+                        self.handler.full_sync_end()
+                        self.state = "streaming"
+                        streamed_from = consumed
+                        applied = True
+                    continue
+                if type(frame) is not Status:
+                    raise SessionError(f"unexpected {frame!r:.80} during the handshake")
+                consumed += len(frame.text.encode()) + 3
+                reply = self._handshake(frame)
+                if reply:
+                    out.append(reply)
+                if self.state == "streaming":
+                    streamed_from = consumed
+        except LinkProtocolError as err:
+            raise SessionError(f"protocol error from the leader: {err}") from None
+        raw = self._raw
+        if streamed_from >= 0 and consumed > streamed_from:
+            self.backlog.append(memoryview(raw)[streamed_from:consumed])
+        del raw[:consumed]
+        if (applied or getack) and self.state == "streaming":
+            offset = b"%d" % self.backlog.offset
+            out.append(
+                b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%b\r\n" % (len(offset), offset)
+            )
+        return b"".join(out)
+
+    def ack(self) -> bytes:
+        """A ``REPLCONF ACK`` with the current offset."""
+        return encode_command([b"REPLCONF", b"ACK", b"%d" % self.backlog.offset])
+
+    # --- handshake ----------------------------------------------------------------------
+
+    def _handshake(self, reply: Status) -> bytes:
+        if not self._expect:
+            raise SessionError(f"unexpected reply {reply!r} from the leader")
+        step = self._expect.pop(0)
+        if step == "ping":
+            if reply.error and not reply.text.startswith(_PING_OK_ERRORS):
+                raise SessionError(f"error reply to PING: {reply.text}")
+            return self._after_ping()
+        if step == "auth":
+            if reply.error:
+                raise SessionError(f"unable to AUTH to the leader: {reply.text}")
+            return b""
+        if step in ("port", "capa"):
+            if reply.error:  # older leaders may not understand: not fatal, as in Redis
+                log.info("(non critical) leader does not understand REPLCONF %s: %s", step, reply)
+            return self._maybe_psync()
+        if step == "ident":
+            if reply.error:
+                raise SessionError(f"the leader refused us: {reply.text}")
+            return self._maybe_psync()
+        if step == "psync":
+            return self._psync_reply(reply)
+        raise AssertionError(step)
+
+    def _after_ping(self) -> bytes:
+        cmds: list[bytes] = []
+        if self.masterauth:
+            cmds.append(encode_command([b"AUTH", self.masterauth.encode()]))
+            self._expect.append("auth")
+        port = [b"REPLCONF", b"listening-port", b"%d" % self.listening_port]
+        if self.announce_ip:
+            port += [b"ip-address", self.announce_ip.encode()]
+        cmds.append(encode_command(port))
+        self._expect.append("port")
+        cmds.append(encode_command([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
+        self._expect.append("capa")
+        if self.node_id or self.epoch:
+            ident = [b"REPLCONF"]
+            if self.node_id:
+                ident += [b"node-id", self.node_id.encode()]
+            if self.run_id:
+                ident += [b"run-id", self.run_id.encode()]
+            if self.epoch:
+                ident += [b"epoch", b"%d" % self.epoch]
+            cmds.append(encode_command(ident))
+            self._expect.append("ident")
+        return b"".join(cmds)
+
+    def _maybe_psync(self) -> bytes:
+        if self._expect:
+            return b""
+        self._expect.append("psync")
+        history = self.history
+        self.psync_offset = self.backlog.offset + 1
+        return encode_command([b"PSYNC", history.replid.encode(), b"%d" % self.psync_offset])
+
+    def _psync_reply(self, reply: Status) -> bytes:
+        text = reply.text
+        if reply.error:
+            if text.startswith(_PSYNC_RETRY):
+                raise SessionError(f"leader not ready for PSYNC: {text}")
+            raise SessionError(f"unexpected reply to PSYNC: {text}")
+        words = text.split()
+        if words and words[0] == "FULLRESYNC":
+            if len(words) != 3:
+                raise SessionError(f"bad FULLRESYNC reply: {text}")
+            replid = words[1]
+            try:
+                offset = int(words[2])
+            except ValueError:
+                raise SessionError(f"bad FULLRESYNC reply: {text}") from None
+            self.history.replid = replid
+            self.history.clear_previous()
+            self.backlog.reset(offset)
+            self.full_sync = True
+            self.state = "sync"
+            self.handler.full_sync_begin(replid, offset)
+            return b""
+        if words and words[0] == "CONTINUE":
+            new_id = words[1] if len(words) > 1 else None
+            if new_id is not None and new_id != self.history.replid:
+                self.history.adopt(new_id, self.backlog.offset)
+            self.state = "streaming"
+            self.handler.continued(new_id)
+            return b""
+        raise SessionError(f"unexpected reply to PSYNC: {text}")
+
+
+class LinkOwner(SessionHandler, Protocol):
+    """The node, as the asyncio link sees it."""
+
+    def new_session(self, link: FollowerLink) -> FollowerSession: ...
+
+    def link_state_changed(self, link: FollowerLink) -> None: ...
+
+
+class FollowerLink:
+    """Keeps a connection to the leader at ``host:port`` until :meth:`stop`."""
+
+    RETRY_DELAY = 1.0
+
+    def __init__(
+        self,
+        owner: LinkOwner,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop,
+        timeout: Callable[[], float],
+    ) -> None:
+        self.owner = owner
+        self.host = host
+        self.port = port
+        self.loop = loop
+        self.timeout = timeout
+        self.session: FollowerSession | None = None
+        self.transport: asyncio.Transport | None = None
+        self.last_io = time.monotonic()
+        self.down_since = time.monotonic()
+        self.sync_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._closed: asyncio.Future[None] | None = None
+        self._stopped = False
+
+    @property
+    def state(self) -> str:
+        """``connect``, ``connecting``, ``handshake``, ``sync``, ``connected`` (as in ROLE)."""
+        if self.transport is None:
+            return "connect" if self._task is None or self.session is None else "connecting"
+        session = self.session
+        if session is None or session.state == "connecting":
+            return "connecting"
+        if session.state == "streaming":
+            return "connected"
+        return session.state
+
+    @property
+    def up(self) -> bool:
+        return self.session is not None and self.session.state == "streaming"
+
+    def start(self) -> None:
+        self._task = self.loop.create_task(self._run())
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self.transport is not None:
+            self.transport.abort()
+        if self._task is not None:
+            self._task.cancel()
+
+    def close_connection(self, reason: str) -> None:
+        """Drop the current connection (it is re-established by the retry loop)."""
+        if self.transport is not None:
+            log.warning("Connection with master lost: %s", reason)
+            self.transport.abort()
+
+    async def _run(self) -> None:
+        while not self._stopped:
+            try:
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("replication link failed")
+            if self._stopped:
+                return
+            await asyncio.sleep(self.RETRY_DELAY)
+
+    async def _connect_once(self) -> None:
+        log.info("Connecting to MASTER %s:%d", self.host, self.port)
+        self.session = None
+        self.owner.link_state_changed(self)
+        closed: asyncio.Future[None] = self.loop.create_future()
+        self._closed = closed
+        try:
+            await asyncio.wait_for(
+                self.loop.create_connection(lambda: _LinkProtocol(self), self.host, self.port),
+                self.timeout(),
+            )
+        except (TimeoutError, OSError) as err:
+            log.warning("Error condition on socket for SYNC: %s", err or "timeout")
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await closed
+        if self.transport is not None:
+            self.transport.abort()
+
+    # --- protocol callbacks ------------------------------------------------------------
+
+    def _made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.last_io = time.monotonic()
+        session = self.session = self.owner.new_session(self)
+        log.info("MASTER <-> REPLICA sync started")
+        transport.write(session.start())
+        self.owner.link_state_changed(self)
+
+    def _received(self, data: bytes) -> None:
+        session = self.session
+        transport = self.transport
+        if session is None or transport is None:
+            return
+        self.last_io = time.monotonic()
+        before = session.state
+        try:
+            out = session.receive(data)
+        except SessionError as err:
+            log.warning("Replication link: %s", err)
+            transport.abort()
+            return
+        if out:
+            transport.write(out)
+        if session.state != before:
+            if session.state == "sync":
+                self.sync_started = time.monotonic()
+            self.owner.link_state_changed(self)
+
+    def _lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.session is not None and self.session.state == "streaming":
+            self.down_since = time.monotonic()
+        if self.session is not None:
+            self.session.state = "closed"
+        self.owner.link_state_changed(self)
+        closed = self._closed
+        if closed is not None and not closed.done():
+            closed.set_result(None)
+
+    def cron(self, now: float) -> None:
+        if self.transport is not None and now - self.last_io > self.timeout():
+            self.close_connection("timeout: no data from the master")
+
+
+class _LinkProtocol(asyncio.Protocol):
+    def __init__(self, link: FollowerLink) -> None:
+        self.link = link
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            import socket
+
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.link._made(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self.link._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link._lost(exc)

@@ -1,0 +1,868 @@
+"""A node's replication: its role, the API the coordination layer drives, and the commands.
+
+:class:`Replication` is the one object the server creates. It owns the node's
+replication history and backlog, the leader side (:mod:`.leader`) while the
+node leads and the link to the leader (:mod:`.follower`) while it follows, and
+it keeps the engine's switches in agreement with the role:
+
+==================================  =================  ==========================
+engine switch                       leader             follower
+==================================  =================  ==========================
+``engine.propagator``               the leader side    None
+``engine.read_only``                False              ``replica-read-only``
+``engine.keyspace.expire_keys``     True               False (the leader's DEL)
+``engine.command_gate``             NOREPLICAS         LOADING, MASTERDOWN
+==================================  =================  ==========================
+
+API for the coordination layer (all on the event loop):
+
+* :meth:`become_leader` ``(epoch, isr=())`` and :meth:`follow` ``(host, port, epoch)``
+  set the role; :meth:`step_down` stops leading without a leader to follow yet.
+* :attr:`confirm_isr_shrink`: ``async (IsrShrink) -> None``, awaited before a
+  follower leaves the ISR (raise to refuse; the follower then stays and writes
+  wait). By default it returns at once.
+* :attr:`isr_listeners`: called with an :class:`IsrChange` after every change
+  of the ISR (joins need no confirmation: a follower is only *electable* once
+  the coordination layer recorded it, and it holds every acknowledged write
+  from the moment it joined).
+* :meth:`status` gives offsets, ids, the ISR and the followers.
+
+Redis-style use needs none of it: ``replicaof`` in the configuration, or the
+``REPLICAOF`` command, set the role (see :mod:`respcache.commands.replication`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from respcache.commands.client import Client
+from respcache.errors import NOREPLICAS, READONLY, CommandError
+from respcache.replication.backlog import Backlog, History, psync_decision
+from respcache.replication.follower import FollowerLink, FollowerSession
+from respcache.replication.leader import (
+    NOT_COMMITTED,
+    ConfirmShrink,
+    Gate,
+    LeaderSide,
+    LinkTransport,
+    ReplicaLink,
+    WaitRequest,
+    confirm_at_once,
+)
+from respcache.replication.snapshot import SnapshotError, SnapshotLoader
+
+if TYPE_CHECKING:
+    from respcache.commands.engine import Engine
+    from respcache.commands.registry import CommandSpec
+    from respcache.config import Config
+
+log = logging.getLogger("respcache.replication")
+
+__all__ = ["IsrChange", "Replication", "ReplicationStatus"]
+
+LOADING = "LOADING Redis is loading the dataset in memory"
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+WAIT_ON_REPLICA = (
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to replicas "
+    "are just local and are not propagated."
+)
+STEPPED_DOWN = b"-READONLY You can't write against a read only replica.\r\n"
+
+
+@dataclass(frozen=True)
+class IsrChange:
+    """The ISR after a change, for the coordination layer."""
+
+    isr: frozenset[str]
+    epoch: int
+    run_ids: dict[str, str] = field(default_factory=dict)
+    """Run id each follower announced (``REPLCONF run-id``), when it did."""
+
+
+@dataclass(frozen=True)
+class FollowerInfo:
+    id: str
+    ip: str
+    port: int
+    state: str
+    ack: int
+    lag: int
+    in_isr: bool
+
+
+@dataclass(frozen=True)
+class ReplicationStatus:
+    """A snapshot of the node's replication state (for coordination, INFO, tests)."""
+
+    role: str
+    """``master`` or ``slave``, as Redis says."""
+    epoch: int
+    replid: str
+    replid2: str
+    offset: int
+    """``master_repl_offset``: produced (leader) or applied (follower)."""
+    second_replid_offset: int
+    committed: int
+    """Leader: the offset every ISR member acknowledged."""
+    isr: frozenset[str]
+    followers: tuple[FollowerInfo, ...]
+    master: tuple[str, int] | None
+    link_up: bool
+
+
+class MasterLinkClient(Client):
+    """The client applying the leader's stream on a follower (``flags=M`` in CLIENT LIST)."""
+
+    __slots__ = ("replication",)
+
+    def __init__(self, engine: Engine, replication: Replication) -> None:
+        super().__init__(engine)
+        self.replication = replication
+        self.is_master = True
+        self.no_touch = True
+        self.authenticated = True
+
+    def kill(self) -> None:
+        """CLIENT KILL TYPE master: drop the link (it reconnects and resyncs)."""
+        link = self.replication.link
+        if link is not None:
+            link.close_connection("killed by CLIENT KILL")
+
+    def connection_info(self) -> dict[str, str]:
+        host, port = self.replication.master or ("", 0)
+        return {"addr": f"{host}:{port}", "laddr": "", "fd": "-1"}
+
+
+class Replication:
+    """The node's replication role and state; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        gate: Gate,
+        config: Config,
+        *,
+        listening_port: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.engine = engine
+        self.gate = gate
+        self.config = config
+        self.listening_port = listening_port
+        self.history = History.fresh()
+        self.backlog: Backlog | None = None
+        self.role = "master"
+        self.epoch = 0
+        self.leader: LeaderSide | None = None
+        self.link: FollowerLink | None = None
+        self.master: tuple[str, int] | None = None
+        self.armed = False
+        """min-insync-replicas applies (see docs/replication.md, "Standalone")."""
+        self.fenced = False
+        """Stepped down with no leader to follow yet: writes refused."""
+        self.managed = False
+        """Roles come from the coordination layer: REPLICAOF is refused."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.confirm_isr_shrink: ConfirmShrink = confirm_at_once
+        self.isr_listeners: list[Callable[[IsrChange], None]] = []
+        self.role_listeners: list[Callable[[str], None]] = []
+        self.node_id = ""
+        """This node's id as the coordination layer knows it (announced to the leader)."""
+        self.run_id = ""
+        self.announce_ip = ""
+        self._replconf: dict[int, dict[str, str]] = {}
+        """REPLCONF settings by client id, until PSYNC."""
+        self._run_ids: dict[str, str] = {}
+        self._master_client: Client | None = None
+        self._loader: SnapshotLoader | None = None
+        self._loading = False
+        self._good_replicas = 0
+        self._sync_keys_logged = 0
+        self.apply_errors = 0
+        engine.role_provider = self.role_reply
+        engine.info_providers["replication"] = self.info_lines
+        engine.replication = self
+        engine.disconnect_hooks.append(self._client_gone)
+        config.on_change("replica-read-only", self._config_changed)
+        config.on_change("replica-serve-stale-data", self._config_changed)
+        config.on_change("min-insync-replicas", self._config_changed)
+        config.on_change("min-replicas-to-write", self._config_changed)
+        config.on_change("repl-backlog-size", self._backlog_size_changed)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called by the server once listening: follow ``replicaof`` if configured."""
+        self.loop = loop
+        target = self.config.replicaof
+        if target is not None:
+            self.follow(target[0], target[1])
+        self._update_gate()
+
+    def shutdown(self) -> None:
+        if self.leader is not None:
+            self.leader.flush()
+            self.leader.close()
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+
+    def _client_gone(self, client: Client) -> None:
+        self._replconf.pop(client.id, None)
+        leader = self.leader
+        if leader is not None:
+            link = leader.links.get(client.id)
+            if link is not None:
+                leader.gone(link)
+
+    # --- roles (the coordination API) -------------------------------------------------------
+
+    def become_leader(self, epoch: int = 0, isr: Iterable[str] = (), *, arm: bool = True) -> None:
+        """Lead (at ``epoch``). ``isr``: followers every write needs until they are removed.
+
+        A follower is promoted keeping its data; its history continues under a new
+        replication id and the old one stays valid up to the current offset, so
+        the other followers continue with a partial resync (PSYNC2).
+        ``arm``: min-insync-replicas applies from now on (the coordination layer's
+        leaders); ``REPLICAOF NO ONE`` does not arm, the first follower to sync does.
+        """
+        was = self.role
+        fresh = was == "slave" or self.fenced
+        self.epoch = max(self.epoch, epoch)
+        self.fenced = False
+        if was == "slave":
+            self._stop_following()
+            offset = self._offset()
+            self.history.shift(offset)
+            log.info(
+                "MASTER MODE enabled (epoch %d); new replication id %s, previous %s valid "
+                "up to offset %d",
+                self.epoch,
+                self.history.replid,
+                self.history.replid2,
+                offset,
+            )
+        self.role = "master"
+        self.master = None
+        self._set_log_role("M")
+        self.engine.read_only = False
+        self.engine.keyspace.expire_keys = True
+        leader = self._ensure_leader()
+        if arm:
+            self.arm()
+        leader.begin_term(self.epoch, frozenset(isr) - {self.node_id, ""}, fresh)
+        self._update_gate()
+        if was != "master":
+            self._role_changed()
+
+    def follow(self, host: str, port: int, epoch: int = 0) -> None:
+        """Replicate from ``host:port`` (a leader at ``epoch``), keeping our data until synced."""
+        if epoch:
+            self.epoch = max(self.epoch, epoch)
+        if (
+            self.role == "slave"
+            and self.master == (host, port)
+            and self.link is not None
+            and (not epoch or epoch == self.epoch)
+        ):
+            return
+        was = self.role
+        if was == "master":
+            self._stop_leading(NOT_COMMITTED)
+        self._stop_following()
+        self.role = "slave"
+        self.fenced = False
+        self.master = (host, port)
+        self._set_log_role("S")
+        self.engine.read_only = self.config.replica_read_only
+        self.engine.keyspace.expire_keys = False
+        if self.backlog is None:
+            self.backlog = Backlog(self.config.repl_backlog_size, 0)
+        self.gate.reset(self.backlog.offset)
+        client = self._master_client
+        if client is None:
+            client = self._master_client = MasterLinkClient(self.engine, self)
+            self.engine.add_client(client)
+        log.info("Connecting to MASTER %s:%d (epoch %d)", host, port, self.epoch)
+        if self.loop is not None:
+            link = self.link = FollowerLink(
+                self, host, port, self.loop, lambda: float(self.config.repl_timeout)
+            )
+            link.start()
+        self._update_gate()
+        if was != "slave":
+            self._role_changed()
+
+    def step_down(self, reason: str = "") -> None:
+        """Stop leading now, with no leader to follow yet: held writes fail, writes are refused.
+
+        Replies that would reveal unacknowledged writes stay held (they fail
+        when the node follows a leader or leads again): no dirty reads.
+        """
+        if self.role != "master" or self.fenced:
+            return
+        log.warning("Stepping down: %s", reason or "requested")
+        self._stop_leading(NOT_COMMITTED, reset=False)
+        self.fenced = True
+        self.engine.read_only = True
+        self.engine.keyspace.expire_keys = False
+        self._update_gate()
+        self._role_changed()
+
+    def _stop_leading(self, message: bytes, reset: bool = True) -> None:
+        leader = self.leader
+        if leader is not None:
+            leader.flush()
+            leader.close()
+            self.leader = None
+        if self.gate.barrier > self.gate.committed:
+            self.gate.fail(message)
+        self.engine.propagator = None
+        if reset:
+            self.gate.reset(self._offset())
+
+    def _stop_following(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        self._loading = False
+        self._loader = None
+        client = self._master_client
+        if client is not None:
+            self._master_client = None
+            self.engine.remove_client(client)
+
+    def _ensure_leader(self) -> LeaderSide:
+        leader = self.leader
+        if leader is None:
+            if self.backlog is None:
+                self.backlog = Backlog(self.config.repl_backlog_size, 0)
+            assert self.loop is not None, "replication used before start()"
+            leader = self.leader = LeaderSide(
+                engine=self.engine,
+                gate=self.gate,
+                config=self.config,
+                history=self.history,
+                backlog=self.backlog,
+                loop=self.loop,
+                epoch=self.epoch,
+                events=self,
+            )
+            leader.armed = self.armed
+            self.engine.propagator = leader.propagate
+        return leader
+
+    def _role_changed(self) -> None:
+        for listener in self.role_listeners:
+            try:
+                listener(self.role)
+            except Exception:
+                log.exception("role listener failed")
+
+    @staticmethod
+    def _set_log_role(role: str) -> None:
+        try:
+            from respcache.log import set_role
+        except ImportError:  # pragma: no cover
+            return
+        set_role(role)
+
+    # --- LeaderEvents -------------------------------------------------------------------------
+
+    def followers_changed(self) -> None:
+        self._refresh_good_replicas()
+        self._update_gate()
+
+    def isr_changed(self, isr: frozenset[str]) -> None:
+        self._update_gate()
+        change = IsrChange(
+            isr, self.epoch, {f: self._run_ids[f] for f in isr if f in self._run_ids}
+        )
+        for listener in self.isr_listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("ISR listener failed")
+
+    def arm(self) -> None:
+        """From now on min-insync-replicas applies to this leader."""
+        if not self.armed:
+            self.armed = True
+            log.info("Replication armed: writes need %d in-sync replica(s)", self._min_insync())
+        if self.leader is not None:
+            self.leader.armed = True
+        self._update_gate()
+
+    def stepped_down(self) -> bool:
+        return self.role != "master" or self.fenced
+
+    # --- offsets ------------------------------------------------------------------------------
+
+    def _offset(self) -> int:
+        if self.leader is not None:
+            return self.leader.offset
+        return self.backlog.offset if self.backlog is not None else 0
+
+    def status(self) -> ReplicationStatus:
+        leader = self.leader
+        followers: list[FollowerInfo] = []
+        isr: frozenset[str] = frozenset()
+        committed = self._offset()
+        if leader is not None:
+            now = time.monotonic()
+            isr = leader.isr.isr
+            committed = leader.isr.committed
+            for link in leader.links.values():
+                state = leader.isr.followers.get(link.fid)
+                followers.append(
+                    FollowerInfo(
+                        link.fid,
+                        link.ip,
+                        link.port,
+                        link.state,
+                        state.ack if state else 0,
+                        int(now - state.last_ack) if state else 0,
+                        bool(state and state.in_isr),
+                    )
+                )
+        return ReplicationStatus(
+            role=self.role,
+            epoch=self.epoch,
+            replid=self.history.replid,
+            replid2=self.history.replid2,
+            offset=self._offset(),
+            second_replid_offset=self.history.second_replid_offset,
+            committed=committed,
+            isr=isr,
+            followers=tuple(followers),
+            master=self.master,
+            link_up=self.link is not None and self.link.up,
+        )
+
+    # --- the commands' entry points ---------------------------------------------------------
+
+    def replicaof(self, target: tuple[str, int] | None, client: Client | None = None) -> str:
+        """REPLICAOF host port / NO ONE; returns the status reply text."""
+        if self.managed:
+            raise CommandError(
+                "ERR REPLICAOF not allowed: roles are decided by the coordination layer"
+            )
+        if target is None:
+            if self.role == "slave" or self.fenced:
+                self.become_leader(self.epoch, arm=False)
+            return "OK"
+        if self.role == "slave" and self.master == target:
+            log.info(
+                "REPLICAOF would result into synchronization with the master we are already "
+                "connected with. No operation performed."
+            )
+            return "OK Already connected to specified master"
+        self.follow(*target)
+        return "OK"
+
+    def replconf(self, client: Client, argv: list[bytes]) -> bool:
+        """REPLCONF <option> <value> ...; returns False for ACK (no reply is sent)."""
+        if len(argv) % 2 == 0:
+            raise CommandError("ERR syntax error")
+        settings = self._replconf.setdefault(client.id, {})
+        for i in range(1, len(argv), 2):
+            option = argv[i].decode("utf-8", "replace").lower()
+            value = argv[i + 1].decode("utf-8", "replace")
+            if option == "ack":
+                self._ack(client, argv[i + 1])
+                return False
+            if option == "getack":
+                return False
+            if option == "listening-port":
+                try:
+                    port = int(value)
+                except ValueError:
+                    raise CommandError("ERR value is not an integer or out of range") from None
+                settings["listening-port"] = str(port)
+            elif option in ("ip-address", "capa", "node-id", "run-id", "rdb-only"):
+                if option == "capa":
+                    settings["capa"] = settings.get("capa", "") + " " + value.lower()
+                else:
+                    settings[option] = value
+            elif option == "epoch":
+                try:
+                    theirs = int(value)
+                except ValueError:
+                    raise CommandError("ERR value is not an integer or out of range") from None
+                if self.role != "master" or theirs > self.epoch:
+                    raise CommandError(
+                        f"ERR stale leader: the follower is at epoch {theirs}, "
+                        f"this node at {self.epoch}"
+                        + ("" if self.role == "master" else " and not leading")
+                    )
+                settings["epoch"] = value
+            elif option == "fack":
+                continue
+            else:
+                raise CommandError(
+                    f"ERR Unrecognized REPLCONF option: {argv[i].decode('utf-8', 'replace')}"
+                )
+        return True
+
+    def _ack(self, client: Client, raw: bytes) -> None:
+        leader = self.leader
+        if leader is None:
+            return
+        link = leader.links.get(client.id)
+        if link is None:
+            return
+        try:
+            offset = int(raw)
+        except ValueError:
+            return
+        leader.ack(link, offset)
+
+    def psync(self, client: Client, replid: str, offset: int) -> None:
+        """PSYNC / SYNC from a follower: take over its connection and sync it."""
+        if self.role != "master" or self.fenced:
+            raise CommandError(NOMASTERLINK)
+        transport: LinkTransport | None = getattr(client, "transport", None)
+        if transport is None:
+            raise CommandError("ERR PSYNC needs a network connection")
+        settings = self._replconf.get(client.id, {})
+        info = client.connection_info()
+        addr = info.get("addr", "")
+        ip = settings.get("ip-address") or addr.rpartition(":")[0].strip("[]") or "?"
+        port = int(settings.get("listening-port", "0") or 0)
+        leader = self._ensure_leader()
+        link = ReplicaLink(client, transport, ip, port)
+        link.addr = addr
+        link.capa = set(settings.get("capa", "").split())
+        fid = settings.get("node-id") or link.fid
+        link.fid = fid
+        if "run-id" in settings:
+            self._run_ids[fid] = settings["run-id"]
+        client.reply_mode = "off"  # the link's bytes are written by the leader side only
+        client.is_replica = True
+        # A follower reconnecting: any older link of it is dead.
+        for other in list(leader.links.values()):
+            if other.fid == fid:
+                leader.drop(other, "replaced by a new connection from the same replica")
+        leader.attach(link)
+        leader.flush()
+        decision = psync_decision(self.history, self.backlog, replid, offset)
+        if not decision.full:
+            leader.continue_sync(link, decision.start, "psync2" in link.capa)
+            return
+        if replid not in ("?", self.history.replid):
+            log.info("Partial resynchronization not accepted for %s: %s", fid, decision.reason)
+        elif replid != "?":
+            log.info("Full resync requested by replica %s: %s", fid, decision.reason)
+        if replid != "?":
+            leader.syncs_partial_err += 1
+        leader.full_sync(link, self.engine.keyspace)
+
+    def wait(self, client: Client, numreplicas: int, timeout_ms: int) -> int | None:
+        """WAIT: the count now, or None after arranging ``engine.unblock`` later."""
+        if self.role != "master":
+            raise CommandError(WAIT_ON_REPLICA)
+        leader = self.leader
+        engine = self.engine
+
+        def done(count: int) -> None:
+            engine.unblock(client, count)
+
+        if leader is None:
+            if numreplicas <= 0 or timeout_ms < 0:
+                return 0
+            request = WaitRequest(0, numreplicas, done)
+        else:
+            request = WaitRequest(leader.offset, numreplicas, done)
+            if timeout_ms < 0:
+                return leader.isr.acked_count(request.offset)
+            count = leader.wait(request)
+            if count is not None:
+                return count
+        if timeout_ms > 0 and self.loop is not None:
+            request.timer = self.loop.call_later(
+                timeout_ms / 1000, lambda: request.finish(self.leader)
+            )
+        return None
+
+    # --- ROLE and INFO ------------------------------------------------------------------------------
+
+    def role_reply(self) -> Any:
+        if self.role == "master":
+            replicas: list[list[bytes]] = []
+            if self.leader is not None:
+                for link in self.leader.links.values():
+                    if link.state != "online":
+                        continue
+                    state = self.leader.isr.followers.get(link.fid)
+                    replicas.append(
+                        [
+                            link.ip.encode(),
+                            b"%d" % link.port,
+                            b"%d" % (state.ack if state else 0),
+                        ]
+                    )
+            return [b"master", self._offset(), replicas]
+        host, port = self.master or ("", 0)
+        link_state = self.link.state if self.link is not None else "connect"
+        offset = self._offset() if self.link is not None and self.link.up else -1
+        return [b"slave", host.encode(), port, link_state.encode(), offset]
+
+    def info_lines(self) -> list[str]:
+        now = time.monotonic()
+        lines = [f"role:{self.role}"]
+        if self.role == "slave":
+            host, port = self.master or ("", 0)
+            link = self.link
+            up = link is not None and link.up
+            session = link.session if link is not None else None
+            syncing = session is not None and session.state == "sync"
+            last_io = int(now - link.last_io) if link is not None and link.transport else -1
+            lines += [
+                f"master_host:{host}",
+                f"master_port:{port}",
+                f"master_link_status:{'up' if up else 'down'}",
+                f"master_last_io_seconds_ago:{last_io if up else -1}",
+                f"master_sync_in_progress:{int(syncing)}",
+                f"slave_read_repl_offset:{session.read_offset if session and up else self._offset()}",
+                f"slave_repl_offset:{self._offset()}",
+            ]
+            if syncing and session is not None and link is not None:
+                lines += [
+                    "master_sync_total_bytes:-1",
+                    f"master_sync_read_bytes:{session.sync_bytes}",
+                    "master_sync_left_bytes:-1",
+                    "master_sync_perc:0.00",
+                    f"master_sync_last_io_seconds_ago:{int(now - link.last_io)}",
+                ]
+            if not up:
+                down = int(now - link.down_since) if link is not None and link.down_since else -1
+                lines.append(f"master_link_down_since_seconds:{down}")
+            lines += [
+                "slave_priority:100",
+                f"slave_read_only:{int(self.config.replica_read_only)}",
+                "replica_announced:1",
+            ]
+        leader = self.leader
+        replicas = [] if leader is None else list(leader.links.values())
+        lines.append(f"connected_slaves:{len(replicas)}")
+        if self.config.min_replicas_to_write and self.role == "master":
+            lines.append(f"min_slaves_good_slaves:{self._good_replicas}")
+        if leader is not None:
+            for i, replica in enumerate(replicas):
+                known = leader.isr.followers.get(replica.fid)
+                ack = known.ack if known else 0
+                lag = int(now - known.last_ack) if known else 0
+                lines.append(
+                    f"slave{i}:ip={replica.ip},port={replica.port},state={replica.state},"
+                    f"offset={ack},lag={lag}"
+                )
+        backlog = self.backlog
+        lines += [
+            "master_failover_state:no-failover",
+            f"master_replid:{self.history.replid}",
+            f"master_replid2:{self.history.replid2}",
+            f"master_repl_offset:{self._offset()}",
+            f"second_repl_offset:{self.history.second_replid_offset}",
+            f"repl_backlog_active:{int(backlog is not None)}",
+            f"repl_backlog_size:{self.config.repl_backlog_size}",
+            f"repl_backlog_first_byte_offset:{backlog.first_byte_offset if backlog else 0}",
+            f"repl_backlog_histlen:{backlog.histlen if backlog else 0}",
+        ]
+        isr = sorted(leader.isr.isr) if leader is not None else []
+        lines += [
+            f"isr:{','.join(isr)}",
+            f"min_insync_replicas:{self._min_insync()}",
+            f"replication_epoch:{self.epoch}",
+        ]
+        return lines
+
+    # --- the command gate ---------------------------------------------------------------------------
+
+    def _min_insync(self) -> int:
+        return int(self.config.min_insync_replicas)
+
+    def _noreplicas(self) -> bool:
+        if self.role != "master":
+            return False
+        if self.armed:
+            leader = self.leader
+            size = len(leader.isr.confirmed_isr) if leader is not None else 0
+            if size < self._min_insync():
+                return True
+        need = self.config.min_replicas_to_write
+        return bool(need) and self._good_replicas < need
+
+    def _refresh_good_replicas(self) -> None:
+        leader = self.leader
+        if leader is None:
+            self._good_replicas = 0
+            return
+        now = time.monotonic()
+        max_lag = self.config.min_replicas_max_lag
+        good = 0
+        for link in leader.links.values():
+            state = leader.isr.followers.get(link.fid)
+            if link.state == "online" and state is not None and now - state.last_ack <= max_lag:
+                good += 1
+        self._good_replicas = good
+
+    def _update_gate(self) -> None:
+        """Install the pre-execution gate only while something must be refused."""
+        active = False
+        if self.role == "master":
+            active = self.fenced or self._noreplicas()
+        else:
+            link_up = self.link is not None and self.link.up
+            active = (
+                self._loading
+                or self.engine.read_only
+                or (not link_up and not self.config.replica_serve_stale_data)
+            )
+        self.engine.command_gate = self._gate if active else None
+
+    def _gate(self, client: Client, spec: CommandSpec) -> CommandError | None:
+        if self.role == "master":
+            if spec.is_write:
+                if self.fenced:
+                    return CommandError(READONLY)
+                if self._noreplicas():
+                    return CommandError(NOREPLICAS)
+            elif (
+                spec.name == "exec"
+                and client.multi
+                and self._noreplicas()
+                and any(getattr(s, "is_write", False) for s, _ in client.multi)
+            ):
+                client.multi = None
+                client.multi_error = False
+                self.engine.unwatch_all(client)
+                return CommandError(f"EXECABORT Transaction discarded because of: {NOREPLICAS}")
+            return None
+        if spec.is_write and self.engine.read_only:
+            return CommandError(READONLY)
+        if self._loading and not spec.allowed_while_loading:
+            return CommandError(LOADING)
+        if (
+            not self.config.replica_serve_stale_data
+            and "stale" not in spec.flags
+            and not (self.link is not None and self.link.up)
+        ):
+            return CommandError(MASTERDOWN)
+        return None
+
+    def _config_changed(self, value: object) -> None:
+        if self.role == "slave":
+            self.engine.read_only = self.config.replica_read_only
+        self._refresh_good_replicas()
+        self._update_gate()
+
+    def _backlog_size_changed(self, value: object) -> None:
+        if self.backlog is not None:
+            if self.leader is not None:
+                self.leader.flush()
+            self.backlog.resize(int(value))  # type: ignore[call-overload]
+
+    # --- cron ------------------------------------------------------------------------------------
+
+    def cron(self) -> None:
+        now = time.monotonic()
+        if self.leader is not None:
+            self.leader.cron(now)
+            if self.config.min_replicas_to_write:
+                before = self._good_replicas
+                self._refresh_good_replicas()
+                if before != self._good_replicas:
+                    self._update_gate()
+        if self.link is not None:
+            self.link.cron(now)
+
+    # --- SessionHandler / LinkOwner (the follower side) ----------------------------------------------
+
+    def new_session(self, link: FollowerLink) -> FollowerSession:
+        assert self.backlog is not None
+        return FollowerSession(
+            history=self.history,
+            backlog=self.backlog,
+            handler=self,
+            listening_port=self.listening_port(),
+            masterauth=self.config.masterauth,
+            announce_ip=self.announce_ip,
+            node_id=self.node_id,
+            run_id=self.run_id,
+            epoch=self.epoch,
+        )
+
+    def link_state_changed(self, link: FollowerLink) -> None:
+        if link is not self.link:
+            return
+        if not link.up and self._loading and link.transport is None:
+            # The sync broke halfway: the dataset is partial until the next sync.
+            self._loading = False
+            self._loader = None
+        self._update_gate()
+
+    def full_sync_begin(self, replid: str, offset: int) -> None:
+        log.info("Full resync from master: %s:%d", replid, offset)
+        loader = self._loader = SnapshotLoader(self.engine.keyspace)
+        loader.begin()
+        self.engine.touch_all_watched()
+        self._sync_keys_logged = 0
+        self._loading = True
+        if self._master_client is not None:
+            self._master_client.db = self.engine.keyspace.dbs[0]
+        self._update_gate()
+        log.info("MASTER <-> REPLICA sync: Flushing old data, loading the snapshot")
+
+    def snapshot_record(self, record: list[bytes]) -> bool:
+        loader = self._loader
+        if loader is None:
+            from respcache.replication.follower import SessionError
+
+            raise SessionError("snapshot record outside a full sync")
+        try:
+            done = loader.apply(record)
+        except SnapshotError as err:
+            from respcache.replication.follower import SessionError
+
+            raise SessionError(f"bad snapshot: {err}") from None
+        if loader.keys - self._sync_keys_logged >= 100_000:
+            self._sync_keys_logged = loader.keys
+            log.info("MASTER <-> REPLICA sync: %d keys loaded", loader.keys)
+        return done
+
+    def full_sync_end(self) -> None:
+        loader = self._loader
+        keys = loader.keys if loader is not None else 0
+        self._loader = None
+        self._loading = False
+        link = self.link
+        took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
+        log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
+        self._update_gate()
+
+    def continued(self, replid: str | None) -> None:
+        log.info(
+            "Successful partial resynchronization with master%s.",
+            f" (new replication id {replid})" if replid else "",
+        )
+        self._update_gate()
+
+    def apply(self, argv: list[bytes]) -> None:
+        client = self._master_client
+        if client is None:
+            return
+        reply = self.engine.execute(client, argv)
+        if type(reply) is CommandError:
+            self.apply_errors += 1
+            if self.apply_errors <= 10 or self.apply_errors % 1000 == 0:
+                log.warning(
+                    "Error applying %s from the master: %s",
+                    argv[0].decode("utf-8", "replace"),
+                    reply.message,
+                )
