@@ -5,10 +5,12 @@ Importing this package registers every command (each module's decorators run).
 
 from respcache.commands import (  # noqa: F401  (registration)
     connection,
+    digest,
     introspection,
     keys,
     lists,
     pubsub,
+    replication,
     server,
     strings,
     transactions,
