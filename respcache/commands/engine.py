@@ -41,6 +41,7 @@ from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
+    from respcache.commands.sentinel import SentinelView
     from respcache.config import Config
 
 # Commands a client in RESP2 subscribed mode may still send.
@@ -157,6 +158,8 @@ class Engine:
         """SLOWLOG and LATENCY data; ``call`` hands it the commands slower than its threshold."""
         self.role_provider: Callable[[], Reply] | None = None
         """ROLE's reply, set by the replication layer; None answers as a standalone master."""
+        self.sentinel_view: Callable[[], SentinelView] | None = None
+        """What SENTINEL MASTERS/SLAVES answer: set by the server from coordination/replication."""
         self.ops_per_sec: Callable[[], int] | None = None
         """INFO's instantaneous_ops_per_sec, set by the server (it samples in its cron)."""
         self.command_gate: Callable[[Client, CommandSpec], CommandError | None] | None = None
