@@ -371,9 +371,8 @@ class LeaderSide:
     def _online(self, link: ReplicaLink, ack: int) -> None:
         before = self.isr.committed
         joined = self.isr.set_online(link.fid, ack, time.monotonic())
-        if not self.armed:
-            self.events.arm()
         if joined:
+            log.info("Replica %s is in sync at offset %d: joins the ISR", link.fid, ack)
             self._isr_changed()
         if self.isr.committed != before:
             self._committed_moved()
@@ -401,6 +400,10 @@ class LeaderSide:
 
     def _isr_changed(self) -> None:
         self._isr_empty = not self.isr.isr
+        if not self._isr_empty and not self.armed:
+            # The first follower in sync: from now on this leader is replicated
+            # and min-insync-replicas applies (docs/replication.md, "Standalone").
+            self.events.arm()
         self.events.isr_changed(self.isr.confirmed_isr)
 
     # --- ISR shrink ------------------------------------------------------------------------
