@@ -572,6 +572,8 @@ class StaticCluster(_BaseCluster):
                 shutil.which("redis-server") or "redis-server",
                 "--enable-debug-command",
                 "yes",
+                "--repl-diskless-sync-delay",
+                "0",
             ]
         else:
             binary = [sys.executable, "-m", "respcache"]

@@ -292,10 +292,14 @@ class Network:
         if self._created:
             return self
         STATE_DIR.mkdir(parents=True, exist_ok=True)
-        lock = open(STATE_DIR / f"{self.prefix}.lock", "wb")  # noqa: SIM115 (held for our life)
+        # Lock first, then give the file its name: a cleanup never sees it unlocked.
+        path = STATE_DIR / f"{self.prefix}.lock"
+        temporary = path.with_name(f".{self.prefix}.{os.getpid()}.tmp")
+        lock = open(temporary, "wb")  # noqa: SIM115 (held for our life)
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         lock.write(f"{os.getpid()}\n".encode())
         lock.flush()
+        os.replace(temporary, path)
         self._lock = lock
         self._created = True
         try:

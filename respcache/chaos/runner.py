@@ -110,6 +110,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     faults: list[FaultRecord] = field(default_factory=list)
     network_mode: str = ""
+    network_prefix: str | None = None
+    """The run prefix of the namespaces (all removed when :func:`run` returns)."""
 
     @property
     def exit_code(self) -> int:
@@ -169,6 +171,7 @@ def run(options: RunOptions) -> RunResult:
                 if options.cluster == "respcache":
                     members.append(ZK)
                 network = Network(members).create()
+                result.network_prefix = network.prefix
                 if network.stale_removed:
                     notes.append(f"removed stale namespaces of runs {network.stale_removed}")
             else:

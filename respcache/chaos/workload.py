@@ -61,6 +61,7 @@ __all__ = [
     "WorkloadConfig",
     "detect_capabilities",
     "is_definite_failure",
+    "reply_error",
 ]
 
 Address = tuple[str, int]
@@ -100,6 +101,43 @@ DEFAULT_MIX: Mapping[str, float] = {
 }
 
 _VALUE_SPACE = 10**7
+
+
+def _exception_codes() -> dict[type[BaseException], str]:
+    """redis-py's error classes and the error codes they stand for."""
+    from redis._parsers.base import BaseParser
+
+    codes: dict[type[BaseException], str] = {}
+    for code, cls in BaseParser.EXCEPTION_CLASSES.items():
+        if isinstance(cls, type):
+            codes.setdefault(cls, code)
+    return codes
+
+
+_CODES = _exception_codes()
+
+
+def reply_error(exc: BaseException) -> str | None:
+    """The error reply as the server sent it, code included; ``None`` if there was no reply.
+
+    redis-py strips the code of the errors it has a class for (``READONLY``,
+    ``EXECABORT``, ``ERR``...): put it back, so that the history shows what the
+    server said and :func:`is_definite_failure` can judge it.
+    """
+    code = _CODES.get(type(exc))
+    if code is not None:
+        return f"{code} {exc}"
+    if isinstance(exc, redis.ResponseError):
+        text = str(exc)
+        first = text.split(" ", 1)[0]
+        if len(first) > 2 and first.isalpha() and first.isupper():
+            return text  # a code redis-py does not know: left in place
+        return f"ERR {text}"
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def is_definite_failure(message: str) -> bool:
@@ -226,7 +264,7 @@ class _Client(threading.Thread):
         self.workload = workload
         self.process = process
         self.rng = random.Random(workload.seed * 1000 + process)
-        self.locator = LeaderLocator(workload.nodes)
+        self.find_leader = workload.find_leader or LeaderLocator(workload.nodes).find
         self.conn: redis.Connection | None = None
         self.target: Address | None = None
         self.sequence = 0
@@ -256,7 +294,7 @@ class _Client(threading.Thread):
         if self.conn is not None:
             return self.conn
         if self.target is None:
-            self.target = self.locator.find()
+            self.target = self.find_leader()
         if self.target is None:
             raise _NotConnected("no leader found")
         host, port = self.target
@@ -340,12 +378,8 @@ class _Client(threading.Thread):
             return
         try:
             result = body(conn)
-        except redis.ResponseError as exc:
-            self.error_reply(op, str(exc), sent=True)
-            return
         except (redis.RedisError, OSError) as exc:
-            self.drop(forget_leader=True)
-            self.indeterminate(op, f"{type(exc).__name__}: {exc}")
+            self.failed(op, exc)
             return
         if f in (F.READ, F.INCR, F.READ_SET):
             history.ok(op, result)
@@ -356,16 +390,24 @@ class _Client(threading.Thread):
         elif f is F.WRITE:
             self.last_seen[key] = value
 
-    def indeterminate(self, op: Event, why: str) -> None:
-        self.workload.history.info(op, why)
+    def failed(self, op: Event, exc: BaseException) -> None:
+        """Record an operation sent to the server that did not succeed.
 
-    def error_reply(self, op: Event, message: str, *, sent: bool) -> None:
+        An error reply that refuses the command before executing it is a
+        ``fail``; anything else (another error reply, a timeout, a lost
+        connection) is ``info``.
+        """
+        message = reply_error(exc)
+        if message is None:  # no reply: the connection failed or timed out
+            self.drop(forget_leader=True)
+            self.workload.history.info(op, _describe(exc))
+            return
         if message.startswith(LEADER_LOST):
             self.drop(forget_leader=True)
-        if not sent or is_definite_failure(message):
+        if is_definite_failure(message):
             self.workload.history.fail(op, message)
         else:
-            self.indeterminate(op, message)
+            self.workload.history.info(op, message)
 
     def cas(self, key: str, new: int, *, read_first: bool) -> None:
         """Compare-and-set ``key`` to ``new`` with WATCH/MULTI/EXEC.
@@ -403,23 +445,16 @@ class _Client(threading.Thread):
         except (redis.RedisError, OSError) as exc:
             # EXEC was not sent: nothing was executed. Dropping the connection
             # also drops the WATCH and MULTI state.
-            message = str(exc)
-            self.drop(
-                forget_leader=not isinstance(exc, redis.ResponseError)
-                or message.startswith(LEADER_LOST)
-            )
+            message = reply_error(exc)
+            self.drop(forget_leader=message is None or message.startswith(LEADER_LOST))
             if op is not None:
-                history.fail(op, f"before EXEC: {type(exc).__name__}: {message}")
+                history.fail(op, f"before EXEC: {message or _describe(exc)}")
             return
         try:
             reply = self.call(conn, "EXEC")
-        except redis.ResponseError as exc:
-            self.drop()
-            self.error_reply(op, str(exc), sent=True)
-            return
         except (redis.RedisError, OSError) as exc:
-            self.drop(forget_leader=True)
-            history.info(op, f"EXEC: {type(exc).__name__}: {exc}")
+            self.drop()  # whatever happened, the transaction state goes with the connection
+            self.failed(op, exc)
             return
         if reply is None:
             history.fail(op, "EXEC aborted: the key changed after WATCH")
@@ -448,7 +483,7 @@ class Workload:
     """``config.clients`` client threads recording into ``history``.
 
     ``nodes`` maps node names to addresses; the clients find the leader among
-    them. :meth:`start` starts the threads, :meth:`stop` stops them (an
+    them (``find_leader`` replaces that search, for tests). :meth:`start` starts the threads, :meth:`stop` stops them (an
     operation in flight completes or times out), :meth:`final_reads` reads
     every key once more, with retries, after the cluster healed.
     """
@@ -461,8 +496,11 @@ class Workload:
         seed: int,
         config: WorkloadConfig | None = None,
         capabilities: Capabilities | None = None,
+        find_leader: Callable[[], Address | None] | None = None,
     ) -> None:
         self.history = history
+        self.find_leader = find_leader
+        """How clients find the leader (default: a :class:`LeaderLocator` per client)."""
         self.nodes = dict(nodes)
         self.seed = seed
         self.config = config or WorkloadConfig()
