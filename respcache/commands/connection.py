@@ -79,6 +79,10 @@ def echo(c: Client, argv: list[bytes]) -> Reply:
 )
 def select(c: Client, argv: list[bytes]) -> Reply:
     index = parse_int(argv[1], "ERR value is not an integer or out of range")
+    if not -(2**31) <= index < 2**31:  # Redis parses a C int first
+        raise CommandError(
+            "ERR value is out of range, value must between -2147483648 and 2147483647"
+        )
     dbs = c.engine.keyspace.dbs
     if not 0 <= index < len(dbs):
         raise CommandError(DB_INDEX_OUT_OF_RANGE)

@@ -318,6 +318,12 @@ class Engine:
         if type(reply) is CommandError:
             stats.failed_calls += 1
             self._count_error(reply)
+        if ks.events:
+            # Keys the command found expired were deleted before its own effect: their
+            # DELs reach the replicas first, as in Redis. They are not the command's changes.
+            before = self.dirty
+            self.flush_store_events()
+            dirty += self.dirty - before
         if self.dirty != dirty:
             propagate = client.propagate_as
             if propagate is not None:
@@ -327,8 +333,6 @@ class Engine:
                 self.propagate(client.db.id, [argv])
         elif client.propagate_as is not None:
             client.propagate_as = None
-        if ks.events:
-            self.flush_store_events()
         if isinstance(reply, Blocked):
             reply.spec = spec
             reply.argv = argv

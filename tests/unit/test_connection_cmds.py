@@ -90,6 +90,10 @@ def test_select(client: Client, run: Run) -> None:
     assert run(client, "SELECT", "16") == err("ERR DB index is out of range")
     assert run(client, "SELECT", "-1") == err("ERR DB index is out of range")
     assert run(client, "SELECT", "x") == err("ERR value is not an integer or out of range")
+    assert run(client, "SELECT", "2147483647") == err("ERR DB index is out of range")
+    assert run(client, "SELECT", "2147483648") == err(
+        "ERR value is out of range, value must between -2147483648 and 2147483647"
+    )
     assert client.db.id == 1
 
 

@@ -271,3 +271,21 @@ def test_command_stats_and_totals() -> None:
     assert stats["incr"].failed_calls == 1
     assert engine.stats.total_commands_processed == 2
     assert client.last_command == "incr"
+
+
+def test_expiry_found_by_a_write_is_replicated_before_the_write() -> None:
+    engine, client, replicated = make()
+    run(engine, client, "SET", "n", "5", "PX", "10")
+    replicated.clear()
+    engine.keyspace.clock = lambda: 10.0**10
+    assert run(engine, client, "INCR", "n") == 1
+    assert replicated == [(0, [[b"DEL", b"n"]]), (0, [[b"INCR", b"n"]])]
+
+
+def test_a_read_that_expires_a_key_replicates_only_the_del() -> None:
+    engine, client, replicated = make()
+    run(engine, client, "SET", "k", "v", "PX", "10")
+    replicated.clear()
+    engine.keyspace.clock = lambda: 10.0**10
+    assert run(engine, client, "GET", "k") is None
+    assert replicated == [(0, [[b"DEL", b"k"]])]
