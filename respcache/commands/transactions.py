@@ -135,8 +135,13 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
     replies: list[Reply] = []
     collected: list[tuple[int, list[list[bytes]]]] = []
     propagator = engine.propagator
+
+    def collect(db: int, commands: list[list[bytes]]) -> None:
+        collected.append((db, commands))
+
     if propagator is not None:
-        engine.propagator = lambda db, commands: collected.append((db, commands))
+        engine.propagator = collect
+    dirty = engine.dirty
     c.in_exec = True
     try:
         for spec, queued_argv in queue:
@@ -146,9 +151,12 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
             replies.append(reply)
     finally:
         c.in_exec = False
-        engine.propagator = propagator
+        if engine.propagator is collect:  # (a command may have replaced it: keep that)
+            engine.propagator = propagator
     if collected:
         c.propagate_as = wrap_transaction(collected, c.db.id)
+        if engine.dirty == dirty:
+            engine.dirty += 1  # only PUBLISH: replicated all the same (by Engine.call)
     return replies
 
 
