@@ -98,6 +98,14 @@ def cli() -> None:
     show_default=True,
     help="zk-session-timeout of the nodes, in milliseconds.",
 )
+@click.option(
+    "--discovery",
+    type=click.Choice(["auto", "sentinel", "role"]),
+    default="auto",
+    show_default=True,
+    help="How clients find the leader: redis-py Sentinel, ROLE on every node, or "
+    "Sentinel when the nodes are respcache with a cluster name.",
+)
 @click.option("--no-plot", is_flag=True, help="Skip throughput.png (no matplotlib needed).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every nemesis action.")
 def run_command(
@@ -110,6 +118,7 @@ def run_command(
     clients: int,
     faults: str | None,
     session_timeout_ms: int,
+    discovery: str,
     no_plot: bool,
     verbose: bool,
 ) -> None:
@@ -130,6 +139,7 @@ def run_command(
         clients=clients,
         faults=_faults(faults),
         session_timeout_ms=session_timeout_ms,
+        discovery=discovery,
         plot=not no_plot,
         echo=click.echo,
     )

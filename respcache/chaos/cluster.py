@@ -95,6 +95,10 @@ class Cluster(Protocol):
     """``respcache`` (ZooKeeper-led) or ``static-redis`` / ``static-respcache``."""
     nodes: tuple[str, ...]
     has_zookeeper: bool
+    service_name: str | None
+    """The master name the nodes answer to as Sentinels (``None``: they are not Sentinels)."""
+    preferred_discovery: str
+    """How the clients find the leader by default: ``sentinel`` or ``role``."""
     notes: list[str]
     """Things the report should say (fallbacks, missing features)."""
 
@@ -356,6 +360,8 @@ class _BaseCluster:
 
     kind = "base"
     has_zookeeper = False
+    service_name: str | None = None
+    preferred_discovery = "role"
 
     def __init__(
         self,
@@ -563,6 +569,10 @@ class StaticCluster(_BaseCluster):
             raise ValueError("server must be 'redis' or 'respcache'")
         self.server = server
         self.kind = f"static-{server}"
+        # Clients find the primary with ROLE: redis-server is no Sentinel, and clients
+        # of a fixed primary need none (--discovery sentinel tries respcache's anyway).
+        self.service_name = "respcache" if server == "respcache" else None
+        self.preferred_discovery = "role"
 
     def _node_argv(self, node: str) -> list[str]:
         host, port = self._addresses[node]
@@ -660,6 +670,8 @@ class RespcacheCluster(_BaseCluster):
         self.session_timeout_ms = session_timeout_ms
         self.tick_time_ms = tick_time_ms
         self.cluster_name = cluster_name or f"chaos-{os.getpid()}"
+        self.service_name = self.cluster_name
+        self.preferred_discovery = "sentinel"
         self.extra_settings = dict(extra_settings or {})
         self.zookeeper: ZooKeeperServer | None = None
         self._zk_client: Any = None

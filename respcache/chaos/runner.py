@@ -73,6 +73,9 @@ class RunOptions:
     faults: Sequence[FaultKind] | None = None
     """Fault kinds to inject (default: every kind the cluster can take)."""
     gap: tuple[float, float] = (2.0, 4.0)
+    discovery: str = "auto"
+    """How clients find the leader: ``sentinel``, ``role``, or ``auto`` (the cluster's
+    preference: Sentinel for the ZooKeeper-led respcache cluster, ROLE for static ones)."""
     session_timeout_ms: int = 2000
     leader_timeout: float = 30.0
     heal_timeout: float = 60.0
@@ -93,6 +96,8 @@ class RunOptions:
             words += ["--clients", str(self.clients)]
         if not self.netns:
             words.append("--no-netns")
+        if self.discovery != "auto":
+            words += ["--discovery", self.discovery]
         if self.faults is not None:
             words += ["--faults", ",".join(kind.value for kind in self.faults)]
         return shlex.join(words)
@@ -219,6 +224,9 @@ def _run_with_cluster(options: RunOptions, cluster: Any, seed: int, result: RunR
     out = result.out
     leader = cluster.leader() or cluster.nodes[0]
     capabilities = detect_capabilities(*cluster.address(leader))
+    discovery = options.discovery
+    if discovery == "auto":
+        discovery = cluster.preferred_discovery
     history = History()
     workload = Workload(
         history,
@@ -226,7 +234,10 @@ def _run_with_cluster(options: RunOptions, cluster: Any, seed: int, result: RunR
         seed=seed,
         config=WorkloadConfig(clients=options.clients),
         capabilities=capabilities,
+        discovery=discovery,
+        service_name=cluster.service_name,
     )
+    echo(f"chaos: clients find the leader by {discovery} discovery")
     if workload.disabled:
         notes.append(
             f"workload without {', '.join(workload.disabled)}: the server lacks "
@@ -317,10 +328,8 @@ def _fault_lines(records: Sequence[FaultRecord], origin: int) -> list[str]:
             outcome = "ok"
         start = f"+{(record.start - origin) / 1e9:.1f} s" if record.start else "-"
         end = f"+{(record.end - origin) / 1e9:.1f} s" if record.end and record.start else "-"
-        lines.append(
-            f"| {record.planned.index} | {record.name} | {record.detail} | {start} | {end} "
-            f"| {outcome} |"
-        )
+        cells = [str(record.planned.index), record.name, record.detail, start, end, outcome]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return lines
 
 
@@ -342,10 +351,11 @@ def _write_header(
         f"* replay: `{options.replay_command(seed)}`",
         f"* cluster: {cluster.describe()}",
         f"* network: {result.network_mode}",
+        f"* leader discovery: {workload.discovery}",
         f"* workload: {options.clients} clients, {len(workload.registers)} registers, "
         f"{len(workload.counters)} counters, {len(workload.set_keys)} sets; "
         f"operations: {', '.join(workload.mix)}",
-        f"* digests: {', '.join(f'{n}={d[:40]}' for n, d in sorted(digests.items()))}",
+        f"* digests: {', '.join(f'{n}=`{d}`' for n, d in sorted(digests.items()))}",
     ]
     lines += [f"* note: {note}" for note in result.notes]
     lines += ["", "## Faults", "", *_fault_lines(result.faults, origin), "", ""]
@@ -374,6 +384,7 @@ def _write_json(
         "checkers": None if verdict is None else verdict.checkers(),
         "digests": digests,
         "operations": list(workload.mix),
+        "discovery": workload.discovery,
         "faults": [record.to_json() for record in result.faults],
         "python": sys.version.split()[0],
     }

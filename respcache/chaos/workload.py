@@ -25,9 +25,12 @@ lost ``EXEC`` is indeterminate. Half of the CASes expect the last value the
 client saw (they often mismatch); the other half are read-modify-write: the
 value ``GET`` returns under ``WATCH`` is the expected one.
 
-**Finding the leader** is what a user's client does: ask the nodes ``ROLE``,
-take the master the replicas point to (or the only master), and look again
-after ``READONLY`` or a connection error (:class:`LeaderLocator`).
+**Finding the leader** is what a user's client does: redis-py's Sentinel
+discovery (every respcache node answers ``SENTINEL MASTERS`` for its cluster;
+:class:`SentinelLocator`), or, for servers that are not Sentinels, ask the
+nodes ``ROLE`` and take the master the replicas point to
+(:class:`LeaderLocator`). Either way a client looks again after ``READONLY``,
+``NOTCOMMITTED`` or a connection error.
 
 Servers that lack commands (no sets, no transactions yet) get a workload
 without them: :func:`detect_capabilities` asks ``COMMAND INFO``, and the
@@ -48,15 +51,18 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from respcache.chaos.cluster import role_of
 from respcache.chaos.history import Event, F, History
 
 __all__ = [
     "DEFINITE_ERRORS",
+    "DISCOVERY",
     "OPERATIONS",
     "Capabilities",
     "LeaderLocator",
+    "SentinelLocator",
     "Workload",
     "WorkloadConfig",
     "detect_capabilities",
@@ -251,6 +257,32 @@ class LeaderLocator:
         return None
 
 
+class SentinelLocator:
+    """redis-py's own Sentinel client, pointed at every node (each answers as a Sentinel).
+
+    ``service`` is the master's name (respcache: its ``cluster-name``).
+    """
+
+    def __init__(self, nodes: Mapping[str, Address], service: str, *, timeout: float = 0.5):
+        options: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        self.service = service
+        self.sentinel = Sentinel(list(nodes.values()), sentinel_kwargs=options, **options)
+
+    def find(self) -> Address | None:
+        try:
+            host, port = self.sentinel.discover_master(self.service)
+        except (redis.RedisError, OSError):  # MasterNotFoundError included
+            return None
+        return (str(host), int(port))
+
+
+DISCOVERY = ("role", "sentinel")
+
+
 # --------------------------------------------------------------------------- one client
 
 
@@ -264,7 +296,7 @@ class _Client(threading.Thread):
         self.workload = workload
         self.process = process
         self.rng = random.Random(workload.seed * 1000 + process)
-        self.find_leader = workload.find_leader or LeaderLocator(workload.nodes).find
+        self.find_leader = workload.find_leader or workload.locator().find
         self.conn: redis.Connection | None = None
         self.target: Address | None = None
         self.sequence = 0
@@ -483,7 +515,10 @@ class Workload:
     """``config.clients`` client threads recording into ``history``.
 
     ``nodes`` maps node names to addresses; the clients find the leader among
-    them (``find_leader`` replaces that search, for tests). :meth:`start` starts the threads, :meth:`stop` stops them (an
+    them: ``discovery="role"`` asks every node ``ROLE`` (:class:`LeaderLocator`),
+    ``"sentinel"`` uses redis-py's Sentinel client with the nodes as Sentinels
+    and ``service_name`` as the master's name (:class:`SentinelLocator`).
+    :meth:`start` starts the threads, :meth:`stop` stops them (an
     operation in flight completes or times out), :meth:`final_reads` reads
     every key once more, with retries, after the cluster healed.
     """
@@ -496,11 +531,19 @@ class Workload:
         seed: int,
         config: WorkloadConfig | None = None,
         capabilities: Capabilities | None = None,
+        discovery: str = "role",
+        service_name: str | None = None,
         find_leader: Callable[[], Address | None] | None = None,
     ) -> None:
+        if discovery not in DISCOVERY:
+            raise ValueError(f"discovery must be one of {DISCOVERY}")
+        if discovery == "sentinel" and not service_name:
+            raise ValueError("Sentinel discovery needs the master's name (service_name)")
         self.history = history
+        self.discovery = discovery
+        self.service_name = service_name
         self.find_leader = find_leader
-        """How clients find the leader (default: a :class:`LeaderLocator` per client)."""
+        """Overrides how clients find the leader (tests)."""
         self.nodes = dict(nodes)
         self.seed = seed
         self.config = config or WorkloadConfig()
@@ -517,6 +560,13 @@ class Workload:
         self.counters = [f"c{i}" for i in range(self.config.counters)]
         self.stop_event = threading.Event()
         self._clients: list[_Client] = []
+
+    def locator(self) -> LeaderLocator | SentinelLocator:
+        """A new leader locator for one client, as ``discovery`` says."""
+        if self.discovery == "sentinel":
+            assert self.service_name is not None
+            return SentinelLocator(self.nodes, self.service_name)
+        return LeaderLocator(self.nodes)
 
     @property
     def disabled(self) -> list[str]:

@@ -9,9 +9,10 @@ Set ``RESPCACHE_CHAOS_SEED`` to run it with a given seed.
 ``REGRESSION_SEEDS`` lists seeds of runs that once found a bug (fixed in
 respcache since): each is replayed as its own test.
 
-The redis-server runs prove the harness end to end: under faults that lose
-nothing the oracle must pass, and when its primary is killed (it comes back
-empty: no persistence) the checkers must catch the lost writes.
+The runs of a fixed primary with replicas prove the harness end to end: under
+faults that lose nothing redis-server (the oracle) and respcache's Redis-style
+replication must pass, and when redis-server's primary is killed (it comes
+back empty: no persistence) the checkers must catch the lost writes.
 """
 
 from __future__ import annotations
@@ -96,14 +97,16 @@ def test_regression_seed(tmp_path: Path, seed: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_redis_under_faults_that_lose_nothing_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["redis", "respcache"])
+def test_a_fixed_primary_under_faults_that_lose_nothing_passes(tmp_path: Path, server: str) -> None:
+    """redis-server proves the harness; respcache's own synchronous replication must pass too."""
     out = tmp_path / "chaos"
     result = run(
         RunOptions(
             time=16.0,
             seed=1234,
             out=out,
-            cluster="static-redis",
+            cluster=f"static-{server}",
             faults=[
                 FaultKind.PAUSE_LEADER,
                 FaultKind.KILL_FOLLOWER,
