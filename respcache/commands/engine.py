@@ -311,9 +311,12 @@ class Engine:
         stats = self.stats.commands.get(name)
         if stats is None:
             stats = self.stats.commands[name] = CommandStats()
-        stats.calls += 1
-        stats.usec += elapsed
-        self.stats.total_commands_processed += 1
+        if client.blocked is None:
+            # (A parked command run again by serve_ready was counted when it blocked,
+            # as Redis counts a blocking command once.)
+            stats.calls += 1
+            stats.usec += elapsed
+            self.stats.total_commands_processed += 1
         client.last_command = name
         if type(reply) is CommandError:
             stats.failed_calls += 1

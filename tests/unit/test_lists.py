@@ -692,3 +692,16 @@ def test_blocked_in_another_db_is_served_in_its_db(engine: Engine, timers: Timer
     run(pusher, "SELECT", 2)
     run(pusher, "RPUSH", "q", "db2")
     assert waiter.pushed == [[b"q", b"db2"]]
+
+
+def test_a_blocking_command_is_counted_once(engine: Engine, timers: Timers) -> None:
+    """As Redis: once when served (however many times it was retried), once on timeout."""
+    waiter, other = engine.new_client(), engine.new_client()
+    block(waiter, "BLPOP", "cs", 0)
+    run(other, "SET", "cs", "str")  # retried, still blocked
+    run(other, "DEL", "cs")
+    run(other, "RPUSH", "cs", "a")
+    assert waiter.pushed == [[b"cs", b"a"]]
+    block(waiter, "BLPOP", "cs", 1)
+    timers.fire_all()
+    assert engine.stats.commands["blpop"].calls == 2
