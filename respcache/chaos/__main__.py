@@ -14,6 +14,7 @@ Exit codes: 0 valid, 1 a checker failed, 3 the cluster elected no leader,
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import sys
 import time
@@ -106,6 +107,13 @@ def cli() -> None:
     help="How clients find the leader: redis-py Sentinel, ROLE on every node, or "
     "Sentinel when the nodes are respcache with a cluster name.",
 )
+@click.option(
+    "--server-cmd",
+    default=None,
+    metavar="COMMAND",
+    help="Command that starts a respcache node, settings appended "
+    "(default: this Python's -m respcache).",
+)
 @click.option("--no-plot", is_flag=True, help="Skip throughput.png (no matplotlib needed).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every nemesis action.")
 def run_command(
@@ -119,6 +127,7 @@ def run_command(
     faults: str | None,
     session_timeout_ms: int,
     discovery: str,
+    server_cmd: str | None,
     no_plot: bool,
     verbose: bool,
 ) -> None:
@@ -140,6 +149,7 @@ def run_command(
         faults=_faults(faults),
         session_timeout_ms=session_timeout_ms,
         discovery=discovery,
+        server_command=shlex.split(server_cmd) if server_cmd else None,
         plot=not no_plot,
         echo=click.echo,
     )

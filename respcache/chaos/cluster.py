@@ -665,8 +665,11 @@ class RespcacheCluster(_BaseCluster):
         cluster_name: str | None = None,
         start_timeout: float = 30.0,
         extra_settings: Mapping[str, str] | None = None,
+        server_command: Sequence[str] | None = None,
     ) -> None:
         super().__init__(workdir, size=size, network=network, start_timeout=start_timeout)
+        self.server_command = list(server_command or [sys.executable, "-m", "respcache"])
+        """How a node is started (the settings follow as ``--name value``)."""
         self.session_timeout_ms = session_timeout_ms
         self.tick_time_ms = tick_time_ms
         self.cluster_name = cluster_name or f"chaos-{os.getpid()}"
@@ -689,7 +692,7 @@ class RespcacheCluster(_BaseCluster):
         host, port = self._addresses[node]
         workdir = self.workdir / node
         argv = [
-            sys.executable, "-m", "respcache",
+            *self.server_command,
             "--bind", host,
             "--port", str(port),
             "--protected-mode", "no",

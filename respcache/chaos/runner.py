@@ -73,6 +73,8 @@ class RunOptions:
     faults: Sequence[FaultKind] | None = None
     """Fault kinds to inject (default: every kind the cluster can take)."""
     gap: tuple[float, float] = (2.0, 4.0)
+    server_command: Sequence[str] | None = None
+    """The command that starts a respcache node (default: this Python's ``-m respcache``)."""
     discovery: str = "auto"
     """How clients find the leader: ``sentinel``, ``role``, or ``auto`` (the cluster's
     preference: Sentinel for the ZooKeeper-led respcache cluster, ROLE for static ones)."""
@@ -96,6 +98,8 @@ class RunOptions:
             words += ["--clients", str(self.clients)]
         if not self.netns:
             words.append("--no-netns")
+        if self.server_command is not None:
+            words += ["--server-cmd", shlex.join(self.server_command)]
         if self.discovery != "auto":
             words += ["--discovery", self.discovery]
         if self.faults is not None:
@@ -136,6 +140,7 @@ def _make_cluster(options: RunOptions, network: Network | None, workdir: Path) -
             network=network,
             session_timeout_ms=options.session_timeout_ms,
             cluster_name=f"chaos-{network.prefix if network is not None else 'lo'}",
+            server_command=options.server_command,
         )
     if options.cluster in ("static-redis", "static-respcache"):
         return StaticCluster(
@@ -284,6 +289,9 @@ def _run_with_cluster(options: RunOptions, cluster: Any, seed: int, result: RunR
     digests = _converged_digests(cluster, options.converge_timeout)
 
     history.save(out / "history.jsonl")
+    names = {f"{h}:{p}": node for node in cluster.nodes for h, p in [cluster.address(node)]}
+    served = {str(i): names.get(a, a) for i, a in sorted(workload.served_by.items())}
+    (out / "served-by.json").write_text(json.dumps(served) + "\n", encoding="utf-8")
     echo(f"chaos: {len(history.operations())} operations recorded; checking")
     try:
         verdict = check_all(history, digests, max_seconds=options.check_seconds)

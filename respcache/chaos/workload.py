@@ -408,6 +408,7 @@ class _Client(threading.Thread):
             history.fail(op, str(exc))
             self.workload.stop_event.wait(0.05)
             return
+        self.note(op)
         try:
             result = body(conn)
         except (redis.RedisError, OSError) as exc:
@@ -421,6 +422,11 @@ class _Client(threading.Thread):
             self.last_seen[key] = result
         elif f is F.WRITE:
             self.last_seen[key] = value
+
+    def note(self, op: Event) -> None:
+        """Remember which node the operation was sent to (for diagnosing violations)."""
+        if self.target is not None:
+            self.workload.served_by[op.index] = f"{self.target[0]}:{self.target[1]}"
 
     def failed(self, op: Event, exc: BaseException) -> None:
         """Record an operation sent to the server that did not succeed.
@@ -472,6 +478,7 @@ class _Client(threading.Thread):
                 self.call(conn, "UNWATCH")
                 history.fail(op, f"mismatch: expected {op.value[0]!r}, found {current!r}")
                 return
+            self.note(op)
             self.call(conn, "MULTI")
             self.call(conn, "SET", key, new)  # QUEUED (or an error: EXEC then aborts)
         except (redis.RedisError, OSError) as exc:
@@ -559,6 +566,8 @@ class Workload:
         self.registers = [f"r{i}" for i in range(self.config.registers)]
         self.counters = [f"c{i}" for i in range(self.config.counters)]
         self.stop_event = threading.Event()
+        self.served_by: dict[int, str] = {}
+        """Invocation index -> the node (``host:port``) the operation was sent to."""
         self._clients: list[_Client] = []
 
     def locator(self) -> LeaderLocator | SentinelLocator:

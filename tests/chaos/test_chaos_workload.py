@@ -150,6 +150,9 @@ def test_a_healthy_run_records_every_operation_and_passes_every_checker(
     # CAS that expected a stale value failed as a mismatch, and was never sent.
     mismatches = [op for op in ops if op.f is F.CAS and op.kind is Kind.FAIL]
     assert any("mismatch" in (op.error or "") for op in mismatches)
+    # Every operation that reached a server says which one.
+    primary = "{}:{}".format(*redis_cluster.address("n1"))
+    assert all(workload.served_by[op.index] == primary for op in ops if op.kind is Kind.OK)
     verdict = check_all(history, digests)
     assert verdict.valid, verdict.describe()
     assert len(set(digests.values())) == 1 and all(
