@@ -191,6 +191,9 @@ _TABLE: tuple[Setting, ...] = (
     _int("zk-session-timeout", 2000, "ZooKeeper session timeout in milliseconds.", "cluster", 1, INT_MAX, mutable=False),
     _str("announce-host", "", "Host other nodes and clients use to reach this node; empty uses the first bind address.", "cluster", mutable=False),
     _int("announce-port", 0, "Port announced to other nodes; 0 uses port.", "cluster", 0, 65535, mutable=False),
+    _str("node-id", "", "This node's id in ZooKeeper (letters, digits, '.', '_', ':', '-'); empty uses announce-host:announce-port.", "cluster", mutable=False),
+    _str("zk-auth", "", "user:password for ZooKeeper digest authentication; the znodes are then created with a digest ACL for it. Empty: no authentication, open ACLs.", "cluster", mutable=False, sensitive=True),
+    _bool("unclean-election", False, "Let a node outside the in-sync set lead when no in-sync node is left (availability over durability: acknowledged writes may be lost).", "cluster", mutable=False),
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
     _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
@@ -464,9 +467,28 @@ def _check_zookeeper(text: str) -> None:
         raise _Invalid("zookeeper must be host:port[,host:port...][/chroot]")
 
 
+# The same rule as respcache.coordination.state.NODE_ID_RE.
+_NODE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def _check_node_id(text: str) -> None:
+    if text and not _NODE_ID_RE.fullmatch(text):
+        raise _Invalid(
+            "node-id must be 1 to 64 letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def _check_zk_auth(text: str) -> None:
+    if text and ":" not in text:
+        raise _Invalid("zk-auth must be user:password")
+
+
 _STRING_CHECKS: dict[str, Callable[[str], None]] = {
     "cluster-name": _check_cluster_name,
     "zookeeper": _check_zookeeper,
+    "node-id": _check_node_id,
+    "zk-auth": _check_zk_auth,
 }
 
 _Parser = Callable[[Setting, str, object], object]
@@ -967,6 +989,9 @@ class Config:
     zk_session_timeout = _Field[int]("zk-session-timeout")
     announce_host = _Field[str]("announce-host")
     announce_port = _Field[int]("announce-port")
+    node_id = _Field[str]("node-id")
+    zk_auth = _Field[str]("zk-auth")
+    unclean_election = _Field[bool]("unclean-election")
     read_consistency = _Field[str]("read-consistency")
     # --- http
     http_port = _Field[int]("http-port")
