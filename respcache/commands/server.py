@@ -203,8 +203,8 @@ def _flush_option(argv: list[bytes]) -> None:
 def flushdb(c: Client, argv: list[bytes]) -> Reply:
     _flush_option(argv)
     engine = c.engine
+    engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
     removed = c.db.clear()
-    engine.touch_all_watched(c.db.id)
     engine.dirty += removed + 1  # replicated even when the db was already empty
     return OK
 
@@ -222,8 +222,8 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
 def flushall(c: Client, argv: list[bytes]) -> Reply:
     _flush_option(argv)
     engine = c.engine
+    engine.touch_watched_on_flush(None)
     removed = engine.keyspace.flushall()
-    engine.touch_all_watched(None)
     engine.dirty += removed + 1
     return OK
 

@@ -43,7 +43,14 @@ class ServerClient(Client):
         self.conn = conn
 
     def push(self, reply: Reply) -> None:
-        self.conn.send(encode(reply, self.resp == 3))
+        data = encode(reply, self.resp == 3)
+        pending = self.conn.pending
+        if pending is not None:
+            # Generated while this client's own commands run: after the replies
+            # already produced in this batch, before the current command's reply.
+            pending.append(data)
+        else:
+            self.conn.send(data)
 
     def resume(self, reply: Reply) -> None:
         self.conn.resume(reply)
@@ -75,6 +82,7 @@ class RespConnection(asyncio.Protocol):
         "gate",
         "laddr",
         "parser",
+        "pending",
         "server",
         "transport",
     )
@@ -90,6 +98,8 @@ class RespConnection(asyncio.Protocol):
             query_buffer_limit=server.config.client_query_buffer_limit,
         )
         self._held: deque[tuple[int, bytes]] = deque()
+        self.pending: list[bytes] | None = None
+        """Replies of the batch being processed, not yet written (None between batches)."""
         self._closing = False
         self._write_paused = False
         self._paused_reading = False
@@ -161,6 +171,7 @@ class RespConnection(asyncio.Protocol):
         engine = self.engine
         parser = self.parser
         out: list[bytes] = []
+        self.pending = out
         close = False
         while True:
             try:
@@ -197,6 +208,7 @@ class RespConnection(asyncio.Protocol):
             # Redis applies the unauthenticated size limits per command: an AUTH early
             # in a pipeline lifts them for the commands after it (and RESET restores them).
             parser.authenticated = client.authenticated
+        self.pending = None
         if out:
             self.send(b"".join(out) if len(out) > 1 else out[0])
         if close:
