@@ -1442,6 +1442,13 @@ def command() -> None:
     help="Seconds to wait for the processes and for a leader.",
 )
 @click.option("--no-wait", is_flag=True, help="Do not wait for a leader to be elected.")
+@click.option(
+    "--registration-timeout",
+    default=8.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Give up waiting when no node registered in ZooKeeper by then (standalone servers).",
+)
 def up(
     nodes: int,
     base_port: int,
@@ -1456,6 +1463,7 @@ def up(
     foreground: bool,
     timeout: float,
     no_wait: bool,
+    registration_timeout: float,
 ) -> None:
     """Start ZooKeeper and the nodes, wait for a leader, print how to connect.
 
@@ -1504,9 +1512,11 @@ def up(
     status: Status | None = None
     if not no_wait:
         try:
-            status = cluster.wait_for_leader(timeout=timeout)
+            status = cluster.wait_for_leader(timeout, registration_timeout)
         except ClusterError as exc:
             if not foreground:
+                click.echo("")
+                click.echo(connection_help(collect_status(spec)))
                 raise type(exc)(
                     f"{exc.message} The processes are left running: `respcache-cluster "
                     "status` shows them, `respcache-cluster down` stops them."
