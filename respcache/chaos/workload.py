@@ -15,7 +15,9 @@ invocation and one completion, following the rules of ``docs/chaos.md``:
 
 Keys: ``registers`` registers ``r0``... (``read``/``write``/``cas``),
 ``counters`` counters ``c0``... (``incr`` and ``read``), and one append-only
-set ``s<process>`` per client (``sadd`` of unique elements, ``read-set``).
+set per client (``sadd`` of unique elements, ``read-set``): ``s<process>.0``,
+then ``s<process>.1`` after ``set_size`` adds, and so on, so that reads of a
+set stay small however long the run.
 Written values and set elements are unique (``process * 10**7 + n``).
 
 **Compare-and-set** is ``WATCH k; GET k``; if the value is not the one the
@@ -102,8 +104,8 @@ DEFAULT_MIX: Mapping[str, float] = {
     "cas": 0.15,
     "incr": 0.15,
     "read-counter": 0.05,
-    "sadd": 0.14,
-    "read-set": 0.06,
+    "sadd": 0.16,
+    "read-set": 0.04,
 }
 
 _VALUE_SPACE = 10**7
@@ -210,6 +212,8 @@ class WorkloadConfig:
     connect_timeout: float = 1.0
     think: float = 0.005
     """Pause between two operations of one client (seconds)."""
+    set_size: int = 200
+    """Elements a client adds to one set before it moves on to a new one (``s<p>.<n>``)."""
     mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
 
     def __post_init__(self) -> None:
@@ -300,6 +304,8 @@ class _Client(threading.Thread):
         self.conn: redis.Connection | None = None
         self.target: Address | None = None
         self.sequence = 0
+        self.set_generation = 0
+        self.set_adds = 0
         self.last_seen: dict[str, Any] = {}
         self.error: BaseException | None = None
         ops, weights = zip(*workload.mix.items(), strict=True)
@@ -385,11 +391,15 @@ class _Client(threading.Thread):
             key = rng.choice(w.counters)
             self.perform(F.READ, key, None, lambda c: _int_or_none(self.call(c, "GET", key)) or 0)
         elif name == "sadd":
-            key = w.set_key(self.process)
+            if self.set_adds >= w.config.set_size:  # a fresh set keeps read-sets small
+                self.set_generation += 1
+                self.set_adds = 0
+            self.set_adds += 1
+            key = w.set_key(self.process, self.set_generation)
             element = self.unique()
             self.perform(F.SADD, key, element, lambda c: self.call(c, "SADD", key, element))
         elif name == "read-set":
-            key = w.set_key(self.process)
+            key = w.set_key(self.process, self.set_generation)
             self.perform(
                 F.READ_SET,
                 key,
@@ -581,14 +591,20 @@ class Workload:
     def disabled(self) -> list[str]:
         return [name for name in self.config.mix if name not in self.mix]
 
-    def set_key(self, process: int) -> str:
-        return f"s{process}"
+    def set_key(self, process: int, generation: int = 0) -> str:
+        return f"s{process}.{generation}"
 
     @property
     def set_keys(self) -> list[str]:
+        """Every set key the clients used (at least the first of each client)."""
         if "sadd" not in self.mix:
             return []
-        return [self.set_key(p) for p in range(self.config.clients)]
+        last = {client.process: client.set_generation for client in self._clients}
+        return [
+            self.set_key(p, g)
+            for p in range(self.config.clients)
+            for g in range(last.get(p, 0) + 1)
+        ]
 
     def start(self) -> None:
         self.stop_event.clear()

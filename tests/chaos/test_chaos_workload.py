@@ -131,7 +131,7 @@ def test_a_healthy_run_records_every_operation_and_passes_every_checker(
     redis_cluster: StaticCluster,
 ) -> None:
     history = History()
-    workload = Workload(history, _nodes(redis_cluster), seed=11)
+    workload = Workload(history, _nodes(redis_cluster), seed=11, config=WorkloadConfig(set_size=20))
     workload.start()
     time.sleep(1.5)
     workload.stop()
@@ -150,6 +150,11 @@ def test_a_healthy_run_records_every_operation_and_passes_every_checker(
     # CAS that expected a stale value failed as a mismatch, and was never sent.
     mismatches = [op for op in ops if op.f is F.CAS and op.kind is Kind.FAIL]
     assert any("mismatch" in (op.error or "") for op in mismatches)
+    # Sets move on to a new key every 20 elements; the final read covers them all.
+    assert len(workload.set_keys) > 10
+    reads = [op for op in ops if op.f is F.READ_SET and op.kind is Kind.OK]
+    assert all(len(op.result) <= 20 for op in reads)
+    assert {op.key for op in reads} == set(workload.set_keys)
     # Every operation that reached a server says which one.
     primary = "{}:{}".format(*redis_cluster.address("n1"))
     assert all(workload.served_by[op.index] == primary for op in ops if op.kind is Kind.OK)
