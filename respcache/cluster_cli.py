@@ -1065,6 +1065,29 @@ class LocalCluster:
                 )
             time.sleep(0.05)
 
+    def kill_node(self, name: str) -> int:
+        """SIGKILL one node, as a crash would (its pid file stays behind); returns its pid."""
+        node = self.spec.node(name)
+        proc = self.procs.get(name)
+        pid = proc.pid if proc is not None else read_pid(self.spec.pid_path(node))
+        if pid is None or not process_matches(pid, str(self.spec.conf_path(node))):
+            raise ClusterError(f"{name} is not running")
+        os.kill(pid, signal.SIGKILL)
+        if proc is not None:
+            proc.wait()
+        return pid
+
+    def start_node(self, name: str, timeout: float = 30.0) -> None:
+        """Start one node again with its config (a new process: a new run id, empty data)."""
+        node = self.spec.node(name)
+        pid = read_pid(self.spec.pid_path(node))
+        if pid is not None and process_matches(pid, str(self.spec.conf_path(node))):
+            raise ClusterError(f"{name} is already running (pid {pid})")
+        self._spawn_node(node)
+        self._wait_node(node, timeout)
+        if not self.foreground:
+            self.procs.pop(name, None)
+
     # -- leader --------------------------------------------------------------------------------
 
     def wait_for_leader(
