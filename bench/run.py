@@ -101,7 +101,8 @@ class Scenario:
 def redis_benchmark(server: ServerProcess, bench_args: list[str]) -> dict[str, float]:
     """Run redis-benchmark --csv; requests per second by test name."""
     cmd = ["redis-benchmark", *server.cli_args(), "--csv", *bench_args]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+    print(f"   {server.name}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
     rows = list(csv.reader(io.StringIO(result.stdout)))
@@ -122,10 +123,10 @@ class Throughput(Scenario):
 
     def arguments(self, args: argparse.Namespace) -> list[str]:
         bench_args = list(self.bench_args)
-        replace = {"-n": str(args.requests), "-t": args.tests}
+        replace = {"-n": args.requests, "-t": args.tests}
         for flag, value in replace.items():
             if value is not None and flag in bench_args:
-                bench_args[bench_args.index(flag) + 1] = value
+                bench_args[bench_args.index(flag) + 1] = str(value)
         return bench_args
 
     def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
@@ -165,6 +166,7 @@ class Memory(Scenario):
             flushall(server)
             time.sleep(0.5)
             before = server.rss_bytes()
+            print(f"   {server.name}: filling {keys:,} keys", file=sys.stderr, flush=True)
             started = time.monotonic()
             fill(server.host, server.port, keys, self.value_size, password=server.password)
             elapsed = time.monotonic() - started
