@@ -161,6 +161,10 @@ class Cluster(Protocol):
 
     def digests(self) -> dict[str, str]: ...
 
+    def describe(self) -> str:
+        """One line for the report: what runs, where."""
+        ...
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -442,6 +446,18 @@ class _BaseCluster:
     def _node_argv(self, node: str) -> list[str]:
         raise NotImplementedError
 
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def leader(self) -> str | None:
+        raise NotImplementedError
+
+    def wait_for_first_leader(self, timeout: float) -> str:
+        raise NotImplementedError
+
+    def wait_healthy(self, timeout: float) -> bool:
+        raise NotImplementedError
+
     def _start_process(self, node: str) -> None:
         proc = self._procs.get(node)
         if proc is None:
@@ -517,7 +533,7 @@ class _BaseCluster:
         pass
 
     def __enter__(self) -> _BaseCluster:
-        self.start()  # type: ignore[attr-defined]
+        self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -531,9 +547,9 @@ class _BaseCluster:
     def wait_for_leader(self, timeout: float) -> str | None:
         deadline = time.monotonic() + timeout
         while True:
-            leader = self.leader()  # type: ignore[attr-defined]
+            leader = self.leader()
             if leader is not None:
-                return str(leader)
+                return leader
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.1)

@@ -28,11 +28,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from respcache.chaos.checker import Verdict, check_all
 from respcache.chaos.cluster import (
     ZK,
+    Cluster,
     ClusterError,
     ClusterNotReady,
     RespcacheCluster,
@@ -132,7 +132,7 @@ def choose_seed(options: RunOptions) -> int:
     return options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
 
 
-def _make_cluster(options: RunOptions, network: Network | None, workdir: Path) -> Any:
+def _make_cluster(options: RunOptions, network: Network | None, workdir: Path) -> Cluster:
     if options.cluster == "respcache":
         return RespcacheCluster(
             workdir,
@@ -151,10 +151,10 @@ def _make_cluster(options: RunOptions, network: Network | None, workdir: Path) -
     )
 
 
-def _converged_digests(cluster: Any, timeout: float) -> dict[str, str]:
+def _converged_digests(cluster: Cluster, timeout: float) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     while True:
-        digests: dict[str, str] = cluster.digests()
+        digests = cluster.digests()
         if len(set(digests.values())) <= 1 or time.monotonic() > deadline:
             return digests
         time.sleep(0.5)
@@ -172,7 +172,7 @@ def run(options: RunOptions) -> RunResult:
     notes = result.notes
 
     network: Network | None = None
-    cluster: Any = None
+    cluster: Cluster | None = None
     try:
         if options.netns:
             reason = netns_unavailable_reason()
@@ -223,7 +223,9 @@ def run(options: RunOptions) -> RunResult:
             network.destroy()
 
 
-def _run_with_cluster(options: RunOptions, cluster: Any, seed: int, result: RunResult) -> RunResult:
+def _run_with_cluster(
+    options: RunOptions, cluster: Cluster, seed: int, result: RunResult
+) -> RunResult:
     echo = options.echo
     notes = result.notes
     out = result.out
@@ -344,7 +346,7 @@ def _fault_lines(records: Sequence[FaultRecord], origin: int) -> list[str]:
 def _write_header(
     path: Path,
     options: RunOptions,
-    cluster: Any,
+    cluster: Cluster,
     seed: int,
     result: RunResult,
     digests: dict[str, str],
@@ -373,7 +375,7 @@ def _write_header(
 def _write_json(
     path: Path,
     options: RunOptions,
-    cluster: Any,
+    cluster: Cluster,
     seed: int,
     result: RunResult,
     digests: dict[str, str],
