@@ -625,8 +625,12 @@ class NodeStatus:
     offset: str = "-"
     link: str = "-"
     master: str = "-"
+    zk: str = "-"
+    """``INFO coordination``'s ``zk_connected`` as yes/no (``-``: no such section)."""
     replication: dict[str, str] = field(default_factory=dict)
     cluster: dict[str, str] = field(default_factory=dict)
+    coordination: dict[str, str] = field(default_factory=dict)
+    """``INFO coordination`` (the ZooKeeper wiring's section): role, epochs, last decision..."""
     sentinel_master: str = "-"
 
     @property
@@ -790,11 +794,17 @@ def node_status(spec: ClusterSpec, node: NodeSpec, timeout: float = 1.0) -> Node
             _text(call(node.host, node.port, "INFO", "replication", timeout=timeout))
         )
         cluster = parse_info(_text(call(node.host, node.port, "INFO", "cluster", timeout=timeout)))
+        coordination = parse_info(
+            _text(call(node.host, node.port, "INFO", "coordination", timeout=timeout))
+        )
     except OSError:
         return status
     status.reachable = True
     status.replication = replication
     status.cluster = cluster
+    status.coordination = coordination
+    if "zk_connected" in coordination:
+        status.zk = "yes" if coordination["zk_connected"] == "1" else "no"
     status.role = replication.get("role", "?")
     status.epoch = replication.get("replication_epoch", "-")
     isr = [i for i in replication.get("isr", "").split(",") if i]
@@ -837,7 +847,8 @@ def collect_status(spec: ClusterSpec, zk: _ZkReader | None = None, timeout: floa
     return Status(spec, zk_pid, zk_process, serving, mode, state, state_error, registered, nodes)
 
 
-def format_status(status: Status) -> str:
+def format_status(status: Status, verbose: bool = False) -> str:
+    """The status as text; ``verbose`` adds every node's ``INFO coordination`` lines."""
     spec = status.spec
     zk_state = "up" if status.zk_serving else "DOWN"
     zk_pid = f"pid {status.zk_pid}" if status.zk_pid else "no pid"
@@ -871,6 +882,7 @@ def format_status(status: Status) -> str:
         "OFFSET",
         "MASTER",
         "LINK",
+        "ZK",
         "SENTINEL",
     )
     rows = [
@@ -885,6 +897,7 @@ def format_status(status: Status) -> str:
             n.offset,
             n.master,
             n.link,
+            n.zk,
             n.sentinel_master,
         )
         for n in status.nodes
@@ -896,6 +909,9 @@ def format_status(status: Status) -> str:
     for n in status.nodes:
         if n.extra:
             lines.append(f"  {n.name}: " + " ".join(f"{k}:{v}" for k, v in sorted(n.extra.items())))
+        if verbose and n.coordination:
+            lines.append(f"  {n.name} INFO coordination:")
+            lines += [f"    {k}:{v}" for k, v in n.coordination.items()]
     leader = status.leader
     lines.append("")
     if leader is not None:
@@ -1146,10 +1162,13 @@ class LocalCluster:
     # -- stop ----------------------------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> list[str]:
-        """SIGTERM every node, SIGKILL after ``timeout``, then the same for ZooKeeper.
+        """SIGTERM the followers, then the leader, then ZooKeeper; SIGKILL after ``timeout``.
 
-        Works from pid files (and the children this object started); idempotent. Returns
-        what had to be killed. Pid files of exited processes are removed.
+        A leader that gets SIGTERM hands leadership to an in-sync follower first; with
+        the followers already gone it has none and exits at once, so stopping in this
+        order is quick and moves no leadership around. Works from pid files (and the
+        children this object started); idempotent. Returns what had to be killed. Pid
+        files of exited processes are removed.
         """
         spec = self.spec
         killed: list[str] = []
@@ -1161,7 +1180,13 @@ class LocalCluster:
         for name, proc in self.procs.items():
             if proc.poll() is None:
                 nodes[proc.pid] = name
-        killed += [nodes[pid] for pid in terminate(list(nodes), timeout)]
+        leaders = {
+            pid
+            for pid, name in nodes.items()
+            if role_of(spec.node(name).host, spec.node(name).port, 0.5)[0] == "master"
+        }
+        for group in ([p for p in nodes if p not in leaders], [p for p in nodes if p in leaders]):
+            killed += [nodes[pid] for pid in terminate(group, timeout)]
         for proc in self.procs.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(1.0)
@@ -1177,9 +1202,12 @@ class LocalCluster:
 
 
 def agreed(status: Status) -> bool:
-    """Every node follows the leader and every node's Sentinel view names it."""
+    """Every node follows the leader, is in ZooKeeper's ISR, and its Sentinel view names it."""
     leader = status.leader
-    if leader is None:
+    if leader is None or status.state is None:
+        return False
+    in_sync = {status.spec.short(i) for i in status.state.isr}
+    if any(node.name not in in_sync for node in status.spec.nodes):
         return False
     for node in status.nodes:
         if node.name != leader.name and (node.role != "slave" or node.master != leader.name):
@@ -1217,6 +1245,10 @@ def connection_help(status: Status) -> str:
         ]
         if not_agreeing:
             lines.append(f"(not following the leader yet: {', '.join(not_agreeing)})")
+        in_sync = {spec.short(i) for i in status.state.isr}
+        lagging = [n.name for n in spec.nodes if n.name not in in_sync]
+        if lagging:
+            lines.append(f"(not in the ISR yet: {', '.join(lagging)})")
     first = leader or spec.nodes[0]
     sentinels = ", ".join(f'("{n.host}", {n.port})' for n in spec.nodes)
     lines += [
@@ -1227,7 +1259,11 @@ def connection_help(status: Status) -> str:
     ]
     lines += [
         f"  redis-cli -p {n.port}    # {n.name}"
-        + (": a follower (writes get READONLY)" if leader else "")
+        + (
+            ", a follower: writes get READONLY (reads too, unless read-consistency is local)"
+            if leader
+            else ""
+        )
         for n in spec.nodes
         if n is not first
     ]
@@ -1594,7 +1630,8 @@ def down(directory: Path, timeout: float, clean: bool) -> None:
 @command.command()
 @_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Everything as JSON (full INFO sections).")
-def status(directory: Path, as_json: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Also each node's INFO coordination.")
+def status(directory: Path, as_json: bool, verbose: bool) -> None:
     """Each node's role, epoch, ISR, offsets, and ZooKeeper's view.
 
     Exit status: 0 when ZooKeeper and every node run and a leader leads, 1 when
@@ -1609,7 +1646,7 @@ def status(directory: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(current.to_json(), indent=2))
     else:
-        click.echo(format_status(current))
+        click.echo(format_status(current, verbose))
     if current.running == 0:
         sys.exit(EXIT_NOT_RUNNING)
     sys.exit(0 if current.healthy else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -261,7 +262,8 @@ def make_status(tmp_path: Path, *, follower_master: str = "n1") -> Status:
     nodes = [
         NodeStatus(
             "n1", "127.0.0.1:7001", 11, "running", True, "master", "4", "n1,n2", "90",
-            replication={"role": "master", "zk_connected": "1"}, sentinel_master="n1",
+            replication={"role": "master", "zk_extra": "1"}, sentinel_master="n1",
+            coordination={"coordination_role": "leader", "last_decision": "bootstrap"},
         ),
         NodeStatus(
             "n2", "127.0.0.1:7002", 12, "running", True, "slave", "4", "-", "90", "up",
@@ -280,7 +282,13 @@ def test_status_names_the_leader_zookeeper_records(tmp_path: Path) -> None:
     assert "state znode: leader n1 (127.0.0.1:7001), epoch 4, ISR n1,n2" in text
     assert "registered in the election: n1" in text
     assert "leader: n1 (127.0.0.1:7001)" in text
-    assert "n1: zk_connected:1" in text  # fields the wiring adds are shown as they are
+    assert "n1: zk_extra:1" in text  # replication fields we do not know are shown as they are
+    assert "coordination_role" not in text
+    verbose = format_status(status, verbose=True)
+    assert (
+        "  n1 INFO coordination:\n    coordination_role:leader\n    last_decision:bootstrap"
+        in verbose
+    )
     data = status.to_json()
     assert data["leader"] == "n1"
     assert data["zookeeper"]["state"]["epoch"] == 4
@@ -297,6 +305,16 @@ def test_no_leader_when_the_recorded_one_is_not_master(tmp_path: Path) -> None:
 def test_not_agreed_while_a_follower_follows_someone_else(tmp_path: Path) -> None:
     status = make_status(tmp_path, follower_master="127.0.0.1:9999")
     assert status.leader is not None
+    assert not agreed(status)
+
+
+def test_not_agreed_while_a_node_is_outside_the_isr(tmp_path: Path) -> None:
+    status = make_status(tmp_path)
+    assert status.state is not None
+    status.state = dataclasses.replace(status.state, isr=("127.0.0.1:7001",))
+    assert status.leader is not None
+    assert not agreed(status)
+    status.state = None
     assert not agreed(status)
 
 
