@@ -16,7 +16,15 @@ The handshake follows Redis's::
     PSYNC <replid> <offset + 1>           → +FULLRESYNC <replid> <offset> | +CONTINUE [<replid>]
 
 After ``+FULLRESYNC`` come the snapshot records (:mod:`.snapshot`), then the
-stream; after ``+CONTINUE``, the stream at once. Every read of stream bytes is
+stream; after ``+CONTINUE``, the stream at once.
+
+Epoch fencing (respcache, only when the handshake carried ``epoch``): the leader
+also sends ``REPLCONF EPOCH <n>`` between stream frames, when the link goes
+online and about once a second. These markers are out of band: they are not
+part of the stream's offsets and not kept in any backlog (a replayed backlog
+would carry the epochs of earlier terms). A follower that knows a newer epoch
+than the marker's (``epoch_floor``) drops the link: the leader is stale, and the
+handshake of the next attempt tells it so. Every read of stream bytes is
 applied and then acknowledged with one ``REPLCONF ACK <offset>``, where
 ``offset`` is the last byte applied: the leader's commits wait for it, so there
 is no timer. The applied bytes also go to this node's own backlog, so that if
@@ -38,6 +46,7 @@ from typing import Protocol
 
 from respcache.replication.backlog import Backlog, History
 from respcache.replication.framing import (
+    HIREDIS_ERRORS,
     FrameReader,
     LinkProtocolError,
     Status,
@@ -99,6 +108,7 @@ class FollowerSession:
         node_id: str = "",
         run_id: str = "",
         epoch: int = 0,
+        epoch_floor: Callable[[], int] | None = None,
     ) -> None:
         self.history = history
         self.backlog = backlog
@@ -109,6 +119,10 @@ class FollowerSession:
         self.node_id = node_id
         self.run_id = run_id
         self.epoch = epoch
+        self.epoch_floor = epoch_floor or (lambda: self.epoch)
+        """The newest epoch this node knows of (it may grow while the session lasts)."""
+        self.leader_epoch = 0
+        """The epoch of the leader's last ``REPLCONF EPOCH`` marker (0: none yet)."""
         self.state = "connecting"
         """``handshake``, ``sync`` (loading a snapshot), ``streaming``, ``closed``."""
         self.reader = FrameReader()
@@ -154,25 +168,39 @@ class FollowerSession:
         applied = False
         getack = False
         try:
+            gets = reader.gets
+            apply = self.handler.apply
             while True:
                 state = self.state
                 if state == "streaming":
-                    item = reader.next_array()
-                    if item is None:
+                    try:
+                        argv = gets()
+                    except HIREDIS_ERRORS as err:
+                        raise SessionError(f"protocol error from the leader: {err}") from None
+                    if argv is False:
                         break
-                    argv, size = item
+                    if type(argv) is not list or not argv:
+                        raise SessionError(f"expected a command, got {argv!r:.80}")
+                    size = frame_size(argv)
                     consumed += size
                     name = argv[0]
                     if name in (b"PING", b"ping"):
                         pass
-                    elif (
-                        name in (b"REPLCONF", b"replconf")
-                        and len(argv) > 1
-                        and argv[1].lower() == b"getack"
-                    ):
-                        getack = True
+                    elif name in (b"REPLCONF", b"replconf") and len(argv) > 1:
+                        option = argv[1].lower()
+                        if option == b"getack":
+                            getack = True
+                        elif option == b"epoch" and len(argv) == 3:
+                            # Out of band: the stream before it goes to the backlog, the
+                            # marker itself does not count in the offsets.
+                            start = consumed - size
+                            if start > streamed_from:
+                                self.backlog.append(memoryview(self._raw)[streamed_from:start])
+                            streamed_from = consumed
+                            self._check_epoch(argv[2])
+                            continue
                     else:
-                        self.handler.apply(argv)
+                        apply(argv)
                     applied = True
                     continue
                 frame = reader.next()
@@ -210,6 +238,18 @@ class FollowerSession:
                 b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%b\r\n" % (len(offset), offset)
             )
         return b"".join(out)
+
+    def _check_epoch(self, raw: bytes) -> None:
+        try:
+            epoch = int(raw)
+        except ValueError:
+            raise SessionError(f"bad epoch marker {raw!r:.40} from the leader") from None
+        floor = self.epoch_floor()
+        if epoch < floor:
+            raise SessionError(
+                f"stale leader: it leads epoch {epoch}, this node knows epoch {floor}"
+            )
+        self.leader_epoch = epoch
 
     def ack(self) -> bytes:
         """A ``REPLCONF ACK`` with the current offset."""
@@ -317,6 +357,9 @@ class FollowerLink:
     """Keeps a connection to the leader at ``host:port`` until :meth:`stop`."""
 
     RETRY_DELAY = 1.0
+    FIRST_RETRY_DELAY = 0.05
+    """Retries back off from this to RETRY_DELAY: right after a failover the new leader
+    may refuse the first attempt (it has not taken its role yet)."""
 
     def __init__(
         self,
@@ -339,6 +382,7 @@ class FollowerLink:
         self._task: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._stopped = False
+        self._streamed = False
 
     @property
     def state(self) -> str:
@@ -373,7 +417,9 @@ class FollowerLink:
             self.transport.abort()
 
     async def _run(self) -> None:
+        delay = self.FIRST_RETRY_DELAY
         while not self._stopped:
+            self._streamed = False
             try:
                 await self._connect_once()
             except asyncio.CancelledError:
@@ -382,7 +428,10 @@ class FollowerLink:
                 log.exception("replication link failed")
             if self._stopped:
                 return
-            await asyncio.sleep(self.RETRY_DELAY)
+            if self._streamed:
+                delay = self.FIRST_RETRY_DELAY
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_DELAY)
 
     async def _connect_once(self) -> None:
         log.info("Connecting to MASTER %s:%d", self.host, self.port)
@@ -431,6 +480,8 @@ class FollowerLink:
         if session.state != before:
             if session.state == "sync":
                 self.sync_started = time.monotonic()
+            elif session.state == "streaming":
+                self._streamed = True
             self.owner.link_state_changed(self)
 
     def _lost(self, exc: Exception | None) -> None:

@@ -25,6 +25,7 @@ from typing import Final
 import hiredis
 
 __all__ = [
+    "HIREDIS_ERRORS",
     "FrameReader",
     "LinkProtocolError",
     "Status",
@@ -34,7 +35,7 @@ __all__ = [
 
 # Decimal digits of n, for the lengths met most; len(str(n)) beyond.
 _DIGITS: Final = tuple(len(str(n)) for n in range(10000))
-_HIREDIS_ERRORS: Final = (hiredis.ProtocolError, hiredis.ReplyError)
+HIREDIS_ERRORS: Final = (hiredis.ProtocolError, hiredis.ReplyError)
 
 
 class LinkProtocolError(Exception):
@@ -66,10 +67,15 @@ def encode_command(argv: Sequence[bytes]) -> bytes:
 
 
 def frame_size(argv: Sequence[bytes]) -> int:
-    """Bytes :func:`encode_command` writes for ``argv``, computed without encoding."""
+    """Bytes :func:`encode_command` writes for ``argv``, computed without encoding.
+
+    Raises :class:`LinkProtocolError` if an element is not a (bulk) string.
+    """
     n = len(argv)
     size = (_DIGITS[n] if n < 10000 else len(str(n))) + 3
     for arg in argv:
+        if type(arg) is not bytes:
+            raise LinkProtocolError("expected an array of bulk strings")
         k = len(arg)
         size += k + (_DIGITS[k] if k < 10000 else len(str(k))) + 5
     return size
@@ -85,10 +91,12 @@ class FrameReader:
     :class:`LinkProtocolError`, as is malformed RESP.
     """
 
-    __slots__ = ("_reader",)
+    __slots__ = ("_reader", "gets")
 
     def __init__(self) -> None:
         self._reader = hiredis.Reader()
+        self.gets = self._reader.gets
+        """hiredis's own ``gets`` (False: incomplete), for the follower's hot loop."""
 
     def feed(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -97,7 +105,7 @@ class FrameReader:
         """The next frame, or None when more bytes are needed."""
         try:
             frame = self._reader.gets()
-        except _HIREDIS_ERRORS as err:
+        except HIREDIS_ERRORS as err:
             raise LinkProtocolError(f"malformed RESP: {err}") from None
         kind = type(frame)
         if kind is bool:  # False: incomplete

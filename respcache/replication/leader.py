@@ -37,6 +37,7 @@ import logging
 import os
 import select
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -68,6 +69,11 @@ NOT_COMMITTED = (
 connection closes, as after a network error: the outcome is indeterminate)."""
 
 _PING = b"*1\r\n$4\r\nPING\r\n"
+_GETACK = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"
+EPOCH_CAPA = "respcache-epoch"
+"""Pseudo-capability of a link whose follower announced its epoch (``REPLCONF epoch``):
+it understands the out-of-band ``REPLCONF EPOCH <n>`` markers."""
+EPOCH_MARKER_PERIOD = 1.0
 
 
 class Gate(Protocol):
@@ -204,6 +210,10 @@ class LeaderSide:
         self.syncs_partial_ok = 0
         self.syncs_partial_err = 0
         self.waiters: list[WaitRequest] = []
+        self.closed = False
+        self._fence_queued = False
+        """A GETACK is in the pending buffer: reads executed now are covered by it."""
+        self._last_marker = 0.0
 
     def begin_term(self, epoch: int, seeds: frozenset[str], promoted: bool) -> None:
         """Start leading at ``epoch`` with ``seeds`` in the ISR (followers every write needs).
@@ -262,6 +272,37 @@ class LeaderSide:
         if self._isr_empty:
             gate.commit(offset)
 
+    def read_fence(self) -> None:
+        """Hold the replies produced from now on until the ISR proved it still follows us.
+
+        Linearizable reads: a ``REPLCONF GETACK`` joins the stream after the reads
+        just executed and the commit gate's barrier moves past it, so their replies
+        leave only once every ISR member acknowledged it (or was removed from the
+        ISR in ZooKeeper). An acknowledgement of a GETACK sent after the read shows
+        the member still followed this leader then; no successor can commit a write
+        before all of them stopped following us. Reads of one event-loop iteration
+        share one GETACK (it is sent at the next flush). With no other ISR member
+        nobody else can be elected, and nothing is sent.
+        """
+        if self._isr_empty or self._fence_queued or self.closed:
+            return
+        self._fence_queued = True
+        self._out += _GETACK
+        offset = self._base + len(self._out)
+        if offset > self.gate.barrier:
+            self.gate.barrier = offset
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def send_epoch(self, link: ReplicaLink) -> None:
+        """The out-of-band epoch marker, to a streaming follower that understands it."""
+        if link.state == "online" and EPOCH_CAPA in link.capa and self.epoch:
+            value = b"%d" % self.epoch
+            link.transport.write(
+                b"*3\r\n$8\r\nREPLCONF\r\n$5\r\nEPOCH\r\n$%d\r\n%b\r\n" % (len(value), value)
+            )
+
     def feed_raw(self, data: bytes) -> None:
         """Add bytes that are not a write (PING) to the stream; replies need not wait for them."""
         self._out += data
@@ -272,8 +313,9 @@ class LeaderSide:
     def flush(self) -> None:
         """Send what was produced since the last flush: backlog, then each follower."""
         self._flush_scheduled = False
+        self._fence_queued = False
         out = self._out
-        if not out:
+        if not out or self.closed:
             return
         data = bytes(out)
         out.clear()
@@ -369,6 +411,7 @@ class LeaderSide:
         self._online(link, self.isr.followers[link.fid].ack)
 
     def _online(self, link: ReplicaLink, ack: int) -> None:
+        self.send_epoch(link)
         before = self.isr.committed
         joined = self.isr.set_online(link.fid, ack, time.monotonic())
         if joined:
@@ -447,8 +490,10 @@ class LeaderSide:
                 try:
                     await self.events.confirm_isr_shrink(change)
                 except Exception as err:  # not confirmed: they stay, writes keep waiting
-                    log.warning("ISR shrink %s not confirmed (%s); retrying", sorted(removed), err)
                     self.isr.cancel_removal(removed)
+                    if self.closed or self.events.stepped_down():
+                        return  # no longer leading: nobody waits for this any more
+                    log.warning("ISR shrink %s not confirmed (%s); retrying", sorted(removed), err)
                     await asyncio.sleep(0.2)
                     for fid in removed:
                         state = self.isr.followers.get(fid)
@@ -456,7 +501,7 @@ class LeaderSide:
                             self._shrink_queue[fid] = reason
                             state.leaving = True
                     continue
-                if self.events.stepped_down():
+                if self.closed or self.events.stepped_down():
                     return
                 self._apply_shrink(removed)
         finally:
@@ -517,6 +562,7 @@ class LeaderSide:
 
     def close(self) -> None:
         """Stop being a leader: close every link, kill snapshot children."""
+        self.closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -535,6 +581,10 @@ class LeaderSide:
         if self.links and now - self._last_ping >= cfg.repl_ping_replica_period:
             self._last_ping = now
             self.feed_raw(_PING)
+        if self.links and now - self._last_marker >= EPOCH_MARKER_PERIOD:
+            self._last_marker = now
+            for link in list(self.links.values()):
+                self.send_epoch(link)
         timeout = cfg.repl_timeout
         for link in list(self.links.values()):
             if link.state != "online":
@@ -726,12 +776,29 @@ class SnapshotJob:
             self._reap()
 
 
+def _load_libc() -> Any:
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        return ctypes.CDLL(name) if name else None
+    except (ImportError, OSError):  # pragma: no cover
+        return None
+
+
+_LIBC = _load_libc() if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
 def _child_main(
     fd: int, status_fd: int, header: bytes, keyspace: Keyspace, timeout: float, every: int
 ) -> None:  # pragma: no cover - runs in the forked child
     """The snapshot child: write the snapshot into ``fd``, report on ``status_fd``, exit."""
     code = 1
     try:
+        if _LIBC is not None:  # die with the leader
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         gc.disable()  # a collection would touch (and copy) every container's page
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):

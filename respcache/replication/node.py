@@ -45,6 +45,7 @@ from respcache.errors import NOREPLICAS, READONLY, CommandError
 from respcache.replication.backlog import Backlog, History, psync_decision
 from respcache.replication.follower import FollowerLink, FollowerSession
 from respcache.replication.leader import (
+    EPOCH_CAPA,
     NOT_COMMITTED,
     ConfirmShrink,
     Gate,
@@ -66,6 +67,7 @@ log = logging.getLogger("respcache.replication")
 __all__ = ["IsrChange", "Replication", "ReplicationStatus"]
 
 LOADING = "LOADING Redis is loading the dataset in memory"
+_TRANSACTION = frozenset({"multi", "exec", "discard", "watch", "unwatch"})
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 WAIT_ON_REPLICA = (
@@ -176,6 +178,8 @@ class Replication:
         """This node's id as the coordination layer knows it (announced to the leader)."""
         self.run_id = ""
         self.announce_ip = ""
+        self.failover_state = "no-failover"
+        """INFO's ``master_failover_state`` (set by the server's FAILOVER orchestration)."""
         self._replconf: dict[int, dict[str, str]] = {}
         """REPLCONF settings by client id, until PSYNC."""
         self._run_ids: dict[str, str] = {}
@@ -194,6 +198,7 @@ class Replication:
         config.on_change("min-insync-replicas", self._config_changed)
         config.on_change("min-replicas-to-write", self._config_changed)
         config.on_change("repl-backlog-size", self._backlog_size_changed)
+        config.on_change("maxmemory", self._maxmemory_changed)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -253,6 +258,7 @@ class Replication:
         self._set_log_role("M")
         self.engine.read_only = False
         self.engine.keyspace.expire_keys = True
+        self.engine.keyspace.maxmemory = self.config.maxmemory
         leader = self._ensure_leader()
         if arm:
             self.arm()
@@ -282,6 +288,7 @@ class Replication:
         self._set_log_role("S")
         self.engine.read_only = self.config.replica_read_only
         self.engine.keyspace.expire_keys = False
+        self.engine.keyspace.maxmemory = 0  # followers never evict: the leader's DELs do
         if self.backlog is None:
             self.backlog = Backlog(self.config.repl_backlog_size, 0)
         self.gate.reset(self.backlog.offset)
@@ -312,6 +319,7 @@ class Replication:
         self.fenced = True
         self.engine.read_only = True
         self.engine.keyspace.expire_keys = False
+        self.engine.keyspace.maxmemory = 0
         self._update_gate()
         self._role_changed()
 
@@ -401,6 +409,14 @@ class Replication:
 
     def stepped_down(self) -> bool:
         return self.role != "master" or self.fenced
+
+    def read_fence(self) -> None:
+        """Linearizable reads: hold the replies from now on until the ISR confirmed us.
+
+        See :meth:`LeaderSide.read_fence`; nothing happens unless this node leads.
+        """
+        if self.leader is not None and self.role == "master" and not self.fenced:
+            self.leader.read_fence()
 
     # --- offsets ------------------------------------------------------------------------------
 
@@ -495,7 +511,11 @@ class Replication:
                     theirs = int(value)
                 except ValueError:
                     raise CommandError("ERR value is not an integer or out of range") from None
-                if self.role != "master" or theirs > self.epoch:
+                if self.managed and self.role == "master" and theirs > self.epoch:
+                    # Someone leads a newer term: stop acknowledging now, before
+                    # ZooKeeper tells us (the coordination layer follows up).
+                    self.step_down(f"a follower knows epoch {theirs}, newer than ours")
+                if self.role != "master" or theirs > self.epoch or self.fenced:
                     raise CommandError(
                         f"ERR stale leader: the follower is at epoch {theirs}, "
                         f"this node at {self.epoch}"
@@ -539,6 +559,8 @@ class Replication:
         link = ReplicaLink(client, transport, ip, port)
         link.addr = addr
         link.capa = set(settings.get("capa", "").split())
+        if "epoch" in settings:
+            link.capa.add(EPOCH_CAPA)
         fid = settings.get("node-id") or link.fid
         link.fid = fid
         if "run-id" in settings:
@@ -664,7 +686,7 @@ class Replication:
                 )
         backlog = self.backlog
         lines += [
-            "master_failover_state:no-failover",
+            f"master_failover_state:{self.failover_state}",
             f"master_replid:{self.history.replid}",
             f"master_replid2:{self.history.replid2}",
             f"master_repl_offset:{self._offset()}",
@@ -762,6 +784,10 @@ class Replication:
         self._refresh_good_replicas()
         self._update_gate()
 
+    def _maxmemory_changed(self, value: object) -> None:
+        if self.role == "slave" or self.fenced:
+            self.engine.keyspace.maxmemory = 0  # runs after the server's own callback
+
     def _backlog_size_changed(self, value: object) -> None:
         if self.backlog is not None:
             if self.leader is not None:
@@ -796,6 +822,7 @@ class Replication:
             node_id=self.node_id,
             run_id=self.run_id,
             epoch=self.epoch,
+            epoch_floor=lambda: self.epoch,
         )
 
     def link_state_changed(self, link: FollowerLink) -> None:
@@ -857,12 +884,34 @@ class Replication:
         client = self._master_client
         if client is None:
             return
-        reply = self.engine.execute(client, argv)
+        engine = self.engine
+        # The leader sent a valid command: skip the client-facing gates of
+        # ``execute`` (auth, MULTI, pub/sub, read-only, OOM are not for the master
+        # link) unless a transaction is involved, which ``execute`` handles.
+        try:
+            spec = engine.lookup(argv) if client.multi is None else None
+        except CommandError:
+            spec = None
+        if spec is not None and spec.name not in _TRANSACTION and spec.handler is not None:
+            arity = spec.arity
+            n = len(argv)
+            if (arity > 0 and n == arity) or (arity < 0 and n >= -arity):
+                reply = engine.call(client, spec, argv)
+                if engine.ready:
+                    engine.serve_ready()
+                if type(reply) is not CommandError:
+                    return
+                self._apply_error(argv, reply)
+                return
+        reply = engine.execute(client, argv)
         if type(reply) is CommandError:
-            self.apply_errors += 1
-            if self.apply_errors <= 10 or self.apply_errors % 1000 == 0:
-                log.warning(
-                    "Error applying %s from the master: %s",
-                    argv[0].decode("utf-8", "replace"),
-                    reply.message,
-                )
+            self._apply_error(argv, reply)
+
+    def _apply_error(self, argv: list[bytes], reply: CommandError) -> None:
+        self.apply_errors += 1
+        if self.apply_errors <= 10 or self.apply_errors % 1000 == 0:
+            log.warning(
+                "Error applying %s from the master: %s",
+                argv[0].decode("utf-8", "replace"),
+                reply.message,
+            )
