@@ -25,6 +25,7 @@ import random
 import shlex
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +259,10 @@ def _run_with_cluster(
     durations = {FaultKind.PAUSE_LEADER: pause_durations(options.session_timeout_ms / 1000)}
     nemesis = Nemesis(cluster, seed, kinds, gap=options.gap, durations=durations)
     preview = nemesis.preview(options.time)
+    counts = Counter(fault.kind.value for fault in preview)
     echo(
         f"chaos: {len(preview)} faults planned in {options.time:g}s: "
-        + ", ".join(f"{f.kind}" for f in preview)
+        + ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items()))
     )
 
     began = time.monotonic()
