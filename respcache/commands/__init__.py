@@ -6,14 +6,17 @@ Importing this package registers every command (each module's decorators run).
 from respcache.commands import (  # noqa: F401  (registration)
     connection,
     digest,
+    hashes,
     introspection,
     keys,
     lists,
     pubsub,
     replication,
     server,
+    sets,
     strings,
     transactions,
+    zsets,
 )
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked, Engine
