@@ -281,7 +281,7 @@ class Replication:
         was = self.role
         if was == "master":
             self._stop_leading(NOT_COMMITTED)
-        self._stop_following()
+        self._stop_following(keep_client=True)
         self.role = "slave"
         self.fenced = False
         self.master = (host, port)
@@ -335,14 +335,20 @@ class Replication:
         if reset:
             self.gate.reset(self._offset())
 
-    def _stop_following(self) -> None:
+    def _stop_following(self, keep_client: bool = False) -> None:
+        """Close the link. ``keep_client``: switching leaders, the stream continues.
+
+        The link's client keeps the database the stream last selected: after a
+        partial resync with another leader (PSYNC2) the bytes that follow assume
+        it, as Redis keeps its cached master's db.
+        """
         if self.link is not None:
             self.link.stop()
             self.link = None
         self._loading = False
         self._loader = None
         client = self._master_client
-        if client is not None:
+        if client is not None and not keep_client:
             self._master_client = None
             self.engine.remove_client(client)
 

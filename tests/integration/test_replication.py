@@ -434,3 +434,46 @@ def test_replicaof_no_one_promotes_and_the_other_follower_continues(
     assert "Partial resynchronization request from" in f1.log_text()
     assert f2.log_text().count("Full resync from master") == 1  # only the initial sync
     assert info(f2)["master_replid"] == promoted["master_replid"]
+
+
+def test_psync2_catch_up_keeps_the_selected_database(cluster: Callable[..., Cluster]) -> None:
+    """A lagging follower continues from the promoted one in the db the stream selected."""
+    c = cluster(repl_timeout=2)
+    f1, f2 = c.follower(), c.follower()
+    wait_synced(c.leader, f1, f2)
+    with c.leader.client(db=3) as lead:
+        lead.set("a", "1")
+    wait_synced(c.leader, f1, f2)
+    with stopped(f2):
+        # Wait until the leader dropped f2's link: what follows never reaches f2.
+        until(lambda: info(c.leader)["connected_slaves"] == "1", timeout=20)
+        with c.leader.client(db=3, socket_timeout=10) as lead:
+            lead.set("b", "2")  # the stream is still in db 3: no SELECT before it
+        wait_synced(c.leader, f1)
+        c.leader.stop()
+        with f1.client() as new_leader:
+            new_leader.execute_command("REPLICAOF", "NO", "ONE")
+    with f2.client() as other:
+        other.execute_command("REPLICAOF", f1.host, str(f1.port))
+    wait_synced(f1, f2)
+    with f2.client(db=3) as other:
+        assert other.get("b") == b"2"
+    assert digest(f1) == digest(f2)
+    assert f2.log_text().count("Full resync from master") == 1
+
+
+def test_client_kill_type_master_resyncs_partially(cluster: Callable[..., Cluster]) -> None:
+    c = cluster()
+    f1 = c.follower()
+    wait_synced(c.leader, f1)
+    with c.leader.client() as lead:
+        lead.set("k", "v")
+    wait_synced(c.leader, f1)
+    with f1.client() as follower:
+        assert follower.execute_command("CLIENT", "KILL", "TYPE", "master") == 1
+    until(lambda: "Successful partial resynchronization" in f1.log_text(), timeout=10)
+    wait_synced(c.leader, f1)
+    with c.leader.client() as lead:
+        lead.set("k", "w")
+    wait_synced(c.leader, f1)
+    assert digest(c.leader) == digest(f1)
