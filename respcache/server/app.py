@@ -10,13 +10,16 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from respcache.commands import Engine
 from respcache.config import Config
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
+
+if TYPE_CHECKING:
+    from respcache.server.cluster import ClusterNode
 
 log = logging.getLogger("respcache.server")
 
@@ -64,6 +67,15 @@ class Server:
         )
         self.cron_hooks.append(self.replication.cron)
         self.shutdown_hooks.append(self.replication.shutdown)
+        self.cluster: ClusterNode | None = None
+        """ZooKeeper-led roles (``zookeeper`` set); None: standalone or ``replicaof``."""
+        if config.zookeeper:
+            from respcache.server.cluster import ClusterNode  # kazoo only when needed
+
+            self.cluster = ClusterNode(self)
+            # A leader hands off before replication shuts down; the session closes last.
+            self.shutdown_hooks.insert(0, self.cluster.shutdown_handoff)
+            self.shutdown_hooks.append(self.cluster.stop)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -146,6 +158,8 @@ class Server:
                         raise
         self._schedule_cron()
         self.replication.start(loop)
+        if self.cluster is not None:
+            await self.cluster.start()
         where = ", ".join([f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind] if cfg.port else []) + (
             f" unix:{cfg.unixsocket}" if cfg.unixsocket else ""
         )

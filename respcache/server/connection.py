@@ -72,7 +72,9 @@ class RespConnection(asyncio.Protocol):
 
     __slots__ = (
         "_closing",
+        "_forwarding",
         "_held",
+        "_held_command",
         "_paused_reading",
         "_write_paused",
         "addr",
@@ -100,6 +102,10 @@ class RespConnection(asyncio.Protocol):
         self._held: deque[tuple[int, bytes]] = deque()
         self.pending: list[bytes] | None = None
         """Replies of the batch being processed, not yet written (None between batches)."""
+        self._held_command: list[bytes] | None = None
+        """A command held before it ran (writes paused during a handoff); see cluster.py."""
+        self._forwarding = False
+        """Its commands went to the new leader (after a handoff): nothing runs here."""
         self._closing = False
         self._write_paused = False
         self._paused_reading = False
@@ -136,6 +142,8 @@ class RespConnection(asyncio.Protocol):
         self._closing = True
         self.server.connections.discard(self)
         self.gate.forget(self)
+        if self.server.cluster is not None:
+            self.server.cluster.forget(self)
         if self.client is not None:
             self.engine.remove_client(self.client)
 
@@ -146,7 +154,7 @@ class RespConnection(asyncio.Protocol):
         self.engine.stats.total_net_input_bytes += len(data)
         client.last_interaction = _time()
         self.parser.feed(data)
-        if client.blocked is None:
+        if client.blocked is None and self._held_command is None and not self._forwarding:
             self.process()
 
     def pause_writing(self) -> None:
@@ -173,22 +181,45 @@ class RespConnection(asyncio.Protocol):
         out: list[bytes] = []
         self.pending = out
         close = False
+        cluster = self.server.cluster
+        # Standalone every reply waits for the commit barrier. On a ZooKeeper-led node
+        # a batch that touched no data (PING, REPLCONF, INFO, SENTINEL...) does not wait
+        # for other clients' writes: a new leader holds every data reply until its
+        # followers acknowledged, and their handshakes must get through meanwhile.
+        gated = cluster is None
         while True:
-            try:
-                argv = parser.next_command()
-            except QueryBufferLimitError as err:
-                # Redis closes such a client without a reply, and logs it.
-                log.warning("Closing client that reached max query buffer length: %s", err)
-                close = True
-                break
-            except ProtocolError as err:
-                out.append(b"-" + err.reply.encode("utf-8", "surrogateescape") + b"\r\n")
-                log.debug("protocol error from %s: %s", self.addr, err)
-                close = True
-                break
-            if argv is None:
-                break
-            reply = engine.execute(client, argv)
+            argv = self._held_command
+            if argv is not None:
+                self._held_command = None
+            else:
+                try:
+                    argv = parser.next_command()
+                except QueryBufferLimitError as err:
+                    # Redis closes such a client without a reply, and logs it.
+                    log.warning("Closing client that reached max query buffer length: %s", err)
+                    close = True
+                    break
+                except ProtocolError as err:
+                    out.append(b"-" + err.reply.encode("utf-8", "surrogateescape") + b"\r\n")
+                    log.debug("protocol error from %s: %s", self.addr, err)
+                    close = True
+                    break
+                if argv is None:
+                    break
+            if cluster is None:
+                reply = engine.execute(client, argv)
+            else:
+                # ZooKeeper-led node: writes may be held (handoff), reads fenced or refused.
+                verdict = cluster.admit(self, client, argv)
+                gated = gated or cluster.touched_data
+                if verdict is cluster.HOLD:
+                    self._held_command = argv  # not executed: it runs when writes resume
+                    break
+                if verdict is None:
+                    reply = engine.execute(client, argv)
+                    cluster.executed()
+                else:
+                    reply = cast(Reply, verdict)
             if type(reply) is Blocked:
                 engine.park(client, reply)
                 break
@@ -210,7 +241,7 @@ class RespConnection(asyncio.Protocol):
             parser.authenticated = client.authenticated
         self.pending = None
         if out:
-            self.send(b"".join(out) if len(out) > 1 else out[0])
+            self.send(b"".join(out) if len(out) > 1 else out[0], gated)
         if close:
             self.close()
 
@@ -220,19 +251,66 @@ class RespConnection(asyncio.Protocol):
         if client is None or self._closing:
             return
         self.send(encode(reply, client.resp == 3))
-        if self.parser.buffered():
+        if self._held_command is not None or self.parser.buffered():
             self.process()
+
+    def resume_pending(self) -> None:
+        """Writes resumed: run the held command, then what the client sent after it."""
+        client = self.client
+        if (
+            client is None
+            or self._closing
+            or self._forwarding
+            or self._held_command is None
+            or client.blocked is not None
+        ):
+            return
+        self.process()
+
+    def take_commands(self) -> list[list[bytes]]:
+        """For forwarding: the held command and every complete command buffered after it.
+
+        From now on nothing runs on this connection; :meth:`forwarded` ends it.
+        """
+        self._forwarding = True
+        commands = []
+        if self._held_command is not None:
+            commands.append(self._held_command)
+            self._held_command = None
+        while True:
+            try:
+                argv = self.parser.next_command()
+            except ProtocolError:
+                break
+            if argv is None:
+                break
+            commands.append(argv)
+        return commands
+
+    def forwarded(self, replies: bytes) -> None:
+        """The leader's replies to the forwarded commands: write them, then close.
+
+        Closing makes a pooling client open a new connection, and a Sentinel-aware
+        one ask where the leader is first.
+        """
+        if replies:
+            self.send(replies, gated=False)
+        self.close()
 
     # --- output ----------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        """Write replies now, or hold them until the writes they may reveal are committed."""
+    def send(self, data: bytes, gated: bool = True) -> None:
+        """Write replies now, or hold them until the writes they may reveal are committed.
+
+        ``gated=False``: the replies reveal no data; they only wait behind this
+        connection's own held replies (order).
+        """
         transport = self.transport
         if transport is None or self._closing:
             return
         gate = self.gate
         need = gate.barrier
-        if self._held or need > gate.committed:
+        if self._held or (gated and need > gate.committed):
             self._held.append((need, data))
             gate.wait(self)
             return

@@ -1,0 +1,763 @@
+"""ZooKeeper decides the roles: the glue between the coordinator, replication and clients.
+
+:class:`ClusterNode` exists when ``zookeeper`` is set. It
+
+* creates the :class:`~respcache.coordination.Coordinator` from the server's
+  ``Config`` and turns its events into replication roles (``BecameLeader`` →
+  lead at that epoch with that ISR, ``Follow`` → replicate from that address,
+  ``StepDown`` → stop acknowledging at once: held replies fail through the
+  commit gate, writes get ``-READONLY``);
+* keeps ZooKeeper's ISR a subset of the leader's: a lagging follower is removed
+  in ZooKeeper before any write is acknowledged without it
+  (``Replication.confirm_isr_shrink``), a caught-up follower is added back
+  (``isr_listeners`` and a retry in the cron);
+* decides, before each command runs, what a client may do
+  (:meth:`ClusterNode.admit`): writes held during a planned handoff, reads
+  refused on a node that does not lead when ``read-consistency`` is
+  ``linearizable``, and reads on the leader held until the in-sync followers
+  proved they still follow this epoch (:meth:`Replication.read_fence`);
+* answers the Sentinel subset from ZooKeeper's state and publishes
+  ``+switch-master`` when the leader changes;
+* runs ``FAILOVER`` and the handoff on SIGTERM.
+
+See docs/coordination.md ("Wiring", "Fencing", "Reads", "Planned handoff").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final
+
+from respcache.commands import failover as failover_cmd
+from respcache.commands.pubsub import pubsub_of
+from respcache.commands.sentinel import NodeView, SentinelView, switch_master_message
+from respcache.coordination import (
+    BecameLeader,
+    CoordinationConfig,
+    CoordinationError,
+    Coordinator,
+    Event,
+    Follow,
+    NotLeaderError,
+    StepDown,
+)
+from respcache.errors import READONLY, CommandError, ConfigError
+from respcache.protocol.encoder import encode
+from respcache.replication import NOT_COMMITTED, IsrChange, IsrShrink
+from respcache.replication.framing import encode_command
+
+if TYPE_CHECKING:
+    from respcache.commands.client import Client
+    from respcache.commands.registry import CommandSpec
+    from respcache.server.app import Server
+    from respcache.server.connection import RespConnection
+
+log = logging.getLogger("respcache.cluster")
+
+__all__ = ["NOT_LEADER_READ", "ClusterNode"]
+
+NOT_LEADER_READ: Final = (
+    "READONLY This node is not the leader and read-consistency is linearizable: "
+    "read from the leader."
+)
+"""Reads refused on a node that does not lead. The READONLY code makes redis-py's
+Sentinel client drop the connection and ask the Sentinels for the leader, as it
+does for a write to a demoted master."""
+
+SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
+_ISR_RETRY = 0.25
+_MEMBERS_REFRESH = 1.0
+_SYNC_POLL = 0.005
+_SHUTDOWN_HANDOFF = 3.0
+"""Seconds a SIGTERM'd leader spends handing off (the server gives each hook 5)."""
+_FORWARD_TIMEOUT = 1.5
+_REDIRECT_WINDOW = 5.0
+"""For this long after a handoff, the first data command of each client connection
+is forwarded to the new leader (then the connection closes)."""
+
+
+def _line_end(buf: bytes, pos: int) -> int:
+    end = buf.find(b"\r\n", pos)
+    if end < 0:
+        raise IndexError
+    return end
+
+
+def _reply_end(buf: bytes, pos: int) -> int:
+    """Where the RESP2/RESP3 reply starting at ``pos`` ends (IndexError: incomplete)."""
+    kind = buf[pos : pos + 1]
+    end = _line_end(buf, pos)
+    if kind in (b"$", b"=", b"!"):
+        length = int(buf[pos + 1 : end])
+        if length < 0:
+            return end + 2
+        if len(buf) < end + 4 + length:
+            raise IndexError
+        return end + 4 + length
+    if kind in (b"*", b"~", b">", b"%", b"|"):
+        count = int(buf[pos + 1 : end])
+        if kind in (b"%", b"|"):
+            count *= 2
+        pos = end + 2
+        for _ in range(max(count, 0)):
+            pos = _reply_end(buf, pos)
+        return pos
+    return end + 2
+
+
+async def _read_replies(reader: asyncio.StreamReader, data: bytes, count: int) -> bytes:
+    """Read until ``data`` holds ``count`` complete replies."""
+    while _skip_replies(data, 0, count) is None:
+        chunk = await reader.read(65536)
+        if not chunk:
+            raise ConnectionError("the leader closed the connection")
+        data += chunk
+    return data
+
+
+def _skip_replies(buf: bytes, pos: int, count: int) -> int | None:
+    """The offset after ``count`` complete replies from ``pos`` (None: not all there)."""
+    try:
+        for _ in range(count):
+            if pos >= len(buf):
+                return None
+            pos = _reply_end(buf, pos)
+    except (IndexError, ValueError):
+        return None
+    return pos
+
+
+class _Hold:
+    def __repr__(self) -> str:
+        return "HOLD"
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        return address, 0
+
+
+class ClusterNode:
+    """One node's membership of a ZooKeeper-led cluster (created by the server)."""
+
+    HOLD: Final = _Hold()
+    """:meth:`admit`'s answer for a write that must wait (the connection keeps it)."""
+
+    def __init__(self, server: Server) -> None:
+        config = server.config
+        if config.replicaof is not None:
+            raise ConfigError("replicaof and zookeeper cannot be used together")
+        self.server = server
+        self.config = config
+        self.engine = server.engine
+        self.replication = server.replication
+        self.gate = server.gate
+        self.coordinator: Coordinator | None = None
+        self.node_id = ""
+        self.address: tuple[str, int] = ("", 0)
+        self.linearizable = config.read_consistency == "linearizable"
+        self.writes_paused = False
+        self.reads_paused = False
+        """While the handoff is being recorded in ZooKeeper, reads wait too."""
+        self.touched_data = False
+        """Set by :meth:`admit`: the command reads or writes the data (its reply waits
+        for the commit barrier)."""
+        self._held: dict[RespConnection, None] = {}
+        """Connections holding a write until the pause ends, in arrival order."""
+        self._failover: asyncio.Task[None] | None = None
+        self._failover_committing = False
+        self._leader_address: tuple[str, int] | None = None
+        self._isr_lock: asyncio.Lock | None = None
+        self._run_ids: dict[str, str] = {}
+        self._isr_task: asyncio.Task[None] | None = None
+        self._isr_next = 0.0
+        self._members_task: asyncio.Task[None] | None = None
+        self._members_next = 0.0
+        self._fence_dirty = -1
+        self._expiry_was: bool | None = None
+        self._stopped = False
+        self._redirect_to: tuple[str, int] | None = None
+        """After a handoff: the new leader, where data commands are forwarded."""
+        self._redirect_until = 0.0
+        self._forwards: set[asyncio.Task[None]] = set()
+
+        rep = self.replication
+        rep.managed = True
+        # No role until ZooKeeper says: writes are refused (READONLY) from the first command.
+        rep.step_down("waiting for ZooKeeper to decide the roles")
+        rep.confirm_isr_shrink = self._confirm_shrink
+        rep.isr_listeners.append(self._on_isr_change)
+        self.engine.sentinel_view = self.sentinel_view
+        self.engine.info_providers["coordination"] = self.info_lines
+        failover_cmd.set_control(self.engine, self)
+        config.on_change("read-consistency", self._read_consistency_changed)
+        server.cron_hooks.append(self.cron)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def announce(self) -> tuple[str, int]:
+        """The ``host:port`` clients and other nodes reach this node on."""
+        cfg = self.config
+        host = cfg.announce_host or next(
+            (h.lstrip("-") for h in cfg.bind if h.lstrip("-") not in ("*", "0.0.0.0", "::")),
+            "127.0.0.1",
+        )
+        return host, cfg.announce_port or self.server.listening_port()
+
+    async def start(self) -> None:
+        """Join the election (returns at once; ZooKeeper's answer comes as events)."""
+        cfg = self.config
+        self.address = host, port = self.announce()
+        self.node_id = cfg.node_id or f"{host}:{port}"
+        rep = self.replication
+        rep.node_id = self.node_id
+        rep.run_id = self.engine.run_id
+        rep.announce_ip = host
+        self._isr_lock = asyncio.Lock()
+        coordination = CoordinationConfig(
+            zookeeper=cfg.zookeeper,
+            node_id=self.node_id,
+            announce_host=host,
+            announce_port=port,
+            cluster=cfg.cluster_name,
+            session_timeout_ms=cfg.zk_session_timeout,
+            run_id=self.engine.run_id,
+            auth=cfg.zk_auth or None,
+            unclean_election=cfg.unclean_election,
+        )
+        self.coordinator = Coordinator(
+            coordination, self._on_event, offset=lambda: self.replication.status().offset
+        )
+        log.info(
+            "Joining cluster %r through ZooKeeper %s as %s (%s:%d)",
+            cfg.cluster_name,
+            cfg.zookeeper,
+            self.node_id,
+            host,
+            port,
+        )
+        await self.coordinator.start()
+
+    async def stop(self) -> None:
+        """Leave the election (the election znode goes with the session)."""
+        self._stopped = True
+        for task in (self._failover, self._isr_task, self._members_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._resume_writes()
+        if self.coordinator is not None:
+            await self.coordinator.stop()
+
+    async def shutdown_handoff(self) -> None:
+        """SIGTERM / SHUTDOWN on the leader: hand leadership to a caught-up follower first."""
+        if self._stopped or not self.leading:
+            return
+        task = self._failover
+        if task is None:
+            if not self._candidates():
+                log.warning("Shutting down the leader with no in-sync follower to hand off to")
+                return
+            log.info("Shutting down: handing leadership off first")
+            deadline = time.monotonic() + _SHUTDOWN_HANDOFF
+            task = self._failover = asyncio.create_task(self._run_failover(None, deadline, False))
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(task)
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def leading(self) -> bool:
+        rep = self.replication
+        return rep.role == "master" and not rep.fenced
+
+    def _read_consistency_changed(self, value: object) -> None:
+        self.linearizable = value == "linearizable"
+
+    # --- coordinator events ----------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        rep = self.replication
+        if isinstance(event, BecameLeader):
+            log.info("Elected leader at epoch %d (ISR %s)", event.epoch, list(event.isr))
+            rep.become_leader(event.epoch, event.isr)
+            self._leader_is(self.address)
+            self._isr_next = 0.0
+        elif isinstance(event, Follow):
+            host, port = _split_address(event.leader_address)
+            rep.follow(host, port, event.epoch)
+            self._leader_is((host, port))
+        elif isinstance(event, StepDown):
+            # Held replies fail through the commit gate (NOTCOMMITTED), writes are
+            # refused; reads are refused too (this node cannot prove them fresh).
+            rep.step_down(f"{event.reason} (epoch {event.epoch})")
+
+    def _leader_is(self, address: tuple[str, int]) -> None:
+        old = self._leader_address
+        self._leader_address = address
+        if old is None or old == address:
+            return
+        log.info("Leader moved from %s:%d to %s:%d", *old, *address)
+        pubsub = pubsub_of(self.engine, create=False)
+        if pubsub is not None:
+            message = switch_master_message(self.config.cluster_name, old, address)
+            pubsub.publish(SWITCH_MASTER_CHANNEL, message)
+
+    # --- the ISR in ZooKeeper ----------------------------------------------------------------
+
+    async def _confirm_shrink(self, change: IsrShrink) -> None:
+        """Before the leader acknowledges anything without them: out of ZooKeeper's ISR."""
+        coordinator = self.coordinator
+        if coordinator is None or self._isr_lock is None:
+            raise CoordinationError("not connected to ZooKeeper yet")
+        async with self._isr_lock:
+            for node_id in sorted(change.removed):
+                await coordinator.remove_from_isr(node_id)
+
+    def _on_isr_change(self, change: IsrChange) -> None:
+        self._run_ids.update(change.run_ids)
+        self._isr_next = 0.0
+        self._maybe_reconcile()
+
+    def _maybe_reconcile(self) -> None:
+        if self._stopped or not self.leading or self.coordinator is None:
+            return
+        if self._isr_task is not None and not self._isr_task.done():
+            return
+        if time.monotonic() < self._isr_next:
+            return
+        if not self._missing_from_zookeeper():
+            return
+        self._isr_task = asyncio.create_task(self._add_missing())
+
+    def _missing_from_zookeeper(self) -> list[str]:
+        """Followers in the leader's ISR that ZooKeeper's ISR lacks (with their run)."""
+        leader = self.replication.leader
+        coordinator = self.coordinator
+        if leader is None or coordinator is None:
+            return []
+        recorded = coordinator.current_state()
+        if recorded is None:
+            return []
+        missing = []
+        for node_id in sorted(leader.isr.confirmed_isr):
+            run = self._run_ids.get(node_id)
+            if node_id not in recorded.isr or (run and recorded.isr_runs.get(node_id) != run):
+                missing.append(node_id)
+        return missing
+
+    async def _add_missing(self) -> None:
+        coordinator = self.coordinator
+        lock = self._isr_lock
+        assert coordinator is not None and lock is not None
+        try:
+            for node_id in self._missing_from_zookeeper():
+                async with lock:
+                    # Still a member, and no removal pending? (Removals take this lock too.)
+                    leader = self.replication.leader
+                    state = leader.isr.followers.get(node_id) if leader is not None else None
+                    if state is None or not state.in_isr or state.leaving or not self.leading:
+                        continue
+                    await coordinator.add_to_isr(node_id, self._run_ids.get(node_id))
+        except NotLeaderError:
+            pass
+        except CoordinationError as err:
+            log.info("ISR not updated in ZooKeeper yet (%s); retrying", err)
+            self._isr_next = time.monotonic() + _ISR_RETRY
+
+    # --- cron ---------------------------------------------------------------------------------
+
+    def cron(self) -> None:
+        if self._stopped:
+            return
+        self._maybe_reconcile()
+        coordinator = self.coordinator
+        now = time.monotonic()
+        if (
+            coordinator is not None
+            and coordinator.status.connected
+            and now >= self._members_next
+            and (self._members_task is None or self._members_task.done())
+        ):
+            # Nobody is woken when a node joins (no herd): refresh the member list
+            # the Sentinel replies describe.
+            self._members_next = now + _MEMBERS_REFRESH
+            self._members_task = asyncio.create_task(self._refresh_members())
+
+    async def _refresh_members(self) -> None:
+        coordinator = self.coordinator
+        if coordinator is not None:
+            with contextlib.suppress(CoordinationError):
+                await coordinator.fetch_members()
+
+    # --- what a client may do (called by the connection before each command) ------------------
+
+    def admit(self, conn: RespConnection, client: Client, argv: list[bytes]) -> object:
+        """None: run the command. :attr:`HOLD`: the connection keeps it until writes resume.
+
+        Anything else is the reply (an error), the command does not run.
+        """
+        self._fence_dirty = -1
+        self.touched_data = True
+        try:
+            spec = self.engine.lookup(argv)
+        except CommandError:
+            return None
+        if spec is None or client.is_master:
+            return None
+        queue = client.multi
+        if queue is not None:
+            if spec.name != "exec":
+                return None  # queued (or MULTI/WATCH/DISCARD): nothing runs now
+            specs: Iterable[CommandSpec] = [s for s, _ in queue]  # type: ignore[misc]
+            writes = any(s.is_write for s in specs)
+            data = writes or any("readonly" in s.flags for s in specs)
+        else:
+            writes = spec.is_write
+            data = writes or "readonly" in spec.flags
+        if not data:
+            # DEBUG (DIGEST, OBJECT...) shows data: its reply waits for the barrier,
+            # but it is an operator's tool, served by every node.
+            self.touched_data = spec.name.startswith("debug")
+            return None
+        if (writes and self.writes_paused) or self.reads_paused:
+            self._held[conn] = None
+            return self.HOLD
+        target = self._redirect_to
+        if target is not None and not client.is_replica:
+            # Just after a handoff: a client that has not noticed it yet (or whose
+            # library retries on the same address) gets its command run by the new
+            # leader, and a closed connection that makes it look for the leader.
+            if time.monotonic() < self._redirect_until and not self.leading:
+                self._forward_soon(conn, target)
+                return self.HOLD
+            self._redirect_to = None
+        if not self.leading:
+            if self.linearizable and not writes and self.coordinator is not None:
+                if queue is not None:
+                    self.engine.discard_transaction(client)
+                    return CommandError(
+                        f"EXECABORT Transaction discarded because of: {NOT_LEADER_READ}"
+                    )
+                return CommandError(NOT_LEADER_READ)
+            return None  # writes: the engine answers READONLY, as on any replica
+        if self.linearizable:
+            self._fence_dirty = self.engine.dirty
+        return None
+
+    def executed(self) -> None:
+        """After :meth:`admit` let a command run: a read holds the replies behind it."""
+        if self._fence_dirty >= 0:
+            # Nothing was propagated: the reply only observed the data (GET, or a
+            # write that changed nothing). Its commit needs a fresh ack round.
+            if self.engine.dirty == self._fence_dirty:
+                self.replication.read_fence()
+            self._fence_dirty = -1
+
+    def forget(self, conn: RespConnection) -> None:
+        """A connection went away (it may have been holding a write)."""
+        self._held.pop(conn, None)
+
+    def _pause_writes(self) -> None:
+        if self.writes_paused:
+            return
+        self.writes_paused = True
+        keyspace = self.engine.keyspace
+        # Nothing may enter the stream during the handoff: no expiry DELs either.
+        self._expiry_was = keyspace.expire_keys
+        keyspace.expire_keys = False
+
+    def _resume_writes(self, new_leader: tuple[str, int] | None = None) -> None:
+        """End the pause: held commands run here, or go to ``new_leader`` after a handoff."""
+        if not self.writes_paused:
+            return
+        self.writes_paused = self.reads_paused = False
+        if self._expiry_was is not None and self.leading:
+            self.engine.keyspace.expire_keys = self._expiry_was
+        self._expiry_was = None
+        held, self._held = self._held, {}
+        if new_leader is None or self.leading:
+            for conn in held:
+                conn.resume_pending()
+            return
+        # Handed off: the held commands never ran here; the new leader runs them and
+        # their replies come back through us. For a few seconds the other clients'
+        # data commands are forwarded the same way (see admit).
+        self._redirect_to = new_leader
+        self._redirect_until = time.monotonic() + _REDIRECT_WINDOW
+        log.info("Handed off: %d held client(s) forwarded to %s:%d", len(held), *new_leader)
+        for conn in held:
+            self._forward_soon(conn, new_leader)
+
+    def _forward_soon(self, conn: RespConnection, leader: tuple[str, int]) -> None:
+        task = asyncio.get_running_loop().create_task(self._forward(conn, leader))
+        self._forwards.add(task)
+        task.add_done_callback(self._forwards.discard)
+
+    async def _forward(self, conn: RespConnection, leader: tuple[str, int]) -> None:
+        """Run a connection's pending commands on the leader, relay the replies, close."""
+        await asyncio.sleep(0)  # let process() store the held command first
+        client = conn.client
+        commands = conn.take_commands()
+        if client is None or not commands:
+            conn.forwarded(b"")
+            return
+        prefix: list[list[bytes]] = []
+        password = self.config.masterauth or self.config.requirepass
+        if password:
+            prefix.append([b"AUTH", password.encode()])
+        if client.resp == 3:
+            prefix.append([b"HELLO", b"3"])
+        if client.db.id:
+            prefix.append([b"SELECT", b"%d" % client.db.id])
+        if commands[0][0].lower() == b"exec" and client.multi is not None:
+            if client.watched:
+                # WATCH cannot be carried over: the keys' history stayed here.
+                self.engine.discard_transaction(client)
+                error = f"EXECABORT Transaction discarded because of: {READONLY}"
+                conn.forwarded(encode(CommandError(error), client.resp == 3))
+                return
+            prefix.append([b"MULTI"])
+            prefix += [argv for _, argv in client.multi]
+            self.engine.discard_transaction(client)
+        payload = b"".join(map(encode_command, [*prefix, *commands]))
+        sent = False
+        try:
+            async with asyncio.timeout(_FORWARD_TIMEOUT * 4):
+                reader, writer = await self._leader_connection(leader, password)
+                try:
+                    writer.write(payload)
+                    sent = True
+                    data = await _read_replies(reader, b"", len(prefix) + len(commands))
+                finally:
+                    writer.close()
+            start = _skip_replies(data, 0, len(prefix))
+            assert start is not None
+            conn.forwarded(data[start:])
+            log.info("Forwarded %d command(s) of %s to the leader", len(commands), conn.addr)
+        except (OSError, TimeoutError) as err:
+            log.warning("Forwarding to the leader %s:%d failed: %r", *leader, err)
+            if sent:
+                # Maybe executed there: the outcome is unknown, as for a lost connection.
+                conn.forwarded(NOT_COMMITTED)
+            else:
+                conn.forwarded(encode(CommandError(READONLY), client.resp == 3))
+
+    async def _leader_connection(
+        self, leader: tuple[str, int], password: str
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``leader`` once it has taken the role (it learns it from ZooKeeper
+        a moment after the handoff; a write sent before would be refused)."""
+        hello = encode_command([b"AUTH", password.encode()]) if password else b""
+        hello += encode_command([b"ROLE"])
+        while True:
+            reader, writer = await asyncio.open_connection(*leader)
+            writer.write(hello)
+            data = await _read_replies(reader, b"", 2 if password else 1)
+            if b"*3\r\n$6\r\nmaster\r\n" in data:
+                return reader, writer
+            writer.close()
+            await asyncio.sleep(0.01)
+
+    # --- FAILOVER ------------------------------------------------------------------------------
+
+    def start_failover(self, request: failover_cmd.FailoverRequest) -> None:
+        """FAILOVER [TO host port] [TIMEOUT ms] [FORCE]: Redis's checks, then the handoff."""
+        if self._failover is not None:
+            raise CommandError("ERR FAILOVER already in progress.")
+        rep = self.replication
+        leader = rep.leader
+        if not self.leading or leader is None:
+            raise CommandError("ERR FAILOVER is not valid when server is a replica.")
+        if not leader.links:
+            raise CommandError("ERR FAILOVER requires connected replicas.")
+        if request.force and (not request.timeout_ms or request.target is None):
+            raise CommandError(
+                "ERR FAILOVER with force option requires both a timeout and target HOST and IP."
+            )
+        target: str | None = None
+        if request.target is not None:
+            host, port = request.target
+            link = next(
+                (lk for lk in leader.links.values() if (lk.ip, lk.port) == (host, port)), None
+            )
+            if link is None:
+                raise CommandError("ERR FAILOVER target HOST and PORT is not a replica.")
+            if link.state != "online":
+                raise CommandError("ERR FAILOVER target replica is not online.")
+            target = link.fid
+            log.info("FAILOVER requested to %s:%d (%s).", host, port, target)
+        else:
+            log.info("FAILOVER requested to any replica.")
+        deadline = time.monotonic() + request.timeout_ms / 1000 if request.timeout_ms else None
+        self._failover = asyncio.create_task(self._run_failover(target, deadline, request.force))
+
+    def abort_failover(self) -> None:
+        task = self._failover
+        if task is None:
+            raise CommandError(failover_cmd.NO_FAILOVER)
+        if self._failover_committing:
+            raise CommandError(
+                "ERR FAILOVER can no longer be aborted: the handoff is being recorded in ZooKeeper"
+            )
+        log.info("FAILOVER aborted: Failover manually aborted")
+        task.cancel()
+
+    def _candidates(self, target: str | None = None) -> list[str]:
+        """In-sync followers ZooKeeper would accept as the next leader, most caught up first."""
+        leader = self.replication.leader
+        coordinator = self.coordinator
+        if leader is None or coordinator is None:
+            return []
+        recorded = coordinator.current_state()
+        if recorded is None:
+            return []
+        online = {link.fid for link in leader.links.values() if link.state == "online"}
+        found = []
+        for node_id in leader.isr.confirmed_isr:
+            if target is not None and node_id != target:
+                continue
+            run = self._run_ids.get(node_id)
+            if node_id not in online or node_id not in recorded.isr:
+                continue
+            if run and recorded.isr_runs.get(node_id) not in (None, run):
+                continue
+            found.append(node_id)
+        acks = {fid: state.ack for fid, state in leader.isr.followers.items()}
+        return sorted(found, key=lambda fid: -acks.get(fid, 0))
+
+    async def _wait_for_sync(self, target: str | None, deadline: float | None, force: bool) -> str:
+        """Until a candidate applied everything and every held reply is committed."""
+        leader = self.replication.leader
+        if leader is not None:
+            leader.feed_raw(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n")
+        while True:
+            leader = self.replication.leader
+            if leader is None or not self.leading:
+                raise CoordinationError("stepped down while waiting for the target to sync")
+            leader.flush()
+            candidates = self._candidates(target)
+            offset = leader.offset
+            synced = self.gate.committed >= self.gate.barrier
+            for fid in candidates:
+                state = leader.isr.followers.get(fid)
+                if synced and state is not None and state.ack >= offset:
+                    return fid
+            if deadline is not None and time.monotonic() >= deadline:
+                if force and target is not None and candidates:
+                    log.warning("FAILOVER timeout: forcing the handoff to %s", target)
+                    return target
+                raise TimeoutError("FAILOVER timed out before a replica was in sync")
+            if not candidates and target is not None:
+                raise CoordinationError(f"{target} is no longer an in-sync replica")
+            await asyncio.sleep(_SYNC_POLL)
+
+    async def _run_failover(self, target: str | None, deadline: float | None, force: bool) -> None:
+        rep = self.replication
+        coordinator = self.coordinator
+        assert coordinator is not None
+        new_leader: tuple[str, int] | None = None
+        rep.failover_state = "waiting-for-sync"
+        self._pause_writes()
+        try:
+            await self._wait_for_sync(target, deadline, force)
+            # From here until ZooKeeper answers, reads wait too: a read fenced now
+            # could not be confirmed once we step down (its reply would fail).
+            self.reads_paused = True
+            self._failover_committing = True
+            rep.failover_state = "failover-in-progress"
+            chosen = await self._wait_for_sync(target, deadline, force)
+            log.info("FAILOVER: %s is in sync, handing leadership over", chosen)
+            state = await coordinator.handoff(chosen)
+            log.info("FAILOVER: %s leads epoch %d", chosen, state.epoch)
+            new_leader = _split_address(state.leader_address)
+        except asyncio.CancelledError:
+            log.warning("FAILOVER aborted")
+        except (CoordinationError, TimeoutError) as err:
+            log.warning("FAILOVER aborted: %s", err)
+        finally:
+            self._failover_committing = False
+            rep.failover_state = "no-failover"
+            self._failover = None
+            # After an abort the held commands run here as usual; after the handoff
+            # they run on the new leader (they never ran here).
+            self._resume_writes(new_leader)
+        if self._forwards:
+            await asyncio.wait(set(self._forwards), timeout=_FORWARD_TIMEOUT * 5)
+
+    # --- Sentinel and INFO -----------------------------------------------------------------------
+
+    def sentinel_view(self) -> SentinelView:
+        """The cluster as Sentinel describes it: from ZooKeeper's state and the members."""
+        name = self.config.cluster_name
+        coordinator = self.coordinator
+        state = coordinator.current_state() if coordinator is not None else None
+        members = coordinator.members() if coordinator is not None else ()
+        latest = {c.node_id: c for c in sorted(members, key=lambda c: c.seq)}
+        others = [c for nid, c in latest.items() if nid != self.node_id]
+        sentinels = [NodeView(*_split_address(c.address), run_id=c.run_id) for c in others]
+        if state is None:
+            return SentinelView(name=name, master=None, sentinels=sentinels)
+        status = self.replication.status()
+        leader_ip, leader_port = _split_address(state.leader_address)
+        if state.leader == self.node_id:
+            master_up = self.leading
+            master_run = self.engine.run_id
+        else:
+            holder = next((c for c in members if c.znode == state.leader_znode), None)
+            master_up = holder is not None
+            master_run = holder.run_id if holder is not None else ""
+        master = NodeView(leader_ip, leader_port, master_run, up=master_up, offset=status.offset)
+        acks = {f.id: f for f in status.followers}
+        replicas = []
+        for node_id, candidate in latest.items():
+            if node_id == state.leader:
+                continue
+            ip, port = _split_address(candidate.address)
+            if node_id == self.node_id:
+                replicas.append(
+                    NodeView(ip, port, self.engine.run_id, True, status.offset, status.link_up)
+                )
+                continue
+            info = acks.get(node_id)
+            if info is not None:
+                replicas.append(
+                    NodeView(ip, port, candidate.run_id, True, info.ack, info.state == "online")
+                )
+            else:
+                replicas.append(NodeView(ip, port, candidate.run_id, True, 0, node_id in state.isr))
+        return SentinelView(
+            name=name,
+            master=master,
+            epoch=state.epoch,
+            replicas=replicas,
+            sentinels=sentinels,
+            quorum=max(1, (len(latest) // 2) + 1),
+        )
+
+    def info_lines(self) -> list[str]:
+        coordinator = self.coordinator
+        status = coordinator.status if coordinator is not None else None
+        state = coordinator.current_state() if coordinator is not None else None
+        return [
+            f"node_id:{self.node_id}",
+            f"zk_connected:{int(bool(status and status.connected))}",
+            f"coordination_role:{status.role.value if status else 'none'}",
+            f"coordination_epoch:{status.epoch if status else 0}",
+            f"leader_id:{state.leader if state else ''}",
+            f"leader_address:{state.leader_address if state else ''}",
+            f"cluster_epoch:{state.epoch if state else 0}",
+            f"zk_isr:{','.join(state.isr) if state else ''}",
+            f"read_consistency:{self.config.read_consistency}",
+            f"writes_paused:{int(self.writes_paused)}",
+            f"held_writes:{len(self._held)}",
+            f"last_decision:{status.reason if status else ''}",
+        ]
