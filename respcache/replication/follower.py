@@ -83,8 +83,8 @@ class SessionHandler(Protocol):
     def continued(self, replid: str | None) -> None:
         """``+CONTINUE``: partial resync accepted (``replid``: the leader's, if new)."""
 
-    def apply(self, argv: list[bytes]) -> None:
-        """Apply one command of the stream."""
+    def apply(self, argv: list[bytes]) -> bool:
+        """Apply one command of the stream; True while a transaction (MULTI) is open."""
 
 
 class FollowerSession:
@@ -129,7 +129,9 @@ class FollowerSession:
         self._expect: list[str] = []
         """Replies awaited during the handshake, oldest first."""
         self._raw = bytearray()
-        """Received bytes not yet consumed as frames."""
+        """Received bytes not yet applied (parsed or not)."""
+        self._unapplied = 0
+        """Bytes at the front of ``_raw`` parsed but not applied (an open transaction)."""
         self.sync_bytes = 0
         self.full_sync = False
         self.psync_offset = 0
@@ -163,7 +165,13 @@ class FollowerSession:
         reader.feed(data)
         self._raw += data
         out: list[bytes] = []
-        consumed = 0  # bytes of self._raw consumed as frames during this call
+        # Positions in self._raw: frames parsed up to ``consumed``; the stream
+        # applied (and so backlogged and acknowledged) up to ``safe``. Bytes of a
+        # transaction still open (MULTI without its EXEC yet) are parsed but not
+        # applied: they stay at the front of self._raw (``_unapplied``) until
+        # the EXEC arrives, as Redis does not count them in its offset either.
+        consumed = self._unapplied
+        safe = 0
         streamed_from = 0 if self.state == "streaming" else -1
         applied = False
         getack = False
@@ -192,15 +200,19 @@ class FollowerSession:
                             getack = True
                         elif option == b"epoch" and len(argv) == 3:
                             # Out of band: the stream before it goes to the backlog, the
-                            # marker itself does not count in the offsets.
+                            # marker itself does not count in the offsets. The leader
+                            # writes it between flushes, never inside a transaction.
                             start = consumed - size
+                            if safe != start:
+                                raise SessionError("epoch marker inside a transaction")
                             if start > streamed_from:
                                 self.backlog.append(memoryview(self._raw)[streamed_from:start])
-                            streamed_from = consumed
+                            streamed_from = safe = consumed
                             self._check_epoch(argv[2])
                             continue
-                    else:
-                        apply(argv)
+                    elif apply(argv):
+                        continue  # inside a transaction: applied with its EXEC
+                    safe = consumed
                     applied = True
                     continue
                 frame = reader.next()
@@ -215,7 +227,7 @@ class FollowerSession:
                     if self.handler.snapshot_record(frame):
                         self.handler.full_sync_end()
                         self.state = "streaming"
-                        streamed_from = consumed
+                        streamed_from = safe = consumed
                         applied = True
                     continue
                 if type(frame) is not Status:
@@ -225,13 +237,16 @@ class FollowerSession:
                 if reply:
                     out.append(reply)
                 if self.state == "streaming":
-                    streamed_from = consumed
+                    streamed_from = safe = consumed
         except LinkProtocolError as err:
             raise SessionError(f"protocol error from the leader: {err}") from None
         raw = self._raw
-        if streamed_from >= 0 and consumed > streamed_from:
-            self.backlog.append(memoryview(raw)[streamed_from:consumed])
-        del raw[:consumed]
+        if self.state != "streaming":
+            safe = consumed
+        if streamed_from >= 0 and safe > streamed_from:
+            self.backlog.append(memoryview(raw)[streamed_from:safe])
+        del raw[:safe]
+        self._unapplied = consumed - safe
         if (applied or getack) and self.state == "streaming":
             offset = b"%d" % self.backlog.offset
             out.append(

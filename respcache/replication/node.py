@@ -347,6 +347,7 @@ class Replication:
             self.link = None
         self._loading = False
         self._loader = None
+        self._discard_partial_transaction()
         client = self._master_client
         if client is not None and not keep_client:
             self._master_client = None
@@ -790,6 +791,13 @@ class Replication:
         self._refresh_good_replicas()
         self._update_gate()
 
+    def _discard_partial_transaction(self) -> None:
+        """A link ended inside MULTI: its commands were never applied nor counted."""
+        client = self._master_client
+        if client is not None and client.multi is not None:
+            log.warning("Discarding a transaction the master never finished")
+            self.engine.discard_transaction(client)
+
     def _maxmemory_changed(self, value: object) -> None:
         if self.role == "slave" or self.fenced:
             self.engine.keyspace.maxmemory = 0  # runs after the server's own callback
@@ -818,6 +826,7 @@ class Replication:
 
     def new_session(self, link: FollowerLink) -> FollowerSession:
         assert self.backlog is not None
+        self._discard_partial_transaction()
         return FollowerSession(
             history=self.history,
             backlog=self.backlog,
@@ -886,10 +895,10 @@ class Replication:
         )
         self._update_gate()
 
-    def apply(self, argv: list[bytes]) -> None:
+    def apply(self, argv: list[bytes]) -> bool:
         client = self._master_client
         if client is None:
-            return
+            return False
         engine = self.engine
         # The leader sent a valid command: skip the client-facing gates of
         # ``execute`` (auth, MULTI, pub/sub, read-only, OOM are not for the master
@@ -905,13 +914,13 @@ class Replication:
                 reply = engine.call(client, spec, argv)
                 if engine.ready:
                     engine.serve_ready()
-                if type(reply) is not CommandError:
-                    return
-                self._apply_error(argv, reply)
-                return
+                if type(reply) is CommandError:
+                    self._apply_error(argv, reply)
+                return False
         reply = engine.execute(client, argv)
         if type(reply) is CommandError:
             self._apply_error(argv, reply)
+        return client.multi is not None
 
     def _apply_error(self, argv: list[bytes], reply: CommandError) -> None:
         self.apply_errors += 1

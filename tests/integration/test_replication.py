@@ -136,6 +136,11 @@ def test_followers_apply_writes_and_digests_match(cluster: Callable[..., Cluster
         lead.execute_command("SELECT", "3")
         lead.incr("counter")
         lead.delete("list")
+        pipe = lead.pipeline(transaction=True)  # MULTI ... EXEC travels as one unit
+        pipe.incr("counter")
+        pipe.lpush("tx", "a", "b")
+        pipe.expire("tx", 1000)
+        assert pipe.execute() == [2, 2, True]
     wait_synced(c.leader, f1, f2)
     assert digest(c.leader) == digest(f1) == digest(f2) != "0" * 40
     with f1.client() as follower:

@@ -19,6 +19,7 @@ class Handler:
         self.loader = SnapshotLoader(self.keyspace)
         self.events: list[object] = []
         self.applied: list[list[bytes]] = []
+        self.in_multi = False
 
     def full_sync_begin(self, replid: str, offset: int) -> None:
         self.events.append(("full", replid, offset))
@@ -33,8 +34,13 @@ class Handler:
     def continued(self, replid: str | None) -> None:
         self.events.append(("continue", replid))
 
-    def apply(self, argv: list[bytes]) -> None:
+    def apply(self, argv: list[bytes]) -> bool:
         self.applied.append(argv)
+        if argv[0] == b"MULTI":
+            self.in_multi = True
+        elif argv[0] == b"EXEC":
+            self.in_multi = False
+        return self.in_multi
 
 
 def _session(
@@ -221,3 +227,22 @@ def test_a_broken_snapshot_closes_the_link() -> None:
     _handshake(session)
     with pytest.raises(SessionError, match="bad snapshot"):
         session.receive(b"+FULLRESYNC %s 0\r\n" % LEADER_ID.encode() + encode_command([b"x"]))
+
+
+def test_an_open_transaction_is_not_counted_until_its_exec() -> None:
+    """As Redis: the offset (and backlog, and ACK) stop before a MULTI until its EXEC."""
+    handler = Handler()
+    session = _session(handler, offset=100)
+    _handshake(session)
+    session.receive(b"+CONTINUE\r\n")
+    before = encode_command([b"SET", b"a", b"1"])
+    unit = [encode_command(c) for c in ([b"MULTI"], [b"INCR", b"n"], [b"INCR", b"n"], [b"EXEC"])]
+    out = session.receive(before + unit[0] + unit[1])
+    assert session.offset == 100 + len(before)
+    assert _commands(out) == [[b"REPLCONF", b"ACK", b"%d" % (100 + len(before))]]
+    out = session.receive(unit[2])
+    assert session.offset == 100 + len(before)
+    out = session.receive(unit[3] + before)
+    assert session.offset == 100 + 2 * len(before) + sum(map(len, unit))
+    assert session.backlog.read(101) == before + b"".join(unit) + before
+    assert _commands(out) == [[b"REPLCONF", b"ACK", b"%d" % session.offset]]
