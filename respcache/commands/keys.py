@@ -30,7 +30,6 @@ from respcache.commands.client import Client
 from respcache.commands.registry import command
 from respcache.commands.scan import glob_matcher, parse_cursor, parse_scan_options, scan_step
 from respcache.commands.strings import (
-    is_canonical_int,
     move_mark,
     string_encoding,
     swap_marks,
@@ -54,12 +53,6 @@ INT_MAX: Final = 2**31 - 1
 LLONG_MAX: Final = 2**63 - 1
 LLONG_MIN: Final = -(2**63)
 
-# Redis 7.0's default size thresholds for the compact encodings.
-HASH_MAX_LISTPACK_ENTRIES: Final = 128
-HASH_MAX_LISTPACK_VALUE: Final = 64
-SET_MAX_INTSET_ENTRIES: Final = 512
-ZSET_MAX_LISTPACK_ENTRIES: Final = 128
-ZSET_MAX_LISTPACK_VALUE: Final = 64
 SHARED_INTEGERS: Final = 10000
 SHARED_REFCOUNT: Final = 2**31 - 1
 
@@ -742,17 +735,6 @@ def persist(c: Client, argv: list[bytes]) -> Reply:
 # --- OBJECT -------------------------------------------------------------------------------
 
 
-def _members(value: object) -> list[bytes]:
-    """Up to the compact-encoding limit + 1 members of a container, as bytes."""
-    out: list[bytes] = []
-    for member in value:  # type: ignore[attr-defined]
-        if isinstance(member, bytes):
-            out.append(member)
-        if len(out) > SET_MAX_INTSET_ENTRIES:
-            break
-    return out
-
-
 def object_encoding(c: Client, key: bytes, value: object) -> str:
     """What Redis 7.0's OBJECT ENCODING would say for this value (see the module doc)."""
     if type(value) is bytes:
@@ -760,29 +742,20 @@ def object_encoding(c: Client, key: bytes, value: object) -> str:
     kind = type_name(value)
     if kind == "list":
         return "quicklist"
+    # Each container module owns its encoding rule (imported here, not at the top:
+    # those modules import this one to register their COPY copiers).
     if kind == "hash":
-        assert isinstance(value, dict)
-        if len(value) > HASH_MAX_LISTPACK_ENTRIES:
-            return "hashtable"
-        for field, item in value.items():
-            if len(field) > HASH_MAX_LISTPACK_VALUE or len(item) > HASH_MAX_LISTPACK_VALUE:
-                return "hashtable"
-        return "listpack"
+        from respcache.commands.hashes import encoding as hash_encoding
+
+        return hash_encoding(value).decode()  # type: ignore[arg-type]
     if kind == "set":
-        assert isinstance(value, set)
-        if len(value) > SET_MAX_INTSET_ENTRIES:
-            return "hashtable"
-        return "intset" if all(is_canonical_int(m) for m in value) else "hashtable"
+        from respcache.commands.sets import encoding as set_encoding
+
+        return set_encoding(value).decode()  # type: ignore[arg-type]
     if kind == "zset":
-        big = getattr(value, "big", None)  # the value's own record of Redis's conversion
-        if isinstance(big, bool):
-            return "skiplist" if big else "listpack"
-        if len(value) > ZSET_MAX_LISTPACK_ENTRIES:  # type: ignore[arg-type]
-            return "skiplist"
-        members = _members(value)
-        if any(len(m) > ZSET_MAX_LISTPACK_VALUE for m in members):
-            return "skiplist"
-        return "listpack"
+        from respcache.commands.zsets import encoding as zset_encoding
+
+        return zset_encoding(value).decode()  # type: ignore[arg-type]
     if kind == "stream":
         return "stream"
     return "raw"

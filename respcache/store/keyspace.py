@@ -22,7 +22,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Final
+from typing import Any, Final
 
 from respcache.store.values import EXPIRE_OVERHEAD, entry_size, value_size
 
@@ -54,12 +54,12 @@ class KeySampler:
 
     __slots__ = ("_keys", "_misses", "_source")
 
-    def __init__(self, source: dict[bytes, object] | dict[bytes, int]) -> None:
+    def __init__(self, source: dict[bytes, Any]) -> None:
         self._source = source
         self._keys: list[bytes] = []
         self._misses = 0
 
-    def rebind(self, source: dict[bytes, object] | dict[bytes, int]) -> None:
+    def rebind(self, source: dict[bytes, Any]) -> None:
         self._source = source
         self._keys = []
 
