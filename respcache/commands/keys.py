@@ -6,14 +6,11 @@ misses but do not touch the key's LRU/LFU position (``LOOKUP_NOTOUCH``); TOUCH a
 touches. KEYS and SCAN are described in :mod:`respcache.commands.scan`.
 
 OBJECT ENCODING reports what Redis 7.0 would use for the value as it is now: strings
-by :func:`respcache.commands.strings.string_encoding`; hashes ``listpack`` up to 128
-fields of at most 64 bytes, then ``hashtable``; lists always ``quicklist`` (7.0 has no
-small-list encoding); sets ``intset`` up to 512 integers, else ``hashtable``; sorted
-sets ``listpack`` up to 128 members of at most 64 bytes, else ``skiplist`` (Redis's
-default thresholds; a value with a boolean ``big`` attribute, like the sorted set, says
-itself whether Redis would have converted it). Redis never converts a container back
-to its compact encoding when it shrinks; a hash or set that shrank below the thresholds
-reports the compact encoding again here.
+by :func:`respcache.commands.strings.string_encoding`, lists always ``quicklist`` (7.0
+has no small-list encoding), and hashes, sets and sorted sets by the ``encoding``
+function of their own module (Redis 7.0.15's default thresholds). Redis never converts
+a container back to its compact encoding when it shrinks; sorted sets record that, a
+hash or set that shrank below the thresholds reports the compact encoding again here.
 
 OBJECT IDLETIME is refused: the store keeps keys in exact LRU order but records no
 access times, so there is no number to report (see the module's note below).
