@@ -173,25 +173,41 @@ class SentinelClient:
 
     name = "sentinel"
 
-    def __init__(self, sentinels: Sequence[Address], master: str, timeout: float = 1.0) -> None:
+    def __init__(
+        self, sentinels: Sequence[Address], master: str, timeout: float = 1.0, resp: int = 2
+    ) -> None:
+        # No retries anywhere: redis-py >= 6 retries every connection 3 times with an
+        # exponential backoff from 1 s by default, Sentinel connections included, so a
+        # dead node in the Sentinel list stalls each discovery by seconds.
         self.sentinel = Sentinel(
             list(sentinels),
             socket_timeout=timeout,
-            sentinel_kwargs={"socket_timeout": 0.3, "socket_connect_timeout": 0.3},
+            sentinel_kwargs={
+                "socket_timeout": 0.3,
+                "socket_connect_timeout": 0.3,
+                "retry": Retry(NoBackoff(), 0),
+            },
         )
         self.master = self.sentinel.master_for(
             master,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+            protocol=resp,
         )
 
     def write(self, key: str, value: str) -> tuple[str, Address | None]:
+        pool: Any = self.master.connection_pool
         try:
             self.master.set(key, value)
         except (redis.RedisError, OSError) as exc:
-            self.master.connection_pool.disconnect()
+            pool.disconnect()
             return error_kind(exc), None
+        # The connection just used went back to the end of the pool's free list; a
+        # SentinelManagedConnection knows the address discovery gave it.
+        free = getattr(pool, "_available_connections", None)
+        if free:
+            return "ok", (free[-1].host, int(free[-1].port))
         return "ok", None
 
     def close(self) -> None:
@@ -266,6 +282,9 @@ class Run:
     old_leader: str = ""
     new_leader: str = ""
     note: str = ""
+    timeline: list[list[Any]] = field(default_factory=list)
+    """What the client saw around the event: ``[start, end, outcome, node, count]``
+    segments of equal consecutive outcomes, seconds relative to the event."""
 
 
 @dataclass
@@ -296,10 +315,23 @@ class Outcome:
         }
 
 
+def timeline(attempts: Sequence[Attempt], t0: float) -> list[list[Any]]:
+    segments: list[list[Any]] = []
+    for a in attempts:
+        node = None if a.node is None else f"{a.node[0]}:{a.node[1]}"
+        if segments and segments[-1][2] == a.outcome and segments[-1][3] == node:
+            segments[-1][1] = round(a.end - t0, 4)
+            segments[-1][4] += 1
+        else:
+            segments.append([round(a.start - t0, 4), round(a.end - t0, 4), a.outcome, node, 1])
+    return segments
+
+
 def summarize_window(
     writer: Writer, scenario: str, t0: float, first: Attempt | None, t_end: float
 ) -> Run:
-    window = [a for a in list(writer.attempts) if a.start >= t0 and a.start <= t_end]
+    attempts = list(writer.attempts)
+    window = [a for a in attempts if a.start >= t0 and a.start <= t_end]
     failed = [a for a in window if a.outcome != "ok"]
     last_before = writer.last_ok_before(t0)
     ok = [a for a in window if a.outcome == "ok"]
@@ -311,6 +343,7 @@ def summarize_window(
         error_kinds=dict(collections.Counter(a.outcome for a in failed)),
         max_write_ms=max(((a.end - a.start) * 1000 for a in ok), default=None),
         writes_ok=len(ok),
+        timeline=timeline([a for a in attempts if a.end >= t0 - 0.1], t0),
     )
 
 
@@ -362,7 +395,7 @@ class RespcacheBench:
             cluster_name="failover-bench",
             session_timeout_ms=args.session_timeout,
             tick_time_ms=args.tick_time,
-            settings=[("loglevel", "warning")],
+            settings=[("loglevel", "notice")],
             template=source,
         )
         self.template = text
@@ -393,7 +426,7 @@ class RespcacheBench:
     def client(self) -> Client:
         if self.args.client == "direct":
             return DirectClient(self.addresses())
-        return SentinelClient(self.addresses(), self.spec.cluster_name)
+        return SentinelClient(self.addresses(), self.spec.cluster_name, resp=self.args.resp)
 
     def wait_healthy(self, timeout: float = 60.0) -> str:
         """Until a leader leads every node, all in the ISR; the leader's name."""
@@ -423,12 +456,13 @@ class RespcacheBench:
         try:
             time.sleep(self.args.warmup)
             t_kill = time.monotonic()
-            self.cluster.kill_node(leader)
+            self.cluster.kill_node(leader)  # returns once the process is reaped
+            t_dead = time.monotonic()  # a write issued from now on cannot reach it
             first = None
             deadline = t_kill + self.args.give_up
             while first is None and time.monotonic() < deadline:
                 time.sleep(0.02)
-                first = writer.first_ok_after(t_kill, exclude=(node.host, node.port))
+                first = writer.first_ok_after(t_dead, exclude=(node.host, node.port))
             time.sleep(self.args.cooldown)
         finally:
             writer.stop()
@@ -470,7 +504,7 @@ class RespcacheBench:
                         self.watch.first_leader_change(t0, node.node_id) if self.watch else None
                     )
                     if changed is not None:
-                        first = writer.first_ok_after(changed, exclude=(node.host, node.port))
+                        first = writer.first_ok_after(t0, exclude=(node.host, node.port))
             time.sleep(self.args.cooldown)
         finally:
             writer.stop()
@@ -596,7 +630,7 @@ class RedisBench:
     def client(self) -> Client:
         if self.args.client == "direct":
             return DirectClient([("127.0.0.1", p.port) for p in self.data])
-        return SentinelClient(self.sentinel_addresses(), self.MASTER)
+        return SentinelClient(self.sentinel_addresses(), self.MASTER, resp=self.args.resp)
 
     def master_port(self) -> int | None:
         """The primary every Sentinel agrees on, if they agree."""
@@ -667,7 +701,8 @@ class RedisBench:
         try:
             time.sleep(self.args.warmup)
             t_kill = time.monotonic()
-            primary.kill()
+            primary.kill()  # returns once the process is reaped
+            t_dead = time.monotonic()
             first = None
             deadline = t_kill + self.args.give_up
             while first is None and time.monotonic() < deadline:
@@ -676,7 +711,7 @@ class RedisBench:
                     port = self.master_port()
                     if port is not None and port != primary.port:
                         detected = time.monotonic()
-                first = writer.first_ok_after(t_kill, exclude=("127.0.0.1", primary.port))
+                first = writer.first_ok_after(t_dead, exclude=("127.0.0.1", primary.port))
             time.sleep(self.args.cooldown)
         finally:
             writer.stop()
@@ -710,9 +745,6 @@ class RedisBench:
                 port = self.master_port()
                 if port is not None and port != primary.port:
                     first = writer.first_ok_after(t0, exclude=("127.0.0.1", primary.port))
-                    if self.args.client == "sentinel" and first is not None:
-                        # the Sentinel client does not say who answered: count from the switch
-                        first = writer.first_ok_after(time.monotonic() - 0.02)
             time.sleep(self.args.cooldown)
         finally:
             writer.stop()
@@ -815,7 +847,9 @@ def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
         )
     lines += [
         "",
-        f"Client: {args.client} (redis-py {redis.__version__}), 1 s socket timeouts, "
+        f"Client: {args.client} (redis-py {redis.__version__}"
+        + (f", RESP{args.resp}" if args.client == "sentinel" else "")
+        + "), 1 s socket timeouts, no retries in redis-py, "
         f"{args.retry_interval * 1000:.0f} ms pause after an error. 'median' is the time from "
         "the kill (crash) or the FAILOVER command (handoff) to the first acknowledged write "
         "issued after it on the new leader; 'detected' until the new leader was recorded "
@@ -849,6 +883,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--redis-down-after", type=int, default=2000, help="Sentinel down-after-milliseconds (ms)"
     )
     parser.add_argument("--client", choices=("sentinel", "direct"), default="sentinel")
+    parser.add_argument(
+        "--resp",
+        type=int,
+        choices=(2, 3),
+        default=2,
+        help="protocol of the Sentinel client's data connections",
+    )
     parser.add_argument(
         "--retry-interval",
         type=float,
