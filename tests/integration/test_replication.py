@@ -284,6 +284,7 @@ def test_full_sync_of_a_large_dataset_under_concurrent_writes(
         assert follower.dbsize() == 200_000 + 3 * len(writers.acked)
     log = c.leader.log_text()
     assert "Starting full sync of" in log and "succeeded" in log
+    assert "Full sync to " in log  # progress lines from the snapshot child
 
 
 # --- partial and full resync --------------------------------------------------------------
