@@ -226,6 +226,8 @@ class Writer(threading.Thread):
         self.retry_interval = retry_interval
         self.prefix = prefix
         self.attempts: list[Attempt] = []
+        self.acked: list[str] = []
+        """Every acknowledged key (each write sets a key of its own)."""
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -233,8 +235,11 @@ class Writer(threading.Thread):
         while not self.stopping.is_set():
             i += 1
             start = time.monotonic()
-            outcome, node = self.client.write(f"{self.prefix}:{i % 1000}", str(i))
+            key = f"{self.prefix}:{i}"
+            outcome, node = self.client.write(key, "x")
             self.attempts.append(Attempt(start, time.monotonic(), outcome, node))
+            if outcome == "ok":
+                self.acked.append(key)
             if outcome != "ok":
                 time.sleep(self.retry_interval)
 
@@ -274,7 +279,10 @@ class Run:
     detected_s: float | None = None
     """crash: kill -> the new leader is recorded (ZooKeeper state / Sentinel's view)."""
     unavailable_s: float | None = None
-    """Last write acknowledged before the event -> first one after it."""
+    """The longest time without an acknowledged write, from the last one before the event
+    to the end of the run."""
+    lost: int | None = None
+    """Acknowledged writes (each to a key of its own) the new leader does not hold at the end."""
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
     max_write_ms: float | None = None
@@ -309,6 +317,8 @@ class Outcome:
             "failover_max_s": max(measured) if measured else None,
             "detected_median_s": self.median("detected_s"),
             "unavailable_median_s": self.median("unavailable_s"),
+            "lost_total": sum(r.lost or 0 for r in self.runs),
+            "lost_checked_runs": sum(1 for r in self.runs if r.lost is not None),
             "errors_median": self.median("errors"),
             "errors_total": sum(r.errors for r in self.runs),
             "max_write_ms_median": self.median("max_write_ms"),
@@ -327,6 +337,38 @@ def timeline(attempts: Sequence[Attempt], t0: float) -> list[list[Any]]:
     return segments
 
 
+def longest_gap(attempts: Sequence[Attempt], since: float, until: float) -> float:
+    """The longest interval in [since, until] with no write acknowledged."""
+    longest = 0.0
+    last = since
+    for a in attempts:
+        if a.outcome == "ok" and since < a.end <= until:
+            longest = max(longest, a.end - last)
+            last = a.end
+    return max(longest, until - last)
+
+
+def count_lost(writer: Writer, address: Address | None) -> int | None:
+    """Acknowledged writes the leader at ``address`` does not hold (``None``: not checked);
+    the run's keys are deleted afterwards."""
+    if address is None or not writer.acked:
+        return None
+    client = no_retry_client(*address, timeout=10)
+    lost = 0
+    try:
+        for i in range(0, len(writer.acked), 1000):
+            chunk = writer.acked[i : i + 1000]
+            lost += sum(1 for value in client.mget(chunk) if value is None)
+        for i in range(0, len(writer.acked), 1000):
+            client.delete(*writer.acked[i : i + 1000])
+    except (redis.RedisError, OSError) as exc:
+        log(f"could not check for lost writes on {address}: {exc}")
+        return None
+    finally:
+        client.close()
+    return lost
+
+
 def summarize_window(
     writer: Writer, scenario: str, t0: float, first: Attempt | None, t_end: float
 ) -> Run:
@@ -338,7 +380,7 @@ def summarize_window(
     return Run(
         scenario=scenario,
         failover_s=None if first is None else first.end - t0,
-        unavailable_s=None if first is None or last_before is None else first.end - last_before.end,
+        unavailable_s=longest_gap(attempts, last_before.end if last_before else t0, t_end),
         errors=len(failed),
         error_kinds=dict(collections.Counter(a.outcome for a in failed)),
         max_write_ms=max(((a.end - a.start) * 1000 for a in ok), default=None),
@@ -448,6 +490,14 @@ class RespcacheBench:
         wait_for(healthy, timeout, "every node back in the ISR", interval=0.2)
         return found[0]
 
+    def current_leader(self) -> tuple[str, Address | None]:
+        """The leader ZooKeeper records now: its name and address."""
+        state = collect_status(self.spec).state
+        node = None if state is None else self.spec.node_by_id(state.leader_address)
+        if node is None:
+            return "?", None
+        return node.name, (node.host, node.port)
+
     def crash_run(self, n: int) -> Run:
         leader = self.wait_healthy()
         node = self.spec.node(leader)
@@ -471,8 +521,8 @@ class RespcacheBench:
         assert self.watch is not None
         changed = self.watch.first_leader_change(t_kill, node.node_id)
         run.detected_s = None if changed is None else changed - t_kill
-        state = collect_status(self.spec).state
-        run.new_leader = self.spec.short(state.leader) if state is not None else "?"
+        run.new_leader, address = self.current_leader()
+        run.lost = count_lost(writer, address)
         if first is None:
             run.note = f"no write acknowledged within {self.args.give_up:.0f}s"
         self.cluster.start_node(leader)
@@ -510,8 +560,8 @@ class RespcacheBench:
             writer.stop()
         run = summarize_window(writer, "handoff", t0, first, time.monotonic())
         run.old_leader = leader
-        state = collect_status(self.spec).state
-        run.new_leader = self.spec.short(state.leader) if state is not None else "?"
+        run.new_leader, address = self.current_leader()
+        run.lost = count_lost(writer, address)
         run.note = note
         return run
 
@@ -720,6 +770,7 @@ class RedisBench:
         run.old_leader = primary.name
         port = self.master_port()
         run.new_leader = next((p.name for p in self.data if p.port == port), "?")
+        run.lost = count_lost(writer, None if port is None else ("127.0.0.1", port))
         if first is None:
             run.note = f"no write acknowledged within {self.args.give_up:.0f}s"
         primary.start()  # comes back as a primary; the Sentinels turn it into a replica
@@ -752,6 +803,7 @@ class RedisBench:
         run.old_leader = primary.name
         port = self.master_port()
         run.new_leader = next((p.name for p in self.data if p.port == port), "?")
+        run.lost = count_lost(writer, None if port is None else ("127.0.0.1", port))
         run.note = "SENTINEL FAILOVER"
         return run
 
@@ -771,7 +823,7 @@ def repeat(outcome: Outcome, runs: int, one: Callable[[int], Run]) -> None:
         shown = "-" if run.failover_s is None else f"{run.failover_s:.3f}s"
         log(
             f"{outcome.scenario} run {n}/{runs}: {shown} ({run.old_leader} -> {run.new_leader}), "
-            f"{run.errors} errors {run.error_kinds} {run.note}"
+            f"{run.errors} errors {run.error_kinds}, lost {run.lost} {run.note}"
         )
 
 
@@ -830,12 +882,12 @@ def fmt(value: float | None, unit: str = "s", digits: int = 2) -> str:
 def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
     lines = [
         "| scenario | system | runs | median | min | max | detected (median) | "
-        "write gap (median) | errors (median) | longest write (median) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "no ack for (median) | errors (median) | longest write (median) | acked writes lost |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         if o.skipped:
-            lines.append(f"| {o.scenario} | {o.system} | - | skipped: {o.skipped} ||||||")
+            lines.append(f"| {o.scenario} | {o.system} | - | skipped: {o.skipped} |||||||")
             continue
         s = o.summary()
         lines.append(
@@ -843,7 +895,13 @@ def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
             f"{fmt(s['failover_median_s'])} | {fmt(s['failover_min_s'])} | "
             f"{fmt(s['failover_max_s'])} | {fmt(s['detected_median_s'])} | "
             f"{fmt(s['unavailable_median_s'])} | {fmt(s['errors_median'], '', 0)} | "
-            f"{fmt(s['max_write_ms_median'], ' ms', 1)} |"
+            f"{fmt(s['max_write_ms_median'], ' ms', 1)} | "
+            + (
+                f"{s['lost_total']} (in {s['lost_checked_runs']} runs)"
+                if s["lost_checked_runs"]
+                else "-"
+            )
+            + " |"
         )
     lines += [
         "",
@@ -853,8 +911,9 @@ def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
         f"{args.retry_interval * 1000:.0f} ms pause after an error. 'median' is the time from "
         "the kill (crash) or the FAILOVER command (handoff) to the first acknowledged write "
         "issued after it on the new leader; 'detected' until the new leader was recorded "
-        "(ZooKeeper's state znode; the Sentinels' view); 'write gap' from the last write "
-        "acknowledged before the event.",
+        "(ZooKeeper's state znode; the Sentinels' view); 'no ack for' is the longest time "
+        "without any acknowledged write (old or new leader); 'acked writes lost' counts keys "
+        "whose last acknowledged value the new leader lacks at the end of a run.",
         f"Redis Sentinel's default down-after-milliseconds is {REDIS_SENTINEL_DEFAULT_DOWN_AFTER_MS}"
         " ms: with its defaults, detection alone takes 30 s.",
     ]
