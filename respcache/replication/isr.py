@@ -90,8 +90,13 @@ class InSyncSet:
         """The follower's sync is done at ``ack``; True when it joined the ISR."""
         state = self.followers[follower_id]
         state.online = True
+        before = state.ack
         state.ack = max(state.ack, ack) if state.in_isr else ack
         state.last_ack = now
+        if state.in_isr and state.ack > before:
+            # A member continuing at our offset (after a promotion) commits it at once:
+            # with no new write it would otherwise send no ACK to move ``committed``.
+            self.recompute()
         return self._maybe_join(state)
 
     def ack(self, follower_id: str, offset: int, now: float) -> bool:

@@ -73,9 +73,7 @@ class Server:
             from respcache.server.cluster import ClusterNode  # kazoo only when needed
 
             self.cluster = ClusterNode(self)
-            # A leader hands off before replication shuts down; the session closes last.
-            self.shutdown_hooks.insert(0, self.cluster.shutdown_handoff)
-            self.shutdown_hooks.append(self.cluster.stop)
+            self.shutdown_hooks.append(self.cluster.stop)  # the session closes last
 
     # --- configuration ------------------------------------------------------------------
 
@@ -179,6 +177,13 @@ class Server:
         if self._stopped is None or self._stopped.is_set():
             return
         log.info("User requested shutdown...")
+        if self.cluster is not None:
+            # A leader hands off first, still listening: clients retrying on this
+            # address have their commands forwarded to the new leader meanwhile.
+            try:
+                await asyncio.wait_for(self.cluster.shutdown_handoff(), timeout)
+            except Exception:
+                log.exception("handoff before shutdown failed")
         for listener in self.listeners:
             listener.close()
         for hook in self.shutdown_hooks:

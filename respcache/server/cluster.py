@@ -73,7 +73,9 @@ _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0
 _SYNC_POLL = 0.005
 _SHUTDOWN_HANDOFF = 3.0
-"""Seconds a SIGTERM'd leader spends handing off (the server gives each hook 5)."""
+"""Seconds a SIGTERM'd leader spends handing off (the server gives it 5)."""
+_SHUTDOWN_GRACE = 1.0
+"""After handing off on SIGTERM: seconds still listening (and forwarding) before closing."""
 _FORWARD_TIMEOUT = 1.5
 _REDIRECT_WINDOW = 5.0
 """For this long after a handoff, the first data command of each client connection
@@ -271,6 +273,9 @@ class ClusterNode:
             task = self._failover = asyncio.create_task(self._run_failover(None, deadline, False))
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(task)
+        if self._redirect_to is not None:
+            # Clients whose library retries on this address get forwarded a moment longer.
+            await asyncio.sleep(_SHUTDOWN_GRACE)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -406,13 +411,14 @@ class ClusterNode:
         Anything else is the reply (an error), the command does not run.
         """
         self._fence_dirty = -1
-        self.touched_data = True
+        self.touched_data = False
         try:
             spec = self.engine.lookup(argv)
         except CommandError:
-            return None
+            return None  # an error reply reveals nothing
         if spec is None or client.is_master:
             return None
+        self.touched_data = True
         queue = client.multi
         if queue is not None:
             if spec.name != "exec":
@@ -598,6 +604,9 @@ class ClusterNode:
         else:
             log.info("FAILOVER requested to any replica.")
         deadline = time.monotonic() + request.timeout_ms / 1000 if request.timeout_ms else None
+        # From the OK on, writes wait (they are held before they run).
+        rep.failover_state = "waiting-for-sync"
+        self._pause_writes()
         self._failover = asyncio.create_task(self._run_failover(target, deadline, request.force))
 
     def abort_failover(self) -> None:
