@@ -68,6 +68,13 @@ NOT_LEADER_READ: Final = (
 Sentinel client drop the connection and ask the Sentinels for the leader, as it
 does for a write to a demoted master."""
 
+UNBLOCKED_DEMOTED: Final = (
+    "UNBLOCKED force unblock from blocking operation, instance state changed "
+    "(master -> replica?)"
+)
+"""Redis 7.0's reply to clients blocked on a master that becomes a replica (then it
+closes their connections)."""
+
 SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
 _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0
@@ -304,6 +311,15 @@ class ClusterNode:
             # Held replies fail through the commit gate (NOTCOMMITTED), writes are
             # refused; reads are refused too (this node cannot prove them fresh).
             rep.step_down(f"{event.reason} (epoch {event.epoch})")
+            self._unblock_writers()
+
+    def _unblock_writers(self) -> None:
+        """Clients blocked in BLPOP & co. would pop on a replica: end them, as Redis does."""
+        for client in list(self.engine.clients.values()):
+            blocked = client.blocked
+            if blocked is not None and blocked.spec is not None and blocked.spec.is_write:
+                self.engine.unblock(client, CommandError(UNBLOCKED_DEMOTED))
+                client.kill()
 
     def _leader_is(self, address: tuple[str, int]) -> None:
         old = self._leader_address

@@ -12,7 +12,7 @@ import pytest
 from respcache.commands import Client, Engine
 from respcache.commands.failover import FailoverRequest, parse_failover
 from respcache.config import Config
-from respcache.errors import CommandError
+from respcache.errors import NOREPLICAS, READONLY, CommandError
 from respcache.replication import Replication
 from respcache.replication.backlog import Backlog, History
 from respcache.replication.follower import FollowerSession, SessionError
@@ -264,3 +264,26 @@ def test_a_promoted_leader_commits_when_a_member_continues_at_its_offset() -> No
     assert isr.committed == 0
     isr.set_online("n2", 500, 1.0)  # +CONTINUE at our offset: no ACK will follow
     assert isr.committed == 500
+
+
+def test_a_leader_that_meets_a_newer_epoch_steps_down_at_once() -> None:
+    async def main() -> None:
+        engine = Engine(Config())
+        gate = CommitGate()
+        rep = Replication(engine, gate, engine.config)
+        rep.start(asyncio.get_running_loop())
+        rep.managed = True
+        rep.node_id = "n1"
+        rep.become_leader(3, ["n1"])
+        client = engine.new_client()
+        # (min-insync-replicas counts followers: alone, this leader refuses writes)
+        assert _run(client, "SET", "k", "v") == CommandError(NOREPLICAS)
+        follower = _Follower(engine)
+        engine.add_client(follower)
+        reply = _run(follower, "REPLCONF", "node-id", "n2", "epoch", 4)
+        assert isinstance(reply, CommandError) and "stale leader" in reply.message
+        # Fenced before ZooKeeper said anything: no write is accepted any more.
+        assert _run(client, "SET", "k", "w") == CommandError(READONLY)
+        assert rep.fenced
+
+    asyncio.run(main())
