@@ -28,15 +28,21 @@ Scenarios (every process on free loopback ports, all stopped at the end):
     server binary runs in Sentinel mode), ``down-after-milliseconds`` =
     ``--redis-down-after`` (2000, where Sentinel's default is 30000: with the
     defaults Redis needs 30 s only to notice the primary is gone); the handoff is
-    ``SENTINEL FAILOVER``. Redis replicates asynchronously, so its failover may
-    lose acknowledged writes; respcache's may not (not measured here: see the
-    chaos suite).
+    ``SENTINEL FAILOVER``.
+
+Every write sets a key of its own; at the end of a run the new leader is asked
+for every key whose write was acknowledged, and the missing ones are counted as
+**acknowledged writes lost** (then the run's keys are deleted). Redis replicates
+asynchronously and lets the old primary go on acknowledging writes until the
+Sentinels reconfigure it, so it can lose some; respcache must lose none.
 
 The client (``--client``) is redis-py's Sentinel client (``sentinel``, the default:
 every respcache node answers as a Sentinel for its cluster, so the same code
 serves both systems) or a plain client that tries the nodes in turn on any error
-(``direct``). It writes ``SET`` in a loop with 1 s socket timeouts, no retries of
-its own, and sleeps ``--retry-interval`` after an error.
+(``direct``). It writes ``SET`` in a loop with 1 s socket timeouts, no retries
+(redis-py's default backoff would stall discovery for seconds after a node dies),
+RESP2 unless ``--resp 3``, and sleeps ``--retry-interval`` after an error. Each
+run's JSON has a ``timeline`` of what the client saw around the event.
 
 Results print as a markdown table and go to ``bench/results/failover-<time>.json``.
 """

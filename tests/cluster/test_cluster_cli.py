@@ -127,7 +127,8 @@ def up_args(nodes: int, *extra: str) -> list[str]:
 
 def test_up_status_down(cli: Cli) -> None:
     # Either outcome is fine here (a leader, or "no node registered" before the wiring)
-    result = cli.run(*up_args(2, "--registration-timeout", "3"))
+    args = up_args(2, "--registration-timeout", "3")
+    result = cli.run(*args)
     assert result.returncode in (0, EXIT_NO_LEADER), output(result)
     spec = cli.spec()
     pids = cli.pids()
@@ -138,7 +139,7 @@ def test_up_status_down(cli: Cli) -> None:
         assert f"redis-cli -p {node.port}" in result.stdout
     assert f'master_for("{spec.cluster_name}"' in result.stdout
 
-    again = cli.run(*up_args(2))
+    again = cli.run(*args)
     assert again.returncode == 0, output(again)
     assert "already running" in again.stdout
     assert cli.pids() == pids  # nothing restarted
@@ -239,7 +240,13 @@ def test_leader_is_elected_and_followed(cli: Cli) -> None:
         pytest.skip("respcache-server does not take part in the election yet: " + result.stderr)
     assert result.returncode == 0, output(result)
     assert "is up: 3 node(s), leader n" in result.stdout
-    data = json.loads(cli.run("status", "--json").stdout)
+    deadline = time.monotonic() + 20  # up waits for agreement, but only so long
+    while True:
+        data = json.loads(cli.run("status", "--json").stdout)
+        if data["healthy"] and all(n["sentinel_master"] == data["leader"] for n in data["nodes"]):
+            break
+        assert time.monotonic() < deadline, json.dumps(data, indent=1)
+        time.sleep(0.2)
     leader = data["leader"]
     state = data["zookeeper"]["state"]
     assert leader is not None and state["epoch"] >= 1
