@@ -150,8 +150,10 @@ class ReplicaLink:
         self.fid = f"{ip}:{port}"
         self.addr = ""
         self.capa: set[str] = set()
-        self.state = "wait_bgsave"
-        """``wait_bgsave`` (full sync running), ``online`` (streaming), ``closed``."""
+        self.state = "psync"
+        """``psync`` (attached, nothing decided: gets no stream), ``wait_bgsave`` (full
+        sync running: the stream after the snapshot's offset is kept in ``pending``),
+        ``online`` (streaming), ``closed``."""
         self.pending: list[bytes] = []
         """Stream written while the snapshot is sent (sent after it)."""
         self.pending_size = 0
@@ -350,6 +352,10 @@ class LeaderSide:
     # --- followers attach ------------------------------------------------------------------
 
     def attach(self, link: ReplicaLink) -> None:
+        """A follower sent PSYNC. Everything produced so far is flushed first: it goes
+        to the followers already there, never to this one (its snapshot or its
+        backlog read covers it)."""
+        self.flush()
         self.links[link.client.id] = link
         self.isr.add(link.fid, time.monotonic())
         self.events.followers_changed()

@@ -579,7 +579,6 @@ class Replication:
             if other.fid == fid:
                 leader.drop(other, "replaced by a new connection from the same replica")
         leader.attach(link)
-        leader.flush()
         decision = psync_decision(self.history, self.backlog, replid, offset)
         if not decision.full:
             leader.continue_sync(link, decision.start, "psync2" in link.capa)

@@ -270,18 +270,30 @@ def test_full_sync_of_a_large_dataset_under_concurrent_writes(
         f1 = c.follower()
         until(lambda: info(f1).get("master_link_status") == "up", timeout=60)
         time.sleep(0.5)  # more writes once streaming
+        # A second full sync while the leader already streams to f1: writes still
+        # pending when its PSYNC arrives are in its snapshot and must not be sent
+        # again after it. Several attempts make that timing likely.
+        f2 = c.follower()
+        for _ in range(3):
+            until(lambda: info(f2).get("master_link_status") == "up", timeout=60)
+            with f2.client() as follower:  # a new history: the next sync is a full one
+                follower.execute_command("REPLICAOF", "NO", "ONE")
+                follower.execute_command("REPLICAOF", c.leader.host, str(c.leader.port))
+        until(lambda: info(f2).get("master_link_status") == "up", timeout=60)
+        time.sleep(0.5)
     assert not writers.errors
     assert min(writers.acked) > 0
-    wait_synced(c.leader, f1)
-    assert digest(c.leader) == digest(f1)
-    with f1.client() as follower:
-        for n, count in enumerate(writers.acked):
-            # Nothing applied twice, nothing lost: the follower's counters are the
-            # number of acknowledged increments, its logs hold each step once.
-            assert int(follower.get(f"counter:{n}")) == count
-            assert follower.get(f"log:{n}") == "".join(f"{i}," for i in range(count)).encode()
-            assert follower.llen(f"list:{n}") == count
-        assert follower.dbsize() == 200_000 + 3 * len(writers.acked)
+    wait_synced(c.leader, f1, f2)
+    assert digest(c.leader) == digest(f1) == digest(f2)
+    for follower_process in (f1, f2):
+        with follower_process.client() as follower:
+            for n, count in enumerate(writers.acked):
+                # Nothing applied twice, nothing lost: the follower's counters are the
+                # number of acknowledged increments, its logs hold each step once.
+                assert int(follower.get(f"counter:{n}")) == count
+                assert follower.get(f"log:{n}") == "".join(f"{i}," for i in range(count)).encode()
+                assert follower.llen(f"list:{n}") == count
+            assert follower.dbsize() == 200_000 + 3 * len(writers.acked)
     log = c.leader.log_text()
     assert "Starting full sync of" in log and "succeeded" in log
     assert "Full sync to " in log  # progress lines from the snapshot child

@@ -417,3 +417,37 @@ def test_replconf_errors(argv: list[str]) -> None:
         assert isinstance(run(node.client, *argv), CommandError)
 
     arun(main)
+
+
+def test_a_full_sync_never_resends_what_the_snapshot_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes not yet flushed when PSYNC arrives are in the snapshot: not in the stream after it.
+
+    (Sending them again would apply them twice on the follower and push its offset
+    ahead of the leader's, so its acknowledgements would claim writes it lacks.)
+    """
+    from respcache.replication import leader as leader_module
+
+    started: list[int] = []
+
+    def fake_start(self: Any, keyspace: Any, timeout: float) -> None:
+        started.append(self.offset)
+
+    monkeypatch.setattr(leader_module.SnapshotJob, "start", fake_start)
+
+    async def main() -> None:
+        node = Node()
+        node.attach(7001)
+        await tick()
+        run(node.client, "INCR", "n")  # executed, still in the pending buffer
+        f2 = FollowerClient(node.engine, 7002)
+        node.engine.add_client(f2)
+        run(f2, "REPLCONF", "listening-port", 7002)
+        run(f2, "PSYNC", "?", -1)  # same event-loop iteration: before the flush
+        link = next(link for link in node.rep.leader.links.values() if link.port == 7002)  # type: ignore[union-attr]
+        assert started == [node.rep.status().offset]  # the snapshot covers the INCR
+        assert link.pending == []
+        run(node.client, "INCR", "n")
+        await tick()
+        assert b"INCR" in b"".join(link.pending)  # what came after the snapshot
+
+    arun(main)

@@ -246,3 +246,49 @@ def test_an_open_transaction_is_not_counted_until_its_exec() -> None:
     assert session.offset == 100 + 2 * len(before) + sum(map(len, unit))
     assert session.backlog.read(101) == before + b"".join(unit) + before
     assert _commands(out) == [[b"REPLCONF", b"ACK", b"%d" % session.offset]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_offsets_match_the_leader_whatever_the_chunking(seed: int) -> None:
+    """Stream frames count, epoch markers do not; reads cut anywhere; offsets always agree."""
+    import random
+
+    rng = random.Random(seed)
+    handler = Handler()
+    session = _session(handler, offset=5000, epoch=3)
+    _handshake(session)
+    session.receive(b"+CONTINUE\r\n")
+    wire = b""
+    counted = b""
+    for i in range(300):
+        kind = rng.random()
+        if kind < 0.1:
+            frame = encode_command([b"REPLCONF", b"EPOCH", b"3"])  # out of band
+            wire += frame
+            continue
+        if kind < 0.2:
+            frame = encode_command([b"PING"])
+        elif kind < 0.3:
+            frame = encode_command([b"REPLCONF", b"GETACK", b"*"])
+        elif kind < 0.35:
+            frame = b"".join(
+                encode_command(c) for c in ([b"MULTI"], [b"SET", b"t", b"%d" % i], [b"EXEC"])
+            )
+        else:
+            frame = encode_command([b"SADD", b"s", b"%d" % i, b"x" * rng.randrange(0, 300)])
+        wire += frame
+        counted += frame
+    acked = 0
+    pos = 0
+    while pos < len(wire):
+        step = rng.randrange(1, 400)
+        out = session.receive(wire[pos : pos + step])
+        pos += step
+        for ack in _commands(out):
+            assert ack[:2] == [b"REPLCONF", b"ACK"]
+            acked = max(acked, int(ack[2]))
+            # Never more than what was really received and applied.
+            assert acked <= 5000 + len(counted)
+            assert session.backlog.read(5001) == counted[: acked - 5000]
+    assert session.offset == 5000 + len(counted)
+    assert session.backlog.read(5001) == counted
