@@ -81,6 +81,8 @@ class FakeCluster:
     """Records every call; ``leader_name`` is who leads (None: nobody)."""
 
     kind = "fake"
+    service_name: str | None = None
+    preferred_discovery = "role"
 
     def __init__(self, size: int = 3, *, zookeeper: bool = True, partitions: bool = True) -> None:
         self.nodes = tuple(f"n{i}" for i in range(1, size + 1))
@@ -114,6 +116,28 @@ class FakeCluster:
         return [
             NodeInfo(n, "127.0.0.1", 1, 1, n not in self.down, n in self.paused) for n in self.nodes
         ]
+
+    def start(self) -> None:
+        self._call("cluster-start")
+
+    def stop(self) -> None:
+        self._call("cluster-stop")
+
+    def address(self, node: str) -> tuple[str, int]:
+        return ("127.0.0.1", int(node[1:]))
+
+    def describe(self) -> str:
+        return "fake"
+
+    def digests(self) -> dict[str, str]:
+        return {}
+
+    def wait_healthy(self, timeout: float) -> bool:
+        return True
+
+    def wait_for_first_leader(self, timeout: float) -> str:
+        assert self.leader_name is not None
+        return self.leader_name
 
     def leader(self) -> str | None:
         return self.leader_name
@@ -201,16 +225,18 @@ def test_kill_follower_never_kills_the_leader_and_the_choice_follows_the_seed() 
 
 
 def test_split_puts_one_node_against_two_and_zookeeper_on_either_side() -> None:
-    sides = Counter()
+    sides: Counter[int] = Counter()
     for seed in range(40):
         cluster = FakeCluster()
         Nemesis(cluster, 1, ALL).execute(fault(FaultKind.PARTITION_SPLIT, seed))
-        (name, groups), heal = cluster.calls
+        (name, raw_groups), heal = cluster.calls
         assert name == "partition" and heal == ("heal",)
-        nodes = [sorted(n for n in g if n != ZK) for g in groups]  # type: ignore[union-attr]
+        assert isinstance(raw_groups, tuple)
+        groups: list[tuple[str, ...]] = list(raw_groups)
+        nodes = [sorted(n for n in g if n != ZK) for g in groups]
         assert sorted(len(n) for n in nodes) == [1, 2]
         assert sorted(x for n in nodes for x in n) == ["n1", "n2", "n3"]
-        zk_side = next(len(n) for n, g in zip(nodes, groups, strict=True) if ZK in g)  # type: ignore[operator]
+        zk_side = next(len(n) for n, g in zip(nodes, groups, strict=True) if ZK in g)
         sides[zk_side] += 1
     assert set(sides) == {1, 2}
 

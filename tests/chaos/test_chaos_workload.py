@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from respcache.chaos import F, History, Kind, check_all
-from respcache.chaos.cluster import StaticCluster, free_port
+from respcache.chaos.cluster import StaticCluster
 from respcache.chaos.workload import (
     Capabilities,
     LeaderLocator,
@@ -28,6 +28,7 @@ from respcache.chaos.workload import (
     is_definite_failure,
     reply_error,
 )
+from respcache.coordination.zkserver import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -72,8 +73,11 @@ def test_error_replies_get_their_code_back(exc: BaseException, text: str | None)
     assert reply_error(exc) == text
 
 
-def _roles(table: dict[int, tuple[str, tuple[str, int] | None]]):  # type: ignore[no-untyped-def]
-    def role(host: str, port: int, timeout: float) -> tuple[str, tuple[str, int] | None]:
+Role = tuple[str, tuple[str, int] | None]
+
+
+def _roles(table: dict[int, Role]) -> Callable[[str, int, float], Role]:
+    def role(host: str, port: int, timeout: float) -> Role:
         return table[port]
 
     return role
