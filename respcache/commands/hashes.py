@@ -48,7 +48,7 @@ def field_cost(field: bytes, value: bytes) -> int:
 
 
 def is_listpack(value: HashValue) -> bool:
-    if len(value) > HASH_MAX_LISTPACK_ENTRIES:
+    if value.big or len(value) > HASH_MAX_LISTPACK_ENTRIES:  # converted once: for good
         return False
     limit = HASH_MAX_LISTPACK_VALUE
     return all(len(f) <= limit and len(v) <= limit for f, v in value.items())
@@ -87,7 +87,11 @@ def set_fields(
     """Set fields (the last value wins for a repeated field); returns how many are new."""
     delta = 0
     added: list[bytes] = []
+    long_item = False
+    limit = HASH_MAX_LISTPACK_VALUE
     for field, new in pairs:
+        if len(field) > limit or len(new) > limit:
+            long_item = True
         old = value.get(field)
         if old is None:
             delta += field_cost(field, new)
@@ -97,6 +101,8 @@ def set_fields(
         value[field] = new
     if added:
         note_added(value, added)
+    if not value.big and (long_item or len(value) > HASH_MAX_LISTPACK_ENTRIES):
+        value.big = True  # Redis converts to hashtable here, and never back
     c.db.grow(value, delta)
     return len(added)
 

@@ -64,6 +64,8 @@ def is_int_member(member: bytes) -> bool:
 
 
 def is_intset(value: Collection[bytes]) -> bool:
+    if getattr(value, "big", False):  # converted once: Redis never goes back
+        return False
     return len(value) <= SET_MAX_INTSET_ENTRIES and all(map(is_int_member, value))
 
 
@@ -85,6 +87,7 @@ def new_set(members: Iterable[bytes]) -> SetValue:
     value = SetValue()
     value.update(members)
     value.nbytes = CONTAINER_OVERHEAD + sum(member_cost(m) for m in value)
+    value.big = not is_intset(value)
     return value
 
 
@@ -149,8 +152,15 @@ def _sampler(container: Collection[bytes]) -> RandomAccess:
     return entry
 
 
-def note_added(container: Collection[bytes], elements: Iterable[bytes]) -> None:
-    """Elements newly added to ``container`` (call only for ones that were not there)."""
+def note_added(container: Collection[bytes], elements: Collection[bytes]) -> None:
+    """Elements newly added to ``container`` (call only for ones that were not there).
+
+    A set that stops being an intset is marked converted for good, as in Redis.
+    """
+    if type(container) is SetValue and not container.big and (
+        len(container) > SET_MAX_INTSET_ENTRIES or not all(map(is_int_member, elements))
+    ):
+        container.big = True
     if _SAMPLERS:
         entry = _SAMPLERS.get(id(container))
         if entry is not None and entry.container is container:

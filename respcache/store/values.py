@@ -38,12 +38,14 @@ def bytes_size(data: bytes) -> int:
 class HashValue(dict[bytes, bytes]):
     """A Redis hash."""
 
-    __slots__ = ("nbytes",)
+    __slots__ = ("big", "nbytes")
     type_name: Final = "hash"
 
     def __init__(self) -> None:
         super().__init__()
         self.nbytes = CONTAINER_OVERHEAD
+        self.big = False
+        """Redis converted it to ``hashtable`` (one way: it never converts back)."""
 
 
 class ListValue(deque[bytes]):
@@ -60,12 +62,14 @@ class ListValue(deque[bytes]):
 class SetValue(set[bytes]):
     """A Redis set."""
 
-    __slots__ = ("nbytes",)
+    __slots__ = ("big", "nbytes")
     type_name: Final = "set"
 
     def __init__(self) -> None:
         super().__init__()
         self.nbytes = CONTAINER_OVERHEAD
+        self.big = False
+        """Redis converted it to ``hashtable`` (one way: it never converts back)."""
 
 
 def value_size(value: object) -> int:

@@ -353,3 +353,12 @@ def test_encoding() -> None:
     assert encoding(big) == b"listpack"
     big[b"one more"] = b"v"
     assert encoding(big) == b"hashtable"
+
+
+def test_a_hash_converted_to_hashtable_never_goes_back(client: Client) -> None:
+    assert run(client, "HSET", "h", "f", "x" * 65) == 1
+    assert run(client, "OBJECT", "ENCODING", "h") == b"hashtable"
+    assert run(client, "HSET", "h", "f", "short") == 0
+    assert run(client, "OBJECT", "ENCODING", "h") == b"hashtable"
+    assert run(client, "HSET", "small", "f", "v") == 1
+    assert run(client, "OBJECT", "ENCODING", "small") == b"listpack"

@@ -507,3 +507,14 @@ def test_spop_from_a_large_set_uses_every_member(client: Client, engine: Engine)
     assert run(client, "EXISTS", "s") == 0
     assert len(set(popped)) == 300
     check_memory(engine)
+
+
+def test_a_set_converted_to_hashtable_never_goes_back(client: Client) -> None:
+    # As Redis 7.0: once a non-integer member made it a hashtable, removing it does not
+    # make it an intset again (and SMEMBERS order follows the encoding).
+    assert run(client, "SADD", "k", "1", "007") == 2
+    assert run(client, "OBJECT", "ENCODING", "k") == b"hashtable"
+    assert run(client, "SREM", "k", "007") == 1
+    assert run(client, "OBJECT", "ENCODING", "k") == b"hashtable"
+    assert run(client, "SADD", "ints", "3", "1") == 2
+    assert run(client, "OBJECT", "ENCODING", "ints") == b"intset"
