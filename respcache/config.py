@@ -184,7 +184,7 @@ _TABLE: tuple[Setting, ...] = (
     _int("min-replicas-to-write", 0, "Refuse writes (NOREPLICAS) with fewer connected replicas than this; 0 disables it.", "replication", aliases=("min-slaves-to-write",)),
     _int("min-replicas-max-lag", 10, "Replicas whose last ack is older than this many seconds do not count for min-replicas-to-write.", "replication", aliases=("min-slaves-max-lag",)),
     _int("repl-ack-timeout", 1000, "Milliseconds a write waits for in-sync replicas to acknowledge it.", "replication", 1, INT_MAX),
-    _int("min-insync-replicas", 1, "In-sync copies (the leader included) a write needs before it is acknowledged.", "replication", 1, INT_MAX),
+    _int("min-insync-replicas", 1, "In-sync followers (the leader not counted) a leader needs to accept writes; fewer: NOREPLICAS.", "replication", 1, INT_MAX),
     # --- cluster / ZooKeeper
     _str("zookeeper", "", "ZooKeeper connect string, host:port[,host:port...][/chroot]; empty runs without ZooKeeper.", "cluster", mutable=False),
     _str("cluster-name", "respcache", "Name of this cluster: its znodes live under <chroot>/respcache/<cluster-name>.", "cluster", mutable=False),
