@@ -19,6 +19,7 @@ from failover_cluster import (
     READONLY,
     SESSION_MS,
     WAIT,
+    NodeCluster,
     WriteLoad,
     ZkProxy,
     cluster_of,
@@ -265,3 +266,34 @@ def test_a_follower_removed_from_the_isr_cannot_be_elected(
             time.sleep(0.1)
         assert info(lagging, "coordination")["last_decision"].startswith("no in-sync replica")
         assert acked  # (they are safe: only the dead nodes' memory held them)
+
+
+def test_digest_auth_acls_and_node_ids(zookeeper: ZooKeeperServer, tmp_path: Path) -> None:
+    """zk-auth: the znodes carry a digest ACL (others may read, not write); node-id names."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+
+    names = iter(["alpha", "beta"])
+    cluster = NodeCluster(zookeeper, tmp_path, size=0, zk_auth="ops:s3cret")
+    with cluster:
+        for _ in range(2):
+            cluster.options["node_id"] = next(names)
+            cluster.nodes.append(cluster._start_node(len(cluster.nodes)))
+        leader = cluster.leader()
+        follower = cluster.followers(leader)[0]
+        assert wait_until(
+            lambda: info(leader, "coordination").get("zk_isr") == "alpha,beta", WAIT
+        ), cluster.describe()
+        assert info(follower, "coordination")["leader_id"] == "alpha"
+        assert leader.client().set("k", "v")
+        state_path = f"/respcache/{cluster.name}/state"
+        outsider = KazooClient(zookeeper.connect_string)
+        outsider.start(timeout=WAIT)
+        try:
+            data, _ = outsider.get(state_path)  # world-readable
+            assert b'"leader": "alpha"' in data or b'"leader":"alpha"' in data
+            with pytest.raises(NoAuthError):
+                outsider.set(state_path, b"{}")
+        finally:
+            outsider.stop()
+            outsider.close()
