@@ -68,12 +68,29 @@ def make_machine(pair: Pair, strategy: st.SearchStrategy[Cmd]) -> type[RuleBased
 
         def check(self, cmd: Cmd, theirs: Reply, ours: Reply) -> None:
             self.history.append(f"{cmd!r}  ->  redis {theirs!r} | respcache {ours!r}")
-            if not cmd.compare(theirs, ours):
+            if not cmd.compare(theirs, ours) and not self.shared_tiny_string(cmd, theirs, ours):
                 raise AssertionError(
                     f"replies differ ({getattr(cmd.compare, '__name__', 'compare')}) for {cmd!r}\n"
                     f"  redis:     {theirs!r}\n  respcache: {ours!r}\n"
                     f"  sequence since FLUSHALL:\n{describe(self.history)}"
                 )
+
+        def shared_tiny_string(self, cmd: Cmd, theirs: Reply, ours: Reply) -> bool:
+            """The one documented OBJECT ENCODING deviation (docs/commands.md).
+
+            CPython shares every 0- and 1-byte ``bytes`` object, so respcache cannot
+            remember that APPEND/SETRANGE made such a string ``raw`` or INCRBYFLOAT
+            ``embstr``: it reports the encoding Redis's rule gives the content. Only
+            that case is accepted: a string encoding of a value at most one byte long.
+            """
+            argv = [a.lower() for a in cmd.argv[:2]]
+            strings = {b"int", b"embstr", b"raw"}
+            if argv != [b"object", b"encoding"] or len(cmd.argv) != 3:
+                return False
+            if theirs.value not in strings or ours.value not in strings:
+                return False
+            length, _ = pair.run((b"STRLEN", cmd.argv[2]))
+            return length.kind == ":" and int(length.value) <= 1
 
         # A step is a short list of commands: hypothesis shrinks a list's elements
         # away far better than it deletes steps of a machine (with steps of one
