@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("respcache.server")
 
+FLUSH_BYTES = 64 * 1024
+"""Replies of one batch are written once they pass this size, not held to the end."""
+
 
 class ServerClient(Client):
     """A :class:`Client` whose replies reach a real connection."""
@@ -169,6 +172,15 @@ class RespConnection(asyncio.Protocol):
         if self.transport is not None and self._paused_reading and not self._closing:
             self._paused_reading = False
             self.transport.resume_reading()
+        client = self.client
+        if (
+            client is not None
+            and not self._closing
+            and client.blocked is None
+            and self._held_command is None
+            and self.parser.buffered()
+        ):
+            self.process()  # commands left unserved while the peer was not reading
 
     # --- command processing -------------------------------------------------------------
 
@@ -179,6 +191,7 @@ class RespConnection(asyncio.Protocol):
         engine = self.engine
         parser = self.parser
         out: list[bytes] = []
+        out_size = 0
         self.pending = out
         close = False
         cluster = self.server.cluster
@@ -226,7 +239,18 @@ class RespConnection(asyncio.Protocol):
             mode = client.reply_mode
             if mode == "on":
                 # After the command: HELLO 3 is answered in RESP3 already.
-                out.append(encode(reply, client.resp == 3))  # type: ignore[arg-type]
+                data = encode(reply, client.resp == 3)  # type: ignore[arg-type]
+                out.append(data)
+                out_size += len(data)
+                if out_size > FLUSH_BYTES:
+                    # Big replies leave as the batch grows, so flow control and the
+                    # output buffer limit see them; a client that does not read stops
+                    # being served (resume_writing goes on) instead of growing memory.
+                    self.send(b"".join(out), gated)
+                    out.clear()
+                    out_size = 0
+                    if self._write_paused or self._closing:
+                        break
             elif mode == "skip":  # this command's reply is the one skipped
                 client.reply_mode = "on"
             elif mode == "skip_next":  # CLIENT REPLY SKIP itself: no reply, skip the next
