@@ -287,6 +287,13 @@ def _stats(engine: Engine) -> list[str]:
     for client in engine.clients.values():
         channels |= client.subscriptions
         patterns |= client.patterns
+    # Counted by the replication layer's leader side (commands cannot import it).
+    leader = getattr(engine.replication, "leader", None)
+    syncs = (
+        getattr(leader, "syncs_full", 0),
+        getattr(leader, "syncs_partial_ok", 0),
+        getattr(leader, "syncs_partial_err", 0),
+    )
     return [
         f"total_connections_received:{stats.total_connections_received}",
         f"total_commands_processed:{stats.total_commands_processed}",
@@ -300,9 +307,9 @@ def _stats(engine: Engine) -> list[str]:
         "instantaneous_input_repl_kbps:0.00",
         "instantaneous_output_repl_kbps:0.00",
         f"rejected_connections:{stats.rejected_connections}",
-        "sync_full:0",
-        "sync_partial_ok:0",
-        "sync_partial_err:0",
+        f"sync_full:{syncs[0]}",
+        f"sync_partial_ok:{syncs[1]}",
+        f"sync_partial_err:{syncs[2]}",
         f"expired_keys:{ks.expired_keys}",
         f"expired_stale_perc:{ks.expire_cycle_stale_perc * 100:.2f}",
         "expired_time_cap_reached_count:0",

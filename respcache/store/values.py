@@ -21,7 +21,7 @@ ENTRY_OVERHEAD: Final = 112
 # A bytes object: header plus allocator rounding (pymalloc rounds to 16).
 BYTES_OVERHEAD: Final = 48
 # Extra per key with a TTL: the ``expires`` dict slot and the int object.
-EXPIRE_OVERHEAD: Final = 64
+EXPIRE_OVERHEAD: Final = 96
 # Per element of a container (slot in the builtin structure + element header).
 HASH_FIELD_OVERHEAD: Final = 72 + 2 * BYTES_OVERHEAD
 LIST_ITEM_OVERHEAD: Final = 8 + BYTES_OVERHEAD

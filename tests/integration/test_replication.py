@@ -321,6 +321,8 @@ def test_partial_resync_after_the_link_restarts(cluster: Callable[..., Cluster])
     assert "Partial resynchronization request from" in c.leader.log_text()
     assert "Successful partial resynchronization" in f1.log_text()
     assert f1.log_text().count("Full resync from master") == 1  # only the first sync
+    stats = c.leader.client().info("stats")
+    assert (stats["sync_full"], stats["sync_partial_ok"]) == (2, 1)
 
 
 def test_full_resync_when_the_backlog_no_longer_covers(cluster: Callable[..., Cluster]) -> None:
@@ -332,6 +334,7 @@ def test_full_resync_when_the_backlog_no_longer_covers(cluster: Callable[..., Cl
     assert digest(c.leader) == digest(f1) == digest(f2)
     assert f1.log_text().count("Full resync from master") == 2
     assert "outside the backlog" in c.leader.log_text()
+    assert c.leader.client().info("stats")["sync_full"] == 3
 
 
 # --- synchronous acknowledgement and the ISR ------------------------------------------------
