@@ -275,7 +275,8 @@ def command_docs(spec: CommandSpec) -> dict[Reply, Reply]:
     """One command's COMMAND DOCS map: the registry's facts merged into Redis's docs."""
     recorded = _recorded(spec, "docs") or {}
     is_container = spec.handler is None
-    summary = spec.summary or ("" if not is_container else recorded.get("summary", ""))
+    # An implicit container's own summary is a placeholder: Redis's recorded one wins.
+    summary = (recorded.get("summary") if is_container else None) or spec.summary
     since = spec.since
     if is_container and "since" in recorded:
         since = recorded["since"]  # an implicit container has no since of its own

@@ -155,7 +155,13 @@ def command(
             container = REGISTRY.get(parent)
             if container is None:
                 container = REGISTRY[parent] = CommandSpec(
-                    name=parent, handler=None, arity=-2, flags=frozenset(), group=group
+                    name=parent,
+                    handler=None,
+                    arity=-2,
+                    flags=frozenset(),
+                    group=group,
+                    summary=f"A container for {parent.upper()} subcommands",
+                    since=since,
                 )
             if sub in container.subcommands:
                 raise ValueError(f"command {name} registered twice")
