@@ -69,8 +69,7 @@ Sentinel client drop the connection and ask the Sentinels for the leader, as it
 does for a write to a demoted master."""
 
 UNBLOCKED_DEMOTED: Final = (
-    "UNBLOCKED force unblock from blocking operation, instance state changed "
-    "(master -> replica?)"
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
 )
 """Redis 7.0's reply to clients blocked on a master that becomes a replica (then it
 closes their connections)."""
@@ -438,7 +437,14 @@ class ClusterNode:
         queue = client.multi
         if queue is not None:
             if spec.name != "exec":
-                return None  # queued (or MULTI/WATCH/DISCARD): nothing runs now
+                # Queued (or MULTI/WATCH/DISCARD): nothing runs now. Just after a handoff
+                # a data command starts forwarding the whole transaction (here it would
+                # be refused with READONLY at once).
+                if (spec.is_write or "readonly" in spec.flags) and self._redirecting(client):
+                    assert self._redirect_to is not None
+                    self._forward_soon(conn, self._redirect_to)
+                    return self.HOLD
+                return None
             specs: Iterable[CommandSpec] = [s for s, _ in queue]  # type: ignore[misc]
             writes = any(s.is_write for s in specs)
             data = writes or any("readonly" in s.flags for s in specs)
@@ -453,15 +459,13 @@ class ClusterNode:
         if (writes and self.writes_paused) or self.reads_paused:
             self._held[conn] = None
             return self.HOLD
-        target = self._redirect_to
-        if target is not None and not client.is_replica:
+        if self._redirecting(client):
             # Just after a handoff: a client that has not noticed it yet (or whose
             # library retries on the same address) gets its command run by the new
             # leader, and a closed connection that makes it look for the leader.
-            if time.monotonic() < self._redirect_until and not self.leading:
-                self._forward_soon(conn, target)
-                return self.HOLD
-            self._redirect_to = None
+            assert self._redirect_to is not None
+            self._forward_soon(conn, self._redirect_to)
+            return self.HOLD
         if not self.leading:
             if self.linearizable and not writes and self.coordinator is not None:
                 if queue is not None:
@@ -474,6 +478,14 @@ class ClusterNode:
         if self.linearizable:
             self._fence_dirty = self.engine.dirty
         return None
+
+    def _redirecting(self, client: Client) -> bool:
+        if self._redirect_to is None or client.is_replica:
+            return False
+        if time.monotonic() < self._redirect_until and not self.leading:
+            return True
+        self._redirect_to = None
+        return False
 
     def executed(self) -> None:
         """After :meth:`admit` let a command run: a read holds the replies behind it."""
@@ -540,7 +552,7 @@ class ClusterNode:
             prefix.append([b"HELLO", b"3"])
         if client.db.id:
             prefix.append([b"SELECT", b"%d" % client.db.id])
-        if commands[0][0].lower() == b"exec" and client.multi is not None:
+        if client.multi is not None:
             if client.watched:
                 # WATCH cannot be carried over: the keys' history stayed here.
                 self.engine.discard_transaction(client)
@@ -549,6 +561,10 @@ class ClusterNode:
                 return
             prefix.append([b"MULTI"])
             prefix += [argv for _, argv in client.multi]
+            if client.multi_error:
+                # A command was refused while queueing here: EXEC must abort there too
+                # (an unknown command flags the transaction, as in Redis).
+                prefix.append([b"RESPCACHE-FORWARDED-TRANSACTION-HAD-ERRORS"])
             self.engine.discard_transaction(client)
         payload = b"".join(map(encode_command, [*prefix, *commands]))
         sent = False

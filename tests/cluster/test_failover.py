@@ -79,6 +79,11 @@ def test_first_leader_and_two_followers_sync(zookeeper: ZooKeeperServer, tmp_pat
                 assert conn.call("GET", "first:1").value == NOT_LEADER_READ
                 assert conn.call("PING").value == b"PONG"
             assert info(follower, "replication")["master_port"] == str(leader.port)
+        # read-consistency local (the opt-in fast path): followers read their own copy.
+        with followers[0].raw() as conn:
+            assert conn.call("CONFIG", "SET", "read-consistency", "local").value == b"OK"
+            assert conn.call("GET", "first:1").value == b"first:1"
+            assert conn.call("SET", "x", "1").value == READONLY
 
         # redis-py's own Sentinel client, pointed at any node, finds the leader.
         sentinel = cluster.sentinel()
