@@ -191,7 +191,7 @@ def ping(host: str, port: int, timeout: float = 1.0) -> bool:
     return bool(reply) and not reply.startswith(b"-LOADING")
 
 
-def connection(host: str, port: int, timeout: float = 2.0) -> redis.Redis[bytes]:
+def connection(host: str, port: int, timeout: float = 2.0) -> redis.Redis:
     """A redis-py client that never retries on its own; it connects at its first command."""
     return redis.Redis(
         host=host,
@@ -222,25 +222,29 @@ def role_of(host: str, port: int, timeout: float = 1.0) -> tuple[str, tuple[str,
     return (role, None)
 
 
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def client_digest(client: redis.Redis[bytes]) -> str:
+def client_digest(client: redis.Redis) -> str:
     """A digest of a node's keyspace computed through commands (SCAN, TYPE and reads).
 
     Used when the server has no ``DEBUG DIGEST``. It covers strings and sets
     (what the workload writes) fully, other types by name and length only.
     """
     h = hashlib.sha1()
-    keys = sorted(client.scan_iter(count=1000))
+    keys = sorted(_bytes(k) for k in client.scan_iter(count=1000))
     for key in keys:
         kind = _text(client.execute_command("TYPE", key))
         h.update(key + b"\0" + kind.encode() + b"\0")
         if kind == "string":
-            h.update(client.get(key) or b"")
+            h.update(_bytes(client.get(key) or b""))
         elif kind == "set":
-            for member in sorted(client.smembers(key)):
+            for member in sorted(_bytes(m) for m in client.smembers(key)):
                 h.update(member + b"\0")
         else:
             with contextlib.suppress(redis.ResponseError):
