@@ -8,8 +8,8 @@ leader with no new client code. The master's name is ``cluster-name``.
 
 What the node knows of its cluster comes from :attr:`Engine.sentinel_view`
 (set by the server: from ZooKeeper's state with coordination, from the
-replication roles without it). With no view at all, a standalone node
-describes itself as the master.
+replication roles without it: a follower names its leader, a leader its
+followers). A standalone node describes itself as the master.
 """
 
 from __future__ import annotations
@@ -59,7 +59,19 @@ def current_view(c: Client) -> SentinelView:
     cfg = engine.config
     host = cfg.announce_host or (cfg.bind[0].lstrip("-") if cfg.bind else "127.0.0.1")
     port = cfg.announce_port or cfg.port
-    return SentinelView(name=cfg.cluster_name, master=NodeView(host, port, engine.run_id), epoch=0)
+    me = NodeView(host, port, engine.run_id)
+    # Roles set by hand (replicaof / REPLICAOF): the replication layer knows them.
+    status = engine.replication.status() if engine.replication is not None else None
+    if status is not None and status.role == "slave" and status.master is not None:
+        leader = NodeView(status.master[0], status.master[1])
+        return SentinelView(
+            name=cfg.cluster_name, master=leader, replicas=[me], epoch=status.epoch
+        )
+    replicas = [
+        NodeView(f.ip, f.port, up=f.state == "online", offset=f.ack)
+        for f in (status.followers if status is not None else ())
+    ]
+    return SentinelView(name=cfg.cluster_name, master=me, replicas=replicas, epoch=0)
 
 
 def _master_fields(view: SentinelView) -> list[bytes]:

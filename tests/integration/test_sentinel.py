@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from redis.sentinel import Sentinel
@@ -41,3 +43,17 @@ def test_sentinel_replies_parse_in_both_protocols(
     with pytest.raises(redis.ResponseError, match="No such master with that name"):
         r.sentinel_master("nope")
     assert r.sentinel_slaves("c1") == []
+
+
+def test_roles_set_by_replicaof_are_what_sentinel_reports(server_factory: ServerFactory) -> None:
+    leader = server_factory.respcache(cluster_name="pair")
+    follower = server_factory.respcache(
+        cluster_name="pair", replicaof=["127.0.0.1", str(leader.port)]
+    )
+    through_follower = Sentinel([("127.0.0.1", follower.port)], socket_timeout=5)
+    assert through_follower.discover_master("pair") == ("127.0.0.1", leader.port)
+    through_leader = Sentinel([("127.0.0.1", leader.port)], socket_timeout=5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not through_leader.discover_slaves("pair"):
+        time.sleep(0.1)
+    assert through_leader.discover_slaves("pair") == [("127.0.0.1", follower.port)]
