@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import hmac
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.introspection import help_reply
+from respcache.commands.pause import CLIENT_COMMAND, PAUSE_ALL, PAUSE_WRITE
 from respcache.commands.registry import command
 from respcache.errors import DB_INDEX_OUT_OF_RANGE, SYNTAX, WRONGPASS, CommandError
 from respcache.protocol.types import OK, PONG, Reply, Verbatim
 
 if TYPE_CHECKING:
-    from respcache.commands.engine import Engine
+    pass
 
 NAME_ERROR: Final = "ERR Client names cannot contain spaces, newlines or special characters."
 UNBLOCKED_ERROR: Final = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
@@ -740,27 +740,29 @@ def client_unblock(c: Client, argv: list[bytes]) -> Reply:
     acl="@admin @slow @dangerous @connection",
 )
 def client_pause(c: Client, argv: list[bytes]) -> Reply:
-    """Validated and remembered (see CLIENT_PAUSES); commands are not held back."""
+    """Hold clients' commands (all, or those that may replicate) until the timeout.
+
+    Redis 7.0's clientCommand: the mode is checked before the timeout, which is
+    in milliseconds from now; see :mod:`respcache.commands.pause`.
+    """
     if len(argv) > 4:
         raise CommandError(
             "ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP."
         )
-    timeout = parse_int(argv[2], "ERR timeout is not an integer or out of range")
-    if timeout < 0:
-        raise CommandError("ERR timeout is negative")
-    mode = "all"
+    kind = PAUSE_ALL
     if len(argv) == 4:
         lowered = argv[3].lower()
         if lowered == b"write":
-            mode = "write"
+            kind = PAUSE_WRITE
         elif lowered != b"all":
             raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
-    CLIENT_PAUSES[c.engine] = (time.time() + timeout / 1000, mode)
+    timeout = parse_int(argv[2], "ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise CommandError("ERR timeout is negative")
+    # (Redis adds the current time only to a positive timeout: 0 has already ended.)
+    end = int(c.engine.keyspace.clock() * 1000) + timeout if timeout > 0 else 0
+    c.engine.pause.pause(CLIENT_COMMAND, end, kind)
     return OK
-
-
-CLIENT_PAUSES: weakref.WeakKeyDictionary[Engine, tuple[float, str]] = weakref.WeakKeyDictionary()
-"""The pause requested on each engine: (end as unix time, "all" | "write")."""
 
 
 @command(
@@ -774,7 +776,7 @@ CLIENT_PAUSES: weakref.WeakKeyDictionary[Engine, tuple[float, str]] = weakref.We
     acl="@admin @slow @dangerous @connection",
 )
 def client_unpause(c: Client, argv: list[bytes]) -> Reply:
-    CLIENT_PAUSES.pop(c.engine, None)
+    c.engine.pause.unpause(CLIENT_COMMAND)
     return OK
 
 

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
+from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.client import Client
 from respcache.commands.monitoring import Monitoring
+from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
 from respcache.errors import (
     NOAUTH,
@@ -105,11 +107,26 @@ class Blocked:
 Propagator = Callable[[int, list[list[bytes]]], None]
 """Receives (db index, commands) that changed the dataset, in execution order."""
 
+Verdict = Reply | Blocked | Hold | Forward
+"""What ``Engine.execute`` answers; see :mod:`respcache.commands.admission`."""
+
+Refusal = CommandError | Hold | Forward
+"""What a gate step answers to stop a command (None lets it go on)."""
+
+GateStep = Callable[[Client, CommandSpec, bool, bool], Refusal | None]
+"""One admission step: (client, spec, writes, reads) → refusal or None. ``writes`` and
+``reads`` are the command's flags, or for EXEC its queued commands'."""
+
 
 class Engine:
     """A node's dataset, clients and command pipeline, free of I/O."""
 
-    def __init__(self, config: Config, keyspace: Keyspace | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        keyspace: Keyspace | None = None,
+        node: NodeAdmission | None = None,
+    ) -> None:
         self.config = config
         self.keyspace = keyspace or Keyspace(
             config.databases,
@@ -162,7 +179,7 @@ class Engine:
         """What SENTINEL MASTERS/SLAVES answer: set by the server from coordination/replication."""
         self.ops_per_sec: Callable[[], int] | None = None
         """INFO's instantaneous_ops_per_sec, set by the server (it samples in its cron)."""
-        self.command_gate: Callable[[Client, CommandSpec], CommandError | None] | None = None
+        self.command_gate: Callable[[Client, CommandSpec, bool], CommandError | None] | None = None
         """Set by replication only while commands must be refused before they run
         (NOREPLICAS on a leader short of in-sync followers, LOADING, MASTERDOWN): returns
         the refusal or None. Checked before MULTI queueing, so a refused command inside
@@ -170,6 +187,24 @@ class Engine:
         self.replication: Any = None
         """The replication layer's entry points for REPLICAOF, PSYNC, REPLCONF, WAIT
         (``respcache.replication.node.Replication``); None without a server."""
+        self.node: NodeAdmission = node or Standalone()
+        """The node's admission rules (roles, handoff, fencing): ``server/cluster.py``."""
+        self.pause = ClientPause(self.keyspace)
+        """CLIENT PAUSE's state and the clients it holds."""
+        self.reveals_data = True
+        """Set by :meth:`execute`: the reply of the command just admitted may reveal
+        written data, so the transport holds it behind the commit barrier."""
+        self.gates: list[GateStep] = [
+            # Redis's processCommand order (lookup and arity come first, in execute).
+            self._gate_auth,  # NOAUTH
+            self._gate_no_multi,  # not allowed inside a transaction
+            self._gate_route,  # forward after a handoff; reads on a follower
+            self._gate_oom,  # evict, then OOM for denyoom commands
+            self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
+            self._gate_pubsub,  # RESP2 subscribed context
+            self._gate_hold,  # handoff and CLIENT PAUSE: postpone
+        ]
+        """The admission stage, in order; one more gate is one more line."""
 
     # --- clients ------------------------------------------------------------------------
 
@@ -224,69 +259,173 @@ class Engine:
             return sub
         return spec
 
-    def execute(self, client: Client, argv: list[bytes]) -> Reply | Blocked:
-        """Run one command line from a client through the whole pipeline."""
+    def execute(self, client: Client, argv: list[bytes]) -> Verdict:
+        """Run one command line from a client through the whole pipeline.
+
+        The verdict is the reply (the command ran or was refused), :class:`Blocked`,
+        :class:`Hold` (not run: park it in the hold's queue) or :class:`Forward`
+        (not run: relay it to the leader). Sets :attr:`reveals_data`.
+        """
         try:
             spec = self.lookup(argv)
         except CommandError as err:
+            self.reveals_data = False
             return self._reject(client, err, None)
         if spec is None:
+            self.reveals_data = False
             if client.multi is not None:
                 client.multi_error = True
             return self._reject(client, unknown_command(argv), None)
         arity = spec.arity
         n = len(argv)
         if (arity > 0 and n != arity) or n < -arity:
+            self.reveals_data = False
             if client.multi is not None:
                 if spec.name == "exec":
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
             return self._reject(client, wrong_arity(spec.name), spec)
+        if client.is_master:
+            # The replication apply path: the leader's stream passes no gate.
+            self.reveals_data = False
+        else:
+            self.reveals_data = self.node.reveals_data(client, spec)
+            verdict = self._admit(client, spec)
+            if verdict is not None:
+                return verdict
+        queue = client.multi
+        if queue is not None and spec.name not in MULTI_IMMEDIATE:
+            queue.append((spec, argv))
+            return QUEUED
+        if client.is_master:
+            reply = self.call(client, spec, argv)
+        else:
+            dirty = self.dirty
+            reply = self.call(client, spec, argv)
+            self.node.executed(client, spec, self.dirty != dirty)
+        if self.ready:
+            self.serve_ready()
+        return reply
+
+    # --- admission: Redis's processCommand gates, in its order ---------------------------
+
+    def _admit(self, client: Client, spec: CommandSpec) -> Verdict | None:
+        """Every gate in order; the first refusal wins (None: the command may run).
+
+        A refused command inside MULTI flags the transaction (EXECABORT at EXEC);
+        a refused EXEC discards it, as Redis's rejectCommand/flagTransaction do.
+        """
+        queue = client.multi
+        if queue is not None and spec.name == "exec":
+            specs = [cast(CommandSpec, queued) for queued, _ in queue]
+            writes = spec.is_write or any(s.is_write for s in specs)
+            reads = any("readonly" in s.flags for s in specs)
+        else:
+            writes = spec.is_write
+            reads = "readonly" in spec.flags
+        for gate in self.gates:
+            verdict = gate(client, spec, writes, reads)
+            if verdict is not None:
+                if type(verdict) is CommandError:
+                    return self._refuse(client, verdict, spec)
+                return verdict
+        return None
+
+    def _refuse(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
+        if client.multi is not None:
+            if spec.name == "exec":
+                return self._abort_exec(client, err, spec)
+            if spec.name not in MULTI_IMMEDIATE:
+                client.multi_error = True
+        return self._reject(client, err, spec)
+
+    def _gate_auth(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
         if not client.authenticated and not spec.no_auth:
             if client.multi is not None:
                 client.multi_error = True
-            return self._reject(client, CommandError(NOAUTH), spec)
+            return CommandError(NOAUTH)
+        return None
+
+    def _gate_no_multi(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        if client.multi is not None and "no_multi" in spec.flags:
+            return CommandError("ERR Command not allowed inside a transaction")
+        return None
+
+    def _gate_route(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
+        queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
+        return self.node.route(client, spec, writes, writes or reads, queued)
+
+    def _gate_oom(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        ks = self.keyspace
+        if not ks.maxmemory:
+            return None
+        ks.update_clock()
+        ks.evict()
+        if ks.events:
+            self.flush_store_events()
+        if ks.paused or not ks.over_maxmemory():
+            return None
+        name = spec.name
+        denyoom = spec.is_denyoom
+        queue = client.multi
+        if queue is not None:
+            if name == "exec":
+                denyoom = any(cast(CommandSpec, s).is_denyoom for s, _ in queue)
+            elif name not in ("discard", "quit", "reset"):
+                denyoom = True  # queueing may use unlimited memory: refused too
+        return CommandError(OOM) if denyoom else None
+
+    def _gate_replication(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        """NOREPLICAS, READONLY (replica or deposed leader), MASTERDOWN, LOADING."""
         gate = self.command_gate
-        if gate is not None and not client.is_master:
-            refusal = gate(client, spec)
-            if refusal is not None:
-                if client.multi is not None:
-                    if spec.name == "exec":
-                        return self._abort_exec(client, refusal, spec)
-                    if spec.name not in MULTI_IMMEDIATE:
-                        client.multi_error = True
-                return self._reject(client, refusal, spec)
-        if client.multi is not None:
-            queued = self._multi_gates(client, spec, argv)
-            if queued is not None:
-                return queued
+        if gate is not None:
+            return gate(client, spec, writes)
+        if writes and self.read_only:
+            return CommandError(READONLY)
+        return None
+
+    def _gate_pubsub(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
         if (
             client.resp == 2
             and (client.subscriptions or client.patterns)
             and spec.name.partition("|")[0] not in PUBSUB_ALLOWED
         ):
-            return self._reject(
-                client,
-                CommandError(
-                    f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
-                    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-                ),
-                spec,
+            return CommandError(
+                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
+                "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
-        if spec.is_write and self.read_only and not client.is_master:
-            return self._reject(client, CommandError(READONLY), spec)
-        ks = self.keyspace
-        if ks.maxmemory and not client.is_master:
-            ks.update_clock()
-            ks.evict()
-            if ks.events:
-                self.flush_store_events()
-            if spec.is_denyoom and ks.over_maxmemory():
-                return self._reject(client, CommandError(OOM), spec)
-        reply = self.call(client, spec, argv)
-        if self.ready:
-            self.serve_ready()
-        return reply
+        return None
+
+    def _gate_hold(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
+        if client.is_replica:
+            return None  # replicas are never paused
+        hold = self.node.hold(client, spec, writes, writes or reads)
+        if hold is not None:
+            return hold
+        if self.pause.type:
+            may_replicate = writes or "may_replicate" in spec.flags
+            if not may_replicate and client.multi is not None and spec.name == "exec":
+                may_replicate = any(
+                    "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi
+                )
+            return self.pause.hold(may_replicate)
+        return None
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""
@@ -357,54 +496,6 @@ class Engine:
         self.stats.errors[prefix] = self.stats.errors.get(prefix, 0) + 1
 
     # --- MULTI ----------------------------------------------------------------------------
-
-    def _multi_gates(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | None:
-        """Inside MULTI: queue the command, or refuse it; None lets it run now.
-
-        As in Redis's processCommand, the READONLY and OOM gates come before queueing:
-        a refused command flags the transaction (EXECABORT at EXEC), and out of memory
-        every command is refused, not only ``denyoom`` ones. EXEC counts as a write or
-        ``denyoom`` command when a queued command is; refused, it discards the
-        transaction (``EXECABORT Transaction discarded because of: <error>``).
-        """
-        name = spec.name
-        is_exec = name == "exec"
-        if name in MULTI_IMMEDIATE and not is_exec:
-            return None
-        queue = client.multi
-        assert queue is not None
-        if is_exec:
-            specs = [cast(CommandSpec, queued) for queued, _ in queue]
-            write = any(s.is_write for s in specs)
-            denyoom = any(s.is_denyoom for s in specs)
-        else:
-            if "no_multi" in spec.flags:
-                client.multi_error = True
-                return self._reject(
-                    client, CommandError("ERR Command not allowed inside a transaction"), spec
-                )
-            write = spec.is_write
-            denyoom = True
-        error: str | None = None
-        if write and self.read_only and not client.is_master:
-            error = READONLY
-        elif denyoom and self.keyspace.maxmemory and not client.is_master:
-            ks = self.keyspace
-            ks.update_clock()
-            ks.evict()
-            if ks.events:
-                self.flush_store_events()
-            if ks.over_maxmemory():
-                error = OOM
-        if error is not None:
-            if is_exec:
-                return self._abort_exec(client, CommandError(error), spec)
-            client.multi_error = True
-            return self._reject(client, CommandError(error), spec)
-        if is_exec:
-            return None
-        queue.append((spec, argv))
-        return QUEUED
 
     def _abort_exec(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
         """EXEC refused by a gate: the transaction is discarded (Redis's execCommandAbort).

@@ -172,6 +172,8 @@ def _clients(engine: Engine) -> list[str]:
         f"blocked_clients:{blocked}",
         "tracking_clients:0",
         f"clients_in_timeout_table:{in_timeout}",
+        # Not in Redis 7.0: Valkey 8's field (client_pause, or none), for CLIENT PAUSE.
+        f"paused_reason:{engine.pause.reason}",
     ]
 
 

@@ -387,7 +387,7 @@ def sunsubscribe(c: Client, argv: list[bytes]) -> Reply:
 @command(
     "publish",
     arity=3,
-    flags="pubsub loading stale fast",
+    flags="pubsub loading stale fast may_replicate",
     group="pubsub",
     summary="Post a message to a channel",
     since="2.0.0",
@@ -405,7 +405,7 @@ def publish(c: Client, argv: list[bytes]) -> Reply:
 @command(
     "spublish",
     arity=3,
-    flags="pubsub loading stale fast",
+    flags="pubsub loading stale fast may_replicate",
     keys=(1, 1, 1),
     group="pubsub",
     summary="Post a message to a shard channel",

@@ -620,8 +620,19 @@ class Replication:
 
     # --- ROLE and INFO ------------------------------------------------------------------------------
 
+    def public_role(self) -> str:
+        """``master``/``slave`` as ROLE and INFO say; ``none`` while the coordination layer
+        has not decided (stepped down, or starting): such a node does not claim master."""
+        if self.role == "master" and self.fenced and self.managed:
+            return "none"
+        return self.role
+
     def role_reply(self) -> Any:
-        if self.role == "master":
+        role = self.public_role()
+        if role == "none":
+            # Waiting for ZooKeeper: a replica of nobody yet (Redis's REPL_STATE_NONE).
+            return [b"slave", b"", 0, b"none", -1]
+        if role == "master":
             replicas: list[list[bytes]] = []
             if self.leader is not None:
                 for link in self.leader.links.values():
@@ -643,8 +654,9 @@ class Replication:
 
     def info_lines(self) -> list[str]:
         now = time.monotonic()
-        lines = [f"role:{self.role}"]
-        if self.role == "slave":
+        role = self.public_role()
+        lines = [f"role:{'slave' if role == 'none' else role}"]
+        if role != "master":
             host, port = self.master or ("", 0)
             link = self.link
             up = link is not None and link.up
@@ -754,34 +766,25 @@ class Replication:
             )
         self.engine.command_gate = self._gate if active else None
 
-    def _gate(self, client: Client, spec: CommandSpec) -> CommandError | None:
+    def _gate(self, client: Client, spec: CommandSpec, writes: bool) -> CommandError | None:
+        """The engine's replication gate step (``writes``: EXEC counts its queued commands)."""
         if self.role == "master":
-            if spec.is_write:
+            if writes:
                 if self.fenced:
                     return CommandError(READONLY)
                 if self._noreplicas():
                     return CommandError(NOREPLICAS)
-            elif (
-                spec.name == "exec"
-                and client.multi
-                and self._noreplicas()
-                and any(getattr(s, "is_write", False) for s, _ in client.multi)
-            ):
-                client.multi = None
-                client.multi_error = False
-                self.engine.unwatch_all(client)
-                return CommandError(f"EXECABORT Transaction discarded because of: {NOREPLICAS}")
             return None
-        if spec.is_write and self.engine.read_only:
+        if writes and self.engine.read_only:
             return CommandError(READONLY)
-        if self._loading and not spec.allowed_while_loading:
-            return CommandError(LOADING)
         if (
             not self.config.replica_serve_stale_data
             and "stale" not in spec.flags
             and not (self.link is not None and self.link.up)
         ):
             return CommandError(MASTERDOWN)
+        if self._loading and not spec.allowed_while_loading:
+            return CommandError(LOADING)
         return None
 
     def _config_changed(self, value: object) -> None:
@@ -916,9 +919,9 @@ class Replication:
                 if type(reply) is CommandError:
                     self._apply_error(argv, reply)
                 return False
-        reply = engine.execute(client, argv)
-        if type(reply) is CommandError:
-            self._apply_error(argv, reply)
+        verdict = engine.execute(client, argv)  # (the master link passes no gate)
+        if type(verdict) is CommandError:
+            self._apply_error(argv, verdict)
         return client.multi is not None
 
     def _apply_error(self, argv: list[bytes], reply: CommandError) -> None:

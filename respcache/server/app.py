@@ -17,8 +17,11 @@ from respcache.config import Config
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
+from respcache.server.status import FollowerStatus, NodeStatus
 
 if TYPE_CHECKING:
+    from aiohttp.web import AppRunner
+
     from respcache.server.cluster import ClusterNode
 
 log = logging.getLogger("respcache.server")
@@ -50,6 +53,7 @@ class Server:
         self.gate = CommitGate()
         self.connections: set[RespConnection] = set()
         self.listeners: list[asyncio.AbstractServer] = []
+        self._http: list[AppRunner] = []
         self.ports: list[int] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
@@ -111,7 +115,19 @@ class Server:
         loop = self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self.engine.call_later = loop.call_later
+        self.engine.pause.call_later = loop.call_later
         cfg = self.config
+        # HTTP first: once the RESP port accepts, the HTTP endpoint is up too.
+        if cfg.http_port:
+            from respcache.server.http import HttpEndpoint, start_http
+
+            endpoint = HttpEndpoint(self.engine, self.gate, cfg, self.node_status)
+            for host in cfg.bind or ["127.0.0.1"]:
+                try:
+                    self._http.append(await start_http(endpoint, host.lstrip("-"), cfg.http_port))
+                except OSError:
+                    if not host.startswith("-"):
+                        raise
         if cfg.port:
             for host in cfg.bind:
                 optional = host.startswith("-")
@@ -143,17 +159,6 @@ class Server:
             self.listeners.append(listener)
         if not self.listeners:
             raise OSError("no listening socket could be bound")
-        if cfg.http_port:
-            from respcache.server.http import start_http
-
-            for host in cfg.bind or ["127.0.0.1"]:
-                try:
-                    self.listeners.append(
-                        await start_http(self, host.lstrip("-"), cfg.http_port)
-                    )
-                except OSError:
-                    if not host.startswith("-"):
-                        raise
         self._schedule_cron()
         self.replication.start(loop)
         if self.cluster is not None:
@@ -186,6 +191,9 @@ class Server:
                 log.exception("handoff before shutdown failed")
         for listener in self.listeners:
             listener.close()
+        for runner in self._http:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner.cleanup(), 1.0)
         for hook in self.shutdown_hooks:
             result = hook()
             if asyncio.iscoroutine(result):
@@ -210,6 +218,47 @@ class Server:
                 os.unlink(self.config.unixsocket)
         log.info("respcache is now ready to exit, bye bye...")
         self._stopped.set()
+
+    def node_status(self) -> NodeStatus:
+        """Role, epoch, leader, ISR and offsets, for ``/health`` and ``/metrics``."""
+        status = self.replication.status()
+        cluster = self.cluster
+        followers = tuple(
+            FollowerStatus(
+                f.id,
+                f"{f.ip}:{f.port}",
+                f.state,
+                f.ack,
+                max(0, status.offset - f.ack),
+                f.lag,
+                f.in_isr,
+            )
+            for f in status.followers
+        )
+        role = self.replication.public_role()
+        serving = role == "master"
+        if cluster is None:
+            host, port = status.master or ("127.0.0.1", self.listening_port())
+            leader = f"{host}:{port}" if role != "none" else ""
+            zookeeper, failovers = "none", 0
+        else:
+            address = cluster.leader_address
+            leader = f"{address[0]}:{address[1]}" if address is not None else ""
+            zookeeper = "connected" if cluster.zk_connected else "disconnected"
+            failovers = cluster.failovers
+            serving = serving and cluster.leading
+        return NodeStatus(
+            role=role,
+            serving=serving,
+            epoch=status.epoch,
+            leader=leader,
+            isr=tuple(sorted(status.isr)),
+            offset=status.offset,
+            committed=status.committed,
+            followers=followers,
+            zookeeper=zookeeper,
+            failovers=failovers,
+        )
 
     def listening_port(self) -> int:
         """The TCP port clients (and followers' leaders) reach us on."""

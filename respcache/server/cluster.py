@@ -29,10 +29,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from respcache.commands import failover as failover_cmd
+from respcache.commands.admission import Forward, Hold, HoldQueue, Relayable
 from respcache.commands.pubsub import pubsub_of
 from respcache.commands.sentinel import NodeView, SentinelView, switch_master_message
 from respcache.coordination import (
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from respcache.commands.client import Client
     from respcache.commands.registry import CommandSpec
     from respcache.server.app import Server
-    from respcache.server.connection import RespConnection
 
 log = logging.getLogger("respcache.cluster")
 
@@ -139,11 +138,6 @@ def _skip_replies(buf: bytes, pos: int, count: int) -> int | None:
     return pos
 
 
-class _Hold:
-    def __repr__(self) -> str:
-        return "HOLD"
-
-
 def _split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     try:
@@ -154,9 +148,6 @@ def _split_address(address: str) -> tuple[str, int]:
 
 class ClusterNode:
     """One node's membership of a ZooKeeper-led cluster (created by the server)."""
-
-    HOLD: Final = _Hold()
-    """:meth:`admit`'s answer for a write that must wait (the connection keeps it)."""
 
     def __init__(self, server: Server) -> None:
         config = server.config
@@ -174,14 +165,14 @@ class ClusterNode:
         self.writes_paused = False
         self.reads_paused = False
         """While the handoff is being recorded in ZooKeeper, reads wait too."""
-        self.touched_data = False
-        """Set by :meth:`admit`: the command reads or writes the data (its reply waits
-        for the commit barrier)."""
-        self._held: dict[RespConnection, None] = {}
-        """Connections holding a write until the pause ends, in arrival order."""
+        self._held = HoldQueue()
+        """Transports holding a write until the handoff ends, in arrival order."""
+        self._hold = Hold(self._held, "handoff")
         self._failover: asyncio.Task[None] | None = None
         self._failover_committing = False
         self._leader_address: tuple[str, int] | None = None
+        self.failovers = 0
+        """Times the leader moved, seen from this node (``/metrics``)."""
         self._isr_lock: asyncio.Lock | None = None
         self._run_ids: dict[str, str] = {}
         self._isr_task: asyncio.Task[None] | None = None
@@ -202,6 +193,7 @@ class ClusterNode:
         rep.step_down("waiting for ZooKeeper to decide the roles")
         rep.confirm_isr_shrink = self._confirm_shrink
         rep.isr_listeners.append(self._on_isr_change)
+        self.engine.node = self
         self.engine.sentinel_view = self.sentinel_view
         self.engine.info_providers["coordination"] = self.info_lines
         failover_cmd.set_control(self.engine, self)
@@ -286,6 +278,16 @@ class ClusterNode:
     # --- state ---------------------------------------------------------------------------
 
     @property
+    def leader_address(self) -> tuple[str, int] | None:
+        """The leader's address as last decided in ZooKeeper (None: not known yet)."""
+        return self._leader_address
+
+    @property
+    def zk_connected(self) -> bool:
+        coordinator = self.coordinator
+        return coordinator is not None and coordinator.status.connected
+
+    @property
     def leading(self) -> bool:
         rep = self.replication
         return rep.role == "master" and not rep.fenced
@@ -325,6 +327,7 @@ class ClusterNode:
         self._leader_address = address
         if old is None or old == address:
             return
+        self.failovers += 1
         log.info("Leader moved from %s:%d to %s:%d", *old, *address)
         pubsub = pubsub_of(self.engine, create=False)
         if pubsub is not None:
@@ -418,65 +421,44 @@ class ClusterNode:
             with contextlib.suppress(CoordinationError):
                 await coordinator.fetch_members()
 
-    # --- what a client may do (called by the connection before each command) ------------------
+    # --- admission: the node's gate steps (NodeAdmission, called by Engine.execute) ------------
 
-    def admit(self, conn: RespConnection, client: Client, argv: list[bytes]) -> object:
-        """None: run the command. :attr:`HOLD`: the connection keeps it until writes resume.
+    def reveals_data(self, client: Client, spec: CommandSpec) -> bool:
+        """Does the reply wait for the commit barrier? Data commands and transactions do;
+        PING, REPLCONF, INFO, SENTINEL... do not: a new leader holds every data reply
+        until its followers acknowledged, and their handshakes must get through."""
+        if client.multi is not None:
+            return True
+        return spec.is_write or "readonly" in spec.flags or spec.name.startswith("debug")
 
-        Anything else is the reply (an error), the command does not run.
-        """
+    def route(
+        self, client: Client, spec: CommandSpec, writes: bool, data: bool, queued: bool
+    ) -> CommandError | Forward | None:
+        """Forward just after a handoff; refuse reads a non-leader cannot prove fresh."""
         self._fence_dirty = -1
-        self.touched_data = False
-        try:
-            spec = self.engine.lookup(argv)
-        except CommandError:
-            return None  # an error reply reveals nothing
-        if spec is None or client.is_master:
-            return None
-        self.touched_data = True
-        queue = client.multi
-        if queue is not None:
-            if spec.name != "exec":
-                # Queued (or MULTI/WATCH/DISCARD): nothing runs now. Just after a handoff
-                # a data command starts forwarding the whole transaction (here it would
-                # be refused with READONLY at once).
-                if (spec.is_write or "readonly" in spec.flags) and self._redirecting(client):
-                    assert self._redirect_to is not None
-                    self._forward_soon(conn, self._redirect_to)
-                    return self.HOLD
-                return None
-            specs: Iterable[CommandSpec] = [s for s, _ in queue]  # type: ignore[misc]
-            writes = any(s.is_write for s in specs)
-            data = writes or any("readonly" in s.flags for s in specs)
-        else:
-            writes = spec.is_write
-            data = writes or "readonly" in spec.flags
         if not data:
-            # DEBUG (DIGEST, OBJECT...) shows data: its reply waits for the barrier,
-            # but it is an operator's tool, served by every node.
-            self.touched_data = spec.name.startswith("debug")
             return None
-        if (writes and self.writes_paused) or self.reads_paused:
-            self._held[conn] = None
-            return self.HOLD
         if self._redirecting(client):
             # Just after a handoff: a client that has not noticed it yet (or whose
             # library retries on the same address) gets its command run by the new
             # leader, and a closed connection that makes it look for the leader.
             assert self._redirect_to is not None
-            self._forward_soon(conn, self._redirect_to)
-            return self.HOLD
+            return Forward(self._redirect_to, self._forward_soon)
+        if queued:
+            return None  # (a queued command is judged with its transaction, at EXEC)
         if not self.leading:
             if self.linearizable and not writes and self.coordinator is not None:
-                if queue is not None:
-                    self.engine.discard_transaction(client)
-                    return CommandError(
-                        f"EXECABORT Transaction discarded because of: {NOT_LEADER_READ}"
-                    )
                 return CommandError(NOT_LEADER_READ)
-            return None  # writes: the engine answers READONLY, as on any replica
+            return None  # writes: the replication gate answers READONLY, as on any replica
         if self.linearizable:
             self._fence_dirty = self.engine.dirty
+        return None
+
+    def hold(self, client: Client, spec: CommandSpec, writes: bool, data: bool) -> Hold | None:
+        """During a handoff writes wait (and, while it is recorded, reads too)."""
+        if data and ((writes and self.writes_paused) or self.reads_paused):
+            self._fence_dirty = -1
+            return self._hold
         return None
 
     def _redirecting(self, client: Client) -> bool:
@@ -487,18 +469,14 @@ class ClusterNode:
         self._redirect_to = None
         return False
 
-    def executed(self) -> None:
-        """After :meth:`admit` let a command run: a read holds the replies behind it."""
+    def executed(self, client: Client, spec: CommandSpec, changed: bool) -> None:
+        """After a command ran: a read holds the replies behind it until fenced."""
         if self._fence_dirty >= 0:
             # Nothing was propagated: the reply only observed the data (GET, or a
             # write that changed nothing). Its commit needs a fresh ack round.
-            if self.engine.dirty == self._fence_dirty:
+            if not changed:
                 self.replication.read_fence()
             self._fence_dirty = -1
-
-    def forget(self, conn: RespConnection) -> None:
-        """A connection went away (it may have been holding a write)."""
-        self._held.pop(conn, None)
 
     def _pause_writes(self) -> None:
         if self.writes_paused:
@@ -517,26 +495,23 @@ class ClusterNode:
         if self._expiry_was is not None and self.leading:
             self.engine.keyspace.expire_keys = self._expiry_was
         self._expiry_was = None
-        held, self._held = self._held, {}
         if new_leader is None or self.leading:
-            for conn in held:
-                conn.resume_pending()
+            self._held.release()
             return
         # Handed off: the held commands never ran here; the new leader runs them and
         # their replies come back through us. For a few seconds the other clients'
-        # data commands are forwarded the same way (see admit).
+        # data commands are forwarded the same way (see route).
         self._redirect_to = new_leader
         self._redirect_until = time.monotonic() + _REDIRECT_WINDOW
-        log.info("Handed off: %d held client(s) forwarded to %s:%d", len(held), *new_leader)
-        for conn in held:
-            self._forward_soon(conn, new_leader)
+        count = self._held.release(Forward(new_leader, self._forward_soon))
+        log.info("Handed off: %d held client(s) forwarded to %s:%d", count, *new_leader)
 
-    def _forward_soon(self, conn: RespConnection, leader: tuple[str, int]) -> None:
+    def _forward_soon(self, conn: Relayable, leader: tuple[str, int]) -> None:
         task = asyncio.get_running_loop().create_task(self._forward(conn, leader))
         self._forwards.add(task)
         task.add_done_callback(self._forwards.discard)
 
-    async def _forward(self, conn: RespConnection, leader: tuple[str, int]) -> None:
+    async def _forward(self, conn: Relayable, leader: tuple[str, int]) -> None:
         """Run a connection's pending commands on the leader, relay the replies, close."""
         await asyncio.sleep(0)  # let process() store the held command first
         client = conn.client

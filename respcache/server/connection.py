@@ -20,6 +20,7 @@ from collections import deque
 from time import time as _time
 from typing import TYPE_CHECKING, cast
 
+from respcache.commands.admission import Forward, Hold, HoldQueue
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked
 from respcache.errors import ProtocolError
@@ -78,6 +79,7 @@ class RespConnection(asyncio.Protocol):
         "_forwarding",
         "_held",
         "_held_command",
+        "_parked_in",
         "_paused_reading",
         "_write_paused",
         "addr",
@@ -106,7 +108,8 @@ class RespConnection(asyncio.Protocol):
         self.pending: list[bytes] | None = None
         """Replies of the batch being processed, not yet written (None between batches)."""
         self._held_command: list[bytes] | None = None
-        """A command held before it ran (writes paused during a handoff); see cluster.py."""
+        """A command held before it ran (:class:`Hold`: CLIENT PAUSE, a handoff)."""
+        self._parked_in: HoldQueue | None = None
         self._forwarding = False
         """Its commands went to the new leader (after a handoff): nothing runs here."""
         self._closing = False
@@ -145,8 +148,9 @@ class RespConnection(asyncio.Protocol):
         self._closing = True
         self.server.connections.discard(self)
         self.gate.forget(self)
-        if self.server.cluster is not None:
-            self.server.cluster.forget(self)
+        if self._parked_in is not None:
+            self._parked_in.discard(self)
+            self._parked_in = None
         if self.client is not None:
             self.engine.remove_client(self.client)
 
@@ -194,12 +198,9 @@ class RespConnection(asyncio.Protocol):
         out_size = 0
         self.pending = out
         close = False
-        cluster = self.server.cluster
-        # Standalone every reply waits for the commit barrier. On a ZooKeeper-led node
-        # a batch that touched no data (PING, REPLCONF, INFO, SENTINEL...) does not wait
-        # for other clients' writes: a new leader holds every data reply until its
-        # followers acknowledged, and their handshakes must get through meanwhile.
-        gated = cluster is None
+        # Replies wait for the commit barrier when they may reveal data
+        # (``engine.reveals_data``; standalone: every reply).
+        gated = False
         while True:
             argv = self._held_command
             if argv is not None:
@@ -219,20 +220,20 @@ class RespConnection(asyncio.Protocol):
                     break
                 if argv is None:
                     break
-            if cluster is None:
-                reply = engine.execute(client, argv)
-            else:
-                # ZooKeeper-led node: writes may be held (handoff), reads fenced or refused.
-                verdict = cluster.admit(self, client, argv)
-                gated = gated or cluster.touched_data
-                if verdict is cluster.HOLD:
-                    self._held_command = argv  # not executed: it runs when writes resume
-                    break
-                if verdict is None:
-                    reply = engine.execute(client, argv)
-                    cluster.executed()
-                else:
-                    reply = cast(Reply, verdict)
+            reply = engine.execute(client, argv)
+            gated = gated or engine.reveals_data
+            kind = type(reply)
+            if kind is Hold:
+                # Not executed: it runs when the hold's queue releases it.
+                self._held_command = argv
+                self._parked_in = queue = cast(Hold, reply).queue
+                queue.add(self)
+                break
+            if kind is Forward:
+                self._held_command = argv
+                forward = cast(Forward, reply)
+                forward.relay(self, forward.leader)
+                break
             if type(reply) is Blocked:
                 engine.park(client, reply)
                 break
@@ -279,7 +280,8 @@ class RespConnection(asyncio.Protocol):
             self.process()
 
     def resume_pending(self) -> None:
-        """Writes resumed: run the held command, then what the client sent after it."""
+        """The hold ended: run the held command, then what the client sent after it."""
+        self._parked_in = None
         client = self.client
         if (
             client is None
@@ -290,6 +292,11 @@ class RespConnection(asyncio.Protocol):
         ):
             return
         self.process()
+
+    def forward(self, forward: Forward) -> None:
+        """Held during a handoff that completed: the new leader runs the held commands."""
+        self._parked_in = None
+        forward.relay(self, forward.leader)
 
     def take_commands(self) -> list[list[bytes]]:
         """For forwarding: the held command and every complete command buffered after it.

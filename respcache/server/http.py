@@ -1,227 +1,333 @@
-"""The HTTP ``/data`` endpoint from the original design, beside the RESP port.
+"""The HTTP endpoint beside the RESP port, served by aiohttp on the same event loop.
 
-A deliberately small HTTP/1.1 surface (``http-port``; 0 disables it):
+==============================  ===============================================
+``GET|HEAD /data/<key>``        200 with the value (``application/octet-stream``),
+                                404 when the key does not exist
+``PUT|POST /data/<key>``        stores the body (chunked too); ``?ttl=<seconds>``
+                                sets a TTL; 204 on success
+``DELETE /data/<key>``          204 when deleted, 404 when it did not exist
+``GET /health``                 JSON: role, epoch, leader, ISR, offsets; 200 only
+                                where the node serves writes, else 503
+``GET /metrics``                Prometheus text format (prometheus-client)
+==============================  ===============================================
 
-==========================  ===============================================
-``GET /data/<key>``         200 with the value (``application/octet-stream``),
-                            404 when the key does not exist
-``PUT /data/<key>``         stores the body; ``?ttl=<seconds>`` sets a TTL;
-                            204 on success
-``DELETE /data/<key>``      204 when deleted, 404 when it did not exist
-``GET /health``             200 ``{"role": ..., "keys": ...}``
-==========================  ===============================================
-
-Keys are URL-decoded. Every request runs through the same engine pipeline as
-a RESP command (``GET``/``SET``/``DEL`` on db 0), so authentication aside
-the rules are the same: a follower answers writes with 503 and Redis's
-``READONLY`` text, a full cache under ``noeviction`` with 507 and ``OOM``, and
-a write's response is held until the in-sync followers acknowledged it.
-When ``requirepass`` is set, requests need ``Authorization: Bearer <password>``.
+Every ``/data`` request is a ``GET``/``SET``/``DEL`` on db 0 through
+``Engine.execute``, the one admission stage RESP clients pass, and its
+response waits behind the same :class:`~respcache.server.gate.CommitGate`.
+The verdicts map to HTTP as RESP's errors do: ``READONLY`` (a follower, a
+deposed leader, reads a follower cannot prove fresh) is 421 Misdirected
+Request with the leader's address in ``X-Respcache-Leader``; ``NOREPLICAS``,
+``MASTERDOWN``, ``LOADING`` 503; ``OOM`` 507; a held command (CLIENT PAUSE, a
+handoff) waits; a command the node would forward (just after a handoff) is 421
+with the new leader's address. When ``requirepass`` is set, requests need
+``Authorization: Bearer <password>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
-from collections import deque
-from typing import TYPE_CHECKING, cast
-from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from respcache.commands.admission import Forward, Hold, HoldQueue
 from respcache.commands.client import Client
 from respcache.errors import CommandError
 from respcache.protocol.types import Raw
+from respcache.server.status import NodeStatus
 
 if TYPE_CHECKING:
-    from respcache.server.app import Server
+    from collections.abc import Iterable
+
+    from respcache.commands.engine import Engine, Verdict
+    from respcache.config import Config
+    from respcache.server.gate import CommitGate
 
 log = logging.getLogger("respcache.http")
 
-MAX_HEADER_BYTES = 16 * 1024
-REASONS = {
-    200: "OK",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Content Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-    507: "Insufficient Storage",
+__all__ = ["ERROR_STATUS", "LEADER_HEADER", "HttpEndpoint", "start_http"]
+
+ERROR_STATUS = {
+    "READONLY": 421,
+    "NOREPLICAS": 503,
+    "MASTERDOWN": 503,
+    "LOADING": 503,
+    "OOM": 507,
+    "NOAUTH": 401,
 }
-ERROR_STATUS = {"READONLY": 503, "NOREPLICAS": 503, "MASTERDOWN": 503, "OOM": 507}
+LEADER_HEADER = "X-Respcache-Leader"
+TEXT = "text/plain"
+OCTETS = "application/octet-stream"
 
 
-class HttpConnection(asyncio.Protocol):
-    """One HTTP/1.1 connection (keep-alive, requests answered in order)."""
+class _Parked:
+    """An HTTP request held by a :class:`Hold` until its queue releases it."""
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.engine = server.engine
-        self.gate = server.gate
-        self.transport: asyncio.Transport | None = None
-        self.client: Client | None = None
-        self.buf = bytearray()
-        self._held: deque[tuple[int, bytes]] = deque()
-        self._closing = False
+    def __init__(self) -> None:
+        self.done: asyncio.Future[Forward | None] = asyncio.get_running_loop().create_future()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self.client = Client(self.engine)
-        self.client.authenticated = True  # HTTP authenticates per request
-        self.engine.add_client(self.client)
+    def resume_pending(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._closing = True
-        self.gate.forget(self)
-        if self.client is not None:
-            self.engine.remove_client(self.client)
+    def forward(self, forward: Forward) -> None:
+        if not self.done.done():
+            self.done.set_result(forward)
 
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        while not self._closing:
-            head_end = self.buf.find(b"\r\n\r\n")
-            if head_end < 0:
-                if len(self.buf) > MAX_HEADER_BYTES:
-                    self._respond(431, b"request headers too large\n", close=True)
-                return
-            try:
-                method, target, headers = _parse_head(bytes(self.buf[:head_end]))
-            except ValueError as err:
-                self._respond(400, f"{err}\n".encode(), close=True)
-                return
-            length_text = headers.get("content-length", "0")
-            if not length_text.isdigit():
-                self._respond(400 if method != "PUT" else 411, b"bad Content-Length\n", close=True)
-                return
-            length = int(length_text)
-            if length > self.server.config.proto_max_bulk_len:
-                self._respond(413, b"value too large\n", close=True)
-                return
-            total = head_end + 4 + length
-            if len(self.buf) < total:
-                return
-            body = bytes(self.buf[head_end + 4 : total])
-            del self.buf[:total]
-            close = headers.get("connection", "").lower() == "close"
-            status, payload, ctype = self._handle(method, target, headers, body)
-            self._respond(status, payload, close=close, content_type=ctype)
 
-    # --- requests ------------------------------------------------------------------------
+class _Committed:
+    """Waits in the commit gate until ``need`` is acknowledged (or fails)."""
 
-    def _handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, bytes, str]:
-        url = urlsplit(target)
-        password = self.server.config.requirepass
-        if password:
-            auth = headers.get("authorization", "")
-            given = auth[7:] if auth.lower().startswith("bearer ") else ""
-            if not hmac.compare_digest(given.encode(), password.encode()):
-                return 401, b"NOAUTH Authentication required.\n", "text/plain"
-        if url.path == "/health" and method in ("GET", "HEAD"):
-            info = {
-                "role": "replica" if self.engine.read_only else "master",
-                "keys": self.engine.keyspace.total_keys(),
-            }
-            return 200, json.dumps(info).encode() + b"\n", "application/json"
-        if not url.path.startswith("/data/") or len(url.path) <= len("/data/"):
-            return 404, b"not found: use /data/<key>\n", "text/plain"
-        key = unquote_to_bytes(url.path[len("/data/") :])
+    def __init__(self, gate: CommitGate, need: int) -> None:
+        self.gate = gate
+        self.need = need
+        self.done: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+
+    def release(self, committed: int) -> None:
+        if committed >= self.need:
+            if not self.done.done():
+                self.done.set_result(None)
+        else:
+            self.gate.wait(self)
+
+    def fail_held(self, message: bytes) -> None:
+        if not self.done.done():
+            self.done.set_result(message)
+
+
+class HttpEndpoint:
+    """The aiohttp application: ``/data``, ``/health``, ``/metrics``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        gate: CommitGate,
+        config: Config,
+        status: Callable[[], NodeStatus],
+    ) -> None:
+        self.engine = engine
+        self.gate = gate
+        self.config = config
+        self.status = status
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Figures(engine, status))
+        self.app = web.Application(client_max_size=config.proto_max_bulk_len)
+        self.app.router.add_route("*", "/data/{key:.+}", self.data)
+        self.app.router.add_get("/health", self.health)
+        self.app.router.add_get("/metrics", self.metrics)
+
+    # --- handlers -------------------------------------------------------------------------
+
+    def _refused_auth(self, request: web.Request) -> web.Response | None:
+        password = self.config.requirepass
+        if not password:
+            return None
+        auth = request.headers.get("Authorization", "")
+        given = auth[7:] if auth.lower().startswith("bearer ") else ""
+        if hmac.compare_digest(given.encode(), password.encode()):
+            return None
+        return web.Response(
+            status=401, body=b"NOAUTH Authentication required.\n", content_type=TEXT
+        )
+
+    async def data(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refused_auth(request)
+        if refused is not None:
+            return refused
+        # The raw path: %2F stays part of the key, as the key bytes were sent.
+        raw = request.rel_url.raw_path.split("?", 1)[0]
+        from urllib.parse import unquote_to_bytes
+
+        key = unquote_to_bytes(raw[len("/data/") :])
+        method = request.method
         if method in ("GET", "HEAD"):
             argv = [b"GET", key]
-        elif method == "PUT" or method == "POST":
+        elif method in ("PUT", "POST"):
+            body = await request.read()  # Content-Length or chunked: aiohttp decodes both
             argv = [b"SET", key, body]
-            ttl = parse_qs(url.query).get("ttl")
-            if ttl:
-                argv += [b"EX", ttl[0].encode()]
+            ttl = request.query.get("ttl")
+            if ttl is not None:
+                argv += [b"EX", ttl.encode()]
         elif method == "DELETE":
             argv = [b"DEL", key]
         else:
-            return 405, b"method not allowed\n", "text/plain"
-        assert self.client is not None
-        self.client.db = self.engine.keyspace.dbs[0]
-        reply = self.engine.execute(self.client, argv)
+            return web.Response(status=405, body=b"method not allowed\n", content_type=TEXT)
+        reply, failed = await self.run(argv)
+        if failed is not None:
+            return web.Response(status=503, body=failed.lstrip(b"-"), content_type=TEXT)
+        if isinstance(reply, Forward):
+            return self._misdirected(reply.leader, b"the leader moved\n")
         if isinstance(reply, CommandError):
             status = ERROR_STATUS.get(reply.prefix, 400)
-            return status, reply.message.encode() + b"\n", "text/plain"
+            if status == 421:
+                return self._misdirected(None, reply.message.encode() + b"\n")
+            return web.Response(
+                status=status, body=reply.message.encode() + b"\n", content_type=TEXT
+            )
         if argv[0] == b"GET":
             if reply is None:
-                return 404, b"", "application/octet-stream"
+                return web.Response(status=404, content_type=OCTETS)
             assert isinstance(reply, bytes)
-            return 200, reply if method == "GET" else b"", "application/octet-stream"
+            if method == "HEAD":
+                return web.Response(
+                    status=200, content_type=OCTETS, headers={"Content-Length": str(len(reply))}
+                )
+            return web.Response(status=200, body=reply, content_type=OCTETS)
         if argv[0] == b"DEL":
-            return (204 if reply == 1 else 404), b"", "text/plain"
+            return web.Response(status=204 if reply == 1 else 404)
         if isinstance(reply, Raw) or reply == "OK":
-            return 204, b"", "text/plain"
-        return 500, b"unexpected reply\n", "text/plain"
+            return web.Response(status=204)
+        return web.Response(status=500, body=b"unexpected reply\n", content_type=TEXT)
 
-    # --- output, behind the commit gate like RESP replies -----------------------------------
+    async def run(self, argv: list[bytes]) -> tuple[Verdict, bytes | None]:
+        """The command through the pipeline, then the commit gate: (verdict, failure)."""
+        engine = self.engine
+        client = Client(engine)
+        client.authenticated = True  # HTTP authenticates per request
+        while True:
+            verdict = engine.execute(client, argv)
+            if type(verdict) is not Hold:
+                break
+            parked = _Parked()
+            queue: HoldQueue = verdict.queue
+            queue.add(parked)
+            try:
+                forward = await parked.done
+            finally:
+                queue.discard(parked)
+            if forward is not None:
+                return forward, None
+        if engine.reveals_data:
+            gate = self.gate
+            need = gate.barrier
+            if need > gate.committed:
+                waiter = _Committed(gate, need)
+                gate.wait(waiter)
+                try:
+                    failed = await waiter.done
+                finally:
+                    gate.forget(waiter)
+                if failed is not None:
+                    return verdict, failed
+        return verdict, None
 
-    def _respond(
-        self, status: int, body: bytes, *, close: bool = False, content_type: str = "text/plain"
-    ) -> None:
-        head = (
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\n"
-            f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body) if status != 204 else 0}\r\n"
-            + ("Connection: close\r\n" if close else "")
-            + "\r\n"
-        ).encode()
-        data = head + (body if status != 204 else b"")
-        gate = self.gate
-        need = gate.barrier
-        if self._held or need > gate.committed:
-            self._held.append((need, data))
-            gate.wait(self)
-        elif self.transport is not None:
-            self.transport.write(data)
-        if close:
-            self._closing = True
-            if not self._held and self.transport is not None:
-                self.transport.close()
+    def _misdirected(self, leader: tuple[str, int] | None, body: bytes) -> web.Response:
+        headers = {}
+        address = f"{leader[0]}:{leader[1]}" if leader is not None else self.status().leader
+        if address:
+            headers[LEADER_HEADER] = address
+            body += f"leader: {address}\n".encode()
+        return web.Response(status=421, body=body, headers=headers, content_type=TEXT)
 
-    def release(self, committed: int) -> None:
-        while self._held and self._held[0][0] <= committed:
-            _, data = self._held.popleft()
-            if self.transport is not None:
-                self.transport.write(data)
-        if self._held:
-            self.gate.wait(self)
-        elif self._closing and self.transport is not None:
-            self.transport.close()
+    async def health(self, request: web.Request) -> web.Response:
+        refused = self._refused_auth(request)
+        if refused is not None:
+            return refused
+        status = self.status()
+        body = status.as_json()
+        body["keys"] = self.engine.keyspace.total_keys()
+        return web.json_response(body, status=200 if status.serving else 503)
 
-    def fail_held(self, message: bytes) -> None:
-        if self._held and self.transport is not None:
-            self._held.clear()
-            body = message.lstrip(b"-")
-            self.transport.write(
-                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-            )
-            self.transport.close()
+    async def metrics(self, request: web.Request) -> web.Response:
+        refused = self._refused_auth(request)
+        if refused is not None:
+            return refused
+        return web.Response(
+            body=generate_latest(self.registry),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
 
 
-def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise ValueError("malformed request line")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise ValueError("malformed header line")
-        headers[name.lower()] = value.strip()
-    return parts[0].upper(), parts[1], headers
+class _Figures(Collector):
+    """The figures operators alert on, read live at every scrape."""
+
+    def __init__(self, engine: Engine, status: Callable[[], NodeStatus]) -> None:
+        self.engine = engine
+        self.status = status
+
+    def collect(self) -> Iterable[Metric]:
+        engine = self.engine
+        ks = engine.keyspace
+        status = self.status()
+        role = GaugeMetricFamily(
+            "respcache_role", "This node's role (1 for the current one)", labels=["role"]
+        )
+        for name in ("master", "slave", "none"):
+            role.add_metric([name], 1.0 if status.role == name else 0.0)
+        yield role
+        yield GaugeMetricFamily(
+            "respcache_serving", "1 when this node runs writes", value=int(status.serving)
+        )
+        yield GaugeMetricFamily(
+            "respcache_epoch", "Replication epoch (leader term)", value=status.epoch
+        )
+        clients = sum(1 for c in engine.clients.values() if not c.is_replica)
+        yield GaugeMetricFamily("respcache_connected_clients", "Connected clients", value=clients)
+        calls = CounterMetricFamily("respcache_commands", "Commands run", labels=["command"])
+        failed = CounterMetricFamily(
+            "respcache_command_errors", "Commands refused or failed", labels=["command"]
+        )
+        for name, stats in sorted(engine.stats.commands.items()):
+            calls.add_metric([name], stats.calls)
+            failed.add_metric([name], stats.failed_calls + stats.rejected_calls)
+        yield calls
+        yield failed
+        errors = CounterMetricFamily(
+            "respcache_errors", "Error replies by prefix", labels=["prefix"]
+        )
+        for prefix, count in sorted(engine.stats.errors.items()):
+            errors.add_metric([prefix], count)
+        yield errors
+        keys = GaugeMetricFamily("respcache_keys", "Keys per database", labels=["db"])
+        for db in ks.dbs:
+            if db.data:
+                keys.add_metric([str(db.id)], len(db.data))
+        yield keys
+        yield GaugeMetricFamily("respcache_memory_used_bytes", "used_memory", value=ks.used_memory)
+        yield GaugeMetricFamily("respcache_memory_max_bytes", "maxmemory", value=ks.maxmemory)
+        yield CounterMetricFamily("respcache_evicted_keys", "Keys evicted", value=ks.evicted_keys)
+        yield CounterMetricFamily("respcache_expired_keys", "Keys expired", value=ks.expired_keys)
+        yield GaugeMetricFamily(
+            "respcache_replication_offset", "Replication offset", value=status.offset
+        )
+        lag = GaugeMetricFamily(
+            "respcache_replication_follower_lag_bytes",
+            "Leader offset minus the follower's ack",
+            labels=["follower"],
+        )
+        acked = GaugeMetricFamily(
+            "respcache_replication_follower_offset",
+            "Offset the follower acknowledged",
+            labels=["follower"],
+        )
+        for follower in status.followers:
+            lag.add_metric([follower.id], follower.lag_bytes)
+            acked.add_metric([follower.id], follower.ack)
+        yield lag
+        yield acked
+        yield GaugeMetricFamily("respcache_isr_size", "In-sync followers", value=len(status.isr))
+        zk = GaugeMetricFamily(
+            "respcache_zookeeper_session", "ZooKeeper session state", labels=["state"]
+        )
+        for state in ("connected", "disconnected", "none"):
+            zk.add_metric([state], 1.0 if status.zookeeper == state else 0.0)
+        yield zk
+        yield CounterMetricFamily(
+            "respcache_failovers", "Leader changes seen", value=status.failovers
+        )
 
 
-async def start_http(server: Server, host: str, port: int) -> asyncio.AbstractServer:
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(lambda: HttpConnection(server), host=host, port=port)
-    log.info("HTTP /data endpoint on %s:%d", host, port)
-    return listener
+async def start_http(endpoint: HttpEndpoint, host: str, port: int) -> web.AppRunner:
+    """Serve ``endpoint`` on ``host:port`` (the caller keeps the runner to stop it)."""
+    runner = web.AppRunner(endpoint.app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    log.info("HTTP endpoint on %s:%d", host, port)
+    return runner

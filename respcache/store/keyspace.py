@@ -165,7 +165,7 @@ class Database:
         """Is the key past its TTL? Deletes it when this node expires keys itself."""
         if self.expires[key] > self.ks.now_ms:
             return False
-        if self.ks.expire_keys:
+        if self.ks.expire_keys and not self.ks.paused:
             self._remove(key)
             self.ks.expired_keys += 1
             self.ks.events.append((self.id, key, "expired"))
@@ -297,7 +297,7 @@ class Database:
 
     def expire_slice(self, limit: int) -> tuple[int, int]:
         """Check up to ``limit`` volatile keys in order; returns (checked, expired)."""
-        if not self.expires or not self.ks.expire_keys:
+        if not self.expires or not self.ks.expire_keys or self.ks.paused:
             return 0, 0
         checked = expired = 0
         now = self.ks.now_ms
@@ -345,6 +345,9 @@ class Keyspace:
         self.lfu_enabled = False
         self.expire_keys = True
         """False on a replica: expired keys are hidden from reads but only the leader deletes them."""
+        self.paused = False
+        """True during CLIENT PAUSE: the dataset stays still (Redis 7.0): expired keys are
+        hidden but not deleted, no active expiry, no eviction."""
         self.no_touch = False
         """True while a command must not change LRU/LFU (CLIENT NO-TOUCH, replication apply)."""
         self.events: list[tuple[int, bytes, str]] = []
@@ -413,7 +416,7 @@ class Keyspace:
 
     def evict(self) -> bool:
         """Evict until under ``maxmemory``; True when under it (or no limit)."""
-        if not self.maxmemory or self.used_memory <= self.maxmemory:
+        if not self.maxmemory or self.used_memory <= self.maxmemory or self.paused:
             return True
         if self.policy == "noeviction":
             return False
@@ -460,7 +463,7 @@ class Keyspace:
         had expired (so a keyspace full of expired keys is cleaned quickly) and
         the time budget lasts.
         """
-        if not self.expire_keys:
+        if not self.expire_keys or self.paused:
             return 0
         self.update_clock()
         deadline = time.perf_counter() + budget_s

@@ -9,7 +9,8 @@ import pytest
 from conftest import Run
 
 from respcache.commands import Blocked, Client, Engine
-from respcache.commands.connection import CLIENT_PAUSES
+from respcache.commands.admission import Hold
+from respcache.commands.pause import OFF, PAUSE_ALL, PAUSE_WRITE
 from respcache.config import Config
 from respcache.errors import CommandError
 from respcache.protocol.encoder import encode
@@ -501,11 +502,15 @@ def test_client_unblock_errors(client: Client, run: Run) -> None:
 
 def test_client_pause_and_unpause(engine: Engine, client: Client, run: Run) -> None:
     assert run(client, "CLIENT", "PAUSE", "100", "WRITE") is OK
-    assert CLIENT_PAUSES[engine][1] == "write"
-    assert run(client, "CLIENT", "PAUSE", "100") is OK
-    assert CLIENT_PAUSES[engine][1] == "all"
+    assert engine.pause.type == PAUSE_WRITE
     assert run(client, "CLIENT", "UNPAUSE") is OK
-    assert engine not in CLIENT_PAUSES
+    assert engine.pause.type == OFF
+    assert run(client, "CLIENT", "PAUSE", "100") is OK
+    assert engine.pause.type == PAUSE_ALL
+    # Under PAUSE ALL even CLIENT UNPAUSE waits (as redis-server 7.0.15 does).
+    assert isinstance(run(client, "CLIENT", "UNPAUSE"), Hold)
+    engine.pause.unpause("client_pause")
+    assert engine.pause.type == OFF
     assert run(client, "CLIENT", "PAUSE", "x") == err(
         "ERR timeout is not an integer or out of range"
     )

@@ -174,7 +174,7 @@ def test_read_only_transaction_runs_out_of_memory(client: Client, engine: Engine
 def test_command_gate_refusing_exec_aborts(client: Client, engine: Engine) -> None:
     run(client, "MULTI")
     run(client, "SET", "a", "b")
-    engine.command_gate = lambda c, spec: CommandError(
+    engine.command_gate = lambda c, spec, writes: CommandError(
         "NOREPLICAS Not enough good replicas to write."
     )
     assert run(client, "EXEC") == CommandError(
