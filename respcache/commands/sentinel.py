@@ -64,7 +64,9 @@ def current_view(c: Client) -> SentinelView:
     status = engine.replication.status() if engine.replication is not None else None
     if status is not None and status.role == "slave" and status.master is not None:
         leader = NodeView(status.master[0], status.master[1])
-        return SentinelView(name=cfg.cluster_name, master=leader, replicas=[me], epoch=status.epoch)
+        return SentinelView(
+            name=cfg.cluster_name, master=leader, replicas=[me], epoch=status.epoch
+        )
     replicas = [
         NodeView(f.ip, f.port, up=f.state == "online", offset=f.ack)
         for f in (status.followers if status is not None else ())

@@ -157,10 +157,8 @@ def note_added(container: Collection[bytes], elements: Collection[bytes]) -> Non
 
     A set that stops being an intset is marked converted for good, as in Redis.
     """
-    if (
-        type(container) is SetValue
-        and not container.big
-        and (len(container) > SET_MAX_INTSET_ENTRIES or not all(map(is_int_member, elements)))
+    if type(container) is SetValue and not container.big and (
+        len(container) > SET_MAX_INTSET_ENTRIES or not all(map(is_int_member, elements))
     ):
         container.big = True
     if _SAMPLERS:
