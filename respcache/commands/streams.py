@@ -246,8 +246,7 @@ def _parse_add_trim(c: Client, argv: list[bytes], xadd: bool) -> tuple[_TrimArgs
         if low in (b"maxlen", b"minid") and moreargs:
             if args.strategy:
                 raise CommandError(
-                    "ERR syntax error, MAXLEN and MINID options at the same time are not "
-                    "compatible"
+                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
                 )
             args.approx = False
             nxt = argv[i + 1]
@@ -636,7 +635,12 @@ def _text(data: bytes) -> str:
 
 
 def _get_consumer(
-    c: Client, s: StreamValue, group: ConsumerGroup, name: bytes, key: bytes, noack: bool,
+    c: Client,
+    s: StreamValue,
+    group: ConsumerGroup,
+    name: bytes,
+    key: bytes,
+    noack: bool,
     props: list[list[bytes]],
 ) -> Consumer:
     """streamLookupConsumer (refreshing seen-time) or streamCreateConsumer."""
@@ -689,8 +693,15 @@ def _setid_prop(key: bytes, group: ConsumerGroup) -> list[bytes]:
 
 
 def _serve_group(
-    c: Client, key: bytes, s: StreamValue, group: ConsumerGroup, consumer: Consumer,
-    start: int, count: int, noack: bool, props: list[list[bytes]],
+    c: Client,
+    key: bytes,
+    s: StreamValue,
+    group: ConsumerGroup,
+    consumer: Consumer,
+    start: int,
+    count: int,
+    noack: bool,
+    props: list[list[bytes]],
 ) -> list[Reply]:
     """streamReplyWithRange with a group: deliver new entries, fill the PELs."""
     out: list[Reply] = []
@@ -1172,8 +1183,7 @@ def xsetid(c: Client, argv: list[bytes]) -> Reply:
             )
         if entries_added != -1 and s.length > entries_added:
             raise CommandError(
-                "ERR The entries_added specified in XSETID is smaller than the target stream "
-                "length"
+                "ERR The entries_added specified in XSETID is smaller than the target stream length"
             )
     s.last_id = sid
     if entries_added != -1:
@@ -1265,7 +1275,12 @@ def xpending(c: Client, argv: list[bytes]) -> Reply:
         consumers: list[Reply] = [
             [cons.name, b"%d" % len(cons.pel)] for cons in group.sorted_consumers() if cons.pel
         ]
-        return [len(group.pel), format_id(group.pel.first()), format_id(group.pel.last()), consumers]
+        return [
+            len(group.pel),
+            format_id(group.pel.first()),
+            format_id(group.pel.last()),
+            consumers,
+        ]
     pel = group.pel
     if consumer_name is not None:
         consumer = group.consumers.get(consumer_name)
@@ -1282,8 +1297,14 @@ def xpending(c: Client, argv: list[bytes]) -> Reply:
             continue
         count -= 1
         assert nack.consumer is not None
-        out.append([format_id(sid), nack.consumer.name, max(now - nack.delivery_time, 0),
-                    nack.delivery_count])
+        out.append(
+            [
+                format_id(sid),
+                nack.consumer.name,
+                max(now - nack.delivery_time, 0),
+                nack.delivery_count,
+            ]
+        )
     return out
 
 

@@ -286,9 +286,7 @@ class StreamValue:
 
     # --- adding ------------------------------------------------------------------
 
-    def append(
-        self, sid: int, pairs: list[bytes], max_bytes: int, max_entries: int
-    ) -> None:
+    def append(self, sid: int, pairs: list[bytes], max_bytes: int, max_entries: int) -> None:
         """Add an entry with ID ``sid`` (already checked greater than ``last_id``).
 
         ``pairs`` is the flat ``field, value, ...`` list. Exactly streamAppendItem's
@@ -342,7 +340,9 @@ class StreamValue:
 
     # --- reading -----------------------------------------------------------------
 
-    def range(self, start: int, end: int, rev: bool = False) -> Iterator[tuple[int, tuple[bytes, ...]]]:
+    def range(
+        self, start: int, end: int, rev: bool = False
+    ) -> Iterator[tuple[int, tuple[bytes, ...]]]:
         """Live entries with start <= ID <= end, in order (reversed with ``rev``).
 
         The iterator must be consumed before the stream changes.
@@ -468,7 +468,11 @@ class StreamValue:
         return node.count
 
     def trim(
-        self, maxlen: int | None = None, minid: int | None = None, approx: bool = False, limit: int = 0
+        self,
+        maxlen: int | None = None,
+        minid: int | None = None,
+        approx: bool = False,
+        limit: int = 0,
     ) -> int:
         """streamTrim by MAXLEN or MINID (exactly one given); the entries removed.
 
@@ -652,6 +656,20 @@ class StreamValue:
         elif self.entries_added:
             group.entries_read = self.estimate_distance(sid)
         group.last_id = sid
+
+    def estimate(self) -> int:
+        """``nbytes`` computed from scratch (what the incremental updates must equal)."""
+        total = CONTAINER_OVERHEAD
+        for node in self.nodes:
+            total += NODE_OVERHEAD + sum(_bytes_cost(f) for f in node.fields)
+            for item in node.items:
+                if item is not None:
+                    total += self._item_cost(node, item)
+        for group in self.groups.values():
+            total += GROUP_OVERHEAD + _bytes_cost(group.name) + NACK_OVERHEAD * len(group.pel)
+            for consumer in group.consumers.values():
+                total += CONSUMER_OVERHEAD + _bytes_cost(consumer.name)
+        return total
 
     # --- copying -----------------------------------------------------------------
 
