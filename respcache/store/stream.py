@@ -727,3 +727,140 @@ def _rax_count(keys: list[bytes], depth: int) -> int:
             total += _rax_count(keys[start:i], depth + 1)
             start = i
     return total
+
+
+# --- flat form (full sync) ----------------------------------------------------------------
+
+# The tags of :func:`flat_elements`. A node's header carries its listpack size and
+# counters, so tombstones keep their weight without their fields.
+_NODE, _ENTRY, _TOMB, _GROUP, _CONSUMER, _PENDING, _END = (
+    b"N", b"E", b"D", b"G", b"C", b"P", b"Z"
+)
+
+
+def flat_meta(s: StreamValue) -> bytes:
+    """The stream's counters in one string (the snapshot record's ``meta``)."""
+    return b"%d %d %d %d" % (s.last_id, s.first_id, s.max_deleted_id, s.entries_added)
+
+
+def flat_elements(s: StreamValue) -> Iterator[bytes]:
+    """The whole value, groups included, as a flat sequence of bulk strings.
+
+    ``N master base count deleted nfields fields...`` opens a node, then per entry
+    ``E id n field value...`` (live) or ``D id`` (tombstone); ``G name last_id
+    entries_read``, ``C name seen_time``, ``P id owner-or-"" delivery_time count``;
+    ``Z`` ends it. :class:`FlatLoader` reads it back in pieces of any size.
+    """
+    for node in s.nodes:
+        yield from (_NODE, b"%d" % node.master, b"%d" % node.base, b"%d" % node.count)
+        yield from (b"%d" % node.deleted, b"%d" % len(node.fields), *node.fields)
+        for sid, item in zip(node.ids, node.items, strict=True):
+            if item is None:
+                yield from (_TOMB, b"%d" % sid)
+            else:
+                yield from (_ENTRY, b"%d" % sid, b"%d" % len(item), *item)
+    for group in s.groups.values():
+        yield from (_GROUP, group.name, b"%d" % group.last_id, b"%d" % group.entries_read)
+        for consumer in group.consumers.values():
+            yield from (_CONSUMER, consumer.name, b"%d" % consumer.seen_time)
+        for sid in group.pel.order:
+            nack = group.pel.by_id[sid]
+            owner = b"" if nack.consumer is None else b"=" + nack.consumer.name
+            yield from (_PENDING, b"%d" % sid, owner, b"%d" % nack.delivery_time)
+            yield b"%d" % nack.delivery_count
+    yield _END
+
+
+class FlatLoader:
+    """Rebuilds a :class:`StreamValue` from :func:`flat_elements` given in batches.
+
+    Leaves ``nbytes`` alone: the snapshot carries the leader's estimate.
+    """
+
+    __slots__ = ("buffer", "group", "s")
+
+    def __init__(self, s: StreamValue, meta: bytes) -> None:
+        self.s = s
+        self.buffer: list[bytes] = []
+        self.group: ConsumerGroup | None = None
+        if meta:
+            last, first, maxdel, added = (int(x) for x in meta.split())
+            s.last_id, s.first_id, s.max_deleted_id, s.entries_added = last, first, maxdel, added
+
+    def feed(self, items: list[bytes]) -> bool:
+        """Consume what is complete; True once the end tag was read."""
+        buf = self.buffer
+        buf.extend(items)
+        pos = 0
+        s = self.s
+        done = False
+        while pos < len(buf):
+            tag = buf[pos]
+            if tag == _END:
+                pos += 1
+                done = True
+                break
+            if tag == _NODE:
+                if pos + 6 > len(buf) or pos + 6 + int(buf[pos + 5]) > len(buf):
+                    break
+                nf = int(buf[pos + 5])
+                node = StreamNode.__new__(StreamNode)
+                node.master = int(buf[pos + 1])
+                node.base = int(buf[pos + 2])
+                node.count = int(buf[pos + 3])
+                node.deleted = int(buf[pos + 4])
+                node.fields = tuple(buf[pos + 6 : pos + 6 + nf])
+                node.ids = []
+                node.items = []
+                s.nodes.append(node)
+                s.heads.append(node.master)
+                pos += 6 + nf
+            elif tag == _ENTRY:
+                if pos + 3 > len(buf) or pos + 3 + int(buf[pos + 2]) > len(buf):
+                    break
+                n = int(buf[pos + 2])
+                node = s.nodes[-1]
+                node.ids.append(int(buf[pos + 1]))
+                node.items.append(tuple(buf[pos + 3 : pos + 3 + n]))
+                s.length += 1
+                pos += 3 + n
+            elif tag == _TOMB:
+                if pos + 2 > len(buf):
+                    break
+                node = s.nodes[-1]
+                node.ids.append(int(buf[pos + 1]))
+                node.items.append(None)
+                pos += 2
+            elif tag == _GROUP:
+                if pos + 4 > len(buf):
+                    break
+                name = buf[pos + 1]
+                self.group = s.groups[name] = ConsumerGroup(
+                    name, int(buf[pos + 2]), int(buf[pos + 3])
+                )
+                pos += 4
+            elif tag == _CONSUMER:
+                if pos + 3 > len(buf):
+                    break
+                assert self.group is not None
+                cname = buf[pos + 1]
+                self.group.consumers[cname] = Consumer(cname, int(buf[pos + 2]))
+                pos += 3
+            elif tag == _PENDING:
+                if pos + 5 > len(buf):
+                    break
+                group = self.group
+                assert group is not None
+                sid = int(buf[pos + 1])
+                owner_tag = buf[pos + 2]
+                owner = group.consumers[owner_tag[1:]] if owner_tag else None
+                nack = Nack(owner, int(buf[pos + 3]))
+                nack.delivery_count = int(buf[pos + 4])
+                group.pel.add(sid, nack)
+                if owner is not None:
+                    owner.pel.add(sid, nack)
+                pos += 5
+            else:
+                raise ValueError(f"bad stream element tag {tag!r}")
+        del buf[:pos]
+        return done

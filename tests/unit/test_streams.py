@@ -586,3 +586,47 @@ def test_xread_block_stays_when_key_deleted(engine: Engine, timers: Timers) -> N
     assert isinstance(reader.blocked, Blocked)
     fill(writer, 1, start=3)
     assert reader.pushed == [[[b"s", [[b"3-0", [b"f", b"v"]]]]]]
+
+
+# --- full sync -----------------------------------------------------------------------------------
+
+
+def test_snapshot_round_trip_keeps_nodes_groups_and_memory(engine: Engine, client: Client) -> None:
+    import hiredis
+
+    from respcache.commands.digest import dataset_digest
+    from respcache.replication.snapshot import SnapshotLoader, SnapshotWriter
+    from respcache.store.keyspace import Keyspace
+
+    run(client, "CONFIG", "SET", "stream-node-max-entries", 7)
+    for i in range(1, 1500):  # several "more" records
+        run(client, "XADD", "s", f"{i}-0", "f", i, *(["g", "x"] if i % 3 else []))
+    run(client, "XDEL", "s", "5-0", "700-0")
+    run(client, "XTRIM", "s", "MAXLEN", 1400)
+    run(client, "XGROUP", "CREATE", "s", "g", "0")
+    run(client, "XGROUP", "CREATE", "s", "h", "$", "ENTRIESREAD", 3)
+    run(client, "XREADGROUP", "GROUP", "g", "a", "COUNT", 1200, "STREAMS", "s", ">")
+    run(client, "XCLAIM", "s", "g", "b", 0, "200-0", "300-0")
+    run(client, "XGROUP", "CREATECONSUMER", "s", "h", "idle")
+    target = Keyspace(16, clock=engine.keyspace.clock)
+    loader = SnapshotLoader(target)
+    loader.begin()
+    reader = hiredis.Reader()
+    for chunk in SnapshotWriter(engine.keyspace, chunk_size=1000).chunks():
+        reader.feed(chunk)
+        while (record := reader.gets()) is not False:
+            loader.apply(record)
+    assert dataset_digest(target.dbs) == dataset_digest(engine.keyspace.dbs)
+    assert target.used_memory == engine.keyspace.used_memory
+    copy = target.dbs[0].data[b"s"]
+    assert type(copy) is StreamValue
+    original = stream(client)
+    assert [(n.master, n.base, n.count, n.deleted) for n in copy.nodes] == [
+        (n.master, n.base, n.count, n.deleted) for n in original.nodes
+    ]
+    assert copy.estimate() == original.estimate()
+    follower = Engine(engine.config, keyspace=target)
+    peer = follower.new_client()
+    assert run(peer, "XINFO", "STREAM", "s", "FULL", "COUNT", 0) == run(
+        client, "XINFO", "STREAM", "s", "FULL", "COUNT", 0
+    )
