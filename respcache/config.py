@@ -173,6 +173,9 @@ _TABLE: tuple[Setting, ...] = (
     _int("maxmemory-samples", 5, "Keys sampled per eviction; more is more precise and slower.", "memory", 1, INT_MAX),
     _int("lfu-log-factor", 10, "LFU counter logarithm factor.", "memory"),
     _int("lfu-decay-time", 1, "Minutes after which an LFU counter is halved; 0 never.", "memory"),
+    # --- data types
+    _mem("stream-node-max-bytes", "4kb", "Bytes of a stream node (Redis's listpack) before a new node starts; 0 for no limit.", "data types", 0, LLONG_MAX),
+    _int("stream-node-max-entries", 100, "Entries (live and deleted) of a stream node before a new node starts; 0 for no limit.", "data types", 0, LLONG_MAX),
     # --- replication
     Setting("replicaof", "special", "", "<host> <port> of a leader to follow when ZooKeeper is not used; empty (or 'no one') for none.", "replication", mutable=False, multi_arg=True, aliases=("slaveof",)),
     _str("masterauth", "", "Password a replica sends to its leader.", "replication", sensitive=True),
@@ -210,7 +213,7 @@ for _s in _TABLE:
         _BY_NAME[_n] = _s
         _ALL_NAMES.append(_n)
 _BY_ATTRIBUTE: dict[str, Setting] = {n.replace("-", "_"): s for n, s in _BY_NAME.items()}
-_GROUPS = ("network", "general", "limits", "memory", "replication", "cluster", "http")
+_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http")
 
 
 def lookup(name: str) -> Setting | None:
@@ -971,6 +974,9 @@ class Config:
     maxmemory_samples = _Field[int]("maxmemory-samples")
     lfu_log_factor = _Field[int]("lfu-log-factor")
     lfu_decay_time = _Field[int]("lfu-decay-time")
+    # --- data types
+    stream_node_max_bytes = _Field[int]("stream-node-max-bytes")
+    stream_node_max_entries = _Field[int]("stream-node-max-entries")
     # --- replication
     replicaof = _Field["tuple[str, int] | None"]("replicaof")
     masterauth = _Field[str]("masterauth")

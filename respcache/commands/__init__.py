@@ -16,6 +16,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     sentinel,
     server,
     sets,
+    streams,
     strings,
     transactions,
     zsets,

@@ -8,7 +8,8 @@ Each key's digest is a 160-bit BLAKE2b of its database number, name, type,
 value digest and expiry; the dataset's digest is the XOR of the keys' digests,
 so it does not depend on iteration order (LRU order differs between nodes).
 Unordered values (sets, hashes, sorted sets) are digested the same way: the
-XOR of their elements' digests; lists in order. Every variable-length part is
+XOR of their elements' digests; lists and streams in order (a stream with its
+IDs, counters, groups and pending entries). Every variable-length part is
 length-prefixed, so no two different values share an encoding. An empty
 dataset, and a missing key, digest to 40 zeros, as in Redis. (Redis's own
 digest is a different function and only records *whether* a key has a TTL;
@@ -62,9 +63,43 @@ def value_digest(value: object) -> bytes:
     elif kind == "zset":
         for member, score in value.items():  # type: ignore[attr-defined]
             acc ^= _h(_lp(member) + repr(float(score)).encode())
+    elif kind == "stream":
+        return b"stream:" + _stream_digest(value)
     else:  # a type this module does not know yet: its repr, ordered as stored
         acc = _h(repr(value).encode())
     return kind.encode() + b":%d:" % size + acc.to_bytes(_SIZE, "big")
+
+
+def _stream_digest(value: object) -> bytes:
+    """Entries in order, the stream's IDs and counters, groups with their PELs.
+
+    Consumers' seen-times are left out: each node sets its own clock there (Redis
+    too), while delivery times and counts travel with the replicated XCLAIMs.
+    """
+    from respcache.store.stream import MAX_ID, StreamValue, format_id
+
+    assert isinstance(value, StreamValue)
+    h = blake2b(digest_size=_SIZE)
+    for sid, item in value.range(0, MAX_ID):
+        h.update(_lp(format_id(sid)) + b"%d:" % len(item))
+        for part in item:
+            h.update(_lp(part))
+    h.update(
+        b"|%d|%d|%d|%d|%d"
+        % (value.length, value.last_id, value.first_id, value.max_deleted_id, value.entries_added)
+    )
+    for name in sorted(value.groups):
+        group = value.groups[name]
+        h.update(b"g" + _lp(name) + b"%d:%d" % (group.last_id, group.entries_read))
+        for cname in sorted(group.consumers):
+            h.update(b"c" + _lp(cname))
+        for sid in group.pel.order:
+            nack = group.pel.by_id[sid]
+            owner = b"" if nack.consumer is None else nack.consumer.name
+            h.update(
+                b"p%d:%d:%d:" % (sid, nack.delivery_time, nack.delivery_count) + _lp(owner)
+            )
+    return h.digest()
 
 
 def key_digest(db: Database, key: bytes) -> int:

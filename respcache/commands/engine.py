@@ -102,6 +102,8 @@ class Blocked:
     spec: CommandSpec | None = None
     argv: list[bytes] = field(default_factory=list)
     timer: Any = None
+    serve_each: bool = False
+    """Waiters are independent (streams): one still blocked does not hold back the next."""
 
 
 Propagator = Callable[[int, list[list[bytes]]], None]
@@ -658,11 +660,12 @@ class Engine:
             ready, self.ready = self.ready, []
             for entry in ready:
                 waiters = self.blocking.get(entry)
-                while waiters:
-                    client = waiters[0]
+                index = 0
+                while waiters and index < len(waiters):
+                    client = waiters[index]
                     blocked = client.blocked
                     if blocked is None or blocked.spec is None:
-                        waiters.popleft()
+                        del waiters[index]
                         continue
                     saved_db = client.db
                     client.db = self.keyspace.dbs[blocked.db]
@@ -673,6 +676,9 @@ class Engine:
                         self.serving_key = None
                         client.db = saved_db
                     if isinstance(reply, Blocked):
+                        if blocked.serve_each:
+                            index += 1
+                            continue
                         break  # still nothing for the first waiter: the rest wait too
                     self.unblock(client, reply)
                     waiters = self.blocking.get(entry)

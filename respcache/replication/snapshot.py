@@ -15,7 +15,9 @@ Every record is a RESP array of bulk strings (parsed by hiredis on the follower)
 ``<type> <key> <pxat or ""> <nbytes> <meta>           a container (``hash``, ``list``, ``set``,
 <elements...>``                                       ``zset``); ``nbytes`` is the leader's memory
                                                       estimate, ``meta`` what else the type keeps
-                                                      (a sorted set's encoding)
+                                                      (a sorted set's encoding, a stream's
+                                                      counters; a stream's elements are
+                                                      tagged, see ``store/stream.py``)
 ``more <elements...>``                                more elements of the last container
 ``end <keys>``                                        last record, with the number of keys
 ====================================================  ==========================================
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from respcache.store.keyspace import Database, Keyspace
+from respcache.store.stream import FlatLoader, StreamValue, flat_elements, flat_meta
 from respcache.store.values import (
     BYTES_OVERHEAD,
     ENTRY_OVERHEAD,
@@ -141,11 +144,42 @@ def _zset_meta(value: object) -> bytes:
     return b"big" if getattr(value, "big", False) else b""
 
 
+def _stream_new(meta: bytes) -> object:
+    stream = StreamValue()
+    _STREAM_LOADERS[id(stream)] = FlatLoader(stream, meta)
+    return stream
+
+
+def _stream_extend(value: object, items: list[bytes]) -> None:
+    loader = _STREAM_LOADERS.get(id(value))
+    if loader is None or loader.s is not value:
+        raise SnapshotError("stream record without its header")
+    try:
+        if loader.feed(items):
+            del _STREAM_LOADERS[id(value)]
+    except (ValueError, IndexError, KeyError, AssertionError) as exc:
+        raise SnapshotError(f"bad stream record: {exc}") from None
+
+
+def _stream_elements(value: object) -> Iterable[bytes]:
+    assert isinstance(value, StreamValue)
+    return flat_elements(value)
+
+
+def _stream_meta(value: object) -> bytes:
+    assert isinstance(value, StreamValue)
+    return flat_meta(value)
+
+
+_STREAM_LOADERS: dict[int, FlatLoader] = {}
+"""Streams being rebuilt (their elements arrive over several records) → FlatLoader."""
+
 CODECS: dict[str, Codec] = {
     "hash": Codec(b"hash", _hash_elements, lambda meta: HashValue(), _hash_extend),
     "list": Codec(b"list", _iterate, lambda meta: ListValue(), _list_extend),
     "set": Codec(b"set", _iterate, lambda meta: SetValue(), _set_extend),
     "zset": Codec(b"zset", _zset_elements, _zset_new, _zset_extend, _zset_meta),
+    "stream": Codec(b"stream", _stream_elements, _stream_new, _stream_extend, _stream_meta),
 }
 """Container codecs by type name (what TYPE answers); a new container type adds its entry."""
 
