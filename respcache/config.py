@@ -173,6 +173,7 @@ _TABLE: tuple[Setting, ...] = (
     _int("maxmemory-samples", 5, "Keys sampled per eviction; more is more precise and slower.", "memory", 1, INT_MAX),
     _int("lfu-log-factor", 10, "LFU counter logarithm factor.", "memory"),
     _int("lfu-decay-time", 1, "Minutes after which an LFU counter is halved; 0 never.", "memory"),
+    _mem("hll-sparse-max-bytes", "3000", "Largest sparse HyperLogLog (header included) before it converts to dense.", "memory", 0, LLONG_MAX),
     # --- replication
     Setting("replicaof", "special", "", "<host> <port> of a leader to follow when ZooKeeper is not used; empty (or 'no one') for none.", "replication", mutable=False, multi_arg=True, aliases=("slaveof",)),
     _str("masterauth", "", "Password a replica sends to its leader.", "replication", sensitive=True),
@@ -971,6 +972,7 @@ class Config:
     maxmemory_samples = _Field[int]("maxmemory-samples")
     lfu_log_factor = _Field[int]("lfu-log-factor")
     lfu_decay_time = _Field[int]("lfu-decay-time")
+    hll_sparse_max_bytes = _Field[int]("hll-sparse-max-bytes")
     # --- replication
     replicaof = _Field["tuple[str, int] | None"]("replicaof")
     masterauth = _Field[str]("masterauth")

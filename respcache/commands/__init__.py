@@ -9,6 +9,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     digest,
     failover,
     hashes,
+    hyperloglog,
     introspection,
     keys,
     lists,
