@@ -8,6 +8,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     connection,
     digest,
     failover,
+    geo,
     hashes,
     hyperloglog,
     introspection,
