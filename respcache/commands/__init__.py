@@ -19,6 +19,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     sentinel,
     server,
     sets,
+    sort,
     strings,
     transactions,
     zsets,
