@@ -176,6 +176,7 @@ _TABLE: tuple[Setting, ...] = (
     # --- data types
     _mem("stream-node-max-bytes", "4kb", "Bytes of a stream node (Redis's listpack) before a new node starts; 0 for no limit.", "data types", 0, LLONG_MAX),
     _int("stream-node-max-entries", 100, "Entries (live and deleted) of a stream node before a new node starts; 0 for no limit.", "data types", 0, LLONG_MAX),
+    _mem("hll-sparse-max-bytes", "3000", "Largest sparse HyperLogLog (header included) before it converts to dense.", "memory", 0, LLONG_MAX),
     # --- replication
     Setting("replicaof", "special", "", "<host> <port> of a leader to follow when ZooKeeper is not used; empty (or 'no one') for none.", "replication", mutable=False, multi_arg=True, aliases=("slaveof",)),
     _str("masterauth", "", "Password a replica sends to its leader.", "replication", sensitive=True),
@@ -977,6 +978,7 @@ class Config:
     # --- data types
     stream_node_max_bytes = _Field[int]("stream-node-max-bytes")
     stream_node_max_entries = _Field[int]("stream-node-max-entries")
+    hll_sparse_max_bytes = _Field[int]("hll-sparse-max-bytes")
     # --- replication
     replicaof = _Field["tuple[str, int] | None"]("replicaof")
     masterauth = _Field[str]("masterauth")

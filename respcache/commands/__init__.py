@@ -4,10 +4,13 @@ Importing this package registers every command (each module's decorators run).
 """
 
 from respcache.commands import (  # noqa: F401  (registration)
+    bitmaps,
     connection,
     digest,
     failover,
+    geo,
     hashes,
+    hyperloglog,
     introspection,
     keys,
     lists,
@@ -16,6 +19,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     sentinel,
     server,
     sets,
+    sort,
     streams,
     strings,
     transactions,
