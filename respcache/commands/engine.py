@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
+from respcache.commands import tuning
 from respcache.commands.client import Client
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.registry import REGISTRY, CommandSpec
@@ -170,6 +171,7 @@ class Engine:
         self.replication: Any = None
         """The replication layer's entry points for REPLICAOF, PSYNC, REPLCONF, WAIT
         (``respcache.replication.node.Replication``); None without a server."""
+        tuning.follow(config)
 
     # --- clients ------------------------------------------------------------------------
 
