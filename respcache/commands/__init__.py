@@ -17,6 +17,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     server,
     sets,
     strings,
+    tracking,
     transactions,
     zsets,
 )

@@ -29,6 +29,7 @@ from respcache.commands import tuning
 from respcache.commands.client import Client
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.registry import REGISTRY, CommandSpec
+from respcache.commands.tracking import Tracking, tracked_key_positions
 from respcache.errors import (
     NOAUTH,
     OOM,
@@ -172,6 +173,9 @@ class Engine:
         """The replication layer's entry points for REPLICAOF, PSYNC, REPLCONF, WAIT
         (``respcache.replication.node.Replication``); None without a server."""
         tuning.follow(config)
+        self.tracking = Tracking(config, self.clients, tracked_key_positions)
+        """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
+        self.disconnect_hooks.append(self.tracking.disable)
 
     # --- clients ------------------------------------------------------------------------
 
@@ -228,6 +232,11 @@ class Engine:
 
     def execute(self, client: Client, argv: list[bytes]) -> Reply | Blocked:
         """Run one command line from a client through the whole pipeline."""
+        tracking = self.tracking
+        if tracking.current is not None:  # an entry point that did not call after_reply
+            tracking.after_reply()
+        if client.tracking is not None:
+            tracking.current = client  # its own invalidations wait for its reply
         try:
             spec = self.lookup(argv)
         except CommandError as err:
@@ -306,6 +315,8 @@ class Engine:
             reply = err
         finally:
             ks.no_touch = False
+        if client.tracking is not None:
+            self.tracking.after_command(client, spec, argv)
         elapsed = (time.perf_counter_ns() - start) // 1000
         if elapsed >= self.monitoring.threshold_us:
             self.monitoring.command_done(client, spec, argv, elapsed)
@@ -441,6 +452,9 @@ class Engine:
                 self._touch_watchers(db, key, watchers)
         if event is not None and self.notify_hook is not None:
             self.notify_hook(kind, event, db, key)
+        tracking = self.tracking
+        if tracking.table or tracking.prefixes:
+            tracking.key_changed(key)
         if self.blocking and (db, key) in self.blocking:
             self.ready.append((db, key))
 
@@ -453,6 +467,9 @@ class Engine:
                 if watchers:
                     self._touch_watchers(db, key, watchers)
             self.propagate(db, [[b"DEL", key]])
+            tracking = self.tracking
+            if tracking.table or tracking.prefixes:
+                tracking.key_changed(key, by_client=False)
             if self.notify_hook is not None:
                 self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
 

@@ -170,7 +170,7 @@ def _clients(engine: Engine) -> list[str]:
         f"client_recent_max_input_buffer:{max_in}",
         f"client_recent_max_output_buffer:{max_out}",
         f"blocked_clients:{blocked}",
-        "tracking_clients:0",
+        f"tracking_clients:{engine.tracking.clients}",
         f"clients_in_timeout_table:{in_timeout}",
     ]
 
@@ -333,9 +333,9 @@ def _stats(engine: Engine) -> list[str]:
         "active_defrag_key_misses:0",
         "total_active_defrag_time:0",
         "current_active_defrag_time:0",
-        "tracking_total_keys:0",
-        "tracking_total_items:0",
-        "tracking_total_prefixes:0",
+        f"tracking_total_keys:{len(engine.tracking.table)}",
+        f"tracking_total_items:{engine.tracking.items}",
+        f"tracking_total_prefixes:{len(engine.tracking.prefixes)}",
         "unexpected_error_replies:0",
         f"total_error_replies:{stats.total_error_replies}",
         "dump_payload_sanitizations:0",

@@ -111,6 +111,7 @@ class Server:
         loop = self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self.engine.call_later = loop.call_later
+        self.engine.tracking.call_soon = loop.call_soon  # BCAST rounds after each loop step
         cfg = self.config
         if cfg.port:
             for host in cfg.bind:
