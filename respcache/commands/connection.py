@@ -328,7 +328,9 @@ def parse_client_type(arg: bytes) -> str:
 def client_flags(c: Client, info: dict[str, str]) -> str:
     """The ``flags=`` letters, in Redis's order."""
     flags = ""
-    if getattr(c, "is_replica", False):
+    if c in c.engine.monitors.clients:
+        flags += "O"
+    elif getattr(c, "is_replica", False):
         flags += "S"
     if c.is_master:
         flags += "M"

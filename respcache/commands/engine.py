@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from respcache import REDIS_VERSION, __version__
 from respcache.commands import tuning
 from respcache.commands.client import Client
+from respcache.commands.monitor import Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.registry import REGISTRY, CommandSpec
 from respcache.commands.tracking import Tracking, tracked_key_positions
@@ -176,6 +177,9 @@ class Engine:
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
         self.disconnect_hooks.append(self.tracking.disable)
+        self.monitors = Monitors()
+        """Clients in MONITOR mode (``commands/monitor.py``)."""
+        self.disconnect_hooks.append(self.monitors.forget)
 
     # --- clients ------------------------------------------------------------------------
 
@@ -317,6 +321,8 @@ class Engine:
             ks.no_touch = False
         if client.tracking is not None:
             self.tracking.after_command(client, spec, argv)
+        if self.monitors.clients and client.blocked is None:  # (a re-run is shown once)
+            self.monitors.feed(client, spec, argv)
         elapsed = (time.perf_counter_ns() - start) // 1000
         if elapsed >= self.monitoring.threshold_us:
             self.monitoring.command_done(client, spec, argv, elapsed)
@@ -595,12 +601,19 @@ class Engine:
                     saved_db = client.db
                     client.db = self.keyspace.dbs[blocked.db]
                     self.serving_key = entry[1]
+                    tracking = self.tracking
+                    saved_current = tracking.current
+                    if client.tracking is not None:
+                        tracking.current = client  # its invalidations follow its reply
                     try:
                         reply = self.call(client, blocked.spec, blocked.argv)
                     finally:
                         self.serving_key = None
                         client.db = saved_db
+                        tracking.current = saved_current
                     if isinstance(reply, Blocked):
                         break  # still nothing for the first waiter: the rest wait too
                     self.unblock(client, reply)
+                    if tracking.pending:
+                        tracking.after_reply(client)
                     waiters = self.blocking.get(entry)

@@ -103,12 +103,14 @@ class Tracking:
         self.current: Client | None = None
         """The tracking client whose command runs (Redis's ``server.current_client``;
         None while a non-tracking client's command runs: only trackers are compared)."""
-        self.pending: list[object] = []
-        """Invalidations for ``current``, sent after its reply: keys, or ``_FLUSH``."""
+        self.pending: list[tuple[Client, object]] = []
+        """Invalidations for the client running a command, sent after its reply:
+        (client, key or ``_FLUSH``)."""
         self.call_soon: Callable[[Callable[[], None]], Any] | None = None
         """Schedules the BCAST round after the current event-loop step (set by the
         server); None: :meth:`broadcast` is called by hand (tests)."""
         self._broadcast_scheduled = False
+        self._limit_scheduled = False
         self.max_keys: int = config.get("tracking-table-max-keys")  # type: ignore[assignment]
         config.on_change("tracking-table-max-keys", self._max_keys_changed)
 
@@ -273,19 +275,33 @@ class Tracking:
                 ids.add(client_id)
                 self.items += 1
         if self.max_keys and len(table) > self.max_keys:
-            self._limit()
+            self._schedule_limit()
 
     def _max_keys_changed(self, value: object) -> None:
         assert isinstance(value, int)
         self.max_keys = value
         if value and len(self.table) > value:
+            self._schedule_limit()
+
+    def _schedule_limit(self) -> None:
+        """Redis enforces the limit between commands (processCommand, serverCron): the
+        evicted keys' invalidations are nobody's own writes, NOLOOP clients get them too."""
+        if self.call_soon is None:
             self._limit()
+        elif not self._limit_scheduled:
+            self._limit_scheduled = True
+            self.call_soon(self._limit)
 
     def _limit(self) -> None:
         """Invalidate and forget the oldest keys until the table fits (trackingLimitUsedSlots)."""
+        self._limit_scheduled = False
         table = self.table
-        while len(table) > self.max_keys:
-            self._invalidate_key(next(iter(table)), None, bcast=False)
+        saved, self.current = self.current, None
+        try:
+            while self.max_keys and len(table) > self.max_keys:
+                self._invalidate_key(next(iter(table)), None, bcast=False)
+        finally:
+            self.current = saved
 
     # --- invalidation -------------------------------------------------------------------
 
@@ -321,7 +337,7 @@ class Tracking:
             if state.noloop and target is current:
                 continue
             if target is current:
-                self.pending.append(key)
+                self.pending.append((target, key))
             else:
                 self._send(target, [key])
 
@@ -330,24 +346,29 @@ class Tracking:
         if self.clients:
             for target in list(self._tracking_clients()):
                 if target is self.current:
-                    self.pending.append(_FLUSH)
+                    self.pending.append((target, _FLUSH))
                 else:
                     self._send(target, None)
         self.table.clear()
         self.items = 0
 
-    def after_reply(self) -> None:
-        """The current command's reply was produced: send the invalidations it caused
-        for its own client, and end the command (Redis's afterCommand)."""
-        target = self.current
-        self.current = None
+    def after_reply(self, client: Client | None = None) -> None:
+        """A reply was produced: send the invalidations its command caused for its own
+        client (Redis's afterCommand). Without ``client``: the current command's, which
+        ends; with it: a blocked client's, served during another client's command."""
+        target = client
+        if target is None:
+            target = self.current
+            self.current = None
         if not self.pending:
             return
-        pending, self.pending = self.pending, []
-        if target is None or target.tracking is None:
-            return
-        for key in pending:
-            self._send(target, None if key is _FLUSH else [key])  # type: ignore[list-item]
+        keep = []
+        for owner, key in self.pending:
+            if owner is not target:
+                keep.append((owner, key))
+            elif owner.tracking is not None:
+                self._send(owner, None if key is _FLUSH else [key])  # type: ignore[list-item]
+        self.pending = keep
 
     def _tracking_clients(self) -> list[Client]:
         return [c for c in self._clients.values() if c.tracking is not None]

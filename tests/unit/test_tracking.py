@@ -38,7 +38,7 @@ def test_own_write_is_pending_until_after_the_reply(engine: Engine) -> None:
     run(c, "MGET", "a", "b")
     assert run(c, "SET", "a", "1") == OK
     assert c.pushed == []  # held: the connection sends it after SET's reply
-    assert engine.tracking.pending == [b"a"]
+    assert engine.tracking.pending == [(c, b"a")]
     engine.tracking.after_reply()
     assert c.pushed == [invalidate("a")]
 
@@ -177,3 +177,25 @@ def test_table_limit_invalidates_the_oldest(engine: Engine, client: Client) -> N
     run(client, "CONFIG", "SET", "tracking-table-max-keys", "1")
     assert c.pushed == [invalidate("k1"), invalidate("k2")]
     assert list(engine.tracking.table) == [b"k3"]
+
+
+def test_unblocked_client_gets_its_invalidation_after_its_reply(engine: Engine, client: Client) -> None:
+    c = resp3(engine)
+    run(client, "RPUSH", "dst", "a")
+    run(c, "CLIENT", "TRACKING", "on")
+    run(c, "LRANGE", "dst", "0", "-1")
+    blocked = run(c, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
+    engine.park(c, blocked)  # type: ignore[arg-type]
+    engine.tracking.after_reply()
+    run(client, "RPUSH", "src", "foo")
+    assert c.pushed == [b"foo", invalidate("dst")]
+    assert engine.tracking.pending == []
+
+
+def test_table_limit_spares_nobody_under_noloop(engine: Engine, client: Client) -> None:
+    c = resp3(engine)
+    run(c, "CLIENT", "TRACKING", "on", "NOLOOP")
+    run(c, "MGET", "k1", "k2")
+    run(c, "CONFIG", "SET", "tracking-table-max-keys", "1")
+    engine.tracking.after_reply()
+    assert c.pushed == [invalidate("k1")]
