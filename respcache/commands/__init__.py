@@ -5,6 +5,7 @@ Importing this package registers every command (each module's decorators run).
 
 from respcache.commands import (  # noqa: F401  (registration)
     connection,
+    debugging,
     digest,
     failover,
     hashes,

@@ -177,6 +177,8 @@ class Engine:
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
         self.disconnect_hooks.append(self.tracking.disable)
+        self.active_expire = True
+        """False after DEBUG SET-ACTIVE-EXPIRE 0: the cron's expiry cycle is off."""
         self.monitors = Monitors()
         """Clients in MONITOR mode (``commands/monitor.py``)."""
         self.disconnect_hooks.append(self.monitors.forget)

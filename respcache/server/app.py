@@ -277,7 +277,9 @@ class Server:
         hz = max(1, min(500, cfg.hz))
         engine = self.engine
         budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
-        if engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort):
+        if engine.active_expire and engine.keyspace.active_expire_cycle(
+            budget, cfg.active_expire_effort
+        ):
             engine.flush_store_events()
             if engine.ready:
                 engine.serve_ready()
