@@ -12,6 +12,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     introspection,
     keys,
     lists,
+    modules,
     monitor,
     pubsub,
     replication,
