@@ -1,6 +1,6 @@
 """DEBUG subcommands that clients, test suites and tooling use (Redis 7.0.15 ``debug.c``).
 
-``SET-ACTIVE-EXPIRE``, ``PROTOCOL`` (every RESP3 type, byte for byte), ``ERROR``,
+``SET-ACTIVE-EXPIRE``, ``PAUSE-CRON``, ``PROTOCOL`` (every RESP3 type, byte for byte), ``ERROR``,
 ``CHANGE-REPL-ID``, ``STRINGMATCH-TEST``, ``QUICKLIST-PACKED-THRESHOLD``, ``LISTPACK``,
 ``QUICKLIST`` and ``POPULATE``; ``SLEEP``, ``OBJECT``, ``DIGEST`` and ``DIGEST-VALUE`` live
 beside the DEBUG command itself (``server.py``, ``digest.py``).
@@ -76,6 +76,12 @@ def _wrong(argv: list[bytes]) -> CommandError:
 def debug_set_active_expire(c: Client, argv: list[bytes]) -> Reply:
     """``atoi``: any text, 0 disables the background expiry (lazy expiry goes on)."""
     c.engine.active_expire = _atoi(argv[2]) != 0
+    return OK
+
+
+@_debug("pause-cron", 3, "Pause or resume the server cron")
+def debug_pause_cron(c: Client, argv: list[bytes]) -> Reply:
+    c.engine.cron_paused = _atoi(argv[2]) != 0
     return OK
 
 

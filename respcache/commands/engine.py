@@ -179,6 +179,8 @@ class Engine:
         self.disconnect_hooks.append(self.tracking.disable)
         self.active_expire = True
         """False after DEBUG SET-ACTIVE-EXPIRE 0: the cron's expiry cycle is off."""
+        self.cron_paused = False
+        """True after DEBUG PAUSE-CRON 1: the server cron does nothing."""
         self.monitors = Monitors()
         """Clients in MONITOR mode (``commands/monitor.py``)."""
         self.disconnect_hooks.append(self.monitors.forget)

@@ -56,6 +56,10 @@ def test_error_and_active_expire(engine: Engine, client: Client) -> None:
     assert engine.active_expire is False
     assert run(client, "DEBUG", "SET-ACTIVE-EXPIRE", "1") == OK
     assert engine.active_expire is True
+    assert run(client, "DEBUG", "PAUSE-CRON", "1") == OK
+    assert engine.cron_paused is True
+    assert run(client, "DEBUG", "PAUSE-CRON", "0") == OK
+    assert engine.cron_paused is False
 
 
 def test_populate(engine: Engine, client: Client) -> None:
