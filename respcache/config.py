@@ -89,6 +89,8 @@ class Setting:
     """Takes several words (``bind a b``, ``save 3600 1 60 5``); CONFIG SET splits on spaces."""
     unsigned: bool = False
     """Range errors print like Redis's unsigned types (no effect on the bounds themselves)."""
+    hidden: bool = False
+    """Redis's HIDDEN_CONFIG: CONFIG GET answers it by exact name only, never for a glob."""
 
     @property
     def attribute(self) -> str:
@@ -201,6 +203,96 @@ _TABLE: tuple[Setting, ...] = (
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
     _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
+    # --- encodings and client-side caching (honoured)
+    _int("hash-max-listpack-entries", 512, "A hash with more fields than this is reported (OBJECT ENCODING) and iterated as a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-entries",)),
+    _mem("hash-max-listpack-value", "64", "A hash with a field or value longer than this many bytes is a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-value",)),
+    _int("zset-max-listpack-entries", 128, "A sorted set with more members than this is reported and iterated as a skiplist, for good.", "advanced", 0, LLONG_MAX, aliases=("zset-max-ziplist-entries",)),
+    _mem("zset-max-listpack-value", "64", "A sorted set with a member longer than this many bytes is a skiplist, for good.", "advanced", 0, LLONG_MAX, aliases=("zset-max-ziplist-value",)),
+    _int("set-max-intset-entries", 512, "A set of integers with more members than this is a hashtable, for good.", "advanced", 0, LLONG_MAX),
+    _int("list-max-listpack-size", -2, "Accepted, no effect: respcache's lists are not split into listpack nodes (OBJECT ENCODING is quicklist, as in Redis 7.0).", "advanced", -(2**31), INT_MAX, aliases=("list-max-ziplist-size",)),
+    _int("list-compress-depth", 0, "Accepted, no effect: respcache never compresses list nodes.", "advanced"),
+    _int("tracking-table-max-keys", 1000000, "Keys remembered for client-side caching (CLIENT TRACKING); beyond it the oldest are invalidated and forgotten; 0 for no limit.", "advanced", 0, LLONG_MAX),
+    _bool("latency-tracking", True, "Accepted, no effect yet: respcache keeps no per-command latency histograms (LATENCY HISTOGRAM and INFO latencystats are not implemented).", "advanced"),
+    Setting("latency-tracking-info-percentiles", "special", "50 99 99.9", "Accepted, no effect yet (see latency-tracking): percentiles INFO latencystats would show, space separated, each 0 to 100.", "advanced", multi_arg=True),
+    # --- Redis settings respcache accepts without an effect (documented, never pretended)
+    _bool("daemonize", False, "Only 'no': respcache stays in the foreground (run it under a service manager).", "compat", mutable=False),
+    _enum("supervised", "no", ("upstart", "systemd", "auto", "no"), "Accepted, no effect: respcache does not notify upstart or systemd.", "compat", mutable=False),
+    _bool("always-show-logo", False, "Accepted, no effect: respcache prints no ASCII logo.", "compat", mutable=False),
+    _bool("set-proc-title", True, "Accepted, no effect: respcache keeps the interpreter's process title.", "compat", mutable=False),
+    _str("proc-title-template", "{title} {listen-addr} {server-mode}", "Accepted, no effect (see set-proc-title).", "compat"),
+    _bool("syslog-enabled", False, "Only 'no': respcache logs to logfile or standard error, not syslog.", "compat", mutable=False),
+    _str("syslog-ident", "redis", "Accepted, no effect (no syslog).", "compat", mutable=False),
+    _enum("syslog-facility", "local0", ("user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"), "Accepted, no effect (no syslog).", "compat", mutable=False),
+    _bool("crash-log-enabled", True, "Accepted, no effect: a crash prints Python's traceback.", "compat"),
+    _bool("crash-memcheck-enabled", True, "Accepted, no effect (no memory test on crash).", "compat"),
+    _bool("use-exit-on-panic", False, "Accepted, no effect.", "compat", hidden=True),
+    _int("watchdog-period", 0, "Accepted, no effect: respcache has no software watchdog.", "compat", hidden=True),
+    _bool("disable-thp", True, "Accepted, no effect: respcache does not change transparent huge pages.", "compat", mutable=False),
+    _str("ignore-warnings", "", "Accepted, no effect: respcache prints no kernel warnings to silence.", "compat"),
+    _bool("cluster-enabled", False, "Only 'no': Redis Cluster is not implemented; respcache clusters through ZooKeeper (see zookeeper).", "compat", mutable=False),
+    _str("cluster-config-file", "nodes.conf", "Accepted, no effect (no Redis Cluster).", "compat", mutable=False),
+    _int("cluster-node-timeout", 15000, "Accepted, no effect (no Redis Cluster; see zk-session-timeout).", "compat", 0, LLONG_MAX),
+    _int("cluster-port", 0, "Accepted, no effect (no Redis Cluster).", "compat", 0, 65535, mutable=False),
+    _int("cluster-replica-validity-factor", 10, "Accepted, no effect (no Redis Cluster).", "compat", aliases=("cluster-slave-validity-factor",)),
+    _int("cluster-migration-barrier", 1, "Accepted, no effect (no Redis Cluster).", "compat"),
+    _bool("cluster-require-full-coverage", True, "Accepted, no effect (no Redis Cluster).", "compat"),
+    _bool("cluster-replica-no-failover", False, "Accepted, no effect (no Redis Cluster).", "compat", aliases=("cluster-slave-no-failover",)),
+    _bool("cluster-allow-reads-when-down", False, "Accepted, no effect (no Redis Cluster).", "compat"),
+    _bool("cluster-allow-pubsubshard-when-down", True, "Accepted, no effect (no Redis Cluster).", "compat"),
+    _bool("cluster-allow-replica-migration", True, "Accepted, no effect (no Redis Cluster).", "compat"),
+    _str("cluster-announce-ip", "", "Accepted, no effect (no Redis Cluster; see announce-host).", "compat"),
+    _str("cluster-announce-hostname", "", "Accepted, no effect (no Redis Cluster).", "compat"),
+    _int("cluster-announce-port", 0, "Accepted, no effect (no Redis Cluster; see announce-port).", "compat", 0, 65535),
+    _int("cluster-announce-bus-port", 0, "Accepted, no effect (no Redis Cluster).", "compat", 0, 65535),
+    _int("cluster-announce-tls-port", 0, "Accepted, no effect (no Redis Cluster).", "compat", 0, 65535),
+    _enum("cluster-preferred-endpoint-type", "ip", ("ip", "hostname", "unknown-endpoint"), "Accepted, no effect (no Redis Cluster).", "compat"),
+    _mem("cluster-link-sendbuf-limit", "0", "Accepted, no effect (no Redis Cluster).", "compat", 0, ULLONG_MAX, unsigned=True),
+    _int("io-threads", 1, "Accepted, no effect: respcache does its I/O on one event loop.", "compat", 1, 128, mutable=False),
+    _bool("io-threads-do-reads", False, "Accepted, no effect (see io-threads).", "compat", mutable=False),
+    _str("server_cpulist", "", "Accepted, no effect: respcache sets no CPU affinity.", "compat", mutable=False),
+    _str("bio_cpulist", "", "Accepted, no effect (no background I/O threads).", "compat", mutable=False),
+    _str("aof_rewrite_cpulist", "", "Accepted, no effect (no persistence).", "compat", mutable=False),
+    _str("bgsave_cpulist", "", "Accepted, no effect (no persistence).", "compat", mutable=False),
+    Setting("socket-mark-id", "int", "0", "Accepted, no effect: respcache sets no SO_MARK.", "compat", mutable=False, minimum=0, maximum=UINT_MAX, unsigned=True),
+    _str("bind-source-addr", "", "Accepted, no effect: replication connects from the kernel's chosen address.", "compat"),
+    _enum("oom-score-adj", "no", ("no", "yes", "relative", "absolute"), "Accepted, no effect: respcache does not write oom_score_adj.", "compat"),
+    Setting("oom-score-adj-values", "special", "0 200 800", "Accepted, no effect (see oom-score-adj).", "compat", multi_arg=True),
+    Setting("shutdown-on-sigint", "special", "default", "Accepted, no effect: SIGINT shuts down as 'default' (nothing is saved).", "compat", multi_arg=True),
+    Setting("shutdown-on-sigterm", "special", "default", "Accepted, no effect: SIGTERM shuts down as 'default' (nothing is saved).", "compat", multi_arg=True),
+    _bool("dynamic-hz", True, "Accepted, no effect: the cron runs at hz whatever the number of clients.", "compat"),
+    _bool("activerehashing", True, "Accepted, no effect: Python's dicts resize themselves.", "compat"),
+    _bool("jemalloc-bg-thread", True, "Accepted, no effect (no jemalloc).", "compat"),
+    _bool("activedefrag", False, "Accepted, no effect: respcache does not defragment memory.", "compat"),
+    _mem("active-defrag-ignore-bytes", "100mb", "Accepted, no effect (see activedefrag).", "compat", 1, LLONG_MAX),
+    _int("active-defrag-threshold-lower", 10, "Accepted, no effect (see activedefrag).", "compat", 0, 1000),
+    _int("active-defrag-threshold-upper", 100, "Accepted, no effect (see activedefrag).", "compat", 0, 1000),
+    _int("active-defrag-cycle-min", 1, "Accepted, no effect (see activedefrag).", "compat", 1, 99),
+    _int("active-defrag-cycle-max", 25, "Accepted, no effect (see activedefrag).", "compat", 1, 99),
+    _int("active-defrag-max-scan-fields", 1000, "Accepted, no effect (see activedefrag).", "compat", 1, LLONG_MAX, unsigned=True),
+    _bool("lazyfree-lazy-eviction", False, "Accepted, no effect: respcache frees memory at once.", "compat"),
+    _bool("lazyfree-lazy-expire", False, "Accepted, no effect: respcache frees memory at once.", "compat"),
+    _bool("lazyfree-lazy-server-del", False, "Accepted, no effect: respcache frees memory at once.", "compat"),
+    _bool("lazyfree-lazy-user-del", False, "Accepted, no effect: DEL and UNLINK both free at once.", "compat"),
+    _bool("lazyfree-lazy-user-flush", False, "Accepted, no effect: FLUSHALL/FLUSHDB free at once (ASYNC too).", "compat"),
+    _int("maxmemory-eviction-tenacity", 10, "Accepted, no effect: eviction runs until memory is under maxmemory.", "compat", 0, 100),
+    Setting("maxmemory-clients", "special", "0", "Accepted, no effect: client buffers are not evicted as a whole (client-output-buffer-limit still applies).", "compat"),
+    _enum("sanitize-dump-payload", "no", ("no", "yes", "clients"), "Accepted, no effect (RESTORE payloads are always checked).", "compat"),
+    _int("key-load-delay", 0, "Accepted, no effect (no loading).", "compat", -(2**31), INT_MAX, hidden=True),
+    Setting("loading-process-events-interval-bytes", "int", "2097152", "Accepted, no effect (no loading).", "compat", minimum=1024, maximum=INT_MAX, hidden=True),
+    _int("replica-priority", 100, "Accepted, no effect: ZooKeeper elects the leader among the in-sync replicas.", "compat", aliases=("slave-priority",)),
+    _str("replica-announce-ip", "", "Accepted, no effect: see announce-host.", "compat", aliases=("slave-announce-ip",)),
+    _int("replica-announce-port", 0, "Accepted, no effect: see announce-port.", "compat", 0, 65535, aliases=("slave-announce-port",)),
+    _bool("replica-announced", True, "Accepted, no effect: every replica is listed.", "compat"),
+    _bool("replica-lazy-flush", False, "Accepted, no effect: a full resync frees the old data at once.", "compat", aliases=("slave-lazy-flush",)),
+    _bool("replica-ignore-maxmemory", True, "Accepted, no effect: a follower never evicts (the leader's DELs do), as with the default yes.", "compat", aliases=("slave-ignore-maxmemory",)),
+    _bool("replica-ignore-disk-write-errors", False, "Accepted, no effect (no disk writes).", "compat"),
+    _bool("repl-diskless-sync", True, "Accepted, no effect: a full resync always streams the snapshot over the socket.", "compat"),
+    _int("repl-diskless-sync-delay", 5, "Accepted, no effect: a full resync starts at once.", "compat"),
+    _int("repl-diskless-sync-max-replicas", 0, "Accepted, no effect (see repl-diskless-sync-delay).", "compat"),
+    _enum("repl-diskless-load", "disabled", ("disabled", "on-empty-db", "swapdb"), "Accepted, no effect: a follower loads the snapshot from the socket into memory.", "compat"),
+    _bool("repl-disable-tcp-nodelay", False, "Accepted, no effect: replication sockets keep TCP_NODELAY.", "compat"),
+    _int("repl-backlog-ttl", 3600, "Accepted, no effect: the leader keeps its backlog while it leads.", "compat", 0, LLONG_MAX),
+    _enum("propagation-error-behavior", "ignore", ("ignore", "panic", "panic-on-replicas"), "Accepted, no effect: a follower that cannot apply the stream resyncs.", "compat"),
 )
 # fmt: on
 
@@ -214,7 +306,7 @@ for _s in _TABLE:
         _BY_NAME[_n] = _s
         _ALL_NAMES.append(_n)
 _BY_ATTRIBUTE: dict[str, Setting] = {n.replace("-", "_"): s for n, s in _BY_NAME.items()}
-_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http")
+_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http", "advanced", "compat")
 
 
 def lookup(name: str) -> Setting | None:
@@ -306,6 +398,8 @@ def _parse_memory_setting(s: Setting, text: str, current: object) -> object:
 def _parse_bool(s: Setting, text: str, current: object) -> object:
     lowered = text.lower()
     if lowered == "yes":
+        if s.name in _ONLY_NO:
+            raise _Invalid(_ONLY_NO[s.name])
         return True
     if lowered == "no":
         return False
@@ -488,6 +582,87 @@ def _check_zk_auth(text: str) -> None:
         raise _Invalid("zk-auth must be user:password")
 
 
+def _parse_percentiles(s: Setting, text: str, current: object) -> object:
+    words = text.split(" ")
+    if words == [""]:
+        return ()
+    out: list[float] = []
+    for word in words:
+        value = _string2d(word)
+        if value is None:
+            raise _Invalid("Invalid latency-tracking-info-percentiles parameters")
+        if not 0.0 <= value <= 100.0:
+            raise _Invalid(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+            )
+        out.append(value)
+    return tuple(out)
+
+
+def _string2d(text: str) -> float | None:
+    """Redis's ``string2d``: strtod of the whole string, no leading space, no NaN."""
+    if not text or text[0].isspace():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if value != value else value
+
+
+def _parse_oom_values(s: Setting, text: str, current: object) -> object:
+    words = text.split(" ")
+    if len(words) != 3:
+        raise _Invalid("wrong number of arguments")
+    values = []
+    for word in words:
+        value = _strtoll(word)
+        if value is None or not -2000 <= value <= 2000:
+            raise _Invalid("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+        values.append(value)
+    return tuple(values)
+
+
+_SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")
+
+
+def _parse_shutdown_flags(s: Setting, text: str, current: object) -> object:
+    flags: set[str] = set()
+    for word in text.split(" "):
+        lowered = word.lower()
+        if lowered not in _SHUTDOWN_FLAGS:
+            raise _Invalid(
+                "argument(s) must be one of the following: " + ", ".join(_SHUTDOWN_FLAGS)
+            )
+        if lowered != "default":
+            flags.add(lowered)
+    if {"save", "nosave"} <= flags:
+        raise _Invalid("shutdown options SAVE and NOSAVE can't be used simultaneously")
+    return frozenset(flags)
+
+
+def _parse_maxmemory_clients(s: Setting, text: str, current: object) -> object:
+    """A memory value, or a percentage of maxmemory (``10%``, stored negated as in Redis)."""
+    try:
+        return parse_memory(text)
+    except ValueError:
+        pass
+    if len(text) > 1 and text.endswith("%") and _LL_RE.fullmatch(text[:-1]):
+        value = int(text[:-1])
+        if value > 100:
+            raise _Invalid("percentage argument must be less or equal to 100")
+        return -value
+    raise _Invalid("argument must be a memory or percent value")
+
+
+# Booleans whose "yes" respcache cannot honour: refused rather than silently ignored.
+_ONLY_NO = {
+    "daemonize": "respcache does not daemonize; run it under a service manager",
+    "syslog-enabled": "respcache does not log to syslog; use logfile",
+    "cluster-enabled": "Redis Cluster is not supported; respcache clusters through ZooKeeper",
+}
+
+
 _STRING_CHECKS: dict[str, Callable[[str], None]] = {
     "cluster-name": _check_cluster_name,
     "zookeeper": _check_zookeeper,
@@ -512,6 +687,11 @@ _SPECIAL_PARSERS: dict[str, _Parser] = {
     "client-output-buffer-limit": _parse_obuf,
     "replicaof": _parse_replicaof,
     "notify-keyspace-events": _parse_notify,
+    "latency-tracking-info-percentiles": _parse_percentiles,
+    "oom-score-adj-values": _parse_oom_values,
+    "shutdown-on-sigint": _parse_shutdown_flags,
+    "shutdown-on-sigterm": _parse_shutdown_flags,
+    "maxmemory-clients": _parse_maxmemory_clients,
 }
 
 # Applied after a value is accepted, as Redis's apply functions do: out of range is capped,
@@ -564,6 +744,20 @@ def _render(s: Setting, value: object) -> str:
     if s.name == "notify-keyspace-events":
         assert isinstance(value, frozenset)
         return _notify_to_string(value)
+    if s.name == "latency-tracking-info-percentiles":
+        assert isinstance(value, tuple)
+        return " ".join(_trim_double(v) for v in value)
+    if s.name == "oom-score-adj-values":
+        assert isinstance(value, tuple)
+        return " ".join(map(str, value))
+    if s.name in ("shutdown-on-sigint", "shutdown-on-sigterm"):
+        assert isinstance(value, frozenset)
+        return " ".join(f for f in _SHUTDOWN_FLAGS if f in value) or "default"
+    if s.name == "maxmemory-clients":
+        assert isinstance(value, int)
+        return f"{-value}%" if value < 0 else str(value)
+    if s.name == "oom-score-adj" and value == "relative":
+        return "yes"  # configEnumGetName: the first name with that value
     if s.kind == "list":
         assert isinstance(value, tuple)
         return " ".join(value)
@@ -571,6 +765,12 @@ def _render(s: Setting, value: object) -> str:
         assert isinstance(value, float)
         return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
     return str(value)
+
+
+def _trim_double(value: float) -> str:
+    """``%f`` then ``trimDoubleString``: trailing zeros and a trailing dot dropped."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_memory(value: int) -> str:
@@ -1003,6 +1203,96 @@ class Config:
     read_consistency = _Field[str]("read-consistency")
     # --- http
     http_port = _Field[int]("http-port")
+    # --- encodings, client-side caching, latency tracking
+    hash_max_listpack_entries = _Field[int]("hash-max-listpack-entries")
+    hash_max_listpack_value = _Field[int]("hash-max-listpack-value")
+    zset_max_listpack_entries = _Field[int]("zset-max-listpack-entries")
+    zset_max_listpack_value = _Field[int]("zset-max-listpack-value")
+    set_max_intset_entries = _Field[int]("set-max-intset-entries")
+    list_max_listpack_size = _Field[int]("list-max-listpack-size")
+    list_compress_depth = _Field[int]("list-compress-depth")
+    tracking_table_max_keys = _Field[int]("tracking-table-max-keys")
+    latency_tracking = _Field[bool]("latency-tracking")
+    latency_tracking_info_percentiles = _Field["tuple[float, ...]"]("latency-tracking-info-percentiles")
+    # --- Redis settings accepted without effect
+    daemonize = _Field[bool]("daemonize")
+    supervised = _Field[str]("supervised")
+    always_show_logo = _Field[bool]("always-show-logo")
+    set_proc_title = _Field[bool]("set-proc-title")
+    proc_title_template = _Field[str]("proc-title-template")
+    syslog_enabled = _Field[bool]("syslog-enabled")
+    syslog_ident = _Field[str]("syslog-ident")
+    syslog_facility = _Field[str]("syslog-facility")
+    crash_log_enabled = _Field[bool]("crash-log-enabled")
+    crash_memcheck_enabled = _Field[bool]("crash-memcheck-enabled")
+    use_exit_on_panic = _Field[bool]("use-exit-on-panic")
+    watchdog_period = _Field[int]("watchdog-period")
+    disable_thp = _Field[bool]("disable-thp")
+    ignore_warnings = _Field[str]("ignore-warnings")
+    cluster_enabled = _Field[bool]("cluster-enabled")
+    cluster_config_file = _Field[str]("cluster-config-file")
+    cluster_node_timeout = _Field[int]("cluster-node-timeout")
+    cluster_port = _Field[int]("cluster-port")
+    cluster_replica_validity_factor = _Field[int]("cluster-replica-validity-factor")
+    cluster_migration_barrier = _Field[int]("cluster-migration-barrier")
+    cluster_require_full_coverage = _Field[bool]("cluster-require-full-coverage")
+    cluster_replica_no_failover = _Field[bool]("cluster-replica-no-failover")
+    cluster_allow_reads_when_down = _Field[bool]("cluster-allow-reads-when-down")
+    cluster_allow_pubsubshard_when_down = _Field[bool]("cluster-allow-pubsubshard-when-down")
+    cluster_allow_replica_migration = _Field[bool]("cluster-allow-replica-migration")
+    cluster_announce_ip = _Field[str]("cluster-announce-ip")
+    cluster_announce_hostname = _Field[str]("cluster-announce-hostname")
+    cluster_announce_port = _Field[int]("cluster-announce-port")
+    cluster_announce_bus_port = _Field[int]("cluster-announce-bus-port")
+    cluster_announce_tls_port = _Field[int]("cluster-announce-tls-port")
+    cluster_preferred_endpoint_type = _Field[str]("cluster-preferred-endpoint-type")
+    cluster_link_sendbuf_limit = _Field[int]("cluster-link-sendbuf-limit")
+    io_threads = _Field[int]("io-threads")
+    io_threads_do_reads = _Field[bool]("io-threads-do-reads")
+    server_cpulist = _Field[str]("server_cpulist")
+    bio_cpulist = _Field[str]("bio_cpulist")
+    aof_rewrite_cpulist = _Field[str]("aof_rewrite_cpulist")
+    bgsave_cpulist = _Field[str]("bgsave_cpulist")
+    socket_mark_id = _Field[int]("socket-mark-id")
+    bind_source_addr = _Field[str]("bind-source-addr")
+    oom_score_adj = _Field[str]("oom-score-adj")
+    oom_score_adj_values = _Field["tuple[int, int, int]"]("oom-score-adj-values")
+    shutdown_on_sigint = _Field["frozenset[str]"]("shutdown-on-sigint")
+    shutdown_on_sigterm = _Field["frozenset[str]"]("shutdown-on-sigterm")
+    dynamic_hz = _Field[bool]("dynamic-hz")
+    activerehashing = _Field[bool]("activerehashing")
+    jemalloc_bg_thread = _Field[bool]("jemalloc-bg-thread")
+    activedefrag = _Field[bool]("activedefrag")
+    active_defrag_ignore_bytes = _Field[int]("active-defrag-ignore-bytes")
+    active_defrag_threshold_lower = _Field[int]("active-defrag-threshold-lower")
+    active_defrag_threshold_upper = _Field[int]("active-defrag-threshold-upper")
+    active_defrag_cycle_min = _Field[int]("active-defrag-cycle-min")
+    active_defrag_cycle_max = _Field[int]("active-defrag-cycle-max")
+    active_defrag_max_scan_fields = _Field[int]("active-defrag-max-scan-fields")
+    lazyfree_lazy_eviction = _Field[bool]("lazyfree-lazy-eviction")
+    lazyfree_lazy_expire = _Field[bool]("lazyfree-lazy-expire")
+    lazyfree_lazy_server_del = _Field[bool]("lazyfree-lazy-server-del")
+    lazyfree_lazy_user_del = _Field[bool]("lazyfree-lazy-user-del")
+    lazyfree_lazy_user_flush = _Field[bool]("lazyfree-lazy-user-flush")
+    maxmemory_eviction_tenacity = _Field[int]("maxmemory-eviction-tenacity")
+    maxmemory_clients = _Field[int]("maxmemory-clients")
+    sanitize_dump_payload = _Field[str]("sanitize-dump-payload")
+    key_load_delay = _Field[int]("key-load-delay")
+    loading_process_events_interval_bytes = _Field[int]("loading-process-events-interval-bytes")
+    replica_priority = _Field[int]("replica-priority")
+    replica_announce_ip = _Field[str]("replica-announce-ip")
+    replica_announce_port = _Field[int]("replica-announce-port")
+    replica_announced = _Field[bool]("replica-announced")
+    replica_lazy_flush = _Field[bool]("replica-lazy-flush")
+    replica_ignore_maxmemory = _Field[bool]("replica-ignore-maxmemory")
+    replica_ignore_disk_write_errors = _Field[bool]("replica-ignore-disk-write-errors")
+    repl_diskless_sync = _Field[bool]("repl-diskless-sync")
+    repl_diskless_sync_delay = _Field[int]("repl-diskless-sync-delay")
+    repl_diskless_sync_max_replicas = _Field[int]("repl-diskless-sync-max-replicas")
+    repl_diskless_load = _Field[str]("repl-diskless-load")
+    repl_disable_tcp_nodelay = _Field[bool]("repl-disable-tcp-nodelay")
+    repl_backlog_ttl = _Field[int]("repl-backlog-ttl")
+    propagation_error_behavior = _Field[str]("propagation-error-behavior")
 
     config_file: str | None
     """Absolute path of the file this configuration was loaded from (CONFIG REWRITE target)."""
@@ -1059,9 +1349,11 @@ class Config:
                     result[pattern] = _render(s, self._values[s.name])
                 continue
             for name in _ALL_NAMES:
+                s = _BY_NAME[name]
+                if s.hidden:  # hidden settings answer an exact name only
+                    continue
                 if name not in seen and stringmatch(pattern, name, nocase=True):
                     seen.add(name)
-                    s = _BY_NAME[name]
                     result[name] = _render(s, self._values[s.name])
         return result
 

@@ -6,6 +6,7 @@ Importing this package registers every command (each module's decorators run).
 from respcache.commands import (  # noqa: F401  (registration)
     bitmaps,
     connection,
+    debugging,
     digest,
     failover,
     geo,
@@ -14,6 +15,8 @@ from respcache.commands import (  # noqa: F401  (registration)
     introspection,
     keys,
     lists,
+    modules,
+    monitor,
     pubsub,
     replication,
     sentinel,
@@ -22,6 +25,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     sort,
     streams,
     strings,
+    tracking,
     transactions,
     zsets,
 )

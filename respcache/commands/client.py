@@ -15,6 +15,7 @@ from respcache.protocol.types import Reply
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Blocked, Engine
+    from respcache.commands.tracking import TrackingState
     from respcache.store.keyspace import Database
 
 
@@ -49,6 +50,7 @@ class Client:
         "reply_mode",
         "resp",
         "subscriptions",
+        "tracking",
         "watched",
     )
 
@@ -83,6 +85,8 @@ class Client:
         self.propagate_as: list[list[bytes]] | None = None
         """Set by a handler that replicates something other than its own argv (e.g. SET EX → PXAT)."""
         self.pushed: list[Reply] = []
+        self.tracking: TrackingState | None = None
+        """CLIENT TRACKING options while tracking is on (``commands/tracking.py``)."""
 
     # --- reaching the network (overridden by the server) ---------------------------
 

@@ -245,6 +245,10 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
 # --- CLIENT -----------------------------------------------------------------------------
 
 CLIENT_HELP: Final = (
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -283,6 +287,11 @@ CLIENT_HELP: Final = (
     "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",
@@ -319,7 +328,9 @@ def parse_client_type(arg: bytes) -> str:
 def client_flags(c: Client, info: dict[str, str]) -> str:
     """The ``flags=`` letters, in Redis's order."""
     flags = ""
-    if getattr(c, "is_replica", False):
+    if c in c.engine.monitors.clients:
+        flags += "O"
+    elif getattr(c, "is_replica", False):
         flags += "S"
     if c.is_master:
         flags += "M"
@@ -329,6 +340,13 @@ def client_flags(c: Client, info: dict[str, str]) -> str:
         flags += "x"
     if c.blocked is not None:
         flags += "b"
+    tracking = c.tracking
+    if tracking is not None:
+        flags += "t"
+        if tracking.broken_redirect:
+            flags += "R"
+        if tracking.bcast:
+            flags += "B"
     if c.dirty_cas:
         flags += "d"
     if c.close_after_reply:
@@ -401,7 +419,7 @@ def client_info_line(
         f"events={'rw' if obl else 'r'}",
         f"cmd={cmd}",
         "user=default",
-        "redir=-1",
+        f"redir={c.tracking.redirect if c.tracking is not None else -1}",
         f"resp={c.resp}",
         f"lib-name={c.lib_name}",
         f"lib-ver={c.lib_ver}",

@@ -26,10 +26,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
+from respcache.commands import tuning
 from respcache.commands.client import Client
+from respcache.commands.monitor import Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
+from respcache.commands.tracking import Tracking, tracked_key_positions
 from respcache.errors import (
     NOAUTH,
     OOM,
@@ -207,6 +210,17 @@ class Engine:
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
         ]
         """The admission stage, in order; one more gate is one more line."""
+        tuning.follow(config)
+        self.tracking = Tracking(config, self.clients, tracked_key_positions)
+        """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
+        self.disconnect_hooks.append(self.tracking.disable)
+        self.active_expire = True
+        """False after DEBUG SET-ACTIVE-EXPIRE 0: the cron's expiry cycle is off."""
+        self.cron_paused = False
+        """True after DEBUG PAUSE-CRON 1: the server cron does nothing."""
+        self.monitors = Monitors()
+        """Clients in MONITOR mode (``commands/monitor.py``)."""
+        self.disconnect_hooks.append(self.monitors.forget)
 
     # --- clients ------------------------------------------------------------------------
 
@@ -268,6 +282,11 @@ class Engine:
         :class:`Hold` (not run: park it in the hold's queue) or :class:`Forward`
         (not run: relay it to the leader). Sets :attr:`reveals_data`.
         """
+        tracking = self.tracking
+        if tracking.current is not None:  # an entry point that did not call after_reply
+            tracking.after_reply()
+        if client.tracking is not None:
+            tracking.current = client  # its own invalidations wait for its reply
         try:
             spec = self.lookup(argv)
         except CommandError as err:
@@ -445,6 +464,10 @@ class Engine:
             reply = err
         finally:
             ks.no_touch = False
+        if client.tracking is not None:
+            self.tracking.after_command(client, spec, argv)
+        if self.monitors.clients and client.blocked is None:  # (a re-run is shown once)
+            self.monitors.feed(client, spec, argv)
         elapsed = (time.perf_counter_ns() - start) // 1000
         if elapsed >= self.monitoring.threshold_us:
             self.monitoring.command_done(client, spec, argv, elapsed)
@@ -532,6 +555,9 @@ class Engine:
                 self._touch_watchers(db, key, watchers)
         if event is not None and self.notify_hook is not None:
             self.notify_hook(kind, event, db, key)
+        tracking = self.tracking
+        if tracking.table or tracking.prefixes:
+            tracking.key_changed(key)
         if self.blocking and (db, key) in self.blocking:
             self.ready.append((db, key))
 
@@ -544,6 +570,9 @@ class Engine:
                 if watchers:
                     self._touch_watchers(db, key, watchers)
             self.propagate(db, [[b"DEL", key]])
+            tracking = self.tracking
+            if tracking.table or tracking.prefixes:
+                tracking.key_changed(key, by_client=False)
             if self.notify_hook is not None:
                 self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
 
@@ -670,15 +699,22 @@ class Engine:
                     saved_db = client.db
                     client.db = self.keyspace.dbs[blocked.db]
                     self.serving_key = entry[1]
+                    tracking = self.tracking
+                    saved_current = tracking.current
+                    if client.tracking is not None:
+                        tracking.current = client  # its invalidations follow its reply
                     try:
                         reply = self.call(client, blocked.spec, blocked.argv)
                     finally:
                         self.serving_key = None
                         client.db = saved_db
+                        tracking.current = saved_current
                     if isinstance(reply, Blocked):
                         if blocked.serve_each:
                             index += 1
                             continue
                         break  # still nothing for the first waiter: the rest wait too
                     self.unblock(client, reply)
+                    if tracking.pending:
+                        tracking.after_reply(client)
                     waiters = self.blocking.get(entry)

@@ -33,12 +33,9 @@ from respcache.commands.strings import (
 )
 from respcache.errors import OVERFLOW, SYNTAX, WRONGTYPE, CommandError
 from respcache.protocol.types import OK, Reply
+from respcache.store.encoding import LIMITS
 from respcache.store.values import HASH_FIELD_OVERHEAD, HashValue
 
-HASH_MAX_LISTPACK_ENTRIES: Final = 512
-"""Redis 7.0's ``hash-max-listpack-entries`` default."""
-HASH_MAX_LISTPACK_VALUE: Final = 64
-"""Redis 7.0's ``hash-max-listpack-value`` default."""
 _HALF_LONG_MAX: Final = INT64_MAX // 2
 
 
@@ -48,9 +45,9 @@ def field_cost(field: bytes, value: bytes) -> int:
 
 
 def is_listpack(value: HashValue) -> bool:
-    if value.big or len(value) > HASH_MAX_LISTPACK_ENTRIES:  # converted once: for good
+    if value.big or len(value) > LIMITS.hash_max_listpack_entries:  # converted once: for good
         return False
-    limit = HASH_MAX_LISTPACK_VALUE
+    limit = LIMITS.hash_max_listpack_value
     return all(len(f) <= limit and len(v) <= limit for f, v in value.items())
 
 
@@ -88,7 +85,7 @@ def set_fields(
     delta = 0
     added: list[bytes] = []
     long_item = False
-    limit = HASH_MAX_LISTPACK_VALUE
+    limit = LIMITS.hash_max_listpack_value
     for field, new in pairs:
         if len(field) > limit or len(new) > limit:
             long_item = True
@@ -101,7 +98,7 @@ def set_fields(
         value[field] = new
     if added:
         note_added(value, added)
-    if not value.big and (long_item or len(value) > HASH_MAX_LISTPACK_ENTRIES):
+    if not value.big and (long_item or len(value) > LIMITS.hash_max_listpack_entries):
         value.big = True  # Redis converts to hashtable here, and never back
     c.db.grow(value, delta)
     return len(added)

@@ -32,6 +32,8 @@ class ReplicationControl(Protocol):
 
     def wait(self, client: Client, numreplicas: int, timeout_ms: int) -> int | None: ...
 
+    def change_replication_id(self) -> None: ...
+
 
 def _control(c: Client) -> ReplicationControl | None:
     control: ReplicationControl | None = c.engine.replication

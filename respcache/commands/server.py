@@ -13,6 +13,7 @@ import dataclasses
 import time
 from typing import Final
 
+from respcache.commands import debugging
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.info import admin_state, bytes_to_human, info_text, rss_bytes
@@ -205,6 +206,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
     removed = c.db.clear()
+    engine.tracking.flushed()
     engine.dirty += removed + 1  # replicated even when the db was already empty
     return OK
 
@@ -224,6 +226,7 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     engine.touch_watched_on_flush(None)
     removed = engine.keyspace.flushall()
+    engine.tracking.flushed()
     engine.dirty += removed + 1
     return OK
 
@@ -570,6 +573,9 @@ def debug(c: Client, argv: list[bytes]) -> Reply:
             f"Value at:0x{id(value):x} refcount:1 encoding:{object_encoding(c, argv[2], value)} "
             f"serializedlength:{length} lru:{lru} lru_seconds_idle:0"
         )
+    reply = debugging.dispatch(c, argv)  # SET-ACTIVE-EXPIRE, PROTOCOL, POPULATE...
+    if reply is not None or sub in debugging.SUBCOMMANDS:
+        return reply
     raise CommandError(
         f"ERR unknown subcommand or wrong number of arguments for '{_decode(argv[1])}'. "
         "Try DEBUG HELP."

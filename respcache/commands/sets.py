@@ -30,10 +30,9 @@ from respcache.commands.registry import command
 from respcache.commands.scan import parse_cursor, parse_scan_options, scan_step
 from respcache.errors import SYNTAX, WRONGTYPE, CommandError
 from respcache.protocol.types import Reply
+from respcache.store.encoding import LIMITS
 from respcache.store.values import CONTAINER_OVERHEAD, SET_MEMBER_OVERHEAD, SetValue
 
-SET_MAX_INTSET_ENTRIES: Final = 512
-"""Redis's ``set-max-intset-entries`` default (Redis 7.0 has no listpack sets)."""
 LONG_MAX: Final = 2**63 - 1
 POSITIVE: Final = "ERR value is out of range, must be positive"
 COUNT_RANGE: Final = (
@@ -66,7 +65,7 @@ def is_int_member(member: bytes) -> bool:
 def is_intset(value: Collection[bytes]) -> bool:
     if getattr(value, "big", False):  # converted once: Redis never goes back
         return False
-    return len(value) <= SET_MAX_INTSET_ENTRIES and all(map(is_int_member, value))
+    return len(value) <= LIMITS.set_max_intset_entries and all(map(is_int_member, value))
 
 
 def encoding(value: SetValue) -> bytes:
@@ -158,7 +157,7 @@ def note_added(container: Collection[bytes], elements: Collection[bytes]) -> Non
     A set that stops being an intset is marked converted for good, as in Redis.
     """
     if type(container) is SetValue and not container.big and (
-        len(container) > SET_MAX_INTSET_ENTRIES or not all(map(is_int_member, elements))
+        len(container) > LIMITS.set_max_intset_entries or not all(map(is_int_member, elements))
     ):
         container.big = True
     if _SAMPLERS:

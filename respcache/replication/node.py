@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from respcache.commands.client import Client
 from respcache.errors import NOREPLICAS, READONLY, CommandError
-from respcache.replication.backlog import Backlog, History, psync_decision
+from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
 from respcache.replication.follower import FollowerLink, FollowerSession
 from respcache.replication.leader import (
     EPOCH_CAPA,
@@ -549,6 +549,13 @@ class Replication:
         except ValueError:
             return
         leader.ack(link, offset)
+
+    def change_replication_id(self) -> None:
+        """DEBUG CHANGE-REPL-ID: a new replication id, and no previous one (Redis's
+        changeReplicationId + clearReplicationId2)."""
+        log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
+        self.history.replid = new_replid()
+        self.history.clear_previous()
 
     def psync(self, client: Client, replid: str, offset: int) -> None:
         """PSYNC / SYNC from a follower: take over its connection and sync it."""

@@ -116,6 +116,7 @@ class Server:
         self._stopped = asyncio.Event()
         self.engine.call_later = loop.call_later
         self.engine.pause.call_later = loop.call_later
+        self.engine.tracking.call_soon = loop.call_soon  # BCAST rounds after each loop step
         cfg = self.config
         # HTTP first: once the RESP port accepts, the HTTP endpoint is up too.
         if cfg.http_port:
@@ -313,7 +314,8 @@ class Server:
 
     def _cron(self) -> None:
         try:
-            self.cron()
+            if not self.engine.cron_paused:  # DEBUG PAUSE-CRON
+                self.cron()
         except Exception:  # the cron must survive anything
             log.exception("cron failed")
         finally:
@@ -325,7 +327,9 @@ class Server:
         hz = max(1, min(500, cfg.hz))
         engine = self.engine
         budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
-        if engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort):
+        if engine.active_expire and engine.keyspace.active_expire_cycle(
+            budget, cfg.active_expire_effort
+        ):
             engine.flush_store_events()
             if engine.ready:
                 engine.serve_ready()

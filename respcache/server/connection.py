@@ -256,6 +256,8 @@ class RespConnection(asyncio.Protocol):
                 client.reply_mode = "on"
             elif mode == "skip_next":  # CLIENT REPLY SKIP itself: no reply, skip the next
                 client.reply_mode = "skip"
+            if engine.tracking.current is not None:  # invalidations it caused for itself
+                engine.tracking.after_reply()
             if client.close_after_reply:
                 close = True
                 break
@@ -264,6 +266,8 @@ class RespConnection(asyncio.Protocol):
             # Redis applies the unauthenticated size limits per command: an AUTH early
             # in a pipeline lifts them for the commands after it (and RESET restores them).
             parser.authenticated = client.authenticated
+        if engine.tracking.current is not None:  # after a command that blocked
+            engine.tracking.after_reply()
         self.pending = None
         if out:
             self.send(b"".join(out) if len(out) > 1 else out[0], gated)

@@ -25,12 +25,8 @@ from typing import Final
 
 from sortedcontainers import SortedList
 
+from respcache.store.encoding import LIMITS
 from respcache.store.values import CONTAINER_OVERHEAD, ZSET_MEMBER_OVERHEAD
-
-LISTPACK_MAX_ENTRIES: Final = 128
-"""Redis's ``zset-max-listpack-entries`` default."""
-LISTPACK_MAX_VALUE: Final = 64
-"""Redis's ``zset-max-listpack-value`` default."""
 
 _INF: Final = math.inf
 
@@ -66,7 +62,10 @@ class ZSetValue(dict[bytes, float]):
         zset = cls()
         if maxelelen is None:
             maxelelen = max(map(len, scores), default=0)
-        zset.big = len(scores) > LISTPACK_MAX_ENTRIES or maxelelen > LISTPACK_MAX_VALUE
+        zset.big = (
+            len(scores) > LIMITS.zset_max_listpack_entries
+            or maxelelen > LIMITS.zset_max_listpack_value
+        )
         if zset.big:
             dict.update(zset, scores)
             zset.order = SortedList((s, m) for m, s in scores.items())
@@ -90,7 +89,10 @@ class ZSetValue(dict[bytes, float]):
 
     def insert(self, member: bytes, score: float) -> int:
         """Add a member that is not there yet."""
-        if not self.big and (len(self) >= LISTPACK_MAX_ENTRIES or len(member) > LISTPACK_MAX_VALUE):
+        if not self.big and (
+            len(self) >= LIMITS.zset_max_listpack_entries
+            or len(member) > LIMITS.zset_max_listpack_value
+        ):
             self.big = True
         if not self.big:
             score += 0.0

@@ -506,6 +506,10 @@ def test_on_change_may_refuse_and_everything_is_undone() -> None:
 def test_matching_star_lists_names_and_aliases() -> None:
     everything = Config().matching(["*"])
     for setting in SETTINGS.values():
+        if setting.hidden:  # Redis's HIDDEN_CONFIG: exact names only
+            assert setting.name not in everything
+            assert Config().matching([setting.name]) == {setting.name: setting.default}
+            continue
         assert setting.name in everything
         for alias in setting.aliases:
             assert everything[alias] == everything[setting.name]
@@ -518,8 +522,8 @@ def test_matching_star_lists_names_and_aliases() -> None:
         (["MAXMEMORY"], ["MAXMEMORY"]),
         (["MAXMEMORY", "maxmemory"], ["MAXMEMORY"]),
         (["maxmemory", "hz", "maxmemory"], ["maxmemory", "hz"]),
-        (["maxmemory", "maxmem*"], ["maxmemory", "maxmemory-policy", "maxmemory-samples"]),
-        (["MAXMEM*"], ["maxmemory", "maxmemory-policy", "maxmemory-samples"]),
+        (["maxmemory", "maxmem*"], ["maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "maxmemory-clients"]),
+        (["MAXMEM*"], ["maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "maxmemory-clients"]),
         (["[a-c]ind"], ["bind"]),
         (["[^b]ind"], []),
         (["[!b]ind"], ["bind"]),
@@ -537,6 +541,13 @@ def test_matching_star_lists_names_and_aliases() -> None:
                 "repl-ping-slave-period",
                 "min-slaves-to-write",
                 "min-slaves-max-lag",
+                "slave-announce-port",
+                "slave-lazy-flush",
+                "slave-priority",
+                "cluster-slave-validity-factor",
+                "slave-ignore-maxmemory",
+                "slave-announce-ip",
+                "cluster-slave-no-failover",
             ],
         ),
     ],
@@ -938,3 +949,75 @@ def test_shipped_config_file_lists_every_setting_with_its_default() -> None:
         if words
     ]
     assert sorted(directives) == sorted(SETTINGS)
+
+
+# --- Redis 7.0 names: aliases, settings accepted without effect -----------------------------
+
+
+def test_ziplist_aliases_set_the_listpack_settings() -> None:
+    config = Config()
+    config.set_many([("zset-max-ziplist-entries", "16"), ("hash-max-ziplist-value", "1kb")])
+    assert config.zset_max_listpack_entries == 16
+    assert config.hash_max_listpack_value == 1024
+    assert config.matching(["*sh-max-ziplist-*", "zset-max-ziplist-*"]) == {
+        "hash-max-ziplist-entries": "512",
+        "hash-max-ziplist-value": "1024",
+        "zset-max-ziplist-entries": "16",
+        "zset-max-ziplist-value": "64",
+    }
+    assert config.matching(["slave-priority", "list-max-ziplist-size"]) == {
+        "slave-priority": "100",
+        "list-max-ziplist-size": "-2",
+    }
+
+
+def test_entries_settings_take_no_memory_units_but_values_do() -> None:
+    config = Config()
+    with pytest.raises(ConfigError, match="argument couldn't be parsed into an integer"):
+        config.set("zset-max-listpack-entries", "1k")
+    config.set("zset-max-listpack-value", "1k")
+    assert config.zset_max_listpack_value == 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("latency-tracking-info-percentiles", "50 99.90 100", "50 99.9 100"),
+        ("latency-tracking-info-percentiles", "", ""),
+        ("maxmemory-clients", "10%", "10%"),
+        ("maxmemory-clients", "1mb", "1048576"),
+        ("shutdown-on-sigterm", "now NOSAVE", "nosave now"),
+        ("shutdown-on-sigterm", "default", "default"),
+        ("oom-score-adj", "relative", "yes"),
+        ("oom-score-adj-values", "0 -200 2000", "0 -200 2000"),
+    ],
+)
+def test_special_redis_settings_render_as_redis(name: str, value: str, shown: str) -> None:
+    config = Config()
+    config.set(name, value)
+    assert config.render(name) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("latency-tracking-info-percentiles", "50 abc", "Invalid latency-tracking-info-percentiles parameters"),
+        ("latency-tracking-info-percentiles", "101", "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"),
+        ("maxmemory-clients", "101%", "percentage argument must be less or equal to 100"),
+        ("shutdown-on-sigint", "save nosave", "shutdown options SAVE and NOSAVE can't be used simultaneously"),
+        ("oom-score-adj-values", "0 1", "wrong number of arguments"),
+        ("oom-score-adj-values", "0 1 3000", "Invalid oom-score-adj-values, elements must be between -2000 and 2000."),
+    ],
+)
+def test_special_redis_settings_refuse_as_redis(name: str, value: str, error: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config().set(name, value)
+    assert str(info.value) == (
+        f"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}"
+    )
+
+
+def test_settings_respcache_cannot_honour_refuse_yes() -> None:
+    with pytest.raises(ConfigError, match="respcache does not daemonize"):
+        Config(daemonize="yes")
+    assert Config(daemonize="no").daemonize is False

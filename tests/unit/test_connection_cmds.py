@@ -532,4 +532,4 @@ def test_client_help(client: Client, run: Run) -> None:
     assert reply[0] == "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
     assert reply[-2:] == ["HELP", "    Prints this help."]
     assert "SETINFO <option> <value>" in reply and "NO-TOUCH (ON|OFF)" in reply
-    assert encode(reply).startswith(b"*45\r\n+CLIENT <subcommand>")
+    assert encode(reply).startswith(b"*54\r\n+CLIENT <subcommand>")

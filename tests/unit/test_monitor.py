@@ -1,0 +1,46 @@
+"""MONITOR lines as Redis 7.0.15's replicationFeedMonitors writes them."""
+
+from __future__ import annotations
+
+from conftest import run
+
+from respcache.commands import Client, Engine
+from respcache.commands.monitor import format_line, redacted, repr_arg
+from respcache.protocol.types import OK, Raw
+
+
+def test_repr_is_sdscatrepr() -> None:
+    assert repr_arg(b'a"b\\c\n\r\t\x07\x08\x01\xff ~') == b'"a\\"b\\\\c\\n\\r\\t\\a\\b\\x01\\xff ~"'
+
+
+def test_line_format() -> None:
+    line = format_line(1700000000.0123456, 3, "127.0.0.1:5000", [b"set", b"k", b"v"])
+    assert line == b'+1700000000.012346 [3 127.0.0.1:5000] "set" "k" "v"\r\n'
+
+
+def test_credentials_are_redacted() -> None:
+    assert redacted([b"AUTH", b"pw"]) == [b"AUTH", b"(redacted)"]
+    assert redacted([b"auth", b"u", b"pw"]) == [b"auth", b"(redacted)", b"(redacted)"]
+    assert redacted([b"HELLO", b"3", b"AUTH", b"u", b"p", b"SETNAME", b"n"]) == [
+        b"HELLO", b"3", b"AUTH", b"(redacted)", b"(redacted)", b"SETNAME", b"n"
+    ]
+
+
+def test_monitors_see_executed_commands_only(engine: Engine, client: Client) -> None:
+    m1, m2 = engine.new_client(), engine.new_client()
+    assert run(m1, "MONITOR") == OK
+    assert run(m2, "MONITOR") == OK
+    run(client, "SET", "k", "v")
+    run(client, "CONFIG", "GET", "port")  # admin: never shown
+    run(client, "NOSUCH")  # refused before it ran
+    run(client, "GET")
+    assert len(m1.pushed) == len(m2.pushed) == 1
+    line = m1.pushed[0]
+    assert isinstance(line, Raw) and line.endswith(b' [0 ] "SET" "k" "v"\r\n')
+    engine.remove_client(m1)
+    assert engine.monitors.clients == [m2]
+
+
+def test_nobody_monitoring_feeds_nothing(engine: Engine, client: Client) -> None:
+    run(client, "SET", "k", "v")
+    assert engine.monitors.clients == []
