@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
-from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands import tuning
+from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.client import Client
 from respcache.commands.monitor import Monitors
 from respcache.commands.monitoring import Monitoring
