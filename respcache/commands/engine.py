@@ -37,6 +37,7 @@ from respcache.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
 from respcache.store.keyspace import Keyspace
 
@@ -170,6 +171,8 @@ class Engine:
         self.replication: Any = None
         """The replication layer's entry points for REPLICAOF, PSYNC, REPLCONF, WAIT
         (``respcache.replication.node.Replication``); None without a server."""
+        self.persistence = RdbSaver(config, self.keyspace, lambda: self.dirty, started=self.started)
+        """SAVE/BGSAVE, the ``save`` schedule and INFO persistence (respcache.persistence)."""
 
     # --- clients ------------------------------------------------------------------------
 
@@ -283,6 +286,12 @@ class Engine:
                 self.flush_store_events()
             if spec.is_denyoom and ks.over_maxmemory():
                 return self._reject(client, CommandError(OOM), spec)
+        if not self.persistence.last_bgsave_ok and (spec.is_write or spec.name == "ping"):
+            misconf = self.persistence.write_refusal()
+            if misconf is not None and not client.is_master:
+                if client.multi is not None and spec.name not in MULTI_IMMEDIATE:
+                    client.multi_error = True
+                return self._reject(client, CommandError(misconf), spec)
         reply = self.call(client, spec, argv)
         if self.ready:
             self.serve_ready()

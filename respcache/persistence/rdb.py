@@ -367,9 +367,16 @@ class RdbWriter:
             self.aux("repl-offset", repl_offset or 0)
         self.aux("aof-base", int(aof_base))
 
-    def database(self, db: Database, *, lfu: Callable[[int | None], int] | None = None) -> None:
+    def database(
+        self,
+        db: Database,
+        *,
+        lfu: Callable[[int | None], int] | None = None,
+        key_delay_us: int = 0,
+    ) -> None:
         """``SELECTDB``, ``RESIZEDB`` and every key of one database (nothing if empty);
-        ``lfu`` (the keyspace's ``lfu_counter``) writes each key's ``FREQ``."""
+        ``lfu`` (the keyspace's ``lfu_counter``) writes each key's ``FREQ``;
+        ``key_delay_us`` sleeps after each key (``rdb-key-save-delay``, for tests)."""
         data = db.data
         if not data:
             return
@@ -404,6 +411,8 @@ class RdbWriter:
                 kind, body = writer(value, compress)
                 emit(head + bytes((kind,)) + encode_string(key, compress) + body)
             self.keys += 1
+            if key_delay_us > 0:
+                time.sleep(key_delay_us / 1e6)
 
     def finish(self) -> None:
         """``EOF`` and the checksum."""
@@ -422,6 +431,7 @@ def write_keyspace(
     repl_id: str | None = None,
     repl_offset: int | None = None,
     aof_base: bool = False,
+    key_delay_us: int = 0,
 ) -> RdbWriter:
     """Write a whole keyspace as an RDB file; returns the writer (bytes and keys written).
 
@@ -438,7 +448,7 @@ def write_keyspace(
     )
     lfu = keyspace.lfu_counter if keyspace.lfu_enabled else None
     for db in keyspace.dbs:
-        writer.database(db, lfu=lfu)
+        writer.database(db, lfu=lfu, key_delay_us=key_delay_us)
     writer.finish()
     return writer
 
@@ -812,6 +822,7 @@ def load_rdb(
     expire_on_load: bool = True,
     verify_checksum: bool = True,
     now_ms: int | None = None,
+    allow_dup: bool = False,
 ) -> LoadResult:
     """Load an RDB file's keys into ``keyspace`` (which should be empty).
 
@@ -819,7 +830,8 @@ def load_rdb(
     itself (a master, ``expire_on_load``); an empty container is skipped. Keys keep the
     file's order as their LRU order, except that ``IDLE`` times (Redis files under an LRU
     policy) reorder them, the idlest first. ``FREQ`` sets the LFU counter under an LFU
-    policy. Raises :class:`RdbError` and leaves what it loaded so far.
+    policy. A key already present is an error, unless ``allow_dup`` (DEBUG RELOAD MERGE).
+    Raises :class:`RdbError` and leaves what it loaded so far.
     """
     result = LoadResult()
     now = keyspace.update_clock() if now_ms is None else now_ms
@@ -840,7 +852,12 @@ def load_rdb(
             continue
         db = dbs[dbid]
         if key in db.data:
-            raise RdbError(f"RDB has duplicated key '{key.decode(errors='replace')}' in DB {dbid}")
+            if allow_dup:  # DEBUG RELOAD MERGE: the file's value replaces the key
+                db._remove(key)
+            else:
+                raise RdbError(
+                    f"RDB has duplicated key '{key.decode(errors='replace')}' in DB {dbid}"
+                )
         db.data[key] = value
         keyspace.used_memory += entry_size(key, value)
         if expire is not None:

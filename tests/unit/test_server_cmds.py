@@ -3,6 +3,7 @@ SHUTDOWN, MEMORY, DEBUG, SLOWLOG, LATENCY, ROLE. Expected strings are Redis 7.0.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -360,13 +361,22 @@ def test_save_bgsave_lastsave(engine: Engine, client: Client, run: Run) -> None:
     assert run(client, "LASTSAVE") == int(engine.started)
     run(client, "SET", "k", "v")
     assert run(client, "SAVE") is OK
+    path = os.path.join(engine.config.dir, "dump.rdb")
+    with open(path, "rb") as f:
+        assert f.read(9) == b"REDIS0010"
     assert run(client, "BGSAVE") == "Background saving started"
-    assert encode(run(client, "BGSAVE", "SCHEDULE")) == b"+Background saving started\r\n"  # type: ignore[arg-type]
+    assert run(client, "BGSAVE", "SCHEDULE") == err("ERR Background save already in progress")
+    assert run(client, "SAVE") == err("ERR Background save already in progress")
+    deadline = time.monotonic() + 30
+    while not engine.persistence.poll():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert run(client, "BGSAVE", "foo") == SYNTAX
     assert run(client, "SAVE", "x") == err("ERR wrong number of arguments for 'save' command")
     persistence = parse_info(info(client, run, "persistence"))["Persistence"]
     assert persistence["rdb_changes_since_last_save"] == "0"
-    assert persistence["rdb_saves"] == "3"
+    assert persistence["rdb_saves"] == "2"
+    assert persistence["rdb_last_bgsave_status"] == "ok"
     assert abs(int(persistence["rdb_last_save_time"]) - time.time()) < 5
 
 
