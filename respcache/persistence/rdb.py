@@ -505,15 +505,31 @@ class RdbReader:
 
     def string(self) -> bytes:
         """``rdbGenericLoadStringObject``: integers come back as their decimal text."""
+        data = self.data
+        pos = self.pos
+        if pos >= len(data):
+            raise RdbError("Unexpected EOF reading RDB file")
+        first = data[pos]
+        if first < 0x40:  # a 6-bit length: the common case, inline
+            end = pos + 1 + first
+            if end > len(data):
+                raise RdbError("Unexpected EOF reading RDB file")
+            self.pos = end
+            return data[pos + 1 : end]
+        if first == 0xC3:  # LZF, inline too
+            compressed_len, pos = _len_at(data, pos + 1)
+            length, pos = _len_at(data, pos)
+            end = pos + compressed_len
+            if end > len(data):
+                raise RdbError("Unexpected EOF reading RDB file")
+            self.pos = end
+            try:
+                return lzf.decompress(data[pos:end], length)
+            except lzf.LzfError:
+                raise RdbError("Invalid LZF compressed string") from None
         value, encoded = self.length_or_encoding()
         if not encoded:
             return self.take(value)
-        if value == ENC_INT8:
-            return b"%d" % struct.unpack("<b", self.take(1))[0]
-        if value == ENC_INT16:
-            return b"%d" % struct.unpack("<h", self.take(2))[0]
-        if value == ENC_INT32:
-            return b"%d" % struct.unpack("<i", self.take(4))[0]
         if value == ENC_LZF:
             compressed_len = self.length()
             length = self.length()
@@ -521,6 +537,12 @@ class RdbReader:
                 return lzf.decompress(self.take(compressed_len), length)
             except lzf.LzfError:
                 raise RdbError("Invalid LZF compressed string") from None
+        if value == ENC_INT8:
+            return b"%d" % struct.unpack("<b", self.take(1))[0]
+        if value == ENC_INT16:
+            return b"%d" % struct.unpack("<h", self.take(2))[0]
+        if value == ENC_INT32:
+            return b"%d" % struct.unpack("<i", self.take(4))[0]
         raise RdbError(f"Unknown RDB string encoding type {value}")
 
     def double_text(self) -> float:
@@ -540,6 +562,24 @@ class RdbReader:
     def double_binary(self) -> float:
         value: float = _DOUBLE.unpack(self.take(8))[0]
         return value
+
+
+def _len_at(data: bytes, pos: int) -> tuple[int, int]:
+    """A plain length at ``pos``: (length, position after it)."""
+    try:
+        first = data[pos]
+        if first < 0x40:
+            return first, pos + 1
+        if first < 0x80:
+            return ((first & 0x3F) << 8) | data[pos + 1], pos + 2
+    except IndexError:
+        raise RdbError("Unexpected EOF reading RDB file") from None
+    size = 4 if first == 0x80 else 8 if first == 0x81 else 0
+    if not size:
+        raise RdbError(f"Unknown length encoding {first >> 6} in rdbLoadLen()")
+    if pos + 1 + size > len(data):
+        raise RdbError("Unexpected EOF reading RDB file")
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
 
 
 # --- value readers (one per RDB type byte) -----------------------------------------------------
@@ -767,8 +807,18 @@ def iter_entries(
     expire: int | None = None
     freq: int | None = None
     idle: int | None = None
+    size = len(data)
     while True:
-        kind = r.byte()
+        pos = r.pos
+        if pos >= size:
+            raise RdbError("Unexpected EOF reading RDB file")
+        kind = data[pos]
+        r.pos = pos + 1
+        if kind == TYPE_STRING:  # the common case first
+            key = r.string()
+            yield dbid, key, r.string(), expire, freq, idle
+            expire = freq = idle = None
+            continue
         if kind == OP_EXPIRETIME_MS:
             expire = struct.unpack("<q", r.take(8))[0]
             continue
