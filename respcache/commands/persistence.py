@@ -8,6 +8,7 @@ handlers only give Redis 7.0.15's replies (``rdb.c`` ``saveCommand``/``bgsaveCom
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 
@@ -109,6 +110,15 @@ def shutdown_save(saver: RdbSaver, save_flag: bool, nosave: bool, force: bool) -
         return False
     saver.shutdown_saved = True
     return True
+
+
+def after_flushall(saver: RdbSaver) -> None:
+    """``flushAllDataAndResetRDB``: a running BGSAVE is killed (its file would hold the old
+    data) and, with save points set, the now empty dataset is saved."""
+    saver.kill_child()
+    if saver.config.save:
+        with contextlib.suppress(SaveError):  # logged; Redis ignores the result too
+            saver.save()
 
 
 @command(

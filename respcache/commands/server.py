@@ -18,7 +18,7 @@ from respcache.commands.client import Client
 from respcache.commands.info import admin_state, bytes_to_human, info_text, rss_bytes
 from respcache.commands.introspection import help_reply
 from respcache.commands.keys import object_encoding
-from respcache.commands.persistence import shutdown_save
+from respcache.commands.persistence import after_flushall, shutdown_save
 from respcache.commands.registry import command
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError, ConfigError
 from respcache.protocol.types import OK, Reply, Verbatim
@@ -225,7 +225,9 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     engine.touch_watched_on_flush(None)
     removed = engine.keyspace.flushall()
-    engine.dirty += removed + 1
+    engine.dirty += removed
+    after_flushall(engine.persistence)
+    engine.dirty += 1
     return OK
 
 

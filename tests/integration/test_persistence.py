@@ -193,3 +193,17 @@ def test_corrupt_file_stops_startup(server_factory: ServerFactory, tmp_path: Pat
     (tmp_path / "dump.rdb").write_bytes(b"REDIS0010\xfe\x00\x00\x01k")
     with pytest.raises(Exception, match=r"Unexpected EOF|exited"):
         server_factory.respcache(extra_args=["--dir", str(tmp_path)])
+
+
+def test_flushall_saves_the_empty_dataset_with_save_points(server_factory: ServerFactory) -> None:
+    server = server_factory.respcache(save="3600 1000")
+    r = server.client()
+    r.set("k", "v")
+    assert r.save()
+    r.set("k2", "v")
+    r.flushall()
+    assert _persistence(server)["rdb_changes_since_last_save"] == "1"  # as Redis: the FLUSHALL
+    server.kill()
+    server.proc = None
+    server.start()
+    assert server.client().dbsize() == 0
