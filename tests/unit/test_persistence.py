@@ -8,6 +8,8 @@ import random
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from respcache.commands.hashes import field_cost
 from respcache.commands.lists import item_size as item_cost
@@ -368,3 +370,38 @@ def test_value_payload_for_each_type() -> None:
         back = read_value(RdbReader(body), kind)
         assert type(back) is type(value)
     assert member_cost(b"abc") > 0
+
+
+# --- property: any keyspace survives a round trip ------------------------------------------------
+
+
+_members = st.one_of(
+    st.binary(max_size=80),
+    st.integers(-(2**63), 2**63 - 1).map(lambda n: b"%d" % n),
+    st.integers(-300, 300).map(lambda n: b"%d" % n),
+)
+_scores = st.floats(allow_nan=False)
+_values = st.one_of(
+    _members,
+    st.lists(_members, min_size=1, max_size=40).map(_list),
+    st.sets(_members, min_size=1, max_size=40).map(lambda m: _set(sorted(m))),
+    st.dictionaries(_members, _members, min_size=1, max_size=40).map(_hash),
+    st.dictionaries(_members, _scores, min_size=1, max_size=200).map(_zset),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(st.tuples(st.integers(0, 3), st.binary(max_size=20)), _values, max_size=12),
+    st.booleans(),
+)
+def test_any_keyspace_round_trips(entries: dict[tuple[int, bytes], object], compress: bool) -> None:
+    ks = Keyspace(16, clock=lambda: 1_700_000_000.0)
+    for (db, key), value in entries.items():
+        ks.dbs[db].set(key, value)
+    buffer = io.BytesIO()
+    write_keyspace(buffer, ks, compress=compress)
+    loaded = Keyspace(16, clock=lambda: 1_700_000_000.0)
+    load_rdb(buffer.getvalue(), loaded)
+    assert _content(loaded) == _content(ks)
+    assert loaded.used_memory == ks.used_memory

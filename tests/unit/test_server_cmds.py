@@ -608,3 +608,21 @@ def test_every_info_line_parses(client: Client, run: Run, section: str) -> None:
     assert lines[-1] == ""
     for line in lines[:-1]:
         assert LINE.match(line), line
+
+
+def test_bgsave_inside_exec_is_scheduled_and_the_cron_runs_it(
+    engine: Engine, client: Client, run: Run
+) -> None:
+    run(client, "SET", "k", "v")
+    run(client, "MULTI")
+    run(client, "BGSAVE")
+    assert run(client, "EXEC") == ["Background saving scheduled"]
+    assert engine.persistence.bgsave_scheduled and engine.persistence.child is None
+    engine.persistence.cron()
+    assert engine.persistence.child is not None
+    deadline = time.monotonic() + 30
+    while not engine.persistence.poll():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert run(client, "LASTSAVE") >= int(time.time()) - 5  # type: ignore[operator]
+    assert os.path.exists(os.path.join(engine.config.dir, "dump.rdb"))
