@@ -70,6 +70,7 @@ class Server:
             self.engine, self.gate, config, listening_port=self.listening_port
         )
         self.cron_hooks.append(self.replication.cron)
+        self.engine.persistence.repl_info = self._repl_info
         self.shutdown_hooks.append(self.replication.shutdown)
         self._wire_persistence()
         self.cluster: ClusterNode | None = None
@@ -122,6 +123,11 @@ class Server:
                 raise ConfigError(AOF_UNSUPPORTED)
 
         self.config.on_change("appendonly", refuse_aof)
+
+    def _repl_info(self) -> tuple[str, int] | None:
+        """The replication id and offset an RDB file records (its ``repl-id`` aux fields)."""
+        status = self.replication.status()
+        return status.replid, status.offset
 
     def load_persistence(self) -> None:
         """At startup, before listening: refuse AOF, load ``dir/dbfilename`` if it exists."""

@@ -207,3 +207,18 @@ def test_flushall_saves_the_empty_dataset_with_save_points(server_factory: Serve
     server.proc = None
     server.start()
     assert server.client().dbsize() == 0
+
+
+def test_rdb_records_the_replication_id_and_offset(server_factory: ServerFactory) -> None:
+    from respcache.persistence.rdb import LoadResult, iter_entries
+
+    server = server_factory.respcache()
+    r = server.client()
+    r.set("k", "v")
+    assert r.save()
+    info = r.info("replication")
+    result = LoadResult()
+    entries = list(iter_entries((server.workdir / "dump.rdb").read_bytes(), result))
+    assert len(entries) == 1
+    assert result.repl_id == info["master_replid"]
+    assert result.repl_offset == info["master_repl_offset"]
