@@ -152,14 +152,32 @@ _TABLE: tuple[Setting, ...] = (
     _enum("loglevel", "notice", ("debug", "verbose", "notice", "warning"), "Log verbosity: debug, verbose, notice or warning.", "general"),
     _str("logfile", "", "Log file path; empty logs to standard error.", "general", mutable=False),
     _str("pidfile", "", "Write the process id to this file while running; empty for none.", "general", mutable=False),
-    Setting("dir", "special", ".", "Working directory; CONFIG GET shows it as an absolute path.", "general", mutable=False),
+    Setting("dir", "special", ".", "Directory of the RDB file (and of the process's relative paths); CONFIG GET shows it as an absolute path.", "general"),
     _int("databases", 16, "Number of logical databases (SELECT 0..N-1).", "general", 1, INT_MAX, mutable=False),
     _int("hz", 10, "Frequency of background tasks (active expiry, client timeouts), clamped to 1..500.", "general"),
     _int("active-expire-effort", 1, "Effort spent expiring keys in the background, 1 (least) to 10.", "general", 1, 10),
     Setting("notify-keyspace-events", "special", "", "Keyspace notification classes, Redis letters (e.g. \"KEA\"); empty disables them.", "general"),
     _int("shutdown-timeout", 10, "Seconds to let replicas catch up and in-flight requests finish on shutdown.", "general"),
-    Setting("save", "special", "", "Accepted for compatibility only (tools read it): respcache never persists data.", "general", multi_arg=True),
-    _bool("appendonly", False, "Accepted for compatibility only (tools read it): respcache never persists data.", "general"),
+    # --- persistence (respcache/persistence, docs/persistence.md)
+    Setting("save", "special", "", "RDB snapshot schedule: <seconds> <changes> pairs (BGSAVE when both are reached); empty: no automatic snapshots (respcache's default, unlike Redis).", "general", multi_arg=True),
+    _str("dbfilename", "dump.rdb", "Name of the RDB file in dir (a file name, not a path).", "general"),
+    _bool("rdbcompression", True, "LZF-compress strings longer than 20 bytes in RDB files and DUMP payloads.", "general"),
+    _bool("rdbchecksum", True, "End RDB files with a CRC64 (and verify it on load); no writes a zero checksum.", "general"),
+    _bool("stop-writes-on-bgsave-error", True, "Refuse writes (MISCONF) while the last background save failed and save points are set.", "general"),
+    _bool("rdb-del-sync-files", False, "Accepted for compatibility: respcache's full syncs never write RDB files.", "general"),
+    _int("rdb-key-save-delay", 0, "Microseconds to sleep per key written by SAVE/BGSAVE (testing only); 0 none.", "general", -INT_MAX - 1, INT_MAX),
+    _bool("rdb-save-incremental-fsync", True, "fsync an RDB file being written every 4 MB, not only at the end.", "general"),
+    _bool("appendonly", False, "Append-only file: not implemented yet, only 'no' is accepted (see docs/persistence.md).", "general"),
+    _str("appendfilename", "appendonly.aof", "Base name of the AOF files (AOF: not implemented yet).", "general", mutable=False),
+    _str("appenddirname", "appendonlydir", "Directory of the AOF files in dir (AOF: not implemented yet).", "general", mutable=False),
+    _enum("appendfsync", "everysec", ("always", "everysec", "no"), "When the AOF is fsynced (AOF: not implemented yet).", "general"),
+    _int("auto-aof-rewrite-percentage", 100, "AOF growth that triggers a rewrite (AOF: not implemented yet).", "general"),
+    _mem("auto-aof-rewrite-min-size", "64mb", "Smallest AOF that is rewritten automatically (AOF: not implemented yet).", "general"),
+    _bool("aof-load-truncated", True, "Load an AOF with a truncated tail (AOF: not implemented yet).", "general"),
+    _bool("aof-use-rdb-preamble", True, "AOF base file in RDB format (AOF: not implemented yet).", "general"),
+    _bool("aof-timestamp-enabled", False, "Timestamp annotations in the AOF (AOF: not implemented yet).", "general"),
+    _bool("no-appendfsync-on-rewrite", False, "Skip AOF fsyncs during a rewrite (AOF: not implemented yet).", "general"),
+    _bool("aof-rewrite-incremental-fsync", True, "fsync a rewritten AOF every 4 MB (AOF: not implemented yet).", "general"),
     # --- limits
     _str("requirepass", "", "Password clients must send with AUTH; empty disables authentication.", "limits", sensitive=True),
     _int("maxclients", 10000, "Maximum number of connected clients.", "limits", 1, UINT_MAX, unsigned=True),
@@ -661,9 +679,13 @@ _ONLY_NO = {
     "syslog-enabled": "respcache does not log to syslog; use logfile",
     "cluster-enabled": "Redis Cluster is not supported; respcache clusters through ZooKeeper",
 }
+def _check_dbfilename(text: str) -> None:
+    if os.path.basename(text) != text or text in ("", ".", ".."):
+        raise _Invalid("dbfilename can't be a path, just a filename")
 
 
 _STRING_CHECKS: dict[str, Callable[[str], None]] = {
+    "dbfilename": _check_dbfilename,
     "cluster-name": _check_cluster_name,
     "zookeeper": _check_zookeeper,
     "node-id": _check_node_id,
@@ -1158,8 +1180,26 @@ class Config:
     active_expire_effort = _Field[int]("active-expire-effort")
     notify_keyspace_events = _Field[frozenset[str]]("notify-keyspace-events")
     shutdown_timeout = _Field[int]("shutdown-timeout")
+    # --- persistence
     save = _Field[tuple[tuple[int, int], ...]]("save")
+    dbfilename = _Field[str]("dbfilename")
+    rdbcompression = _Field[bool]("rdbcompression")
+    rdbchecksum = _Field[bool]("rdbchecksum")
+    stop_writes_on_bgsave_error = _Field[bool]("stop-writes-on-bgsave-error")
+    rdb_del_sync_files = _Field[bool]("rdb-del-sync-files")
+    rdb_key_save_delay = _Field[int]("rdb-key-save-delay")
+    rdb_save_incremental_fsync = _Field[bool]("rdb-save-incremental-fsync")
     appendonly = _Field[bool]("appendonly")
+    appendfilename = _Field[str]("appendfilename")
+    appenddirname = _Field[str]("appenddirname")
+    appendfsync = _Field[str]("appendfsync")
+    auto_aof_rewrite_percentage = _Field[int]("auto-aof-rewrite-percentage")
+    auto_aof_rewrite_min_size = _Field[int]("auto-aof-rewrite-min-size")
+    aof_load_truncated = _Field[bool]("aof-load-truncated")
+    aof_use_rdb_preamble = _Field[bool]("aof-use-rdb-preamble")
+    aof_timestamp_enabled = _Field[bool]("aof-timestamp-enabled")
+    no_appendfsync_on_rewrite = _Field[bool]("no-appendfsync-on-rewrite")
+    aof_rewrite_incremental_fsync = _Field[bool]("aof-rewrite-incremental-fsync")
     # --- limits
     requirepass = _Field[str]("requirepass")
     maxclients = _Field[int]("maxclients")

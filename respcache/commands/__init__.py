@@ -17,6 +17,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     lists,
     modules,
     monitor,
+    persistence,
     pubsub,
     replication,
     sentinel,

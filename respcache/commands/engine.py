@@ -42,6 +42,7 @@ from respcache.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
 from respcache.store.keyspace import Keyspace
 
@@ -205,6 +206,7 @@ class Engine:
             self._gate_no_multi,  # not allowed inside a transaction
             self._gate_route,  # forward after a handoff; reads on a follower
             self._gate_oom,  # evict, then OOM for denyoom commands
+            self._gate_misconf,  # MISCONF after a failed background save
             self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
             self._gate_pubsub,  # RESP2 subscribed context
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
@@ -221,6 +223,8 @@ class Engine:
         self.monitors = Monitors()
         """Clients in MONITOR mode (``commands/monitor.py``)."""
         self.disconnect_hooks.append(self.monitors.forget)
+        self.persistence = RdbSaver(config, self.keyspace, lambda: self.dirty, started=self.started)
+        """SAVE/BGSAVE, the ``save`` schedule and INFO persistence (respcache.persistence)."""
 
     # --- clients ------------------------------------------------------------------------
 
@@ -404,6 +408,15 @@ class Engine:
             elif name not in ("discard", "quit", "reset"):
                 denyoom = True  # queueing may use unlimited memory: refused too
         return CommandError(OOM) if denyoom else None
+
+    def _gate_misconf(
+        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+    ) -> Refusal | None:
+        """Writes (and PING) refused after a failed BGSAVE (writeCommandsDeniedByDiskError)."""
+        if self.persistence.last_bgsave_ok or not (writes or spec.name == "ping"):
+            return None
+        misconf = self.persistence.write_refusal()
+        return CommandError(misconf) if misconf is not None else None
 
     def _gate_replication(
         self, client: Client, spec: CommandSpec, writes: bool, reads: bool

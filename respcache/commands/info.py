@@ -245,26 +245,8 @@ def _memory(engine: Engine) -> list[str]:
 
 
 def _persistence(engine: Engine) -> list[str]:
-    state = admin_state(engine)
     return [
-        "loading:0",
-        "async_loading:0",
-        "current_cow_peak:0",
-        "current_cow_size:0",
-        "current_cow_size_age:0",
-        "current_fork_perc:0.00",
-        "current_save_keys_processed:0",
-        "current_save_keys_total:0",
-        f"rdb_changes_since_last_save:{engine.dirty - state.dirty_at_save}",
-        "rdb_bgsave_in_progress:0",
-        f"rdb_last_save_time:{state.lastsave}",
-        "rdb_last_bgsave_status:ok",
-        f"rdb_last_bgsave_time_sec:{0 if state.saves else -1}",
-        "rdb_current_bgsave_time_sec:-1",
-        f"rdb_saves:{state.saves}",
-        "rdb_last_cow_size:0",
-        "rdb_last_load_keys_expired:0",
-        "rdb_last_load_keys_loaded:0",
+        *engine.persistence.info_lines(),
         "aof_enabled:0",
         "aof_rewrite_in_progress:0",
         "aof_rewrite_scheduled:0",

@@ -1,10 +1,10 @@
-"""Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, MEMORY, SAVE and
-friends, SHUTDOWN, DEBUG, SLOWLOG, LATENCY, ROLE.
+"""Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, MEMORY, SHUTDOWN,
+DEBUG, SLOWLOG, LATENCY, ROLE.
 
-respcache keeps no data on disk. SAVE and BGSAVE answer as Redis does and only record
-the time (LASTSAVE, ``INFO persistence``), so tools that call them keep working;
-SHUTDOWN's SAVE/NOSAVE make no difference. DEBUG has the subcommands that mean
-something here (SLEEP, OBJECT, HELP); DEBUG DIGEST belongs to replication.
+SAVE, BGSAVE, LASTSAVE and DEBUG RELOAD live in :mod:`respcache.commands.persistence`;
+SHUTDOWN saves through it as Redis's ``prepareForShutdown`` does. DEBUG has the
+subcommands that mean something here (SLEEP, OBJECT, HELP); DEBUG DIGEST belongs to
+replication.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from respcache.commands.client import Client
 from respcache.commands.info import admin_state, bytes_to_human, info_text, rss_bytes
 from respcache.commands.introspection import help_reply
 from respcache.commands.keys import object_encoding
+from respcache.commands.persistence import after_flushall, shutdown_save
 from respcache.commands.registry import command
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError, ConfigError
 from respcache.protocol.types import OK, Reply, Verbatim
@@ -227,7 +228,9 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
     engine.touch_watched_on_flush(None)
     removed = engine.keyspace.flushall()
     engine.tracking.flushed()
-    engine.dirty += removed + 1
+    engine.dirty += removed
+    after_flushall(engine.persistence)
+    engine.dirty += 1
     return OK
 
 
@@ -244,63 +247,6 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
 def time_(c: Client, argv: list[bytes]) -> Reply:
     now_us = time.time_ns() // 1000
     return [b"%d" % (now_us // 1_000_000), b"%d" % (now_us % 1_000_000)]
-
-
-# --- persistence (there is none) --------------------------------------------------------------
-
-
-@command(
-    "lastsave",
-    arity=1,
-    flags="loading stale fast",
-    group="server",
-    summary="Get the UNIX time stamp of the last successful save to disk",
-    since="1.0.0",
-    complexity="O(1)",
-    acl="@admin @fast @dangerous",
-)
-def lastsave(c: Client, argv: list[bytes]) -> Reply:
-    return admin_state(c.engine).lastsave
-
-
-def _record_save(c: Client) -> None:
-    state = admin_state(c.engine)
-    state.lastsave = int(time.time())
-    state.dirty_at_save = c.engine.dirty
-    state.saves += 1
-
-
-@command(
-    "save",
-    arity=1,
-    flags="admin noscript no_async_loading no_multi",
-    group="server",
-    summary="Synchronously save the dataset to disk",
-    since="1.0.0",
-    complexity="O(N) where N is the total number of keys in all databases",
-    acl="@admin @slow @dangerous",
-)
-def save(c: Client, argv: list[bytes]) -> Reply:
-    """Nothing is written (respcache has no persistence); LASTSAVE advances."""
-    _record_save(c)
-    return OK
-
-
-@command(
-    "bgsave",
-    arity=-1,
-    flags="admin noscript no_async_loading",
-    group="server",
-    summary="Asynchronously save the dataset to disk",
-    since="1.0.0",
-    complexity="O(1)",
-    acl="@admin @slow @dangerous",
-)
-def bgsave(c: Client, argv: list[bytes]) -> Reply:
-    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
-        raise CommandError(SYNTAX)
-    _record_save(c)
-    return "Background saving started"
 
 
 @command(
@@ -335,6 +281,8 @@ def shutdown(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR No shutdown in progress.")
     hook = c.engine.shutdown_hook
     if hook is None:
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    if not shutdown_save(c.engine.persistence, save_flag, nosave, force):
         raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     hook(nosave)
     # Redis answers nothing: the connection closes as the server stops. The server

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respcache.commands import Engine
+from respcache.commands.persistence import shutdown_save
 from respcache.config import Config
+from respcache.errors import ConfigError
+from respcache.persistence.rdb import RdbError
+from respcache.persistence.saver import AOF_UNSUPPORTED
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
@@ -70,7 +74,9 @@ class Server:
             self.engine, self.gate, config, listening_port=self.listening_port
         )
         self.cron_hooks.append(self.replication.cron)
+        self.engine.persistence.repl_info = self._repl_info
         self.shutdown_hooks.append(self.replication.shutdown)
+        self._wire_persistence()
         self.cluster: ClusterNode | None = None
         """ZooKeeper-led roles (``zookeeper`` set); None: standalone or ``replicaof``."""
         if config.zookeeper:
@@ -108,10 +114,48 @@ class Server:
         cfg.on_change("lfu-log-factor", set_lfu_log_factor)
         cfg.on_change("lfu-decay-time", set_lfu_decay_time)
 
+    # --- persistence (respcache.persistence) ---------------------------------------------
+
+    def _wire_persistence(self) -> None:
+        """The RDB saver's cron, its shutdown save, startup load and the AOF refusal."""
+        saver = self.engine.persistence
+        self.cron_hooks.append(saver.cron)
+        self._shutdown_nosave = False
+
+        def refuse_aof(value: object) -> None:
+            if value:
+                raise ConfigError(AOF_UNSUPPORTED)
+
+        self.config.on_change("appendonly", refuse_aof)
+
+    def _repl_info(self) -> tuple[str, int] | None:
+        """The replication id and offset an RDB file records (its ``repl-id`` aux fields)."""
+        status = self.replication.status()
+        return status.replid, status.offset
+
+    def load_persistence(self) -> None:
+        """At startup, before listening: refuse AOF, load ``dir/dbfilename`` if it exists."""
+        if self.config.appendonly:
+            raise OSError(AOF_UNSUPPORTED)
+        try:
+            self.engine.persistence.load()
+        except RdbError as err:
+            log.error("Fatal error loading the DB: %s. Exiting.", err)
+            path = self.engine.persistence.path
+            raise OSError(f"Fatal error loading the DB {path}: {err}") from err
+
+    def _save_on_shutdown(self) -> None:
+        saver = self.engine.persistence
+        if saver.shutdown_saved or self._shutdown_nosave:
+            saver.kill_child()
+            return
+        shutdown_save(saver, False, False, True)
+
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind the listeners and start the cron."""
+        """Load the RDB file, bind the listeners and start the cron."""
+        self.load_persistence()
         loop = self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self.engine.call_later = loop.call_later
@@ -175,6 +219,7 @@ class Server:
 
     def request_shutdown(self, nosave: bool = False) -> None:
         """SHUTDOWN command or a signal: stop gracefully from the event loop."""
+        self._shutdown_nosave = self._shutdown_nosave or nosave
         if self.loop is not None:
             self.loop.call_soon(lambda: asyncio.ensure_future(self.stop()))
 
@@ -204,6 +249,7 @@ class Server:
                     log.exception("shutdown hook failed")
         if self._cron_handle is not None:
             self._cron_handle.cancel()
+        self._save_on_shutdown()
         deadline = time.monotonic() + timeout
         for conn in list(self.connections):
             conn.close()

@@ -20,6 +20,7 @@ itself): ``clock.advance(1.5)``. ``propagated`` lists what the engine replicated
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -62,8 +63,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def engine(clock: Clock) -> Engine:
-    engine = Engine(Config())
+def engine(clock: Clock, tmp_path: Path) -> Engine:
+    engine = Engine(Config(dir=str(tmp_path)))  # SAVE writes there, not in the work tree
     engine.keyspace.clock = clock
     engine.keyspace.update_clock()
     return engine

@@ -3,6 +3,7 @@ SHUTDOWN, MEMORY, DEBUG, SLOWLOG, LATENCY, ROLE. Expected strings are Redis 7.0.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -360,13 +361,22 @@ def test_save_bgsave_lastsave(engine: Engine, client: Client, run: Run) -> None:
     assert run(client, "LASTSAVE") == int(engine.started)
     run(client, "SET", "k", "v")
     assert run(client, "SAVE") is OK
+    path = os.path.join(engine.config.dir, "dump.rdb")
+    with open(path, "rb") as f:
+        assert f.read(9) == b"REDIS0010"
     assert run(client, "BGSAVE") == "Background saving started"
-    assert encode(run(client, "BGSAVE", "SCHEDULE")) == b"+Background saving started\r\n"  # type: ignore[arg-type]
+    assert run(client, "BGSAVE", "SCHEDULE") == err("ERR Background save already in progress")
+    assert run(client, "SAVE") == err("ERR Background save already in progress")
+    deadline = time.monotonic() + 30
+    while not engine.persistence.poll():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert run(client, "BGSAVE", "foo") == SYNTAX
     assert run(client, "SAVE", "x") == err("ERR wrong number of arguments for 'save' command")
     persistence = parse_info(info(client, run, "persistence"))["Persistence"]
     assert persistence["rdb_changes_since_last_save"] == "0"
-    assert persistence["rdb_saves"] == "3"
+    assert persistence["rdb_saves"] == "2"
+    assert persistence["rdb_last_bgsave_status"] == "ok"
     assert abs(int(persistence["rdb_last_save_time"]) - time.time()) < 5
 
 
@@ -598,3 +608,21 @@ def test_every_info_line_parses(client: Client, run: Run, section: str) -> None:
     assert lines[-1] == ""
     for line in lines[:-1]:
         assert LINE.match(line), line
+
+
+def test_bgsave_inside_exec_is_scheduled_and_the_cron_runs_it(
+    engine: Engine, client: Client, run: Run
+) -> None:
+    run(client, "SET", "k", "v")
+    run(client, "MULTI")
+    run(client, "BGSAVE")
+    assert run(client, "EXEC") == ["Background saving scheduled"]
+    assert engine.persistence.bgsave_scheduled and engine.persistence.child is None
+    engine.persistence.cron()
+    assert engine.persistence.child is not None
+    deadline = time.monotonic() + 30
+    while not engine.persistence.poll():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert run(client, "LASTSAVE") >= int(time.time()) - 5  # type: ignore[operator]
+    assert os.path.exists(os.path.join(engine.config.dir, "dump.rdb"))
