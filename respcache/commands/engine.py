@@ -102,6 +102,8 @@ class Blocked:
     timer: Any = None
     serve_each: bool = False
     """Waiters are independent (streams): one still blocked does not hold back the next."""
+    state: Any = None
+    """What the handler's run again needs from the first run (XREAD's resolved ``$`` IDs)."""
 
 
 Propagator = Callable[[int, list[list[bytes]]], None]

@@ -9,7 +9,7 @@ from conftest import Clock, run
 from test_lists import Timers, block
 
 from respcache.commands import Blocked, Client, Engine
-from respcache.commands.streams import StreamBlocked, parse_id
+from respcache.commands.streams import StreamWait, parse_id
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, QUEUED
 from respcache.store.stream import MAX_ID, StreamValue, lp_int_size, lp_str_size, make_id
@@ -525,7 +525,7 @@ def test_xread_block_wakes_on_xadd(engine: Engine, timers: Timers) -> None:
     reader, writer = engine.new_client(), engine.new_client()
     fill(writer, 1)
     blocked = block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
-    assert isinstance(blocked, StreamBlocked) and blocked.timeout == 0
+    assert isinstance(blocked.state, StreamWait) and blocked.timeout == 0
     run(writer, "XADD", "s", "5-0", "k", "v")
     assert reader.pushed == [[[b"s", [[b"5-0", [b"k", b"v"]]]]]]
 
