@@ -205,6 +205,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
     removed = c.db.clear()
+    engine.signal_flushed(c.db.id)
     engine.dirty += removed + 1  # replicated even when the db was already empty
     return OK
 
@@ -224,6 +225,7 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     engine.touch_watched_on_flush(None)
     removed = engine.keyspace.flushall()
+    engine.signal_flushed(None)
     engine.dirty += removed + 1
     return OK
 

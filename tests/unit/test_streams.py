@@ -630,3 +630,11 @@ def test_snapshot_round_trip_keeps_nodes_groups_and_memory(engine: Engine, clien
     assert run(peer, "XINFO", "STREAM", "s", "FULL", "COUNT", 0) == run(
         client, "XINFO", "STREAM", "s", "FULL", "COUNT", 0
     )
+
+
+def test_flush_unblocks_xreadgroup(engine: Engine, timers: Timers) -> None:
+    a, writer = engine.new_client(), engine.new_client()
+    run(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    block(a, "XREADGROUP", "GROUP", "g", "a", "BLOCK", 0, "STREAMS", "s", ">")
+    run(writer, "FLUSHALL")
+    assert a.pushed == [CommandError("UNBLOCKED the stream key no longer exists")]
