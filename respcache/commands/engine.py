@@ -108,6 +108,8 @@ class Blocked:
     timer: Any = None
     serve_each: bool = False
     """Waiters are independent (streams): one still blocked does not hold back the next."""
+    state: Any = None
+    """What the handler's run again needs from the first run (XREAD's resolved ``$`` IDs)."""
 
 
 Propagator = Callable[[int, list[list[bytes]]], None]
@@ -695,6 +697,16 @@ class Engine:
             return
         self._unpark(client)
         client.resume(reply)
+
+    def signal_flushed(self, db: int | None = None) -> None:
+        """FLUSHDB (``db``) or FLUSHALL (None) emptied keys clients wait on: retry them.
+
+        Redis 7.0's scanDatabaseForDeletedStreams: an XREADGROUP waiting on a stream
+        that no longer exists is unblocked with an error; other waiters stay blocked.
+        """
+        for entry in self.blocking:
+            if db is None or entry[0] == db:
+                self.ready.append(entry)
 
     def serve_ready(self) -> None:
         """Retry clients blocked on keys that were written, in FIFO order."""

@@ -15,8 +15,8 @@ What Redis does and this module mirrors, beyond the replies:
   FORCE JUSTID LASTID id`` per entry, ``XGROUP SETID ... ENTRIESREAD n`` (NOACK)
   and ``XGROUP CREATECONSUMER`` (NOACK), exactly as ``streamPropagateXCLAIM`` and
   friends. A command from the leader (``client.is_master``) trims without LIMIT.
-* Blocking: XREAD/XREADGROUP with BLOCK return a :class:`StreamBlocked` that
-  remembers the ID each key waits after (``$`` resolved when blocking). When a key
+* Blocking: XREAD/XREADGROUP with BLOCK return a ``Blocked`` whose ``state``
+  (:class:`StreamWait`) remembers the ID each key waits after (``$`` resolved when blocking). When a key
   is signalled the engine runs the command again; that run serves only from the
   ready key (``serveClientsBlockedOnStreamKey``), answers ``-NOGROUP`` when the
   group was destroyed and ``-UNBLOCKED`` when an XREADGROUP's key was deleted or
@@ -55,7 +55,7 @@ INVALID_ID: Final = "ERR Invalid stream ID specified as stream command argument"
 XREAD_BLOCKED_DEFAULT_COUNT: Final = 1000
 _U64: Final = MASK64
 
-__all__ = ["StreamBlocked", "StreamValue"]
+__all__ = ["StreamValue", "StreamWait"]
 
 
 # --- IDs -----------------------------------------------------------------------------------
@@ -553,16 +553,15 @@ def xdel(c: Client, argv: list[bytes]) -> Reply:
 
 
 @dataclass
-class StreamBlocked(Blocked):
-    """A blocked XREAD/XREADGROUP: the ID each key waits after, and the read's options."""
+class StreamWait:
+    """A blocked XREAD/XREADGROUP's state (``Blocked.state``): the ID each key waits
+    after, and the read's options (``c->bpop`` in Redis)."""
 
     ids: dict[bytes, int] = field(default_factory=dict)
     count: int = XREAD_BLOCKED_DEFAULT_COUNT
     group: bytes | None = None
     consumer: bytes = b""
     noack: bool = False
-    serve_each: bool = True
-    """A waiter that cannot be served does not hold back the next one (blocked.c)."""
 
 
 @dataclass
@@ -761,8 +760,12 @@ def _read_reply(c: Client, parts: list[tuple[bytes, list[Reply]]]) -> Reply:
 
 def _xread(c: Client, argv: list[bytes], xreadgroup: bool) -> Reply | Blocked:
     blocked = c.blocked
-    if isinstance(blocked, StreamBlocked) and c.engine.serving_key is not None:
-        return _serve_blocked(c, blocked, c.engine.serving_key)
+    if (
+        blocked is not None
+        and isinstance(blocked.state, StreamWait)
+        and c.engine.serving_key is not None
+    ):
+        return _serve_blocked(c, blocked.state, c.engine.serving_key)
     args = _parse_read(argv, xreadgroup)
     db = c.db
     gts: list[int] = []
@@ -839,19 +842,20 @@ def _xread(c: Client, argv: list[bytes], xreadgroup: bool) -> Reply | Blocked:
     if args.timeout != -1:
         if c.in_exec:
             return NULL_ARRAY
-        return StreamBlocked(
-            list(dict.fromkeys(args.keys)),
-            args.timeout / 1000.0,
+        wait = StreamWait(
             ids={k: gts[i] for i, k in reversed(list(enumerate(args.keys)))},
             count=args.count or XREAD_BLOCKED_DEFAULT_COUNT,
             group=args.group,
             consumer=args.consumer,
             noack=args.noack,
         )
+        return Blocked(
+            list(dict.fromkeys(args.keys)), args.timeout / 1000.0, serve_each=True, state=wait
+        )
     return NULL_ARRAY
 
 
-def _serve_blocked(c: Client, blocked: StreamBlocked, key: bytes) -> Reply | Blocked:
+def _serve_blocked(c: Client, blocked: StreamWait, key: bytes) -> Reply | Blocked:
     """serveClientsBlockedOnStreamKey / unblockDeletedStreamReadgroupClients for one waiter."""
     db = c.db
     value = db.peek(key)

@@ -9,7 +9,7 @@ from conftest import Clock, run
 from test_lists import Timers, block
 
 from respcache.commands import Blocked, Client, Engine
-from respcache.commands.streams import StreamBlocked, parse_id
+from respcache.commands.streams import StreamWait, parse_id
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, QUEUED
 from respcache.store.stream import MAX_ID, StreamValue, lp_int_size, lp_str_size, make_id
@@ -525,7 +525,7 @@ def test_xread_block_wakes_on_xadd(engine: Engine, timers: Timers) -> None:
     reader, writer = engine.new_client(), engine.new_client()
     fill(writer, 1)
     blocked = block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
-    assert isinstance(blocked, StreamBlocked) and blocked.timeout == 0
+    assert isinstance(blocked.state, StreamWait) and blocked.timeout == 0
     run(writer, "XADD", "s", "5-0", "k", "v")
     assert reader.pushed == [[[b"s", [[b"5-0", [b"k", b"v"]]]]]]
 
@@ -630,3 +630,11 @@ def test_snapshot_round_trip_keeps_nodes_groups_and_memory(engine: Engine, clien
     assert run(peer, "XINFO", "STREAM", "s", "FULL", "COUNT", 0) == run(
         client, "XINFO", "STREAM", "s", "FULL", "COUNT", 0
     )
+
+
+def test_flush_unblocks_xreadgroup(engine: Engine, timers: Timers) -> None:
+    a, writer = engine.new_client(), engine.new_client()
+    run(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    block(a, "XREADGROUP", "GROUP", "g", "a", "BLOCK", 0, "STREAMS", "s", ">")
+    run(writer, "FLUSHALL")
+    assert a.pushed == [CommandError("UNBLOCKED the stream key no longer exists")]
