@@ -75,14 +75,11 @@ def pfadd(c: Client, argv: list[bytes]) -> Reply:
         updated = 1
     else:
         data = bytearray(_check(old))
-    max_bytes = _max_bytes(c)
-    for element in argv[2:]:
-        result, data = hll.add(data, element, max_bytes)
-        if result == 1:
-            updated += 1
-        elif result == -1:
-            _store(c, key, data, old is None)
-            raise CommandError(INVALID_HLL)
+    result, data = hll.add_many(data, argv[2:], _max_bytes(c))
+    if result == -1:
+        _store(c, key, data, old is None)
+        raise CommandError(INVALID_HLL)
+    updated += result
     if updated:
         hll.invalidate(data)
         _store(c, key, data, old is None)

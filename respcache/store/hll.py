@@ -17,6 +17,7 @@ in :mod:`respcache.commands.hyperloglog`.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import Final
 
 P: Final = 14
@@ -426,3 +427,173 @@ def count_registers(regs: list[int]) -> int:
     for value in regs:
         histo[value] += 1
     return estimate(histo)
+
+
+# --- the sparse representation as a list of opcodes (fast path of many updates) ---------
+
+_ZERO, _XZERO, _VAL = 0, 1, 2
+
+
+class SparseOps:
+    """A well-formed sparse HLL as a list of opcodes ``(kind, value, run)`` with the first
+    register of each (``starts``), so that finding the opcode of a register is a bisection
+    instead of a walk. :meth:`set` makes exactly the changes :func:`sparse_set` makes on
+    the bytes (same splits, same merge window), so :meth:`to_bytes` gives the same string.
+    """
+
+    __slots__ = ("header", "nbytes", "ops", "starts")
+
+    def __init__(self, header: bytes, ops: list[tuple[int, int, int]]) -> None:
+        self.header = header
+        self.ops = ops
+        self.starts: list[int] = []
+        total = 0
+        nbytes = HDR_SIZE
+        for kind, _value, run in ops:
+            self.starts.append(total)
+            total += run
+            nbytes += 2 if kind == _XZERO else 1
+        self.nbytes = nbytes
+
+    @classmethod
+    def parse(cls, data: bytes | bytearray) -> SparseOps | None:
+        """None unless the opcodes cover exactly the 16384 registers, ending cleanly."""
+        ops: list[tuple[int, int, int]] = []
+        p = HDR_SIZE
+        end = len(data)
+        total = 0
+        while p < end:
+            op = data[p]
+            if op & 0xC0 == 0:
+                ops.append((_ZERO, 0, (op & 0x3F) + 1))
+                p += 1
+            elif op & 0x80 == 0:
+                if p + 1 >= end:
+                    return None
+                ops.append((_XZERO, 0, (((op & 0x3F) << 8) | data[p + 1]) + 1))
+                p += 2
+            else:
+                ops.append((_VAL, ((op >> 2) & 0x1F) + 1, (op & 3) + 1))
+                p += 1
+            total += ops[-1][2]
+        if total != REGISTERS:
+            return None
+        return cls(bytes(data[:HDR_SIZE]), ops)
+
+    def to_bytes(self) -> bytearray:
+        out = bytearray(self.header)
+        for kind, value, run in self.ops:
+            if kind == _VAL:
+                out.append(_val(value, run))
+            elif kind == _ZERO:
+                out.append(run - 1)
+            else:
+                out += bytes((((run - 1) >> 8) | 0x40, (run - 1) & 0xFF))
+        return out
+
+    def registers(self) -> list[int]:
+        regs = [0] * REGISTERS
+        for (kind, value, run), start in zip(self.ops, self.starts, strict=True):
+            if kind == _VAL:
+                regs[start : start + run] = [value] * run
+        return regs
+
+    @staticmethod
+    def _zeros(run: int) -> tuple[int, int, int]:
+        return (_XZERO, 0, run) if run > SPARSE_ZERO_MAX_LEN else (_ZERO, 0, run)
+
+    def set(self, index: int, count: int, max_bytes: int) -> int:
+        """1 changed, 0 not, 2: must be promoted to dense (nothing changed)."""
+        if count > SPARSE_VAL_MAX_VALUE:
+            return 2
+        ops, starts = self.ops, self.starts
+        k = bisect_right(starts, index) - 1
+        kind, value, run = ops[k]
+        first = starts[k]
+        if kind == _VAL and value >= count:
+            return 0
+        if run == 1 and kind != _XZERO:
+            ops[k] = (_VAL, count, 1)
+        else:
+            last = first + run - 1
+            seq: list[tuple[int, int, int]] = []
+            if kind == _VAL:
+                if index != first:
+                    seq.append((_VAL, value, index - first))
+                seq.append((_VAL, count, 1))
+                if index != last:
+                    seq.append((_VAL, value, last - index))
+            else:
+                if index != first:
+                    seq.append(self._zeros(index - first))
+                seq.append((_VAL, count, 1))
+                if index != last:
+                    seq.append(self._zeros(last - index))
+            size = sum(2 if op[0] == _XZERO else 1 for op in seq)
+            delta = size - (2 if kind == _XZERO else 1)
+            if delta > 0 and self.nbytes + delta > max_bytes:
+                return 2
+            seq_starts = []
+            at = first
+            for op in seq:
+                seq_starts.append(at)
+                at += op[2]
+            ops[k : k + 1] = seq
+            starts[k : k + 1] = seq_starts
+            self.nbytes += delta
+        p = k - 1 if k > 0 else 0
+        scan = 5
+        while p < len(ops) and scan > 0:
+            scan -= 1
+            kind, value, run = ops[p]
+            if kind != _VAL:
+                p += 1
+                continue
+            if p + 1 < len(ops):
+                nkind, nvalue, nrun = ops[p + 1]
+                if nkind == _VAL and nvalue == value and run + nrun <= SPARSE_VAL_MAX_LEN:
+                    ops[p + 1] = (_VAL, value, run + nrun)
+                    starts[p + 1] = starts[p]
+                    del ops[p]
+                    del starts[p]
+                    self.nbytes -= 1
+                    continue
+            p += 1
+        return 1
+
+
+def add_many(data: bytearray, elements: list[bytes], max_bytes: int) -> tuple[int, bytearray]:
+    """PFADD's loop: (updates, the HLL afterwards); updates is -1 on a corrupt HLL (the HLL
+    then holds what was done before)."""
+    updated = 0
+    if data[4] == SPARSE:
+        ops = SparseOps.parse(data)
+        if ops is None:  # malformed: the byte-level code decides what Redis would do
+            for i, element in enumerate(elements):
+                result, data = add(data, element, max_bytes)
+                if result == -1:
+                    return -1, data
+                updated += result
+                if data[4] == DENSE:
+                    more, data = add_many(data, elements[i + 1 :], max_bytes)
+                    return updated + more, data
+            return updated, data
+        for i, element in enumerate(elements):
+            index, count = pattern(element)
+            result = ops.set(index, count, max_bytes)
+            if result == 2:
+                dense = pack_dense(ops.header, ops.registers())
+                dense_set(dense, index, count)
+                more, dense = add_many(dense, elements[i + 1 :], max_bytes)
+                return updated + 1 + more, dense
+            updated += result
+        out = ops.to_bytes()
+        if updated:
+            invalidate(out)
+        return updated, out
+    if data[4] != DENSE:
+        return -1, data
+    for element in elements:
+        index, count = pattern(element)
+        updated += dense_set(data, index, count)
+    return updated, data
