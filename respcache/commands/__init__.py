@@ -13,6 +13,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     lists,
     pubsub,
     replication,
+    scripting,
     sentinel,
     server,
     sets,
