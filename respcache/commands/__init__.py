@@ -7,6 +7,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     connection,
     digest,
     failover,
+    functions,
     hashes,
     introspection,
     keys,

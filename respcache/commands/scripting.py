@@ -162,6 +162,38 @@ def scripting_state(engine: Engine) -> ScriptingState:
     return state
 
 
+def memory_info_lines(engine: Engine, human: Callable[[int], str]) -> list[str]:
+    """The scripting fields of INFO memory, in Redis 7.0's order."""
+    state = _STATES.get(engine)
+    vm_eval = state.runtime.memory() if state is not None and state._runtime is not None else 0
+    scripts = len(state.scripts) if state is not None else 0
+    scripts_mem = state.scripts_memory if state is not None else 0
+    fn = function_memory_info(engine)
+    vm_total = vm_eval + fn["vm"]
+    return [
+        f"used_memory_lua:{vm_eval}",
+        f"used_memory_vm_eval:{vm_eval}",
+        f"used_memory_lua_human:{human(vm_eval)}",
+        f"used_memory_scripts_eval:{scripts_mem}",
+        f"number_of_cached_scripts:{scripts}",
+        f"number_of_functions:{fn['functions']}",
+        f"number_of_libraries:{fn['libraries']}",
+        f"used_memory_vm_functions:{fn['vm']}",
+        f"used_memory_vm_total:{vm_total}",
+        f"used_memory_vm_total_human:{human(vm_total)}",
+        f"used_memory_functions:{fn['memory']}",
+        f"used_memory_scripts:{scripts_mem + fn['memory']}",
+        f"used_memory_scripts_human:{human(scripts_mem + fn['memory'])}",
+    ]
+
+
+def function_memory_info(engine: Engine) -> dict[str, int]:
+    """Counts of FUNCTION libraries (filled in by the functions module when loaded)."""
+    from respcache.commands import functions
+
+    return functions.memory_info(engine)
+
+
 def extract_shebang_flags(body: bytes) -> tuple[int, int]:
     """evalExtractShebangFlags: (flags, length of the shebang line) or CommandError."""
     if not body.startswith(b"#!"):
@@ -217,6 +249,8 @@ class ScriptRun:
         ks = self.engine.keyspace
         self.pre_oom = bool(ks.maxmemory) and ks.over_maxmemory()
         self.started = time.monotonic()
+        self.argv: list[bytes] = []
+        """The caller's command line (FUNCTION STATS)."""
 
     def call(self, resp: int, argv: list[bytes]) -> Reply:
         """scriptCall: the gates of a command called from a script, then Engine.call."""
@@ -406,6 +440,7 @@ def _eval(c: Client, argv: list[bytes], evalsha: bool, read_only: bool) -> Reply
         sha = state.create(argv[1])
         script = state.scripts[sha]
     run = prepare_run(state, c, sha, script.flags, read_only, eval_mode=True)
+    run.argv = argv
     runtime = state.runtime
     keys = argv[3 : 3 + numkeys]
     args = argv[3 + numkeys :]

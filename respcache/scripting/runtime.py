@@ -98,6 +98,8 @@ class LuaRuntime:
         """The protocol redis.call replies come in (redis.setresp), per invocation."""
         self.last_error_counted = False
         """The last run's error came from an inner command, already in errorstats."""
+        self._loading: dict[str, tuple[Any, bytes | None, int]] | None = None
+        self._load_deadline = 0.0
         self._lua_type: Callable[[Any], Any] = self.lua.eval("type")
         self._new_table = self.lua.table
         cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
@@ -106,6 +108,8 @@ class LuaRuntime:
             b"cjson": self._wrap_lib(cjson.library()),
         }
         callbacks = {
+            b"register_function": self._register_function,
+            b"load_timed_out": self._load_timed_out,
             b"call_raise": self._call_raise,
             b"pcall": self._pcall,
             b"error_value": self._error_value,
@@ -187,6 +191,111 @@ class LuaRuntime:
         if kind == b"ok":
             return Raw(payload)
         return CommandError(_text(payload))
+
+    def load_library(
+        self, code: bytes, timeout: float | None = 0.5
+    ) -> dict[str, tuple[Any, bytes | None, int]]:
+        """Run a library's code (after its shebang line); the functions it registered.
+
+        Each is ``name -> (callback, description, flags)``; a failure raises
+        :class:`ScriptError` with Redis's message (``Error compiling function: ...``,
+        ``Error registering functions: ...``). ``timeout`` is FUNCTION LOAD's 500 ms
+        (None: no limit, for a library received from the leader).
+        """
+        import time
+
+        self._loading = {}
+        self._load_deadline = time.monotonic() + timeout if timeout is not None else 0.0
+        try:
+            ok, err = self.api[b"load_library"](code)
+            functions = self._loading
+        finally:
+            self._loading = None
+        if not ok:
+            raise ScriptError(_text(err))
+        return functions
+
+    def _load_timed_out(self) -> bool:
+        import time
+
+        return bool(self._load_deadline) and time.monotonic() > self._load_deadline
+
+    def _register_function(self, *args: Any) -> None:
+        from respcache.commands.scripting import SCRIPT_FLAGS
+
+        functions = self._loading
+        if functions is None:
+            self._raise(b"redis.register_function can only be called on FUNCTION LOAD command")
+            return
+        if len(args) not in (1, 2):
+            self._raise(b"wrong number of arguments to redis.register_function")
+        desc: bytes | None = None
+        flags = 0
+        if len(args) == 2:
+            name, callback = args
+            if not isinstance(name, bytes | int | float) or isinstance(name, bool):
+                self._raise(b"first argument to redis.register_function must be a string")
+            if self._lua_type(callback) != b"function":
+                self._raise(b"second argument to redis.register_function must be a function")
+        else:
+            table = args[0]
+            if self._lua_type(table) != b"table":
+                self._raise(
+                    b"calling redis.register_function with a single argument is only applicable "
+                    b"to Lua table (representing named arguments)."
+                )
+            name = callback = None
+            for key, value in table.items():
+                if not isinstance(key, bytes):
+                    self._raise(
+                        b"named argument key given to redis.register_function is not a string"
+                    )
+                k = key.lower()
+                if k == b"function_name":
+                    if not isinstance(value, bytes):
+                        self._raise(
+                            b"function_name argument given to redis.register_function must be a string"
+                        )
+                    name = value
+                elif k == b"description":
+                    if not isinstance(value, bytes):
+                        self._raise(
+                            b"description argument given to redis.register_function must be a string"
+                        )
+                    desc = value
+                elif k == b"callback":
+                    if self._lua_type(value) != b"function":
+                        self._raise(
+                            b"callback argument given to redis.register_function must be a function"
+                        )
+                    callback = value
+                elif k == b"flags":
+                    if self._lua_type(value) != b"table":
+                        self._raise(
+                            b"flags argument to redis.register_function must be a table "
+                            b"representing function flags"
+                        )
+                    for _, flag in value.items():
+                        bit = SCRIPT_FLAGS.get(flag.decode() if isinstance(flag, bytes) else "")
+                        if bit is None:
+                            self._raise(b"unknown flag given")
+                        flags |= bit  # type: ignore[operator]
+                else:
+                    self._raise(b"unknown argument given to redis.register_function")
+            if name is None:
+                self._raise(b"redis.register_function must get a function name argument")
+            if callback is None:
+                self._raise(b"redis.register_function must get a callback argument")
+        fname = name if isinstance(name, bytes) else self._tostring(name)
+        text = fname.decode("latin-1")
+        if not text or not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in text):
+            self._raise(
+                b"Library names can only contain letters, numbers, or underscores(_) and must "
+                b"be at least one character long"
+            )
+        if text in functions:
+            self._raise(b"Function already exists in the library")
+        functions[text] = (callback, desc, flags)
 
     def memory(self) -> int:
         """Bytes of the Lua heap (``used_memory_lua``)."""

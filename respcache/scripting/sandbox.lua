@@ -495,7 +495,60 @@ local smt = getmetatable("")
 smt.__index = rawget(G, "string")
 smt.__metatable = proxy_of({__index = rawget(G, "string")})
 
-local api = {invoke = invoke, compile = compile, error_table = error_table, where = where,
+-- ---------------------------------------------------------------------------
+-- FUNCTION libraries (function_lua.c): their own empty global table over the same
+-- globals; while a library loads, its globals are only the load API (a `redis`
+-- with register_function, log and the version), then the full globals.
+local load_redis = {register_function = py.register_function, log = py.log,
+                    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+                    REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num}
+local function missing_global(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
+setmetatable(load_redis, {__index = missing_global})
+local LOAD_API = {redis = proxy_of(load_redis)}
+setmetatable(LOAD_API, {
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+  __newindex = readonly_error,
+  __metatable = false,
+})
+reals[LOAD_API] = true
+local fmeta = {__index = G, __newindex = readonly_error, __metatable = false}
+local FENV = setmetatable({}, fmeta)
+protected[FENV] = G
+
+local function load_timeout_hook()
+  if py.load_timed_out() then
+    sethook(load_timeout_hook, "l")
+    error(error_table("FUNCTION LOAD timeout"))
+  end
+end
+
+-- Compiles and runs a library's code; returns (true) or (false, message).
+local function load_library(code)
+  local fn, err = safe_loadstring(code, "@user_function", FENV)
+  if not fn then return false, "Error compiling function: " .. tostring(err) end
+  fmeta.__index = LOAD_API
+  sethook(load_timeout_hook, "", 100000)
+  local ok, res = pcall(fn)
+  sethook()
+  fmeta.__index = G
+  if not ok then
+    if type(res) == "userdata" then res = error_value(res) end
+    local msg
+    if type(res) == "table" then
+      msg = rawget(res, "err")
+    else
+      msg = "ERR " .. tostring(res)
+    end
+    return false, "Error registering functions: " .. tostring(msg)
+  end
+  return true, false
+end
+
+local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = where,
              globals = G, proxy = G_proxy}
 function api.new_env()
   -- A separate, sealed global table over the same libraries (function libraries).

@@ -347,6 +347,9 @@ class Keyspace:
         """False on a replica: expired keys are hidden from reads but only the leader deletes them."""
         self.no_touch = False
         """True while a command must not change LRU/LFU (CLIENT NO-TOUCH, replication apply)."""
+        self.functions: dict[str, bytes] = {}
+        """[scripting] FUNCTION libraries, name -> code: data that full syncs carry (not
+        flushed by FLUSHALL, as in Redis); compiled by respcache/commands/functions.py."""
         self.events: list[tuple[int, bytes, str]] = []
         """Outbox of deletions the store made by itself: (db, key, "expired" | "evicted")."""
         self.hits = self.misses = self.expired_keys = self.evicted_keys = 0

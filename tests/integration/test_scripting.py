@@ -105,3 +105,28 @@ def test_redis_py_lock_asyncio(respcache_server: Any) -> None:
             await c.aclose()
 
     asyncio.run(main())
+
+
+FUNCTION_LIB = (
+    "#!lua name=counters\n"
+    "redis.register_function('bump', function(keys, args) "
+    "return redis.call('incrby', keys[1], args[1]) end)"
+)
+
+
+@pytest.mark.skipif(respcache_is_redis(), reason="respcache's synchronous replication")
+def test_functions_replicate_and_ride_the_full_sync(server_factory: Any) -> None:
+    cluster = Cluster(server_factory, **FAST)
+    with cluster.leader.client() as leader:
+        assert leader.function_load(FUNCTION_LIB) == b"counters"
+        leader.fcall("bump", 1, "c", 5)
+        late = cluster.follower()  # full sync carries the library
+        wait_synced(cluster.leader, late)
+        with late.client() as replica:
+            assert [lib[1] for lib in replica.function_list()] == [b"counters"]
+            leader.function_load(FUNCTION_LIB.replace("incrby", "decrby"), replace=True)
+            assert leader.fcall("bump", 1, "c", 2) == 3
+            assert replica.get("c") == b"3"
+            assert replica.function_dump() == leader.function_dump()
+            leader.function_delete("counters")
+            assert replica.function_list() == []

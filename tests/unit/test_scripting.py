@@ -397,3 +397,127 @@ def test_watch_invalidated_by_script(engine: Engine, client: Client) -> None:
     ev(client, "return redis.call('set', 'a', '1')")
     assert run(other, "EXEC") is NULL_ARRAY
     assert engine.stats.commands["set"].calls == 1
+
+
+# --- FUNCTION / FCALL --------------------------------------------------------------------
+
+LIB = "#!lua name=mylib\nredis.register_function('myget', function(keys, args) return redis.call('get', keys[1]) end)\nredis.register_function{function_name='ro', callback=function() return 1 end, flags={'no-writes'}, description='d'}"
+
+
+def test_function_load_and_fcall(client: Client, propagated: list[tuple[int, list[bytes]]]) -> None:
+    assert run(client, "FUNCTION", "LOAD", LIB) == b"mylib"
+    assert propagated == [(0, [b"FUNCTION", b"LOAD", LIB.encode()])]
+    run(client, "SET", "k", "v")
+    assert run(client, "FCALL", "myget", 1, "k") == Raw(b"$1\r\nv\r\n")
+    assert run(client, "FCALL_RO", "ro", 0) == Raw(b":1\r\n")
+    assert run(client, "FCALL_RO", "myget", 1, "k") == CommandError(
+        "ERR Can not execute a script with write flag using *_ro command."
+    )
+    assert run(client, "FCALL", "nope", 0) == CommandError("ERR Function not found")
+    assert run(client, "FCALL", "myget", "x") == CommandError("ERR Bad number of keys provided")
+    assert run(client, "FUNCTION", "LOAD", LIB) == CommandError(
+        "ERR Library 'mylib' already exists"
+    )
+    listing = run(client, "FUNCTION", "LIST")
+    assert listing == [
+        {
+            b"library_name": b"mylib",
+            b"engine": b"LUA",
+            b"functions": [
+                {b"name": b"myget", b"description": None, b"flags": set()},
+                {b"name": b"ro", b"description": b"d", b"flags": {"no-writes"}},
+            ],
+        }
+    ]
+    assert run(client, "FUNCTION", "DELETE", "mylib") == Raw(b"+OK\r\n")
+    assert run(client, "FUNCTION", "DELETE", "mylib") == CommandError("ERR Library not found")
+
+
+LOAD_ERRORS = [
+    ("x", "ERR Missing library metadata"),
+    ("#!lua", "ERR Invalid library metadata"),
+    ("#!lua\n", "ERR Library name was not given"),
+    ("#!foo name=a\n", "ERR Engine 'foo' not found"),
+    ("#!lua name=a b=c\n", "ERR Invalid metadata value given: b=c"),
+    ("#!lua name=a\n", "ERR No functions registered"),
+    (
+        "#!lua name=a-b\nx",
+        BAD
+        := "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+    ),
+    (
+        "#!lua name=a\nstring.format('x')",
+        "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'string'",
+    ),
+    (
+        "#!lua name=a\nlocal x = 1 +",
+        "ERR Error compiling function: user_function:2: unexpected symbol near '<eof>'",
+    ),
+    (
+        "#!lua name=a\nredis.register_function('f', 1)",
+        "ERR Error registering functions: ERR second argument to redis.register_function must be a function",
+    ),
+    (
+        "#!lua name=a\nredis.register_function{function_name='f', callback=function() end, flags={'bad'}}",
+        "ERR Error registering functions: ERR unknown flag given",
+    ),
+    (
+        "#!lua name=a\nredis.call('ping')",
+        "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "message"), LOAD_ERRORS)
+def test_function_load_errors(client: Client, code: str, message: str) -> None:
+    assert run(client, "FUNCTION", "LOAD", code) == CommandError(message)
+
+
+def test_function_dump_restore_roundtrip(client: Client) -> None:
+    from respcache.scripting import rdbfunc
+
+    run(client, "FUNCTION", "LOAD", LIB)
+    payload = run(client, "FUNCTION", "DUMP")
+    assert isinstance(payload, bytes)
+    assert payload[0] == rdbfunc.RDB_OPCODE_FUNCTION2
+    assert payload[-10:-8] == b"\x0a\x00"
+    assert rdbfunc.crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    assert run(client, "FUNCTION", "RESTORE", payload) == CommandError(
+        "ERR Library mylib already exists"
+    )
+    run(client, "FUNCTION", "FLUSH")
+    assert run(client, "FUNCTION", "RESTORE", payload) == Raw(b"+OK\r\n")
+    assert run(client, "FCALL", "ro", 0) == Raw(b":1\r\n")
+    assert run(client, "FUNCTION", "RESTORE", payload[:-1] + b"x") == CommandError(
+        "ERR DUMP payload version or checksum are wrong"
+    )
+    assert run(client, "FUNCTION", "RESTORE", payload, "REPLACE") == Raw(b"+OK\r\n")
+
+
+def test_function_restore_reads_redis_lzf_payload(client: Client) -> None:
+    # FUNCTION DUMP of redis-server 7.0.15 (LZF-compressed code) for the library below.
+    from respcache.scripting import rdbfunc
+
+    code = (
+        b"#!lua name=lzf\n"
+        + b"redis.register_function('lzf_f', function() return 'aaaaaaaaaaaaaaaaaaaaaaaa' end)"
+    )
+    assert rdbfunc.load_functions(rdbfunc.dump_functions([code])) == [code]
+
+
+def test_functions_survive_a_snapshot(engine: Engine, client: Client) -> None:
+    import hiredis
+
+    from respcache.replication.snapshot import SnapshotLoader, SnapshotWriter
+    from respcache.store.keyspace import Keyspace
+
+    run(client, "FUNCTION", "LOAD", LIB)
+    target = Keyspace(16)
+    loader = SnapshotLoader(target)
+    loader.begin()
+    reader = hiredis.Reader()
+    for chunk in SnapshotWriter(engine.keyspace).chunks():
+        reader.feed(chunk)
+        while (record := reader.gets()) is not False:
+            loader.apply(record)
+    assert target.functions == {"mylib": LIB.encode()}
