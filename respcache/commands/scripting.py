@@ -132,10 +132,17 @@ class ScriptingState:
         return self._client
 
     def flush(self) -> None:
-        """SCRIPT FLUSH: forget every script and start a fresh interpreter (scriptingReset)."""
+        """SCRIPT FLUSH: forget every script and reclaim its memory (scriptingReset).
+
+        The interpreter itself stays: FUNCTION libraries live in it too (Redis gives
+        them a Lua state of their own), and the globals scripts see are read-only,
+        so nothing a script did survives but the random generator's state, which
+        Redis keeps across a reset as well.
+        """
         self.scripts.clear()
         self.scripts_memory = 0
-        self._runtime = None
+        if self._runtime is not None:
+            self._runtime.collect_garbage()
 
     def create(self, body: bytes) -> str:
         """luaCreateFunction: compile and cache ``body``; its SHA1 (CommandError if it fails)."""

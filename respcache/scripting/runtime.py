@@ -109,6 +109,7 @@ class LuaRuntime:
         }
         callbacks = {
             b"register_function": self._register_function,
+            b"trampoline": self._trampoline,
             b"load_timed_out": self._load_timed_out,
             b"call_raise": self._call_raise,
             b"pcall": self._pcall,
@@ -215,6 +216,21 @@ class LuaRuntime:
             raise ScriptError(_text(err))
         return functions
 
+    @staticmethod
+    def _trampoline(fn: Any) -> Callable[..., Any]:
+        """A Lua function behind a Python (for Lua: C) function; its error is re-raised."""
+
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except lua51.LuaError as err:
+                message = err.args[0] if err.args else b""
+                if isinstance(message, str):
+                    message = message.encode("utf-8", "surrogateescape")
+                raise _LuaRaise(message.split(b"\nstack traceback:", 1)[0]) from None
+
+        return call
+
     def _load_timed_out(self) -> bool:
         import time
 
@@ -296,6 +312,10 @@ class LuaRuntime:
         if text in functions:
             self._raise(b"Function already exists in the library")
         functions[text] = (callback, desc, flags)
+
+    def collect_garbage(self) -> None:
+        """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts)."""
+        self.lua.execute(b"collectgarbage('collect')")
 
     def memory(self) -> int:
         """Bytes of the Lua heap (``used_memory_lua``)."""

@@ -96,6 +96,18 @@ local function err_handler(err)
   return err
 end
 
+-- "user_script:1: ": where a Python library function was called from (luaL_where).
+local function where()
+  local level = 2
+  local i = getinfo(level, "Sl")
+  while i and (i.what == "C" or i.source == SELF) do
+    level = level + 1
+    i = getinfo(level, "Sl")
+  end
+  if i and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
+  return ""
+end
+
 -- ---------------------------------------------------------------------------
 -- The redis.* API.
 local run = nil      -- the current invocation: {resp=2|3}; nil outside one
@@ -152,31 +164,31 @@ redis.REDIS_VERSION = py.version
 
 -- math.random / math.randomseed: Redis's lrand48 (src/rand.c), same sequence everywhere.
 local function random(...)
-  if not run then error("math.random can only be called inside a script invocation", 2) end
+  if not run then error("math.random can only be called inside a script invocation", 0) end
   local r = py.rand48() / 2147483647
   local n = select("#", ...)
   if n == 0 then return r end
   if n == 1 then
     local u = G.tonumber((...))
-    if not u then error("bad argument #1 to 'random' (number expected)", 2) end
+    if not u then error(where() .. "bad argument #1 to 'random' (number expected)", 0) end
     u = u - u % 1
-    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    if u < 1 then error(where() .. "bad argument #1 to 'random' (interval is empty)", 0) end
     return floor(r * u) + 1
   elseif n == 2 then
     local l, u = ...
     l, u = G.tonumber(l), G.tonumber(u)
-    if not l then error("bad argument #1 to 'random' (number expected)", 2) end
-    if not u then error("bad argument #2 to 'random' (number expected)", 2) end
+    if not l then error(where() .. "bad argument #1 to 'random' (number expected)", 0) end
+    if not u then error(where() .. "bad argument #2 to 'random' (number expected)", 0) end
     l, u = l - l % 1, u - u % 1
-    if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    if l > u then error(where() .. "bad argument #2 to 'random' (interval is empty)", 0) end
     return floor(r * (u - l + 1)) + l
   end
-  error("wrong number of arguments", 2)
+  error(where() .. "wrong number of arguments", 0)
 end
 local function randomseed(seed)
-  if not run then error("math.randomseed can only be called inside a script invocation", 2) end
+  if not run then error(where() .. "math.randomseed can only be called inside a script invocation", 0) end
   seed = G.tonumber(seed)
-  if not seed then error("bad argument #1 to 'randomseed' (number expected)", 2) end
+  if not seed then error(where() .. "bad argument #1 to 'randomseed' (number expected)", 0) end
   py.srand48(seed - seed % 1)
 end
 rawset(G.math, "random", random)
@@ -354,7 +366,7 @@ end
 
 local function safe_load(f, name)
   if type(f) ~= "function" then
-    error("bad argument #1 to 'load' (function expected, got " .. type(f) .. ")", 2)
+    error(where() .. "bad argument #1 to 'load' (function expected, got " .. type(f) .. ")", 0)
   end
   local parts = {}
   while true do
@@ -380,17 +392,6 @@ for libname, lib in pairs(py.libs) do
   rawset(G, libname, t)
 end
 
--- "user_script:1: ": where a Python library function was called from (luaL_where).
-local function where()
-  local level = 2
-  local i = getinfo(level, "Sl")
-  while i and (i.what == "C" or i.source == SELF) do
-    level = level + 1
-    i = getinfo(level, "Sl")
-  end
-  if i and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
-  return ""
-end
 
 -- ---------------------------------------------------------------------------
 -- Seal the globals: every table reachable from them becomes a read-only proxy.
@@ -442,11 +443,11 @@ local function proxy_next(t, k)
 end
 rawset(G, "next", proxy_next)
 rawset(G, "pairs", function(t)
-  if type(t) ~= "table" then error("bad argument #1 to 'pairs' (table expected, got " .. type(t) .. ")", 2) end
+  if type(t) ~= "table" then error(where() .. "bad argument #1 to 'pairs' (table expected, got " .. type(t) .. ")", 0) end
   return proxy_next, t, nil
 end)
 rawset(G, "ipairs", function(t)
-  if type(t) ~= "table" then error("bad argument #1 to 'ipairs' (table expected, got " .. type(t) .. ")", 2) end
+  if type(t) ~= "table" then error(where() .. "bad argument #1 to 'ipairs' (table expected, got " .. type(t) .. ")", 0) end
   local real = protected[t] or t
   return function(_, i)
     i = i + 1
@@ -462,7 +463,7 @@ rawset(G, "getfenv", function(f)
   local env
   if f == nil then f = 1 end
   if type(f) == "number" then
-    if f == 0 then env = getfenv(0) else env = getfenv(f + 1) end
+    if f == 0 then env = getfenv(0) else env = getfenv(f + 2) end
   else
     env = getfenv(f)
   end
@@ -470,14 +471,24 @@ rawset(G, "getfenv", function(f)
   return env
 end)
 rawset(G, "setfenv", function(f, t)
-  if type(f) == "number" and f > 0 then f = f + 1 end
+  if type(f) == "number" and f > 0 then f = f + 2 end
   if type(f) == "function" and (getfenv(f) == SEALED or getfenv(f) == G or getfenv(f) == LG) then
-    error("Attempt to modify a readonly table", 2)
+    error("Attempt to modify a readonly table", 0)
   end
   local r = setfenv(f, t)
   if r == G or r == LG then return G_proxy end
   return r
 end)
+
+-- Builtins that may raise are called through a Python trampoline: for Lua that is a C
+-- function, so `return rawset(...)` keeps the script's frame (and the error position)
+-- as Redis's C builtins do.
+for _, name in ipairs({"rawset", "rawget", "setmetatable", "getfenv", "setfenv", "pairs",
+                       "ipairs", "loadstring", "load"}) do
+  rawset(G, name, py.trampoline(rawget(G, name)))
+end
+rawset(G.math, "random", py.trampoline(random))
+rawset(G.math, "randomseed", py.trampoline(randomseed))
 
 local seen = {}
 G_proxy = seal(G, seen)
