@@ -209,6 +209,8 @@ _TABLE: tuple[Setting, ...] = (
     _int("min-replicas-max-lag", 10, "Replicas whose last ack is older than this many seconds do not count for min-replicas-to-write.", "replication", aliases=("min-slaves-max-lag",)),
     _int("repl-ack-timeout", 1000, "Milliseconds a write waits for in-sync replicas to acknowledge it.", "replication", 1, INT_MAX),
     _int("min-insync-replicas", 1, "In-sync followers (the leader not counted) a leader needs to accept writes; fewer: NOREPLICAS.", "replication", 1, INT_MAX),
+    # --- scripting (respcache/commands/scripting.py)
+    _int("busy-reply-threshold", 5000, "Milliseconds a script may run before other clients get BUSY (SCRIPT KILL / FUNCTION KILL then work); 0 never answers BUSY.", "scripting", 0, INT_MAX, aliases=("lua-time-limit",)),
     # --- cluster / ZooKeeper
     _str("zookeeper", "", "ZooKeeper connect string, host:port[,host:port...][/chroot]; empty runs without ZooKeeper.", "cluster", mutable=False),
     _str("cluster-name", "respcache", "Name of this cluster: its znodes live under <chroot>/respcache/<cluster-name>.", "cluster", mutable=False),
@@ -1231,6 +1233,7 @@ class Config:
     min_replicas_max_lag = _Field[int]("min-replicas-max-lag")
     repl_ack_timeout = _Field[int]("repl-ack-timeout")
     min_insync_replicas = _Field[int]("min-insync-replicas")
+    busy_reply_threshold = _Field[int]("busy-reply-threshold")
     # --- cluster / ZooKeeper
     zookeeper = _Field[str]("zookeeper")
     cluster_name = _Field[str]("cluster-name")

@@ -206,19 +206,7 @@ def _memory(engine: Engine) -> list[str]:
         f"allocator_resident:{rss}",
         f"total_system_memory:{system}",
         f"total_system_memory_human:{bytes_to_human(system)}",
-        "used_memory_lua:0",
-        "used_memory_vm_eval:0",
-        "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0",
-        "number_of_cached_scripts:0",
-        "number_of_functions:0",
-        "number_of_libraries:0",
-        "used_memory_vm_functions:0",
-        "used_memory_vm_total:0",
-        "used_memory_vm_total_human:0B",
-        "used_memory_functions:0",
-        "used_memory_scripts:0",
-        "used_memory_scripts_human:0B",
+        *_scripting_memory(engine),  # [scripting]
         f"maxmemory:{maxmemory}",
         f"maxmemory_human:{bytes_to_human(maxmemory)}",
         f"maxmemory_policy:{ks.policy}",
@@ -242,6 +230,12 @@ def _memory(engine: Engine) -> list[str]:
         "lazyfree_pending_objects:0",
         "lazyfreed_objects:0",
     ]
+
+
+def _scripting_memory(engine: Engine) -> list[str]:
+    from respcache.commands.scripting import memory_info_lines  # (imports this module)
+
+    return memory_info_lines(engine, bytes_to_human)
 
 
 def _persistence(engine: Engine) -> list[str]:

@@ -9,6 +9,7 @@ Every record is a RESP array of bulk strings (parsed by hiredis on the follower)
 
 ====================================================  ==========================================
 ``snapshot <version> <databases>``                    first record
+``function <library> <code>``                          a FUNCTION library (after the first record)
 ``select <db>``                                       the following keys belong to ``db``
 ``strings <k1> <v1> <k2> <v2> ...``                   string keys without a TTL, batched
 ``strings-px <k1> <v1> <ms1> ...``                    string keys with a TTL (unix ms)
@@ -224,7 +225,9 @@ class SnapshotWriter:
                 3,
             )
         ]
-        size = len(out[0])
+        for name, code in self.keyspace.functions.items():  # [scripting]
+            out.append(_record([_bulk(b"function"), _bulk(name.encode()), _bulk(code)], 3))
+        size = sum(len(part) for part in out)
         limit = self.chunk_size
         for db in self.keyspace.dbs:
             if not db.data:
@@ -335,6 +338,7 @@ class SnapshotLoader:
 
     def begin(self) -> None:
         self.keyspace.flushall()
+        self.keyspace.functions.clear()  # [scripting]
         self.keys = 0
         self.started = False
         self._container = None
@@ -351,6 +355,10 @@ class SnapshotLoader:
             if self._container is None or self._codec is None:
                 raise SnapshotError("'more' record without a container before it")
             self._codec.extend(self._container, record[1:])
+        elif kind == b"function":  # [scripting] a FUNCTION library: name, code
+            if len(record) != 3:
+                raise SnapshotError("function record needs a name and a code")
+            self.keyspace.functions[record[1].decode("utf-8", "surrogateescape")] = record[2]
         elif kind == b"select":
             index = _int(record, 1)
             if not 0 <= index < len(self.keyspace.dbs):

@@ -350,6 +350,9 @@ class Keyspace:
         hidden but not deleted, no active expiry, no eviction."""
         self.no_touch = False
         """True while a command must not change LRU/LFU (CLIENT NO-TOUCH, replication apply)."""
+        self.functions: dict[str, bytes] = {}
+        """[scripting] FUNCTION libraries, name -> code: data that full syncs carry (not
+        flushed by FLUSHALL, as in Redis); compiled by respcache/commands/functions.py."""
         self.events: list[tuple[int, bytes, str]] = []
         """Outbox of deletions the store made by itself: (db, key, "expired" | "evicted")."""
         self.hits = self.misses = self.expired_keys = self.evicted_keys = 0

@@ -1,0 +1,648 @@
+"""EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis 7.0's ``scripting`` group).
+
+Follows Redis 7.0.15's src/eval.c (the script cache, shebang flags, EVAL's
+argument checks) and src/script.c (scriptPrepareForRun's admission of a script,
+scriptCall's checks of each ``redis.call``, SCRIPT KILL). The interpreter, its
+sandbox and the conversions are in :mod:`respcache.scripting.runtime`.
+
+A ``redis.call`` goes through the same gates a client's command meets in
+``Engine.execute`` — unknown command, arity, ``noscript``, read-only scripts,
+``READONLY`` on a follower and the replication gate for the first write,
+``OOM`` for the first ``denyoom`` write — with Redis's script-specific error
+texts, then runs with ``Engine.call`` on the script's own client, so slowlog,
+commandstats, keyspace notifications, WATCH invalidation and blocked clients
+see the inner commands exactly as they see a client's.
+
+Replication is by effects, as Redis 7.0 does it: while a script runs, the
+engine's propagator collects what the inner commands replicate, and the
+script's caller replicates that unit (one command alone, several wrapped in
+``MULTI``/``EXEC`` by :func:`~respcache.commands.transactions.wrap_transaction`)
+instead of the EVAL itself; a script that wrote nothing replicates nothing.
+Followers never run Lua. The commit gate holds the script's reply until the
+in-sync followers have the whole unit.
+
+Scripts run on the event loop's thread, to completion: nothing else runs while
+a script runs (Redis's atomicity). While a script runs, ``ScriptingState.running``
+describes it (SCRIPT KILL reads it); see ``docs/scripting.md`` for what is not
+done yet (BUSY replies past ``busy-reply-threshold``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from respcache.commands.client import Client
+from respcache.commands.engine import Blocked, CommandStats
+from respcache.commands.introspection import help_reply
+from respcache.commands.registry import CommandSpec, command
+from respcache.commands.transactions import wrap_transaction
+from respcache.errors import OOM, READONLY, CommandError
+from respcache.protocol.types import OK, Reply
+from respcache.scripting.runtime import LuaRuntime, ScriptError
+
+if TYPE_CHECKING:
+    from respcache.commands.engine import Engine
+
+NOSCRIPT: Final = "NOSCRIPT No matching script. Please use EVAL."
+NOTBUSY: Final = "NOTBUSY No scripts in execution right now."
+UNKILLABLE_WRITTEN: Final = (
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. "
+    "You can either wait the script termination or kill the server in a hard way using "
+    "the SHUTDOWN NOSAVE command."
+)
+UNKILLABLE_MASTER: Final = (
+    "UNKILLABLE The busy script was sent by a master instance in the context of "
+    "replication and cannot be killed."
+)
+SLOW_SCRIPT_ERR: Final = (
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+)
+SLOW_FUNCTION_ERR: Final = (
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+)
+SLOW_EVAL_ERR: Final = (
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+)
+
+# Script flags (script.h scripts_flags_def), by their shebang names.
+FLAG_NO_WRITES: Final = 1 << 0
+FLAG_ALLOW_OOM: Final = 1 << 1
+FLAG_ALLOW_STALE: Final = 1 << 2
+FLAG_NO_CLUSTER: Final = 1 << 3
+FLAG_EVAL_COMPAT_MODE: Final = 1 << 4
+FLAG_ALLOW_CROSS_SLOT: Final = 1 << 5
+SCRIPT_FLAGS: Final = {
+    "no-writes": FLAG_NO_WRITES,
+    "allow-oom": FLAG_ALLOW_OOM,
+    "allow-stale": FLAG_ALLOW_STALE,
+    "no-cluster": FLAG_NO_CLUSTER,
+    "allow-cross-slot-keys": FLAG_ALLOW_CROSS_SLOT,
+}
+
+REPL_REPLICA: Final = 2
+
+
+@dataclass
+class Script:
+    """A cached EVAL script (Redis's luaScript)."""
+
+    body: bytes
+    flags: int
+    function: Any
+
+
+class UncountedError(CommandError):
+    """A script error already counted in errorstats when the inner command failed
+    (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE); the engine does not count it again."""
+
+    __slots__ = ()
+
+
+@dataclass
+class ScriptingState:
+    """One engine's scripting: the runtime, the script cache, the running script."""
+
+    engine: Engine
+    scripts: dict[str, Script] = field(default_factory=dict)
+    scripts_memory: int = 0
+    running: ScriptRun | None = None
+    _runtime: LuaRuntime | None = None
+    _client: Client | None = None
+
+    @property
+    def runtime(self) -> LuaRuntime:
+        if self._runtime is None:
+            self._runtime = LuaRuntime()
+        return self._runtime
+
+    @property
+    def client(self) -> Client:
+        """The script's own client (Redis's lua_client): never in engine.clients."""
+        if self._client is None:
+            client = Client(self.engine)
+            client.authenticated = True
+            client.in_exec = True  # blocking commands answer at once (CLIENT_DENY_BLOCKING)
+            client.name = b""
+            self._client = client
+        return self._client
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script and reclaim its memory (scriptingReset).
+
+        The interpreter itself stays: FUNCTION libraries live in it too (Redis gives
+        them a Lua state of their own), and the globals scripts see are read-only,
+        so nothing a script did survives but the random generator's state, which
+        Redis keeps across a reset as well.
+        """
+        self.scripts.clear()
+        self.scripts_memory = 0
+        if self._runtime is not None:
+            self._runtime.collect_garbage()
+
+    def create(self, body: bytes) -> str:
+        """luaCreateFunction: compile and cache ``body``; its SHA1 (CommandError if it fails)."""
+        sha = hashlib.sha1(body).hexdigest()
+        if sha in self.scripts:
+            return sha
+        flags, shebang_len = extract_shebang_flags(body)
+        try:
+            fn = self.runtime.compile(body[shebang_len:])
+        except ScriptError as err:
+            raise CommandError(f"ERR Error compiling script (new function): {err}") from None
+        self.scripts[sha] = Script(body, flags, fn)
+        self.scripts_memory += len(body) + 40 + 16
+        return sha
+
+
+_STATES: weakref.WeakKeyDictionary[Engine, ScriptingState] = weakref.WeakKeyDictionary()
+
+
+def scripting_state(engine: Engine) -> ScriptingState:
+    state = _STATES.get(engine)
+    if state is None:
+        state = _STATES[engine] = ScriptingState(engine)
+    return state
+
+
+def memory_info_lines(engine: Engine, human: Callable[[int], str]) -> list[str]:
+    """The scripting fields of INFO memory, in Redis 7.0's order."""
+    state = _STATES.get(engine)
+    vm_eval = state.runtime.memory() if state is not None and state._runtime is not None else 0
+    scripts = len(state.scripts) if state is not None else 0
+    scripts_mem = state.scripts_memory if state is not None else 0
+    fn = function_memory_info(engine)
+    vm_total = vm_eval + fn["vm"]
+    return [
+        f"used_memory_lua:{vm_eval}",
+        f"used_memory_vm_eval:{vm_eval}",
+        f"used_memory_lua_human:{human(vm_eval)}",
+        f"used_memory_scripts_eval:{scripts_mem}",
+        f"number_of_cached_scripts:{scripts}",
+        f"number_of_functions:{fn['functions']}",
+        f"number_of_libraries:{fn['libraries']}",
+        f"used_memory_vm_functions:{fn['vm']}",
+        f"used_memory_vm_total:{vm_total}",
+        f"used_memory_vm_total_human:{human(vm_total)}",
+        f"used_memory_functions:{fn['memory']}",
+        f"used_memory_scripts:{scripts_mem + fn['memory']}",
+        f"used_memory_scripts_human:{human(scripts_mem + fn['memory'])}",
+    ]
+
+
+def function_memory_info(engine: Engine) -> dict[str, int]:
+    """Counts of FUNCTION libraries (filled in by the functions module when loaded)."""
+    from respcache.commands import functions
+
+    return functions.memory_info(engine)
+
+
+def extract_shebang_flags(body: bytes) -> tuple[int, int]:
+    """evalExtractShebangFlags: (flags, length of the shebang line) or CommandError."""
+    if not body.startswith(b"#!"):
+        return FLAG_EVAL_COMPAT_MODE, 0
+    end = body.find(b"\n")
+    if end < 0:
+        raise CommandError("ERR Invalid script shebang")
+    parts = body[:end].decode("utf-8", "surrogateescape").split()
+    if not parts:
+        raise CommandError("ERR Invalid engine in script shebang")
+    if parts[0] != "#!lua":
+        raise CommandError(f"ERR Unexpected engine in script shebang: {parts[0]}")
+    flags = 0
+    for part in parts[1:]:
+        if not part.startswith("flags="):
+            raise CommandError(f"ERR Unknown lua shebang option: {part}")
+        names = part[6:]
+        for name in names.split(",") if names else []:
+            flag = SCRIPT_FLAGS.get(name)
+            if flag is None:
+                raise CommandError(f"ERR Unexpected flag in script shebang: {name}")
+            flags |= flag
+    return flags, end
+
+
+# --- one invocation ---------------------------------------------------------------------
+
+
+class ScriptRun:
+    """A running script (Redis's scriptRunCtx): what each redis.call is checked against."""
+
+    def __init__(
+        self,
+        state: ScriptingState,
+        caller: Client,
+        funcname: str,
+        flags: int,
+        read_only: bool,
+        eval_mode: bool,
+    ) -> None:
+        self.state = state
+        self.engine = state.engine
+        self.caller = caller
+        self.funcname = funcname
+        self.eval_mode = eval_mode
+        compat = bool(flags & FLAG_EVAL_COMPAT_MODE)
+        self.read_only = read_only or (not compat and bool(flags & FLAG_NO_WRITES))
+        self.allow_oom = not compat and bool(flags & FLAG_ALLOW_OOM)
+        self.wrote = False
+        """SCRIPT_WRITE_DIRTY: a write command ran (SCRIPT KILL then refuses)."""
+        self.killed = False
+        self.repl_flags = 3
+        ks = self.engine.keyspace
+        self.pre_oom = bool(ks.maxmemory) and ks.over_maxmemory()
+        self.started = time.monotonic()
+        self.argv: list[bytes] = []
+        """The caller's command line (FUNCTION STATS)."""
+
+    def call(self, resp: int, argv: list[bytes]) -> Reply:
+        """scriptCall: the gates of a command called from a script, then Engine.call."""
+        engine = self.engine
+        try:
+            spec: CommandSpec | None = engine.lookup(argv)
+        except CommandError:
+            spec = None
+        if spec is None or spec.handler is None:
+            if spec is not None and spec.subcommands and len(argv) < 2:
+                return self._reject(
+                    spec, "ERR Wrong number of args calling Redis command from script"
+                )
+            return self._reject(None, "ERR Unknown Redis command called from script")
+        arity = spec.arity
+        n = len(argv)
+        if (arity > 0 and n != arity) or n < -arity:
+            return self._reject(spec, "ERR Wrong number of args calling Redis command from script")
+        if "noscript" in spec.flags:
+            return self._reject(spec, "ERR This Redis command is not allowed from script")
+        caller = self.caller
+        if self.read_only and (spec.is_write or "may_replicate" in spec.flags):
+            return self._reject(spec, "ERR Write commands are not allowed from read-only scripts.")
+        if spec.is_write and not self.wrote and not caller.is_master:
+            if engine.read_only:
+                return self._reject(spec, READONLY)
+            gate = engine.command_gate
+            if gate is not None:
+                refusal = gate(caller, spec)
+                if refusal is not None:
+                    return self._reject(spec, refusal.message)
+        if (
+            not self.allow_oom
+            and spec.is_denyoom
+            and not self.wrote
+            and self.pre_oom
+            and not caller.is_master
+        ):
+            return self._reject(spec, OOM)
+        if spec.is_write:
+            self.wrote = True
+        client = self.state.client
+        client.resp = resp
+        reply = engine.call(client, spec, argv)
+        if isinstance(reply, Blocked):
+            reply = reply.timeout_reply
+        if engine.ready:
+            engine.serve_ready()
+        return reply
+
+    def _reject(self, spec: CommandSpec | None, message: str) -> CommandError:
+        engine = self.engine
+        if spec is not None:
+            stats = engine.stats.commands.get(spec.name)
+            if stats is None:
+                stats = engine.stats.commands[spec.name] = CommandStats()
+            stats.rejected_calls += 1
+        err = CommandError(message)
+        engine.stats.total_error_replies += 1
+        engine.stats.errors[err.prefix] = engine.stats.errors.get(err.prefix, 0) + 1
+        return err
+
+    def set_repl(self, flags: int) -> None:
+        self.repl_flags = flags
+
+    def interrupted(self) -> bool:
+        return self.killed
+
+
+def prepare_run(
+    state: ScriptingState,
+    caller: Client,
+    funcname: str,
+    flags: int,
+    read_only: bool,
+    eval_mode: bool,
+) -> ScriptRun:
+    """scriptPrepareForRun: refuse a script its flags do not allow here (CommandError)."""
+    engine = state.engine
+    if not flags & FLAG_EVAL_COMPAT_MODE:
+        if not flags & FLAG_NO_WRITES:
+            if engine.read_only and not caller.is_master:
+                if caller.in_exec:
+                    raise CommandError(
+                        "READONLY Can not run script with write flag on readonly replica"
+                    )
+                raise CommandError(READONLY)
+            if read_only:
+                raise CommandError(
+                    "ERR Can not execute a script with write flag using *_ro command."
+                )
+        ks = engine.keyspace
+        if (
+            ks.maxmemory
+            and not caller.is_master
+            and not flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES)
+            and ks.over_maxmemory()
+        ):
+            if caller.in_exec:
+                raise CommandError(
+                    "OOM allow-oom flag is not set on the script, "
+                    "can not run it when used memory > 'maxmemory'"
+                )
+            raise CommandError(OOM)
+    return ScriptRun(state, caller, funcname, flags, read_only, eval_mode)
+
+
+def run_script(
+    c: Client,
+    run: ScriptRun,
+    invoke: Callable[[ScriptRun], Reply],
+) -> Reply:
+    """Run ``invoke`` with effects replication: the script's writes become its caller's unit."""
+    state = run.state
+    engine = state.engine
+    collected: list[tuple[int, list[list[bytes]]]] = []
+    propagator = engine.propagator
+
+    def collect(db: int, commands: list[list[bytes]]) -> None:
+        if run.repl_flags & REPL_REPLICA:
+            collected.append((db, commands))
+
+    engine.propagator = collect
+    client = state.client
+    client.db = c.db
+    client.resp = 2
+    dirty = engine.dirty
+    state.running = run
+    try:
+        reply = invoke(run)
+    finally:
+        state.running = None
+        if engine.propagator is collect:
+            engine.propagator = propagator
+    if engine.dirty != dirty:
+        # Replicated as effects: the collected commands, or nothing at all (never the
+        # EVAL itself, whose re-execution on a follower could differ).
+        c.propagate_as = wrap_transaction(collected, c.db.id) if collected else []
+    elif collected:
+        c.propagate_as = wrap_transaction(collected, c.db.id)
+        engine.dirty += 1  # only PUBLISH: replicated all the same (by Engine.call)
+    if type(reply) is UncountedError:
+        pass
+    return reply
+
+
+def _finish_error(c: Client, name: str, reply: Reply, ignore_stats: bool) -> Reply:
+    """A script's error reply: counted in errorstats unless its inner command was."""
+    if ignore_stats and type(reply) is CommandError:
+        stats = c.engine.stats.commands.get(name)
+        if stats is None:
+            stats = c.engine.stats.commands[name] = CommandStats()
+        stats.failed_calls += 1
+        return UncountedError(reply.message)
+    return reply
+
+
+# --- EVAL -------------------------------------------------------------------------------
+
+
+def _numkeys(argv: list[bytes]) -> int:
+    raw = argv[2]
+    try:
+        if not raw or raw != raw.strip() or len(raw) > 20:
+            raise ValueError
+        numkeys = int(raw)
+    except ValueError:
+        raise CommandError("ERR value is not an integer or out of range") from None
+    if numkeys > len(argv) - 3:
+        raise CommandError("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise CommandError("ERR Number of keys can't be negative")
+    return numkeys
+
+
+def _eval(c: Client, argv: list[bytes], evalsha: bool, read_only: bool) -> Reply:
+    state = scripting_state(c.engine)
+    if evalsha and len(argv[1]) != 40:
+        raise CommandError(NOSCRIPT)
+    numkeys = _numkeys(argv)
+    if evalsha:
+        sha = argv[1].decode("latin-1").lower()
+        script = state.scripts.get(sha)
+        if script is None:
+            raise CommandError(NOSCRIPT)
+    else:
+        sha = state.create(argv[1])
+        script = state.scripts[sha]
+    run = prepare_run(state, c, sha, script.flags, read_only, eval_mode=True)
+    run.argv = argv
+    runtime = state.runtime
+    keys = argv[3 : 3 + numkeys]
+    args = argv[3 + numkeys :]
+    ignore = [False]
+
+    def invoke(run: ScriptRun) -> Reply:
+        reply = runtime.run(run, script.function, keys, args, sha, c.resp, eval_mode=True)
+        ignore[0] = runtime.last_error_counted
+        return reply
+
+    reply = run_script(c, run, invoke)
+    return _finish_error(c, argv[0].decode("latin-1").lower(), reply, ignore[0])
+
+
+_EVAL_DOC: Final = dict(
+    arity=-3,
+    keys=(0, 0, 0),
+    group="scripting",
+    since="2.6.0",
+    complexity="Depends on the script that is executed.",
+)
+
+
+@command(
+    "eval",
+    flags="noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+    summary="Execute a Lua script server side",
+    acl="@slow @scripting",
+    **_EVAL_DOC,  # type: ignore[arg-type]
+)
+def eval_(c: Client, argv: list[bytes]) -> Reply:
+    return _eval(c, argv, evalsha=False, read_only=False)
+
+
+@command(
+    "evalsha",
+    flags="noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+    summary="Execute a Lua script server side",
+    acl="@slow @scripting",
+    **_EVAL_DOC,  # type: ignore[arg-type]
+)
+def evalsha(c: Client, argv: list[bytes]) -> Reply:
+    return _eval(c, argv, evalsha=True, read_only=False)
+
+
+@command(
+    "eval_ro",
+    flags="readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+    summary="Execute a read-only Lua script server side",
+    acl="@slow @scripting",
+    **{**_EVAL_DOC, "since": "7.0.0"},  # type: ignore[arg-type]
+)
+def eval_ro(c: Client, argv: list[bytes]) -> Reply:
+    return _eval(c, argv, evalsha=False, read_only=True)
+
+
+@command(
+    "evalsha_ro",
+    flags="readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+    summary="Execute a read-only Lua script server side",
+    acl="@slow @scripting",
+    **{**_EVAL_DOC, "since": "7.0.0"},  # type: ignore[arg-type]
+)
+def evalsha_ro(c: Client, argv: list[bytes]) -> Reply:
+    return _eval(c, argv, evalsha=True, read_only=True)
+
+
+# --- SCRIPT -----------------------------------------------------------------------------
+
+_SCRIPT_HELP: Final = (
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+)
+
+
+@command(
+    "script|help",
+    arity=2,
+    flags="loading stale",
+    group="scripting",
+    summary="Show helpful text about the different subcommands",
+    since="5.0.0",
+    complexity="O(1)",
+    acl="@slow @scripting",
+)
+def script_help(c: Client, argv: list[bytes]) -> Reply:
+    return help_reply("SCRIPT", _SCRIPT_HELP)
+
+
+@command(
+    "script|flush",
+    arity=-2,
+    flags="noscript",
+    group="scripting",
+    summary="Remove all the scripts from the script cache.",
+    since="2.6.0",
+    complexity="O(N) with N being the number of scripts in cache",
+    acl="@slow @scripting",
+)
+def script_flush(c: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 3 and argv[2].lower() in (b"sync", b"async"):
+        pass
+    elif len(argv) != 2:
+        raise CommandError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+    scripting_state(c.engine).flush()
+    return OK
+
+
+@command(
+    "script|exists",
+    arity=-3,
+    flags="noscript",
+    group="scripting",
+    summary="Check existence of scripts in the script cache.",
+    since="2.6.0",
+    complexity="O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
+    acl="@slow @scripting",
+)
+def script_exists(c: Client, argv: list[bytes]) -> Reply:
+    scripts = scripting_state(c.engine).scripts
+    # Redis looks the argument up as it is, in a case-insensitive dict.
+    return [1 if arg.decode("latin-1").lower() in scripts else 0 for arg in argv[2:]]
+
+
+@command(
+    "script|load",
+    arity=3,
+    flags="noscript stale",
+    group="scripting",
+    summary="Load the specified Lua script into the script cache.",
+    since="2.6.0",
+    complexity="O(N) with N being the length in bytes of the script body.",
+    acl="@slow @scripting",
+)
+def script_load(c: Client, argv: list[bytes]) -> Reply:
+    return scripting_state(c.engine).create(argv[2]).encode()
+
+
+@command(
+    "script|kill",
+    arity=2,
+    flags="noscript allow_busy",
+    group="scripting",
+    summary="Kill the script currently in execution.",
+    since="2.6.0",
+    complexity="O(1)",
+    acl="@slow @scripting",
+)
+def script_kill(c: Client, argv: list[bytes]) -> Reply:
+    return kill_running(c.engine, is_eval=True)
+
+
+def kill_running(engine: Engine, is_eval: bool) -> Reply:
+    """scriptKill: flag the running script to stop at its next hook, or refuse."""
+    run = scripting_state(engine).running
+    if run is None:
+        raise CommandError(NOTBUSY)
+    if run.caller.is_master:
+        raise CommandError(UNKILLABLE_MASTER)
+    if run.wrote:
+        raise CommandError(UNKILLABLE_WRITTEN)
+    if is_eval and not run.eval_mode:
+        raise CommandError(SLOW_FUNCTION_ERR)
+    if not is_eval and run.eval_mode:
+        raise CommandError(SLOW_EVAL_ERR)
+    run.killed = True
+    return OK
+
+
+@command(
+    "script|debug",
+    arity=3,
+    flags="noscript",
+    group="scripting",
+    summary="Set the debug mode for executed scripts.",
+    since="3.2.0",
+    complexity="O(1)",
+    acl="@slow @scripting",
+)
+def script_debug(c: Client, argv: list[bytes]) -> Reply:
+    mode = argv[2].lower()
+    if mode == b"no":
+        return OK
+    if mode in (b"yes", b"sync"):
+        raise CommandError("ERR SCRIPT DEBUG is not supported: respcache has no Lua debugger")
+    raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
