@@ -284,9 +284,12 @@ class ScriptRun:
         if spec.is_write and not self.wrote and not caller.is_master:
             if engine.read_only:
                 return self._reject(spec, READONLY)
+            misconf = engine.persistence.write_refusal()
+            if misconf is not None:
+                return self._reject(spec, misconf)
             gate = engine.command_gate
             if gate is not None:
-                refusal = gate(caller, spec)
+                refusal = gate(caller, spec, True)
                 if refusal is not None:
                     return self._reject(spec, refusal.message)
         if (
