@@ -380,6 +380,7 @@ def test_xreadgroup_propagates_xclaims(
          b"FORCE", b"JUSTID", b"LASTID", b"1-0"],
         [b"XCLAIM", b"s", b"g", b"c", b"0", b"2-0", b"TIME", t, b"RETRYCOUNT", b"1",
          b"FORCE", b"JUSTID", b"LASTID", b"2-0"],
+        [b"XGROUP", b"SETID", b"s", b"g", b"2-0", b"ENTRIESREAD", b"2"],
     ]  # fmt: skip
     fill(client, 1, start=3)
     propagated.clear()
