@@ -19,8 +19,8 @@ What Redis does and this module mirrors, beyond the replies:
   A command from the leader (``client.is_master``) trims without LIMIT.
 * Blocking: XREAD/XREADGROUP with BLOCK return a ``Blocked`` whose ``state``
   (:class:`StreamWait`) remembers the ID each key waits after (``$`` resolved
-  when blocking). When a key is signalled the engine runs the command again; that run serves only from the
-  ready key (``serveClientsBlockedOnStreamKey``), answers ``-NOGROUP`` when the
+  when blocking). When a key is signalled the engine runs the command again;
+  that run serves only from the ready key (``serveClientsBlockedOnStreamKey``), answers ``-NOGROUP`` when the
   group was destroyed and ``-UNBLOCKED`` when an XREADGROUP's key was deleted or
   overwritten, and otherwise keeps waiting. Waiters of a stream are served each on
   its own (one that cannot be served does not hold back the next). Inside MULTI

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration]
 
 def _plain(reply: Any) -> Any:
     """A raw reply as plain values, without the consumers' seen-time (each node's clock)."""
-    kind, value = reply
+    _kind, value = reply
     if isinstance(value, list):
         items = [_plain(item) for item in value]
         if b"seen-time" in items[::2]:
