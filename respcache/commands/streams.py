@@ -1011,7 +1011,8 @@ def _xgroup(c: Client, argv: list[bytes]) -> Reply:
         _dirty(c)
         _notify(c, b"xgroup-create", key)
         return OK
-    assert s is not None
+    if s is None:  # MKSTREAM with too many arguments
+        raise _subcommand_syntax(argv)
     if opt == b"setid" and argc in (5, 7):
         assert group is not None
         sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
