@@ -639,3 +639,16 @@ def test_flush_unblocks_xreadgroup(engine: Engine, timers: Timers) -> None:
     block(a, "XREADGROUP", "GROUP", "g", "a", "BLOCK", 0, "STREAMS", "s", ">")
     run(writer, "FLUSHALL")
     assert a.pushed == [CommandError("UNBLOCKED the stream key no longer exists")]
+
+
+def test_client_unblock(engine: Engine, timers: Timers) -> None:
+    reader, admin = engine.new_client(), engine.new_client()
+    block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    assert run(admin, "CLIENT", "UNBLOCK", reader.id) == 1
+    block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    assert run(admin, "CLIENT", "UNBLOCK", reader.id, "ERROR") == 1
+    assert reader.pushed == [
+        NULL_ARRAY,
+        CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+    ]
+    assert not engine.blocking
