@@ -13,12 +13,14 @@ What Redis does and this module mirrors, beyond the replies:
   rewritten as ``= <what was kept>``; XREADGROUP, XCLAIM and XAUTOCLAIM are never
   replicated as such but as ``XCLAIM key group consumer 0 id TIME t RETRYCOUNT n
   FORCE JUSTID LASTID id`` per entry, ``XGROUP SETID ... ENTRIESREAD n`` (NOACK)
-  and ``XGROUP CREATECONSUMER`` (NOACK), exactly as ``streamPropagateXCLAIM`` and
-  friends. A command from the leader (``client.is_master``) trims without LIMIT.
+  and ``XGROUP CREATECONSUMER`` (NOACK), as ``streamPropagateXCLAIM`` and friends,
+  except that the ``XGROUP SETID`` follows every read that moved the group (Redis 7.0
+  only sends it for NOACK; its replicas' ``entries-read`` falls behind otherwise).
+  A command from the leader (``client.is_master``) trims without LIMIT.
 * Blocking: XREAD/XREADGROUP with BLOCK return a ``Blocked`` whose ``state``
-  (:class:`StreamWait`) remembers the ID each key waits after (``$`` resolved when blocking). When a key
-  is signalled the engine runs the command again; that run serves only from the
-  ready key (``serveClientsBlockedOnStreamKey``), answers ``-NOGROUP`` when the
+  (:class:`StreamWait`) remembers the ID each key waits after (``$`` resolved
+  when blocking). When a key is signalled the engine runs the command again;
+  that run serves only from the ready key (``serveClientsBlockedOnStreamKey``), answers ``-NOGROUP`` when the
   group was destroyed and ``-UNBLOCKED`` when an XREADGROUP's key was deleted or
   overwritten, and otherwise keeps waiting. Waiters of a stream are served each on
   its own (one that cannot be served does not hold back the next). Inside MULTI
@@ -702,7 +704,13 @@ def _serve_group(
     noack: bool,
     props: list[list[bytes]],
 ) -> list[Reply]:
-    """streamReplyWithRange with a group: deliver new entries, fill the PELs."""
+    """streamReplyWithRange with a group: deliver new entries, fill the PELs.
+
+    One deliberate difference in what is propagated: Redis 7.0 sends ``XGROUP SETID
+    ... ENTRIESREAD`` only for NOACK reads, so its replicas keep a stale
+    ``entries-read`` (and lag) after ordinary reads, whose XCLAIMs carry only LASTID.
+    It is sent here after every read that moved the group, so followers match.
+    """
     out: list[Reply] = []
     propagate_last_id = False
     now = _now(c)
@@ -714,8 +722,7 @@ def _serve_group(
     for sid, item in entries:
         if sid > group.last_id:
             s.deliver(group, sid)
-            if noack:
-                propagate_last_id = True
+            propagate_last_id = True
         out.append(_entry(sid, item))
         if not noack:
             nack = group.pel.get(sid)
@@ -1004,7 +1011,8 @@ def _xgroup(c: Client, argv: list[bytes]) -> Reply:
         _dirty(c)
         _notify(c, b"xgroup-create", key)
         return OK
-    assert s is not None
+    if s is None:  # MKSTREAM with too many arguments
+        raise _subcommand_syntax(argv)
     if opt == b"setid" and argc in (5, 7):
         assert group is not None
         sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]

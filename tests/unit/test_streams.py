@@ -380,6 +380,7 @@ def test_xreadgroup_propagates_xclaims(
          b"FORCE", b"JUSTID", b"LASTID", b"1-0"],
         [b"XCLAIM", b"s", b"g", b"c", b"0", b"2-0", b"TIME", t, b"RETRYCOUNT", b"1",
          b"FORCE", b"JUSTID", b"LASTID", b"2-0"],
+        [b"XGROUP", b"SETID", b"s", b"g", b"2-0", b"ENTRIESREAD", b"2"],
     ]  # fmt: skip
     fill(client, 1, start=3)
     propagated.clear()
@@ -638,3 +639,16 @@ def test_flush_unblocks_xreadgroup(engine: Engine, timers: Timers) -> None:
     block(a, "XREADGROUP", "GROUP", "g", "a", "BLOCK", 0, "STREAMS", "s", ">")
     run(writer, "FLUSHALL")
     assert a.pushed == [CommandError("UNBLOCKED the stream key no longer exists")]
+
+
+def test_client_unblock(engine: Engine, timers: Timers) -> None:
+    reader, admin = engine.new_client(), engine.new_client()
+    block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    assert run(admin, "CLIENT", "UNBLOCK", reader.id) == 1
+    block(reader, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    assert run(admin, "CLIENT", "UNBLOCK", reader.id, "ERROR") == 1
+    assert reader.pushed == [
+        NULL_ARRAY,
+        CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+    ]
+    assert not engine.blocking
