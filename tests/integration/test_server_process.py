@@ -303,3 +303,22 @@ def test_redis_benchmark_runs_clean(respcache_server: ServerProcess, extra: list
     lines = [line.split("\r")[-1] for line in result.stdout.decode().splitlines() if line.strip()]
     tests = {line.split(":")[0] for line in lines if "requests per second" in line}
     assert tests == {"PING_INLINE", "PING_MBULK", "SET", "GET"}, out
+
+
+def test_pubsub_soft_output_limit_closes_a_slow_subscriber(server_factory: ServerFactory) -> None:
+    """``client-output-buffer-limit pubsub 0 256kb 1``: over the soft limit for a second."""
+    server = server_factory.respcache(client_output_buffer_limit=["pubsub", "0", "256kb", "1"])
+    with server.raw() as subscriber, server.raw() as publisher:
+        subscriber.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        subscriber.send_raw(encode_command(["SUBSCRIBE", "slow"]))
+        message = encode_command(["PUBLISH", "slow", b"m" * 10_000])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            publisher.send_raw(message * 20)
+            replies = [publisher.read_reply() for _ in range(20)]
+            if replies[-1] == (":", b"0"):
+                break  # the subscriber is gone
+            time.sleep(0.05)
+        assert replies[-1] == (":", b"0")
+        with server.client() as conn:
+            assert all(c["cmd"] != "subscribe" for c in conn.client_list())
