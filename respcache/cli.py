@@ -110,6 +110,9 @@ def command(ctx: click.Context, words: tuple[str, ...]) -> None:
 
     try:
         config = Config.load(path, args, os.environ, stdin=stdin_text)
+        from respcache.commands.engine import command_table
+
+        command_table(config)  # rename-command lines name commands: fatal as a bad line
     except ConfigFileError as exc:
         _fatal(ctx, str(exc))
     try:

@@ -122,6 +122,8 @@ def _enum(
     return Setting(name, "enum", default, doc, group, choices=choices, **kw)
 
 
+_PROTECTED_ACTION = ("no", "yes", "local")  # config.c protected_action_enum
+
 _MAXMEMORY_POLICIES = (
     "volatile-lru",
     "volatile-lfu",
@@ -197,6 +199,14 @@ _TABLE: tuple[Setting, ...] = (
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
     _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
+    # --- security (issue 14: Redis 7.0's safe defaults and ACL settings, config.c)
+    _enum("enable-protected-configs", "no", _PROTECTED_ACTION, "Allow CONFIG SET of protected settings (dir): no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
+    _enum("enable-debug-command", "no", _PROTECTED_ACTION, "Allow the DEBUG command: no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
+    _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
+    _str("aclfile", "", "File of ACL users (ACL LOAD/ACL SAVE); empty keeps users in the configuration file.", "security", mutable=False),
+    _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
+    _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of new ACL users: resetchannels (none) or allchannels.", "security"),
+    _str("masteruser", "", "ACL user a replica authenticates as to its leader (with masterauth).", "security"),
 )
 # fmt: on
 
@@ -210,7 +220,7 @@ for _s in _TABLE:
         _BY_NAME[_n] = _s
         _ALL_NAMES.append(_n)
 _BY_ATTRIBUTE: dict[str, Setting] = {n.replace("-", "_"): s for n, s in _BY_NAME.items()}
-_GROUPS = ("network", "general", "limits", "memory", "replication", "cluster", "http")
+_GROUPS = ("network", "general", "limits", "memory", "replication", "cluster", "http", "security")
 
 
 def lookup(name: str) -> Setting | None:
@@ -995,6 +1005,21 @@ class Config:
     read_consistency = _Field[str]("read-consistency")
     # --- http
     http_port = _Field[int]("http-port")
+    # --- security
+    enable_protected_configs = _Field[str]("enable-protected-configs")
+    enable_debug_command = _Field[str]("enable-debug-command")
+    enable_module_command = _Field[str]("enable-module-command")
+    aclfile = _Field[str]("aclfile")
+    acllog_max_len = _Field[int]("acllog-max-len")
+    acl_pubsub_default = _Field[str]("acl-pubsub-default")
+    masteruser = _Field[str]("masteruser")
+
+    renamed_commands: list[tuple[str, str, int | None, str]]
+    """``rename-command OLD NEW`` lines: (old, new, line number, line), applied by the engine
+    (which knows the command table); NEW empty removes the command."""
+
+    user_lines: list[tuple[list[str], int | None, str]]
+    """``user NAME RULE...`` lines: (words after ``user``, line number, line), for the ACL."""
 
     config_file: str | None
     """Absolute path of the file this configuration was loaded from (CONFIG REWRITE target)."""
@@ -1007,6 +1032,8 @@ class Config:
         self._callbacks: dict[str, list[Callback]] = {}
         self.config_file = None
         self.ignored_env = []
+        self.renamed_commands = []
+        self.user_lines = []
         for key, value in overrides.items():
             s = _BY_ATTRIBUTE.get(key.lower()) or lookup(key)
             if s is None:
@@ -1173,6 +1200,12 @@ class Config:
             if directive == "include" and len(words) == 2:
                 self._include(words[1], save_seen)
                 continue
+            if directive == "rename-command" and len(words) == 3:
+                self.renamed_commands.append((words[1], words[2], lineno, line))
+                continue
+            if directive == "user" and len(words) >= 2:
+                self.user_lines.append((words[1:], lineno, line))
+                continue
             self._apply_line(_Line(lineno, line, words), save_seen)
 
     def _include(self, pattern: str, save_seen: list[bool]) -> None:
@@ -1256,8 +1289,8 @@ class Config:
                 continue
             words = split_args(line)
             directive = words[0].lower() if words else ""
-            if directive == "include":
-                lines.append(line)
+            if directive in ("include", "rename-command", "user"):
+                lines.append(line)  # kept as they are (Redis regenerates user lines)
                 continue
             s = lookup(directive) if words else None
             if s is None:

@@ -11,6 +11,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     introspection,
     keys,
     lists,
+    modules,
     pubsub,
     replication,
     sentinel,

@@ -102,6 +102,14 @@ class Client:
         """Transport facts for CLIENT LIST/INFO: addr, laddr, fd, qbuf, obl, omem..."""
         return {"addr": "", "laddr": "", "fd": "-1"}
 
+    def is_local(self) -> bool:
+        """Redis's ``islocalClient``: a Unix socket, 127.0.0.1 or ::1 (in-process: yes)."""
+        addr = self.connection_info().get("addr", "")
+        if not addr or addr.startswith("/"):
+            return True
+        host = addr.rsplit(":", 1)[0].strip("[]")
+        return host in ("127.0.0.1", "::1")
+
     # --- helpers for handlers --------------------------------------------------------
 
     def modified(self, key: bytes, event: bytes | None = None, kind: str = "") -> None:

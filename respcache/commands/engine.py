@@ -106,11 +106,35 @@ Propagator = Callable[[int, list[list[bytes]]], None]
 """Receives (db index, commands) that changed the dataset, in execution order."""
 
 
+def command_table(config: Config) -> dict[str, CommandSpec]:
+    """The registry under the names clients use, after the ``rename-command`` lines.
+
+    As Redis's ``loadServerConfigFromString``: the old name must be a command
+    (``No such command in rename-command``), the new one must not
+    (``Target command name already exists``), an empty new name removes it. Raises
+    :class:`ConfigFileError` naming the line (the CLI checks this before starting).
+    """
+    from respcache.config import ConfigFileError
+
+    table = dict(REGISTRY)
+    for old, new, lineno, line in config.renamed_commands:
+        spec = table.pop(old.lower(), None)
+        if spec is None:
+            raise ConfigFileError("No such command in rename-command", lineno, line)
+        if new:
+            if new.lower() in table:
+                raise ConfigFileError("Target command name already exists", lineno, line)
+            table[new.lower()] = spec
+    return table
+
+
 class Engine:
     """A node's dataset, clients and command pipeline, free of I/O."""
 
     def __init__(self, config: Config, keyspace: Keyspace | None = None) -> None:
         self.config = config
+        self.commands = command_table(config)
+        """Top-level commands by the name clients call them (``rename-command`` applied)."""
         self.keyspace = keyspace or Keyspace(
             config.databases,
             maxmemory=config.maxmemory,
@@ -202,7 +226,7 @@ class Engine:
         spec = self._lookup_cache.get(name)
         if spec is None:
             try:
-                spec = REGISTRY.get(name.decode("ascii").lower())
+                spec = self.commands.get(name.decode("ascii").lower())
             except UnicodeDecodeError:
                 return None
             if spec is None:
@@ -242,6 +266,12 @@ class Engine:
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
             return self._reject(client, wrong_arity(spec.name), spec)
+        if spec.protected_by is not None:
+            refusal = self._protected_refusal(client, spec)
+            if refusal is not None:
+                if client.multi is not None:
+                    client.multi_error = True
+                return self._reject(client, refusal, spec)
         if not client.authenticated and not spec.no_auth:
             if client.multi is not None:
                 client.multi_error = True
@@ -287,6 +317,25 @@ class Engine:
         if self.ready:
             self.serve_ready()
         return reply
+
+    def _protected_refusal(self, client: Client, spec: CommandSpec) -> CommandError | None:
+        """DEBUG and MODULE unless ``enable-debug-command``/``enable-module-command`` allow them.
+
+        Redis 7.0's ``processCommand`` (``CMD_PROTECTED``, ``allowProtectedAction``):
+        ``yes`` everyone, ``local`` loopback and Unix socket clients, ``no`` (the default)
+        nobody; checked after the arity, before authentication.
+        """
+        setting = spec.protected_by
+        assert setting is not None
+        allowed = self.config.get(setting)
+        if allowed == "yes" or (allowed == "local" and client.is_local()):
+            return None
+        name = spec.name.partition("|")[0].upper()
+        return CommandError(
+            f'ERR {name} command not allowed. If the {setting} option is set to "local", '
+            "you can run it from a local connection, otherwise you need to set this option "
+            "in the configuration file, and then restart the server."
+        )
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""

@@ -322,3 +322,28 @@ def test_pubsub_soft_output_limit_closes_a_slow_subscriber(server_factory: Serve
         assert replies[-1] == (":", b"0")
         with server.client() as conn:
             assert all(c["cmd"] != "subscribe" for c in conn.client_list())
+
+
+def test_debug_is_refused_by_default_and_rename_command(server_factory: ServerFactory) -> None:
+    """Redis 7.0's safe default (``enable-debug-command no``) and ``rename-command`` lines."""
+    server = server_factory.respcache(
+        config_file='rename-command GET FETCH\nrename-command FLUSHALL ""\n'
+    )
+    with server.raw() as conn:
+        reply = conn.call("DEBUG", "SLEEP", "0")
+        assert reply.is_error and reply.text().startswith("ERR DEBUG command not allowed.")
+        assert conn.call("SET", "k", "v") == ("+", b"OK")
+        assert conn.call("FETCH", "k") == ("$", b"v")
+        assert conn.call("GET", "k").text().startswith("ERR unknown command 'GET'")
+        assert conn.call("FLUSHALL").text().startswith("ERR unknown command 'FLUSHALL'")
+    enabled = server_factory.respcache(enable_debug_command="local")
+    with enabled.raw() as conn:
+        assert conn.call("DEBUG", "SLEEP", "0") == ("+", b"OK")
+
+
+def test_rename_command_of_no_command_is_fatal(tmp_path: Any) -> None:
+    from support.servers import ServerStartError, start_respcache
+
+    with pytest.raises(ServerStartError) as info:
+        start_respcache(config_file="rename-command NOSUCH X\n", workdir=tmp_path)
+    assert "No such command in rename-command" in str(info.value)

@@ -63,7 +63,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(clock: Clock) -> Engine:
-    engine = Engine(Config())
+    engine = Engine(Config(enable_debug_command="yes"))  # handlers of DEBUG are tested too
     engine.keyspace.clock = clock
     engine.keyspace.update_clock()
     return engine
