@@ -199,14 +199,10 @@ _TABLE: tuple[Setting, ...] = (
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
     _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
-    # --- security (issue 14: Redis 7.0's safe defaults and ACL settings, config.c)
+    # --- security (issue 14: Redis 7.0's safe defaults, config.c; the ACL settings come with ACL)
     _enum("enable-protected-configs", "no", _PROTECTED_ACTION, "Allow CONFIG SET of protected settings (dir): no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
     _enum("enable-debug-command", "no", _PROTECTED_ACTION, "Allow the DEBUG command: no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
     _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
-    _str("aclfile", "", "File of ACL users (ACL LOAD/ACL SAVE); empty keeps users in the configuration file.", "security", mutable=False),
-    _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
-    _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of new ACL users: resetchannels (none) or allchannels.", "security"),
-    _str("masteruser", "", "ACL user a replica authenticates as to its leader (with masterauth).", "security"),
 )
 # fmt: on
 
@@ -1009,17 +1005,10 @@ class Config:
     enable_protected_configs = _Field[str]("enable-protected-configs")
     enable_debug_command = _Field[str]("enable-debug-command")
     enable_module_command = _Field[str]("enable-module-command")
-    aclfile = _Field[str]("aclfile")
-    acllog_max_len = _Field[int]("acllog-max-len")
-    acl_pubsub_default = _Field[str]("acl-pubsub-default")
-    masteruser = _Field[str]("masteruser")
 
     renamed_commands: list[tuple[str, str, int | None, str]]
     """``rename-command OLD NEW`` lines: (old, new, line number, line), applied by the engine
     (which knows the command table); NEW empty removes the command."""
-
-    user_lines: list[tuple[list[str], int | None, str]]
-    """``user NAME RULE...`` lines: (words after ``user``, line number, line), for the ACL."""
 
     config_file: str | None
     """Absolute path of the file this configuration was loaded from (CONFIG REWRITE target)."""
@@ -1033,7 +1022,6 @@ class Config:
         self.config_file = None
         self.ignored_env = []
         self.renamed_commands = []
-        self.user_lines = []
         for key, value in overrides.items():
             s = _BY_ATTRIBUTE.get(key.lower()) or lookup(key)
             if s is None:
@@ -1203,9 +1191,6 @@ class Config:
             if directive == "rename-command" and len(words) == 3:
                 self.renamed_commands.append((words[1], words[2], lineno, line))
                 continue
-            if directive == "user" and len(words) >= 2:
-                self.user_lines.append((words[1:], lineno, line))
-                continue
             self._apply_line(_Line(lineno, line, words), save_seen)
 
     def _include(self, pattern: str, save_seen: list[bool]) -> None:
@@ -1289,8 +1274,8 @@ class Config:
                 continue
             words = split_args(line)
             directive = words[0].lower() if words else ""
-            if directive in ("include", "rename-command", "user"):
-                lines.append(line)  # kept as they are (Redis regenerates user lines)
+            if directive in ("include", "rename-command"):
+                lines.append(line)  # kept as they are
                 continue
             s = lookup(directive) if words else None
             if s is None:

@@ -6,6 +6,8 @@ Texts as redis-server 7.0.15 sends them (``server.c`` processCommand, ``module.c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from respcache.commands import Engine
@@ -111,7 +113,7 @@ def test_protected_settings_are_fixed_at_startup() -> None:
         Config.load(None, ["--enable-debug-command", "maybe"])
 
 
-def test_rename_command(tmp_path: object) -> None:
+def test_rename_command() -> None:
     config = Config.load(
         None, ["--rename-command", "GET", "FETCH", "--rename-command", "DEBUG", ""]
     )
@@ -135,3 +137,15 @@ def test_rename_command_errors(args: list[str], reason: str) -> None:
         command_table(Config.load(None, args))
     assert info.value.reason == reason
     assert "rename-command" in str(info.value)
+
+
+def test_config_rewrite_keeps_rename_command_lines(tmp_path: Path) -> None:
+    path = tmp_path / "server.conf"
+    path.write_text('rename-command DEBUG ""\nmaxclients 7\n')
+    config = Config.load(str(path))
+    config.set("maxclients", "8")
+    config.rewrite()
+    text = path.read_text()
+    assert 'rename-command DEBUG ""' in text
+    assert "maxclients 8" in text
+    assert "???" not in text
