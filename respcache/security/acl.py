@@ -1,0 +1,333 @@
+"""ACL users and their rules, as Redis 7.0's ``acl.c``, without I/O and without the server.
+
+This is the rule model only: a :class:`User` holds its flags, passwords (SHA-256 hex,
+as Redis keeps them) and one root :class:`Selector` (commands, key patterns, channel
+patterns); :meth:`User.apply` takes one ``ACL SETUSER`` rule at a time exactly as
+``ACLSetUser``/``ACLSetSelector`` do and raises :class:`AclRuleError` with Redis's
+reason (``ACLSetUserStringError``). The command table is passed in (anything with
+``name``, ``acl_categories`` and ``subcommands``, which :class:`CommandSpec` has), so
+this module imports nothing of the server and is tested on its own.
+
+Commands are a set of allowed full names (``get``, ``config|get``) plus Redis's
+"future commands" bit (``+@all``/``allcommands``), plus first arguments allowed for a
+command without subcommands (``+select|0``): the same information as Redis's
+per-selector bitmap.
+
+NOT YET (issue 14, left for the next session): selectors ``(...)``/``clearselectors``,
+``ACL LIST``'s minimal rule description (Redis's ``ACLDescribeSelectorCommandRules``
+walks its command dict in hash order), the permission check, the ACL commands, ACL
+LOG, aclfile, replication of ACL changes. Nothing in the server uses this module yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+__all__ = [
+    "AclRuleError",
+    "CommandInfo",
+    "Selector",
+    "User",
+    "hash_password",
+]
+
+READ: Final = 1
+WRITE: Final = 2
+ALL_PERMISSIONS: Final = READ | WRITE
+
+_ERRORS: Final = {
+    "ENOENT": "Unknown command or category name in ACL",
+    "EINVAL": "Syntax error",
+    "EEXIST": (
+        "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does "
+        "not have any effect. Try 'resetkeys' to start with an empty list of patterns"
+    ),
+    "EISDIR": (
+        "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
+        "does not have any effect. Try 'resetchannels' to start with an empty list of channels"
+    ),
+    "ENODEV": "The password you are trying to remove from the user does not exist",
+    "EBADMSG": (
+        "The password hash must be exactly 64 characters and contain only lowercase "
+        "hexadecimal characters"
+    ),
+    "ECHILD": "Allowing first-arg of a subcommand is not supported",
+}
+_HEX: Final = frozenset("0123456789abcdef")
+
+
+class AclRuleError(ValueError):
+    """A rule Redis refuses; ``str()`` is Redis's reason, ``code`` its errno name."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(_ERRORS[code])
+        self.code = code
+
+
+class CommandInfo(Protocol):
+    """What the ACL needs of a command (``respcache.commands.registry.CommandSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def acl_categories(self) -> tuple[str, ...]: ...
+    @property
+    def subcommands(self) -> Mapping[str, CommandInfo]: ...
+
+
+def hash_password(password: bytes) -> str:
+    """How Redis stores a password (``ACLHashPassword``): lowercase SHA-256 hex."""
+    return hashlib.sha256(password).hexdigest()
+
+
+def _has_spaces(text: str) -> bool:
+    return any(c.isspace() for c in text)
+
+
+def _all_commands(table: Mapping[str, CommandInfo]) -> Iterable[CommandInfo]:
+    for spec in table.values():
+        yield spec
+        yield from spec.subcommands.values()
+
+
+@dataclass
+class Selector:
+    """Commands, keys and channels one selector allows (Redis's ``aclSelector``)."""
+
+    allowed: set[str] = field(default_factory=set)
+    future: bool = False  # the reserved command bit only +@all sets: commands added later
+    first_args: dict[str, list[str]] = field(default_factory=dict)
+    key_patterns: list[tuple[str, int]] = field(default_factory=list)  # (pattern, READ|WRITE)
+    all_keys: bool = False
+    channels: list[str] = field(default_factory=list)
+    all_channels: bool = False
+
+    def apply(self, op: str, table: Mapping[str, CommandInfo]) -> None:
+        """One rule of ``ACLSetSelector``; raises :class:`AclRuleError`."""
+        low = op.lower()
+        if low in ("allkeys", "~*"):
+            self.all_keys = True
+            self.key_patterns.clear()
+        elif low == "resetkeys":
+            self.all_keys = False
+            self.key_patterns.clear()
+        elif low in ("allchannels", "&*"):
+            self.all_channels = True
+            self.channels.clear()
+        elif low == "resetchannels":
+            self.all_channels = False
+            self.channels.clear()
+        elif low in ("allcommands", "+@all"):
+            self.allowed = {spec.name for spec in _all_commands(table)}
+            self.future = True
+            self.first_args.clear()
+        elif low in ("nocommands", "-@all"):
+            self.allowed.clear()
+            self.future = False
+            self.first_args.clear()
+        elif op[:1] in ("~", "%"):
+            self._add_key_pattern(op)
+        elif op[:1] == "&":
+            if self.all_channels:
+                raise AclRuleError("EISDIR")
+            if _has_spaces(op[1:]):
+                raise AclRuleError("EINVAL")
+            if op[1:] not in self.channels:
+                self.channels.append(op[1:])
+            self.all_channels = False
+        elif op[:1] == "+" and op[1:2] != "@":
+            self._allow_command(op[1:], table)
+        elif op[:1] == "-" and op[1:2] != "@":
+            spec = _lookup(op[1:], table)
+            if spec is None:
+                raise AclRuleError("ENOENT")
+            self._change(spec, False)
+        elif op[:2] in ("+@", "-@"):
+            category = op[2:].lower()
+            if category not in _KNOWN_CATEGORIES:
+                raise AclRuleError("ENOENT")
+            for spec in _all_commands(table):
+                if f"@{category}" not in spec.acl_categories:
+                    continue
+                self._change(spec, op[0] == "+")
+        else:
+            raise AclRuleError("EINVAL")
+
+    def _add_key_pattern(self, op: str) -> None:
+        if self.all_keys:
+            raise AclRuleError("EEXIST")
+        flags = 0
+        offset = 1
+        if op[0] == "%":
+            while offset < len(op):
+                c = op[offset].upper()
+                if c == "R" and not flags & READ:
+                    flags |= READ
+                elif c == "W" and not flags & WRITE:
+                    flags |= WRITE
+                elif op[offset] == "~":
+                    offset += 1
+                    break
+                else:
+                    raise AclRuleError("EINVAL")
+                offset += 1
+        else:
+            flags = ALL_PERMISSIONS
+        pattern = op[offset:]
+        if _has_spaces(pattern):
+            raise AclRuleError("EINVAL")
+        for i, (existing, old_flags) in enumerate(self.key_patterns):
+            if existing == pattern:
+                self.key_patterns[i] = (existing, old_flags | flags)
+                break
+        else:
+            self.key_patterns.append((pattern, flags))
+        self.all_keys = False
+
+    def _allow_command(self, name: str, table: Mapping[str, CommandInfo]) -> None:
+        if "|" not in name:
+            spec = _lookup(name, table)
+            if spec is None:
+                raise AclRuleError("ENOENT")
+            self._change(spec, True)
+            return
+        parent_name, _, sub = name.rpartition("|")
+        parent = _lookup(parent_name, table)
+        if parent is None:
+            raise AclRuleError("ENOENT")
+        if "|" in parent_name:
+            raise AclRuleError("ECHILD")
+        if not sub:
+            raise AclRuleError("EINVAL")
+        if parent.subcommands:
+            spec = parent.subcommands.get(sub.lower())
+            if spec is None:
+                raise AclRuleError("ENOENT")
+            self._change(spec, True)
+            return
+        # A first argument of a command without subcommands (+select|0).
+        if _has_spaces(sub):
+            raise AclRuleError("EINVAL")
+        if parent.name in self.allowed:
+            return  # already allowed as a whole
+        args = self.first_args.setdefault(parent.name, [])
+        if sub.lower() not in (a.lower() for a in args):
+            args.append(sub)
+
+    def _change(self, spec: CommandInfo, allow: bool) -> None:
+        """``ACLChangeSelectorPerm``: a command and all its subcommands; first args reset."""
+        self.first_args.pop(spec.name, None)
+        for one in (spec, *spec.subcommands.values()):
+            if allow:
+                self.allowed.add(one.name)
+            else:
+                self.allowed.discard(one.name)
+
+    def can_run(self, spec: CommandInfo, first_arg: bytes | None) -> bool:
+        """Whether the command (full name) may run; a first-arg rule allows only that arg."""
+        if spec.name in self.allowed:
+            return True
+        args = self.first_args.get(spec.name)
+        if args and first_arg is not None:
+            text = first_arg.decode("utf-8", "surrogateescape").lower()
+            return any(a.lower() == text for a in args)
+        return False
+
+
+def _lookup(name: str, table: Mapping[str, CommandInfo]) -> CommandInfo | None:
+    """``ACLLookupCommand``: ``get`` or ``config|get``."""
+    parent_name, _, sub = name.lower().partition("|")
+    spec = table.get(parent_name)
+    if spec is None or not sub:
+        return spec
+    return spec.subcommands.get(sub)
+
+
+# Redis 7.0's ACLCommandCategories: a category with no command in respcache's table is
+# still a valid name (e.g. @stream, @geo), as it is in Redis.
+_KNOWN_CATEGORIES: Final = frozenset(
+    [
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "hyperloglog",
+        "geo",
+        "stream",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
+        "scripting",
+    ]
+)
+
+
+@dataclass
+class User:
+    """One ACL user (``struct user``): flags, passwords and its root selector."""
+
+    name: str
+    enabled: bool = False
+    nopass: bool = False
+    passwords: list[str] = field(default_factory=list)  # SHA-256 hex, in order added
+    root: Selector = field(default_factory=Selector)
+
+    def apply(self, op: str, table: Mapping[str, CommandInfo]) -> None:
+        """One rule of ``ACLSetUser``; raises :class:`AclRuleError`."""
+        low = op.lower()
+        if low == "on":
+            self.enabled = True
+        elif low == "off":
+            self.enabled = False
+        elif low == "skip-sanitize-payload" or low == "sanitize-payload":
+            pass  # RESTORE payload sanitizing: respcache has no RESTORE
+        elif low == "nopass":
+            self.nopass = True
+            self.passwords.clear()
+        elif low == "resetpass":
+            self.nopass = False
+            self.passwords.clear()
+        elif op[:1] == ">" or op[:1] == "#":
+            if op[0] == ">":
+                digest = hash_password(op[1:].encode("utf-8", "surrogateescape"))
+            else:
+                digest = op[1:]
+                if len(digest) != 64 or not set(digest) <= _HEX:
+                    raise AclRuleError("EBADMSG")
+            if digest not in self.passwords:
+                self.passwords.append(digest)
+            self.nopass = False
+        elif op[:1] == "<" or op[:1] == "!":
+            if op[0] == "<":
+                digest = hash_password(op[1:].encode("utf-8", "surrogateescape"))
+            else:
+                digest = op[1:]
+                if len(digest) != 64 or not set(digest) <= _HEX:
+                    raise AclRuleError("EBADMSG")
+            if digest not in self.passwords:
+                raise AclRuleError("ENODEV")
+            self.passwords.remove(digest)
+        elif low == "reset":
+            for rule in ("resetpass", "resetkeys", "resetchannels", "off", "-@all"):
+                self.apply(rule, table)
+        else:
+            self.root.apply(op, table)
+
+    def check_password(self, password: bytes) -> bool:
+        """``ACLCheckUserCredentials``: enabled, and nopass or a matching hash."""
+        if not self.enabled:
+            return False
+        return self.nopass or hash_password(password) in self.passwords
