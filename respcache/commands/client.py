@@ -49,6 +49,7 @@ class Client:
         "reply_mode",
         "resp",
         "subscriptions",
+        "user",
         "watched",
     )
 
@@ -58,6 +59,8 @@ class Client:
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
         self.authenticated = not engine.config.requirepass
+        self.user = engine.acl.default
+        """The ACL user this connection is authenticated as (``default`` until AUTH)."""
         self.name = b""
         self.lib_name = ""
         self.lib_ver = ""

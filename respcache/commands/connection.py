@@ -11,7 +11,6 @@ ends it) but commands are not held back; see docs/commands.md.
 
 from __future__ import annotations
 
-import hmac
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -106,13 +105,11 @@ def quit_(c: Client, argv: list[bytes]) -> Reply:
 
 
 def check_password(c: Client, username: bytes, password: bytes) -> None:
-    """AUTH / HELLO AUTH for the ``default`` user, the only one.
-
-    Without ``requirepass`` the default user is ``nopass``: any password is accepted.
-    """
-    required = c.engine.config.requirepass.encode()
-    if username != b"default" or (required and not hmac.compare_digest(password, required)):
+    """AUTH / HELLO AUTH: become ``username`` if it is enabled and the password fits."""
+    user = c.engine.acl.authenticate(username, password)
+    if user is None:
         raise CommandError(WRONGPASS)
+    c.user = user
     c.authenticated = True
 
 
@@ -130,7 +127,7 @@ def auth(c: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 3:
         raise CommandError(SYNTAX)
     if len(argv) == 2:
-        if not c.engine.config.requirepass:
+        if c.engine.acl.default.nopass:
             raise CommandError(
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
@@ -226,6 +223,7 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
     c.db = engine.keyspace.dbs[0]
     c.resp = 2
     c.authenticated = not engine.config.requirepass
+    c.user = engine.acl.default
     c.multi = None
     c.multi_error = False
     engine.unwatch_all(c)
@@ -400,7 +398,7 @@ def client_info_line(
         f"tot-mem={CLIENT_OVERHEAD + qbuf + argv_mem + multi_mem + omem}",
         f"events={'rw' if obl else 'r'}",
         f"cmd={cmd}",
-        "user=default",
+        f"user={c.user.name}",
         "redir=-1",
         f"resp={c.resp}",
         f"lib-name={c.lib_name}",

@@ -38,6 +38,7 @@ from respcache.errors import (
     wrong_arity,
 )
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
+from respcache.security.acl import AccessControl
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
@@ -135,6 +136,9 @@ class Engine:
         self.config = config
         self.commands = command_table(config)
         """Top-level commands by the name clients call them (``rename-command`` applied)."""
+        self.acl = AccessControl(REGISTRY, config.requirepass)
+        """ACL users and the permission check (``respcache.security.acl``)."""
+        config.on_change("requirepass", lambda value: self.acl.set_requirepass(str(value)))
         self.keyspace = keyspace or Keyspace(
             config.databases,
             maxmemory=config.maxmemory,
@@ -276,6 +280,11 @@ class Engine:
             if client.multi is not None:
                 client.multi_error = True
             return self._reject(client, CommandError(NOAUTH), spec)
+        denied = self.acl.check(client.user, spec, argv)
+        if denied is not None:
+            if client.multi is not None:
+                client.multi_error = True
+            return self._reject(client, CommandError(denied), spec)
         gate = self.command_gate
         if gate is not None and not client.is_master:
             refusal = gate(client, spec)

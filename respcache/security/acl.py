@@ -13,10 +13,16 @@ Commands are a set of allowed full names (``get``, ``config|get``) plus Redis's
 command without subcommands (``+select|0``): the same information as Redis's
 per-selector bitmap.
 
-NOT YET (issue 14, left for the next session): selectors ``(...)``/``clearselectors``,
-``ACL LIST``'s minimal rule description (Redis's ``ACLDescribeSelectorCommandRules``
-walks its command dict in hash order), the permission check, the ACL commands, ACL
-LOG, aclfile, replication of ACL changes. Nothing in the server uses this module yet.
+:class:`AccessControl` holds the users and makes the permission check, one call the
+engine makes right after authentication (``Engine.execute``) and that a script's
+``redis.call`` should make the same way: ``acl.check(client.user, spec, argv)``.
+
+NOT YET (issue 14, left for the next session): selectors ``(...)``/``clearselectors``
+(refused), ACL LOG/DRYRUN/SAVE/LOAD/HELP, aclfile and ``user`` config lines, ACL changes
+on the replication stream, masteruser, the re-check of queued commands at EXEC, killing
+pub/sub clients whose channels shrink, per-key-spec read/write flags (a key needs W for a
+``write`` command, R otherwise). ACL LIST orders two or more single-command rules by
+name, Redis by its command dict's hash order.
 """
 
 from __future__ import annotations
@@ -326,8 +332,235 @@ class User:
         else:
             self.root.apply(op, table)
 
+    def copy(self) -> User:
+        """A deep copy: ACL SETUSER applies its rules to one and keeps it only if all pass."""
+        sel = self.root
+        root = Selector(
+            allowed=set(sel.allowed),
+            future=sel.future,
+            first_args={k: list(v) for k, v in sel.first_args.items()},
+            key_patterns=list(sel.key_patterns),
+            all_keys=sel.all_keys,
+            channels=list(sel.channels),
+            all_channels=sel.all_channels,
+        )
+        return User(self.name, self.enabled, self.nopass, list(self.passwords), root)
+
+    def replace_with(self, other: User) -> None:
+        """Take ``other``'s rules (connections keep pointing at this object)."""
+        self.enabled, self.nopass = other.enabled, other.nopass
+        self.passwords, self.root = other.passwords, other.root
+
     def check_password(self, password: bytes) -> bool:
         """``ACLCheckUserCredentials``: enabled, and nopass or a matching hash."""
         if not self.enabled:
             return False
         return self.nopass or hash_password(password) in self.passwords
+
+
+# Redis 7.0's ACLCommandCategories, in its order (the order ACL LIST tries them in).
+CATEGORIES: Final = (
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
+    "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
+    "dangerous", "connection", "transaction", "scripting",
+)  # fmt: skip
+
+
+def describe_commands(selector: Selector, table: Mapping[str, CommandInfo]) -> str:
+    """``ACLDescribeSelectorCommandRules``: ``+@all``/``-@all``, best-fit categories, commands.
+
+    The category pass is Redis's (the category with the fewest differences and more in
+    common than different, repeatedly); the final single commands come in the table's
+    sorted order where Redis walks its command dict in hash order, so with two or more
+    single-command rules the order may differ from redis-server's.
+    """
+    everything = list(_all_commands(table))
+    additive = not selector.future
+    rules = ["-@all" if additive else "+@all"]
+    fake = Selector()
+    fake.apply("-@all" if additive else "+@all", table)
+    temp = set(selector.allowed)
+    applied: set[str] = set()
+    while True:
+        best, mindiff, maxsame = None, 2**31, 0
+        for category in CATEGORIES:
+            if category in applied:
+                continue
+            members = [s.name for s in everything if f"@{category}" in s.acl_categories]
+            on = sum(1 for n in members if n in temp)
+            off = len(members) - on
+            diff, same = (off, on) if additive else (on, off)
+            if same > diff and (diff < mindiff or (diff == mindiff and same > maxsame)):
+                best, mindiff, maxsame = category, diff, same
+        if best is None:
+            break
+        op = ("+@" if additive else "-@") + best
+        fake.apply(op, table)
+        inverse = Selector(allowed=temp)
+        inverse.apply(("-@" if additive else "+@") + best, table)
+        temp = inverse.allowed
+        rules.append(op)
+        applied.add(best)
+    for name in sorted(table):
+        for spec in (
+            table[name],
+            *(table[name].subcommands[s] for s in sorted(table[name].subcommands)),
+        ):
+            user_bit = spec.name in selector.allowed
+            if user_bit != (spec.name in fake.allowed):
+                rules.append(("+" if user_bit else "-") + spec.name)
+                if user_bit:
+                    fake.allowed.add(spec.name)
+                else:
+                    fake.allowed.discard(spec.name)
+            if not user_bit:
+                rules.extend(
+                    f"+{spec.name}|{arg}" for arg in selector.first_args.get(spec.name, ())
+                )
+    return " ".join(rules)
+
+
+def describe_keys(selector: Selector) -> str:
+    """The key patterns as ACL GETUSER shows them (``~*``, ``~a %R~b %W~c``)."""
+    if selector.all_keys:
+        return "~*"
+    prefix = {ALL_PERMISSIONS: "~", READ: "%R~", WRITE: "%W~"}
+    return " ".join(prefix[flags] + pattern for pattern, flags in selector.key_patterns)
+
+
+def describe_channels(selector: Selector) -> str:
+    """The channel patterns as ACL GETUSER shows them (``&*``, ``&a &b``, empty)."""
+    if selector.all_channels:
+        return "&*"
+    return " ".join("&" + c for c in selector.channels)
+
+
+def describe_user(u: User, table: Mapping[str, CommandInfo]) -> str:
+    """``ACLDescribeUser``: an ``ACL LIST`` line without the leading ``user <name> ``."""
+    parts = ["on" if u.enabled else "off"]
+    if u.nopass:
+        parts.append("nopass")
+    parts.extend("#" + p for p in u.passwords)
+    sel = u.root
+    keys = describe_keys(sel)
+    if keys:
+        parts.append(keys)
+    parts.append(
+        "&*" if sel.all_channels else " ".join(["resetchannels", *("&" + c for c in sel.channels)])
+    )
+    parts.append(describe_commands(sel, table))
+    return " ".join(parts)
+
+
+def default_user(table: Mapping[str, CommandInfo]) -> User:
+    """Redis's ``default`` user at start: ``on nopass ~* &* +@all``."""
+    u = User("default")
+    for rule in ("on", "nopass", "~*", "&*", "+@all"):
+        u.apply(rule, table)
+    return u
+
+
+DENIED_COMMAND: Final = "command"
+DENIED_KEY: Final = "key"
+DENIED_CHANNEL: Final = "channel"
+
+
+def channel_allowed(selector: Selector, channel: bytes, is_pattern: bool) -> bool:
+    """``ACLCheckChannelAgainstList``: a PSUBSCRIBE pattern must equal an ACL pattern."""
+    from respcache.config import stringmatch
+
+    if selector.all_channels:
+        return True
+    text = channel.decode("utf-8", "surrogateescape")
+    if is_pattern:
+        return text in selector.channels
+    return any(stringmatch(p, text) for p in selector.channels)
+
+
+def key_allowed(selector: Selector, key: bytes, needs: int) -> bool:
+    """A key matches a pattern whose permissions include ``needs`` (READ/WRITE)."""
+    from respcache.config import stringmatch
+
+    if selector.all_keys:
+        return True
+    text = key.decode("utf-8", "surrogateescape")
+    return any(
+        flags & needs == needs and stringmatch(p, text) for p, flags in selector.key_patterns
+    )
+
+
+NOPERM_COMMAND: Final = "NOPERM this user has no permissions to run the '{}' command"
+NOPERM_KEY: Final = (
+    "NOPERM this user has no permissions to access one of the keys used as arguments"
+)
+NOPERM_CHANNEL: Final = (
+    "NOPERM this user has no permissions to access one of the channels used as arguments"
+)
+_CHANNEL_COMMANDS: Final = {"publish": (1, 2, False), "spublish": (1, 2, False)}
+_SUBSCRIBE: Final = {"subscribe": False, "ssubscribe": False, "psubscribe": True}
+
+
+class KeyedCommand(CommandInfo, Protocol):
+    """A command whose key arguments and write flag the check needs."""
+
+    @property
+    def is_write(self) -> bool: ...
+    @property
+    def no_auth(self) -> bool: ...
+    def key_positions(self, argv: list[bytes]) -> list[int]: ...
+
+
+class AccessControl:
+    """The users of one server and the permission check (``ACLCheckAllPerm``).
+
+    :meth:`check` is the one call the engine makes after authentication, and the one a
+    script's ``redis.call`` should make: ``refusal = acl.check(user, spec, argv)``.
+    """
+
+    def __init__(self, table: Mapping[str, CommandInfo], requirepass: str = "") -> None:
+        self.table = table
+        self.users: dict[str, User] = {}
+        self.default = default_user(table)
+        self.users["default"] = self.default
+        self._all = {spec.name for spec in _all_commands(table)}
+        self.set_requirepass(requirepass)
+
+    def set_requirepass(self, password: str) -> None:
+        """``requirepass`` is the default user's password (``resetpass`` then ``>pw``)."""
+        self.default.apply("resetpass", self.table)
+        self.default.apply(">" + password if password else "nopass", self.table)
+
+    def authenticate(self, username: bytes, password: bytes) -> User | None:
+        """The user if enabled and the password fits (``ACLCheckUserCredentials``)."""
+        u = self.users.get(username.decode("utf-8", "surrogateescape"))
+        if u is None or not u.check_password(password):
+            return None
+        return u
+
+    def unrestricted(self, u: User) -> bool:
+        sel = u.root
+        return sel.all_keys and sel.all_channels and len(sel.allowed) >= len(self._all)
+
+    def check(self, u: User, spec: KeyedCommand, argv: list[bytes]) -> str | None:
+        """The NOPERM error for ``argv`` run by ``u``, or None (allowed)."""
+        sel = u.root
+        if sel.all_keys and sel.all_channels and spec.name in sel.allowed:
+            return None
+        first = argv[1] if len(argv) > 1 else None
+        if not spec.no_auth and not sel.can_run(spec, first):  # AUTH, HELLO: always
+            return NOPERM_COMMAND.format(spec.name)
+        if not sel.all_keys:
+            needs = WRITE if spec.is_write else READ
+            for i in spec.key_positions(argv):
+                if not key_allowed(sel, argv[i], needs):
+                    return NOPERM_KEY
+        if not sel.all_channels:
+            name = spec.name
+            if name in _CHANNEL_COMMANDS and len(argv) > 1:
+                if not channel_allowed(sel, argv[1], False):
+                    return NOPERM_CHANNEL
+            elif name in _SUBSCRIBE:
+                is_pattern = _SUBSCRIBE[name]
+                if not all(channel_allowed(sel, ch, is_pattern) for ch in argv[1:]):
+                    return NOPERM_CHANNEL
+        return None
