@@ -202,6 +202,7 @@ _TABLE: tuple[Setting, ...] = (
     # --- security (issue 14: Redis 7.0's safe defaults, config.c; the ACL settings come with ACL)
     _enum("enable-protected-configs", "no", _PROTECTED_ACTION, "Allow CONFIG SET of protected settings (dir): no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
     _enum("enable-debug-command", "no", _PROTECTED_ACTION, "Allow the DEBUG command: no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
+    _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
     _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of users ACL SETUSER creates: resetchannels (none) or allchannels.", "security"),
     _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
 )
@@ -1007,6 +1008,7 @@ class Config:
     enable_debug_command = _Field[str]("enable-debug-command")
     enable_module_command = _Field[str]("enable-module-command")
     acl_pubsub_default = _Field[str]("acl-pubsub-default")
+    acllog_max_len = _Field[int]("acllog-max-len")
 
     renamed_commands: list[tuple[str, str, int | None, str]]
     """``rename-command OLD NEW`` lines: (old, new, line number, line), applied by the engine

@@ -2,19 +2,21 @@
 
 The rule model and the permission check live in :mod:`respcache.security.acl` (no
 I/O); these handlers only parse arguments and shape replies. Done: SETUSER, GETUSER,
-DELUSER, USERS, WHOAMI, CAT, LIST, GENPASS. Not registered yet (so they answer
-Redis's unknown-subcommand error rather than pretend): DRYRUN, LOG, SAVE, LOAD, HELP,
+DELUSER, USERS, WHOAMI, CAT, LIST, GENPASS, LOG. Not registered yet (so they answer
+Redis's unknown-subcommand error rather than pretend): DRYRUN, SAVE, LOAD, HELP,
 and selectors in SETUSER are refused with an error.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Final
 
+from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.registry import REGISTRY, command
-from respcache.errors import CommandError
+from respcache.errors import NOT_INTEGER, CommandError
 from respcache.protocol.types import OK, Reply
 from respcache.security.acl import (
     CATEGORIES,
@@ -197,3 +199,35 @@ def acl_genpass(c: Client, argv: list[bytes]) -> Reply:
         )
     chars = (bits + 3) // 4
     return _bulk(secrets.token_hex((chars + 1) // 2)[:chars])
+
+
+@command(
+    "acl|log", arity=-2, flags=_FLAGS, group="server",
+    summary="List latest events denied because of ACLs in place", since="6.0.0",
+    complexity="O(N) with N being the number of entries shown.", acl=_ADMIN,
+)  # fmt: skip
+def acl_log(c: Client, argv: list[bytes]) -> Reply:
+    log = c.engine.acl.log
+    if len(argv) > 3:
+        raise CommandError(
+            "ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP."
+        )
+    count = 10
+    if len(argv) == 3:
+        if argv[2].lower() == b"reset":
+            log.entries.clear()
+            return OK
+        count = max(parse_int(argv[2], NOT_INTEGER), 0)
+    now = int(time.time() * 1000)
+    return [
+        {
+            b"count": e.count,
+            b"reason": _bulk(e.reason),
+            b"context": _bulk(e.context),
+            b"object": _bulk(e.object),
+            b"username": _bulk(e.username),
+            b"age-seconds": (now - e.ctime_ms) / 1000,
+            b"client-info": _bulk(e.client_info),
+        }
+        for e in log.entries[:count]
+    ]

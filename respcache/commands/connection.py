@@ -104,10 +104,12 @@ def quit_(c: Client, argv: list[bytes]) -> Reply:
     return OK
 
 
-def check_password(c: Client, username: bytes, password: bytes) -> None:
+def check_password(c: Client, username: bytes, password: bytes, command: bytes) -> None:
     """AUTH / HELLO AUTH: become ``username`` if it is enabled and the password fits."""
     user = c.engine.acl.authenticate(username, password)
     if user is None:
+        name = username.decode("utf-8", "surrogateescape")
+        c.engine.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
         raise CommandError(WRONGPASS)
     c.user = user
     c.authenticated = True
@@ -132,9 +134,9 @@ def auth(c: Client, argv: list[bytes]) -> Reply:
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
             )
-        check_password(c, b"default", argv[1])
+        check_password(c, b"default", argv[1], argv[0])
     else:
-        check_password(c, argv[1], argv[2])
+        check_password(c, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -170,7 +172,7 @@ def hello(c: Client, argv: list[bytes]) -> Reply:
         opt = argv[i].lower()
         remaining = len(argv) - i - 1
         if opt == b"auth" and remaining >= 2:
-            check_password(c, argv[i + 1], argv[i + 2])
+            check_password(c, argv[i + 1], argv[i + 2], argv[0])
             i += 3
         elif opt == b"setname" and remaining >= 1:
             name = argv[i + 1]

@@ -38,7 +38,7 @@ from respcache.errors import (
     wrong_arity,
 )
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
-from respcache.security.acl import AccessControl
+from respcache.security.acl import AccessControl, AclLogEntry
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
@@ -282,9 +282,10 @@ class Engine:
             return self._reject(client, CommandError(NOAUTH), spec)
         denied = self.acl.check(client.user, spec, argv)
         if denied is not None:
+            self.log_acl(client, denied.reason, denied.object, client.user.name)
             if client.multi is not None:
                 client.multi_error = True
-            return self._reject(client, CommandError(denied), spec)
+            return self._reject(client, CommandError(denied.message), spec)
         gate = self.command_gate
         if gate is not None and not client.is_master:
             refusal = gate(client, spec)
@@ -326,6 +327,21 @@ class Engine:
         if self.ready:
             self.serve_ready()
         return reply
+
+    def log_acl(self, client: Client, reason: str, obj: str, username: str) -> None:
+        """Record a denial (or a failed AUTH) in ACL LOG, with the client's CLIENT LIST line."""
+        from respcache.commands.connection import client_info_line
+
+        entry = AclLogEntry(
+            count=1,
+            reason=reason,
+            context="multi" if client.multi is not None else "toplevel",
+            object=obj,
+            username=username,
+            ctime_ms=int(time.time() * 1000),
+            client_info=client_info_line(client),
+        )
+        self.acl.log.record(entry, self.config.acllog_max_len)
 
     def _protected_refusal(self, client: Client, spec: CommandSpec) -> CommandError | None:
         """DEBUG and MODULE unless ``enable-debug-command``/``enable-module-command`` allow them.

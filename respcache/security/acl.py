@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 __all__ = [
     "AclRuleError",
@@ -523,6 +523,7 @@ class AccessControl:
         self.default = default_user(table)
         self.users["default"] = self.default
         self._all = {spec.name for spec in _all_commands(table)}
+        self.log = AclLog()
         self.set_requirepass(requirepass)
 
     def set_requirepass(self, password: str) -> None:
@@ -541,26 +542,81 @@ class AccessControl:
         sel = u.root
         return sel.all_keys and sel.all_channels and len(sel.allowed) >= len(self._all)
 
-    def check(self, u: User, spec: KeyedCommand, argv: list[bytes]) -> str | None:
-        """The NOPERM error for ``argv`` run by ``u``, or None (allowed)."""
+    def check(self, u: User, spec: KeyedCommand, argv: list[bytes]) -> Denial | None:
+        """Why ``u`` may not run ``argv`` (``ACLCheckAllUserCommandPerm``), or None."""
         sel = u.root
         if sel.all_keys and sel.all_channels and spec.name in sel.allowed:
             return None
         first = argv[1] if len(argv) > 1 else None
         if not spec.no_auth and not sel.can_run(spec, first):  # AUTH, HELLO: always
-            return NOPERM_COMMAND.format(spec.name)
+            return Denial(NOPERM_COMMAND.format(spec.name), "command", spec.name)
         if not sel.all_keys:
             needs = WRITE if spec.is_write else READ
             for i in spec.key_positions(argv):
                 if not key_allowed(sel, argv[i], needs):
-                    return NOPERM_KEY
+                    return Denial(NOPERM_KEY, "key", _decode(argv[i]))
         if not sel.all_channels:
             name = spec.name
             if name in _CHANNEL_COMMANDS and len(argv) > 1:
                 if not channel_allowed(sel, argv[1], False):
-                    return NOPERM_CHANNEL
+                    return Denial(NOPERM_CHANNEL, "channel", _decode(argv[1]))
             elif name in _SUBSCRIBE:
                 is_pattern = _SUBSCRIBE[name]
-                if not all(channel_allowed(sel, ch, is_pattern) for ch in argv[1:]):
-                    return NOPERM_CHANNEL
+                for ch in argv[1:]:
+                    if not channel_allowed(sel, ch, is_pattern):
+                        return Denial(NOPERM_CHANNEL, "channel", _decode(ch))
         return None
+
+
+def _decode(arg: bytes) -> str:
+    return arg.decode("utf-8", "surrogateescape")
+
+
+class Denial(NamedTuple):
+    """Why a command was refused: the NOPERM text, and what ACL LOG records."""
+
+    message: str
+    reason: str  # command | key | channel
+    object: str  # the command's full name, the key or the channel
+
+
+@dataclass
+class AclLogEntry:
+    """One ACL LOG entry (``ACLLogEntry``): similar events within 60 s are one entry."""
+
+    count: int
+    reason: str  # command | key | channel | auth
+    context: str  # toplevel | multi | lua
+    object: str
+    username: str
+    ctime_ms: int
+    client_info: str
+
+
+LOG_GROUPING_MS: Final = 60_000  # ACL_LOG_GROUPING_MAX_TIME_DELTA
+
+
+class AclLog:
+    """Redis's ACL LOG: newest first, at most ``acllog-max-len`` entries."""
+
+    def __init__(self) -> None:
+        self.entries: list[AclLogEntry] = []
+
+    def record(self, entry: AclLogEntry, max_len: int) -> None:
+        """``addACLLogEntry``: merge with one of the 10 newest alike entries, else add."""
+        for i, current in enumerate(self.entries[:10]):
+            if (
+                current.reason == entry.reason
+                and current.context == entry.context
+                and abs(current.ctime_ms - entry.ctime_ms) <= LOG_GROUPING_MS
+                and current.object == entry.object
+                and current.username == entry.username
+            ):
+                del self.entries[i]
+                current.client_info = entry.client_info
+                current.ctime_ms = entry.ctime_ms
+                current.count += 1
+                self.entries.insert(0, current)
+                return
+        self.entries.insert(0, entry)
+        del self.entries[max_len:]

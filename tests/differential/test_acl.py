@@ -71,3 +71,52 @@ def test_acl_cat_lists_redis_categories(server_factory: ServerFactory) -> None:
     theirs = server_factory.redis()
     with RawConnection(ours.host, ours.port) as a, RawConnection(theirs.host, theirs.port) as b:
         assert a.call("ACL", "CAT") == b.call("ACL", "CAT")
+
+
+LOG_SCRIPT: list[tuple[str, ...]] = [
+    ("ACL", "SETUSER", "bob", "on", ">pw", "~k*", "&ch", "+get", "+publish", "+multi", "+exec"),
+    ("AUTH", "bob", "wrong"),
+    ("AUTH", "bob", "wrong"),
+    ("AUTH", "bob", "pw"),
+    ("GET", "other"),
+    ("SET", "k1", "v"),
+    ("PUBLISH", "nope", "m"),
+    ("MULTI",),
+    ("GET", "other2"),
+    ("EXEC",),
+    ("AUTH", "default", "x"),
+]
+
+
+def _log_fields(conn: RawConnection) -> list[list[object]]:
+    reply = conn.call("ACL", "LOG")
+    out = []
+    for entry in reply.value:
+        pairs = dict(zip(entry.value[::2], entry.value[1::2], strict=True))
+        fields = {k.value: v for k, v in pairs.items()}
+        assert sorted(fields) == sorted(
+            [
+                b"count",
+                b"reason",
+                b"context",
+                b"object",
+                b"username",
+                b"age-seconds",
+                b"client-info",
+            ]
+        )
+        assert b"user=" in fields[b"client-info"].value
+        out.append([fields[k] for k in (b"count", b"reason", b"context", b"object", b"username")])
+    return out
+
+
+def test_acl_log_matches_redis(server_factory: ServerFactory) -> None:
+    ours = server_factory.respcache()
+    theirs = server_factory.redis()
+    with RawConnection(ours.host, ours.port) as a, RawConnection(theirs.host, theirs.port) as b:
+        for args in LOG_SCRIPT:
+            got, want = a.call(*args), b.call(*args)
+            assert got == want, f"{args}: respcache {got!r}, redis {want!r}"
+        assert _log_fields(a) == _log_fields(b)
+        assert a.call("ACL", "LOG", "RESET") == b.call("ACL", "LOG", "RESET")
+        assert a.call("ACL", "LOG") == b.call("ACL", "LOG")
