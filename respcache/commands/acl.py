@@ -2,8 +2,8 @@
 
 The rule model and the permission check live in :mod:`respcache.security.acl` (no
 I/O); these handlers only parse arguments and shape replies. Done: SETUSER, GETUSER,
-DELUSER, USERS, WHOAMI, CAT, LIST, GENPASS, LOG. Not registered yet (so they answer
-Redis's unknown-subcommand error rather than pretend): DRYRUN, SAVE, LOAD, HELP,
+DELUSER, USERS, WHOAMI, CAT, LIST, GENPASS, LOG, DRYRUN. Not registered yet (so they answer
+Redis's unknown-subcommand error rather than pretend): SAVE, LOAD, HELP,
 and selectors in SETUSER are refused with an error.
 """
 
@@ -231,3 +231,30 @@ def acl_log(c: Client, argv: list[bytes]) -> Reply:
         }
         for e in log.entries[:count]
     ]
+
+
+@command(
+    "acl|dryrun", arity=-4, flags=_FLAGS, group="server",
+    summary="Returns whether the user can execute the given command without executing the command.",
+    since="7.0.0", complexity="O(1).", acl=_ADMIN,
+)  # fmt: skip
+def acl_dryrun(c: Client, argv: list[bytes]) -> Reply:
+    acl = c.engine.acl
+    u = acl.users.get(_text(argv[2]))
+    if u is None:
+        raise CommandError(f"ERR User '{_text(argv[2])}' not found")
+    args = argv[3:]
+    try:
+        spec = c.engine.lookup(args)
+    except CommandError:
+        spec = None
+    if spec is None:
+        raise CommandError(f"ERR Command '{_text(args[0])}' not found")
+    if (spec.arity > 0 and spec.arity != len(args)) or len(args) < -spec.arity:
+        raise CommandError(f"ERR wrong number of arguments for '{spec.name}' command")
+    denied = acl.check(u, spec, args)
+    if denied is None:
+        return OK
+    if denied.reason == "command":
+        return _bulk(f"This user has no permissions to run the '{spec.name}' command")
+    return _bulk(f"This user has no permissions to access the '{denied.object}' {denied.reason}")

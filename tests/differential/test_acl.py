@@ -120,3 +120,26 @@ def test_acl_log_matches_redis(server_factory: ServerFactory) -> None:
         assert _log_fields(a) == _log_fields(b)
         assert a.call("ACL", "LOG", "RESET") == b.call("ACL", "LOG", "RESET")
         assert a.call("ACL", "LOG") == b.call("ACL", "LOG")
+
+
+DRYRUN_SCRIPT: list[tuple[str, ...]] = [
+    ("ACL", "SETUSER", "bob", "on", "~k*", "&ch", "+get", "+publish", "+config|get"),
+    ("ACL", "DRYRUN", "bob", "GET", "k1"),
+    ("ACL", "DRYRUN", "bob", "GET", "other"),
+    ("ACL", "DRYRUN", "bob", "SET", "k1", "v"),
+    ("ACL", "DRYRUN", "bob", "PUBLISH", "nope", "m"),
+    ("ACL", "DRYRUN", "bob", "CONFIG", "GET", "port"),
+    ("ACL", "DRYRUN", "bob", "CONFIG", "SET", "port", "1"),
+    ("ACL", "DRYRUN", "bob", "GET"),
+    ("ACL", "DRYRUN", "bob", "NOSUCH"),
+    ("ACL", "DRYRUN", "nobody", "GET", "k"),
+]
+
+
+def test_acl_dryrun_matches_redis(server_factory: ServerFactory) -> None:
+    ours = server_factory.respcache()
+    theirs = server_factory.redis()
+    with RawConnection(ours.host, ours.port) as a, RawConnection(theirs.host, theirs.port) as b:
+        for args in DRYRUN_SCRIPT:
+            got, want = a.call(*args), b.call(*args)
+            assert got == want, f"{args}: respcache {got!r}, redis {want!r}"
