@@ -1010,6 +1010,9 @@ class Config:
     acl_pubsub_default = _Field[str]("acl-pubsub-default")
     acllog_max_len = _Field[int]("acllog-max-len")
 
+    user_lines: list[tuple[list[str], int | None, str]]
+    """``user NAME RULE...`` lines: (the words, line number, line), loaded by the ACL."""
+
     renamed_commands: list[tuple[str, str, int | None, str]]
     """``rename-command OLD NEW`` lines: (old, new, line number, line), applied by the engine
     (which knows the command table); NEW empty removes the command."""
@@ -1026,6 +1029,7 @@ class Config:
         self.config_file = None
         self.ignored_env = []
         self.renamed_commands = []
+        self.user_lines = []
         for key, value in overrides.items():
             s = _BY_ATTRIBUTE.get(key.lower()) or lookup(key)
             if s is None:
@@ -1192,6 +1196,9 @@ class Config:
             if directive == "include" and len(words) == 2:
                 self._include(words[1], save_seen)
                 continue
+            if directive == "user" and len(words) >= 2:
+                self.user_lines.append((words, lineno, line))
+                continue
             if directive == "rename-command" and len(words) == 3:
                 self.renamed_commands.append((words[1], words[2], lineno, line))
                 continue
@@ -1278,8 +1285,8 @@ class Config:
                 continue
             words = split_args(line)
             directive = words[0].lower() if words else ""
-            if directive in ("include", "rename-command"):
-                lines.append(line)  # kept as they are
+            if directive in ("include", "rename-command", "user"):
+                lines.append(line)  # kept as they are (Redis regenerates user lines)
                 continue
             s = lookup(directive) if words else None
             if s is None:

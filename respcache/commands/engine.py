@@ -38,7 +38,7 @@ from respcache.errors import (
     wrong_arity,
 )
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
-from respcache.security.acl import AccessControl, AclLogEntry
+from respcache.security.acl import AccessControl, AclLogEntry, UserLineError
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
@@ -129,6 +129,25 @@ def command_table(config: Config) -> dict[str, CommandSpec]:
     return table
 
 
+def load_acl(config: Config) -> AccessControl:
+    """The users at start: ``default`` (``requirepass`` its password), then ``user`` lines.
+
+    Raises :class:`ConfigFileError` as redis-server reports a bad user line (the CLI
+    checks this before starting).
+    """
+    from respcache.config import ConfigFileError
+
+    acl = AccessControl(REGISTRY, config.requirepass)
+    for words, lineno, line in config.user_lines:
+        try:
+            acl.load_user_line(words)
+        except UserLineError as exc:
+            raise ConfigFileError(
+                f"Error in user declaration '{exc.word}': {exc}", lineno, line
+            ) from None
+    return acl
+
+
 class Engine:
     """A node's dataset, clients and command pipeline, free of I/O."""
 
@@ -136,7 +155,7 @@ class Engine:
         self.config = config
         self.commands = command_table(config)
         """Top-level commands by the name clients call them (``rename-command`` applied)."""
-        self.acl = AccessControl(REGISTRY, config.requirepass)
+        self.acl = load_acl(config)
         """ACL users and the permission check (``respcache.security.acl``)."""
         config.on_change("requirepass", lambda value: self.acl.set_requirepass(str(value)))
         self.keyspace = keyspace or Keyspace(

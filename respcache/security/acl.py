@@ -37,6 +37,7 @@ __all__ = [
     "CommandInfo",
     "Selector",
     "User",
+    "UserLineError",
     "hash_password",
 ]
 
@@ -63,6 +64,14 @@ _ERRORS: Final = {
     "ECHILD": "Allowing first-arg of a subcommand is not supported",
 }
 _HEX: Final = frozenset("0123456789abcdef")
+
+
+class UserLineError(ValueError):
+    """A bad ``user`` config line: ``word`` is the rule at fault, ``str()`` the reason."""
+
+    def __init__(self, word: str, reason: str) -> None:
+        super().__init__(reason)
+        self.word = word
 
 
 class AclRuleError(ValueError):
@@ -524,7 +533,36 @@ class AccessControl:
         self.users["default"] = self.default
         self._all = {spec.name for spec in _all_commands(table)}
         self.log = AclLog()
+        self._loaded: set[str] = set()
         self.set_requirepass(requirepass)
+
+    def load_user_line(self, words: list[str]) -> None:
+        """A ``user NAME RULE...`` config line (``ACLAppendUserForLoading`` + loading).
+
+        Raises :class:`UserLineError` naming the word at fault, as redis-server reports
+        ``Error in user declaration '<word>': <reason>``. A user defined twice is an error;
+        ``user default ...`` redefines the default user from scratch.
+        """
+        name = words[1]
+        if name in self._loaded:
+            raise UserLineError(
+                words[1], "Duplicate user found. A user can only be defined once in config files"
+            )
+        draft = User(name)
+        for j, rule in enumerate(words[2:]):
+            if rule.startswith("(") or rule.lower() == "clearselectors":
+                raise UserLineError(rule, "selectors are not supported by respcache yet")
+            try:
+                draft.apply(rule, self.table)
+            except AclRuleError as exc:
+                # Redis names words[j], not the rule (its argc_err indexes the whole line).
+                raise UserLineError(words[j], str(exc)) from None
+        self._loaded.add(name)
+        existing = self.users.get(name)
+        if existing is None:
+            self.users[name] = draft
+        else:
+            existing.replace_with(draft)
 
     def set_requirepass(self, password: str) -> None:
         """``requirepass`` is the default user's password (``resetpass`` then ``>pw``)."""

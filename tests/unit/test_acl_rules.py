@@ -108,3 +108,16 @@ def test_reset() -> None:
     u = user("on", ">pw", "~*", "&*", "+@all", "reset")
     assert not u.enabled and u.passwords == [] and not u.nopass
     assert not u.root.all_keys and not u.root.all_channels and not u.root.allowed
+
+
+def test_user_lines_in_the_config_file() -> None:
+    from respcache.commands.engine import load_acl
+    from respcache.config import Config, ConfigFileError
+
+    acl = load_acl(Config.load(None, ["--user", "bob", "on", ">pw", "~k*", "+get"]))
+    bob = acl.authenticate(b"bob", b"pw")
+    assert bob is not None and bob.root.key_patterns == [("k*", 3)]
+    with pytest.raises(ConfigFileError) as info:
+        load_acl(Config.load(None, ["--user", "bob", "on", "%X~k"]))
+    # redis-server 7.0.15 names 'bob' here (its error index counts from the line's start)
+    assert info.value.reason == "Error in user declaration 'bob': Syntax error"
