@@ -110,6 +110,10 @@ def command(ctx: click.Context, words: tuple[str, ...]) -> None:
 
     try:
         config = Config.load(path, args, os.environ, stdin=stdin_text)
+        from respcache.commands.engine import command_table, load_acl
+
+        command_table(config)  # rename-command lines name commands: fatal as a bad line
+        load_acl(config)  # user lines too
     except ConfigFileError as exc:
         _fatal(ctx, str(exc))
     try:

@@ -124,6 +124,8 @@ def _enum(
     return Setting(name, "enum", default, doc, group, choices=choices, **kw)
 
 
+_PROTECTED_ACTION = ("no", "yes", "local")  # config.c protected_action_enum
+
 _MAXMEMORY_POLICIES = (
     "volatile-lru",
     "volatile-lfu",
@@ -313,6 +315,12 @@ _TABLE: tuple[Setting, ...] = (
     _bool("repl-disable-tcp-nodelay", False, "Accepted, no effect: replication sockets keep TCP_NODELAY.", "compat"),
     _int("repl-backlog-ttl", 3600, "Accepted, no effect: the leader keeps its backlog while it leads.", "compat", 0, LLONG_MAX),
     _enum("propagation-error-behavior", "ignore", ("ignore", "panic", "panic-on-replicas"), "Accepted, no effect: a follower that cannot apply the stream resyncs.", "compat"),
+    # --- security (issue 14: Redis 7.0's safe defaults, config.c; the ACL settings come with ACL)
+    _enum("enable-protected-configs", "no", _PROTECTED_ACTION, "Allow CONFIG SET of protected settings (dir): no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
+    _enum("enable-debug-command", "no", _PROTECTED_ACTION, "Allow the DEBUG command: no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
+    _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
+    _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of users ACL SETUSER creates: resetchannels (none) or allchannels.", "security"),
+    _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
 )
 # fmt: on
 
@@ -326,7 +334,7 @@ for _s in _TABLE:
         _BY_NAME[_n] = _s
         _ALL_NAMES.append(_n)
 _BY_ATTRIBUTE: dict[str, Setting] = {n.replace("-", "_"): s for n, s in _BY_NAME.items()}
-_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http", "advanced", "compat")
+_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http", "security", "scripting", "advanced", "compat")
 
 
 def lookup(name: str) -> Setting | None:
@@ -1336,6 +1344,19 @@ class Config:
     repl_disable_tcp_nodelay = _Field[bool]("repl-disable-tcp-nodelay")
     repl_backlog_ttl = _Field[int]("repl-backlog-ttl")
     propagation_error_behavior = _Field[str]("propagation-error-behavior")
+    # --- security
+    enable_protected_configs = _Field[str]("enable-protected-configs")
+    enable_debug_command = _Field[str]("enable-debug-command")
+    enable_module_command = _Field[str]("enable-module-command")
+    acl_pubsub_default = _Field[str]("acl-pubsub-default")
+    acllog_max_len = _Field[int]("acllog-max-len")
+
+    user_lines: list[tuple[list[str], int | None, str]]
+    """``user NAME RULE...`` lines: (the words, line number, line), loaded by the ACL."""
+
+    renamed_commands: list[tuple[str, str, int | None, str]]
+    """``rename-command OLD NEW`` lines: (old, new, line number, line), applied by the engine
+    (which knows the command table); NEW empty removes the command."""
 
     config_file: str | None
     """Absolute path of the file this configuration was loaded from (CONFIG REWRITE target)."""
@@ -1348,6 +1369,8 @@ class Config:
         self._callbacks: dict[str, list[Callback]] = {}
         self.config_file = None
         self.ignored_env = []
+        self.renamed_commands = []
+        self.user_lines = []
         for key, value in overrides.items():
             s = _BY_ATTRIBUTE.get(key.lower()) or lookup(key)
             if s is None:
@@ -1516,6 +1539,12 @@ class Config:
             if directive == "include" and len(words) == 2:
                 self._include(words[1], save_seen)
                 continue
+            if directive == "user" and len(words) >= 2:
+                self.user_lines.append((words, lineno, line))
+                continue
+            if directive == "rename-command" and len(words) == 3:
+                self.renamed_commands.append((words[1], words[2], lineno, line))
+                continue
             self._apply_line(_Line(lineno, line, words), save_seen)
 
     def _include(self, pattern: str, save_seen: list[bool]) -> None:
@@ -1599,8 +1628,8 @@ class Config:
                 continue
             words = split_args(line)
             directive = words[0].lower() if words else ""
-            if directive == "include":
-                lines.append(line)
+            if directive in ("include", "rename-command", "user"):
+                lines.append(line)  # kept as they are (Redis regenerates user lines)
                 continue
             s = lookup(directive) if words else None
             if s is None:

@@ -600,8 +600,6 @@ class StaticCluster(_BaseCluster):
         if self.server == "redis":
             binary = [
                 shutil.which("redis-server") or "redis-server",
-                "--enable-debug-command",
-                "yes",
                 "--repl-diskless-sync-delay",
                 "0",
             ]
@@ -612,6 +610,7 @@ class StaticCluster(_BaseCluster):
             "--bind", host,
             "--port", str(port),
             "--protected-mode", "no",
+            "--enable-debug-command", "yes",  # the checker compares DEBUG DIGESTs
             "--save", "",
             "--appendonly", "no",
             "--dir", str(workdir),
@@ -716,6 +715,7 @@ class RespcacheCluster(_BaseCluster):
             "--bind", host,
             "--port", str(port),
             "--protected-mode", "no",
+            "--enable-debug-command", "yes",  # the checker compares DEBUG DIGESTs
             "--save", "",
             "--appendonly", "no",
             "--dir", str(workdir),

@@ -51,6 +51,7 @@ class Client:
         "resp",
         "subscriptions",
         "tracking",
+        "user",
         "watched",
     )
 
@@ -60,6 +61,8 @@ class Client:
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
         self.authenticated = not engine.config.requirepass
+        self.user = engine.acl.default
+        """The ACL user this connection is authenticated as (``default`` until AUTH)."""
         self.name = b""
         self.lib_name = ""
         self.lib_ver = ""
@@ -105,6 +108,14 @@ class Client:
     def connection_info(self) -> dict[str, str]:
         """Transport facts for CLIENT LIST/INFO: addr, laddr, fd, qbuf, obl, omem..."""
         return {"addr": "", "laddr": "", "fd": "-1"}
+
+    def is_local(self) -> bool:
+        """Redis's ``islocalClient``: a Unix socket, 127.0.0.1 or ::1 (in-process: yes)."""
+        addr = self.connection_info().get("addr", "")
+        if not addr or addr.startswith("/"):
+            return True
+        host = addr.rsplit(":", 1)[0].strip("[]")
+        return host in ("127.0.0.1", "::1")
 
     # --- helpers for handlers --------------------------------------------------------
 

@@ -11,7 +11,6 @@ ends it) but commands are not held back; see docs/commands.md.
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
@@ -105,14 +104,14 @@ def quit_(c: Client, argv: list[bytes]) -> Reply:
     return OK
 
 
-def check_password(c: Client, username: bytes, password: bytes) -> None:
-    """AUTH / HELLO AUTH for the ``default`` user, the only one.
-
-    Without ``requirepass`` the default user is ``nopass``: any password is accepted.
-    """
-    required = c.engine.config.requirepass.encode()
-    if username != b"default" or (required and not hmac.compare_digest(password, required)):
+def check_password(c: Client, username: bytes, password: bytes, command: bytes) -> None:
+    """AUTH / HELLO AUTH: become ``username`` if it is enabled and the password fits."""
+    user = c.engine.acl.authenticate(username, password)
+    if user is None:
+        name = username.decode("utf-8", "surrogateescape")
+        c.engine.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
         raise CommandError(WRONGPASS)
+    c.user = user
     c.authenticated = True
 
 
@@ -130,14 +129,14 @@ def auth(c: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 3:
         raise CommandError(SYNTAX)
     if len(argv) == 2:
-        if not c.engine.config.requirepass:
+        if c.engine.acl.default.nopass:
             raise CommandError(
                 "ERR AUTH <password> called without any password configured for the "
                 "default user. Are you sure your configuration is correct?"
             )
-        check_password(c, b"default", argv[1])
+        check_password(c, b"default", argv[1], argv[0])
     else:
-        check_password(c, argv[1], argv[2])
+        check_password(c, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -173,7 +172,7 @@ def hello(c: Client, argv: list[bytes]) -> Reply:
         opt = argv[i].lower()
         remaining = len(argv) - i - 1
         if opt == b"auth" and remaining >= 2:
-            check_password(c, argv[i + 1], argv[i + 2])
+            check_password(c, argv[i + 1], argv[i + 2], argv[0])
             i += 3
         elif opt == b"setname" and remaining >= 1:
             name = argv[i + 1]
@@ -226,6 +225,7 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
     c.db = engine.keyspace.dbs[0]
     c.resp = 2
     c.authenticated = not engine.config.requirepass
+    c.user = engine.acl.default
     c.multi = None
     c.multi_error = False
     engine.unwatch_all(c)
@@ -418,7 +418,7 @@ def client_info_line(
         f"tot-mem={CLIENT_OVERHEAD + qbuf + argv_mem + multi_mem + omem}",
         f"events={'rw' if obl else 'r'}",
         f"cmd={cmd}",
-        "user=default",
+        f"user={c.user.name}",
         f"redir={c.tracking.redirect if c.tracking is not None else -1}",
         f"resp={c.resp}",
         f"lib-name={c.lib_name}",

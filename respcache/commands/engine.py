@@ -44,6 +44,7 @@ from respcache.errors import (
 )
 from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
+from respcache.security.acl import AccessControl, AclLogEntry, UserLineError
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
@@ -121,9 +122,50 @@ Verdict = Reply | Blocked | Hold | Forward
 Refusal = CommandError | Hold | Forward
 """What a gate step answers to stop a command (None lets it go on)."""
 
-GateStep = Callable[[Client, CommandSpec, bool, bool], Refusal | None]
-"""One admission step: (client, spec, writes, reads) → refusal or None. ``writes`` and
+GateStep = Callable[[Client, CommandSpec, list[bytes], bool, bool], Refusal | None]
+"""One admission step: (client, spec, argv, writes, reads) → refusal or None. ``writes`` and
 ``reads`` are the command's flags, or for EXEC its queued commands'."""
+
+
+def command_table(config: Config) -> dict[str, CommandSpec]:
+    """The registry under the names clients use, after the ``rename-command`` lines.
+
+    As Redis's ``loadServerConfigFromString``: the old name must be a command
+    (``No such command in rename-command``), the new one must not
+    (``Target command name already exists``), an empty new name removes it. Raises
+    :class:`ConfigFileError` naming the line (the CLI checks this before starting).
+    """
+    from respcache.config import ConfigFileError
+
+    table = dict(REGISTRY)
+    for old, new, lineno, line in config.renamed_commands:
+        spec = table.pop(old.lower(), None)
+        if spec is None:
+            raise ConfigFileError("No such command in rename-command", lineno, line)
+        if new:
+            if new.lower() in table:
+                raise ConfigFileError("Target command name already exists", lineno, line)
+            table[new.lower()] = spec
+    return table
+
+
+def load_acl(config: Config) -> AccessControl:
+    """The users at start: ``default`` (``requirepass`` its password), then ``user`` lines.
+
+    Raises :class:`ConfigFileError` as redis-server reports a bad user line (the CLI
+    checks this before starting).
+    """
+    from respcache.config import ConfigFileError
+
+    acl = AccessControl(REGISTRY, config.requirepass)
+    for words, lineno, line in config.user_lines:
+        try:
+            acl.load_user_line(words)
+        except UserLineError as exc:
+            raise ConfigFileError(
+                f"Error in user declaration '{exc.word}': {exc}", lineno, line
+            ) from None
+    return acl
 
 
 class Engine:
@@ -136,6 +178,11 @@ class Engine:
         node: NodeAdmission | None = None,
     ) -> None:
         self.config = config
+        self.commands = command_table(config)
+        """Top-level commands by the name clients call them (``rename-command`` applied)."""
+        self.acl = load_acl(config)
+        """ACL users and the permission check (``respcache.security.acl``)."""
+        config.on_change("requirepass", lambda value: self.acl.set_requirepass(str(value)))
         self.keyspace = keyspace or Keyspace(
             config.databases,
             maxmemory=config.maxmemory,
@@ -204,7 +251,9 @@ class Engine:
         written data, so the transport holds it behind the commit barrier."""
         self.gates: list[GateStep] = [
             # Redis's processCommand order (lookup and arity come first, in execute).
+            self._gate_protected,  # enable-debug-command / enable-module-command
             self._gate_auth,  # NOAUTH
+            self._gate_acl,  # NOPERM (ACL LOG)
             self._gate_no_multi,  # not allowed inside a transaction
             self._gate_route,  # forward after a handoff; reads on a follower
             self._gate_oom,  # evict, then OOM for denyoom commands
@@ -259,7 +308,7 @@ class Engine:
         spec = self._lookup_cache.get(name)
         if spec is None:
             try:
-                spec = REGISTRY.get(name.decode("ascii").lower())
+                spec = self.commands.get(name.decode("ascii").lower())
             except UnicodeDecodeError:
                 return None
             if spec is None:
@@ -317,7 +366,7 @@ class Engine:
             self.reveals_data = False
         else:
             self.reveals_data = self.node.reveals_data(client, spec)
-            verdict = self._admit(client, spec)
+            verdict = self._admit(client, spec, argv)
             if verdict is not None:
                 return verdict
         queue = client.multi
@@ -336,7 +385,7 @@ class Engine:
 
     # --- admission: Redis's processCommand gates, in its order ---------------------------
 
-    def _admit(self, client: Client, spec: CommandSpec) -> Verdict | None:
+    def _admit(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Verdict | None:
         """Every gate in order; the first refusal wins (None: the command may run).
 
         A refused command inside MULTI flags the transaction (EXECABORT at EXEC);
@@ -351,7 +400,7 @@ class Engine:
             writes = spec.is_write
             reads = "readonly" in spec.flags
         for gate in self.gates:
-            verdict = gate(client, spec, writes, reads)
+            verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:
                 if type(verdict) is CommandError:
                     return self._refuse(client, verdict, spec)
@@ -367,7 +416,7 @@ class Engine:
         return self._reject(client, err, spec)
 
     def _gate_auth(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         if not client.authenticated and not spec.no_auth:
             if client.multi is not None:
@@ -375,22 +424,38 @@ class Engine:
             return CommandError(NOAUTH)
         return None
 
+    def _gate_protected(
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
+    ) -> Refusal | None:
+        if spec.protected_by is None:
+            return None
+        return self._protected_refusal(client, spec)
+
+    def _gate_acl(
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
+    ) -> Refusal | None:
+        denied = self.acl.check(client.user, spec, argv)
+        if denied is None:
+            return None
+        self.log_acl(client, denied.reason, denied.object, client.user.name)
+        return CommandError(denied.message)
+
     def _gate_no_multi(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         if client.multi is not None and "no_multi" in spec.flags:
             return CommandError("ERR Command not allowed inside a transaction")
         return None
 
     def _gate_route(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
         queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
         return self.node.route(client, spec, writes, writes or reads, queued)
 
     def _gate_oom(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         ks = self.keyspace
         if not ks.maxmemory:
@@ -412,7 +477,7 @@ class Engine:
         return CommandError(OOM) if denyoom else None
 
     def _gate_misconf(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """Writes (and PING) refused after a failed BGSAVE (writeCommandsDeniedByDiskError)."""
         if self.persistence.last_bgsave_ok or not (writes or spec.name == "ping"):
@@ -421,7 +486,7 @@ class Engine:
         return CommandError(misconf) if misconf is not None else None
 
     def _gate_replication(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """NOREPLICAS, READONLY (replica or deposed leader), MASTERDOWN, LOADING."""
         gate = self.command_gate
@@ -432,7 +497,7 @@ class Engine:
         return None
 
     def _gate_pubsub(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         if (
             client.resp == 2
@@ -446,7 +511,7 @@ class Engine:
         return None
 
     def _gate_hold(
-        self, client: Client, spec: CommandSpec, writes: bool, reads: bool
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
         if client.is_replica:
@@ -462,6 +527,40 @@ class Engine:
                 )
             return self.pause.hold(may_replicate)
         return None
+
+    def log_acl(self, client: Client, reason: str, obj: str, username: str) -> None:
+        """Record a denial (or a failed AUTH) in ACL LOG, with the client's CLIENT LIST line."""
+        from respcache.commands.connection import client_info_line
+
+        entry = AclLogEntry(
+            count=1,
+            reason=reason,
+            context="multi" if client.multi is not None else "toplevel",
+            object=obj,
+            username=username,
+            ctime_ms=int(time.time() * 1000),
+            client_info=client_info_line(client),
+        )
+        self.acl.log.record(entry, self.config.acllog_max_len)
+
+    def _protected_refusal(self, client: Client, spec: CommandSpec) -> CommandError | None:
+        """DEBUG and MODULE unless ``enable-debug-command``/``enable-module-command`` allow them.
+
+        Redis 7.0's ``processCommand`` (``CMD_PROTECTED``, ``allowProtectedAction``):
+        ``yes`` everyone, ``local`` loopback and Unix socket clients, ``no`` (the default)
+        nobody; checked after the arity, before authentication.
+        """
+        setting = spec.protected_by
+        assert setting is not None
+        allowed = self.config.get(setting)
+        if allowed == "yes" or (allowed == "local" and client.is_local()):
+            return None
+        name = spec.name.partition("|")[0].upper()
+        return CommandError(
+            f'ERR {name} command not allowed. If the {setting} option is set to "local", '
+            "you can run it from a local connection, otherwise you need to set this option "
+            "in the configuration file, and then restart the server."
+        )
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""

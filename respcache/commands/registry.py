@@ -97,6 +97,8 @@ class CommandSpec:
     is_denyoom: bool = False
     allowed_while_loading: bool = False
     no_auth: bool = False
+    protected_by: str | None = None
+    """The setting that must allow this command (Redis's ``CMD_PROTECTED``): DEBUG, MODULE."""
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         """Indices of the key arguments (for COMMAND GETKEYS, WATCH-like bookkeeping)."""
@@ -109,6 +111,21 @@ class CommandSpec:
 
 REGISTRY: dict[str, CommandSpec] = {}
 """Top-level commands by lower-case name."""
+
+PROTECTED_COMMANDS: Final = {
+    "debug": "enable-debug-command",
+    "module|load": "enable-module-command",
+    "module|loadex": "enable-module-command",
+    "module|unload": "enable-module-command",
+}
+"""Commands refused unless a setting allows them: Redis 7.0's ``PROTECTED`` flag
+(``src/commands/*.json``; DEBUG's own subcommands, like DIGEST, are DEBUG's)."""
+
+
+def _protected_by(name: str) -> str | None:
+    return PROTECTED_COMMANDS.get(name) or PROTECTED_COMMANDS.get(
+        name.partition("|")[0] if name.startswith("debug|") else ""
+    )
 
 
 def command(
@@ -149,6 +166,7 @@ def command(
             is_denyoom="denyoom" in flag_set,
             allowed_while_loading="loading" in flag_set,
             no_auth="no_auth" in flag_set,
+            protected_by=_protected_by(name),
         )
         parent, _, sub = name.partition("|")
         if sub:
@@ -162,6 +180,7 @@ def command(
                     group=group,
                     summary=f"A container for {parent.upper()} subcommands",
                     since=since,
+                    protected_by=_protected_by(parent),
                 )
             if sub in container.subcommands:
                 raise ValueError(f"command {name} registered twice")

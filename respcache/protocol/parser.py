@@ -46,6 +46,17 @@ must be a list of bulk strings whose ``$`` headers sit where their lengths put t
 ``max_bulk_len``. Anything else (an incomplete frame, a hiredis error, a failed check, an
 inline command) goes to the reference parser in this module, which keeps how far it
 has scanned so that a frame trickling in byte by byte costs linear time.
+
+hiredis must never see a large aggregate count. It allocates the list for ``*N`` (or a
+nested ``*N``, ``%N``, ``~N``, ``>N``, ``|N``) the moment the header line is complete,
+before any element arrived, and frees it slot by slot: ``*2147483648\r\n``, 14 bytes,
+cost 16 GiB of address space and ~10 s of CPU in the event loop, stalling every client,
+where Redis judges the count at once (``processMultibulkBuffer`` checks ``> INT_MAX``
+and the unauthenticated limit before it allocates, and then allocates at most 1024
+slots). So every byte handed to hiredis is first searched for an aggregate header of
+six digits or more (:data:`_BIG_AGGREGATE`, in C, once per byte fed); where one is
+found, the buffer up to there is left to the reference parser, which judges the count
+as soon as the line is complete and allocates nothing in proportion to it.
 """
 
 from __future__ import annotations
@@ -77,6 +88,10 @@ _CR: Final = 13
 # Decimal digits of n for the lengths the fast path meets most; len(str(n)) beyond.
 _DIGITS: Final = tuple(len(str(n)) for n in range(10000))
 _HIREDIS_ERRORS: Final = (hiredis.ProtocolError, hiredis.ReplyError)
+# An aggregate header hiredis would allocate >= 100000 slots for (800 KB); a bulk's data
+# that happens to match only sends its frame to the reference parser.
+_BIG_AGGREGATE: Final = re.compile(rb"[*%~>|][0-9]{6}")
+_GUARD_OVERLAP: Final = 7  # a match may straddle two feeds
 
 
 class QueryBufferLimitError(ProtocolError):
@@ -199,6 +214,7 @@ class RequestParser:
         "_buf",
         "_bulklen",
         "_fed",
+        "_guard",
         "_left",
         "_max_bulk",
         "_max_inline",
@@ -229,6 +245,8 @@ class RequestParser:
         # The hiredis fast path: the reader holds exactly self._buf[self._pos:self._fed].
         self._reader: hiredis.Reader | None = None
         self._fed = 0
+        # hiredis is not used for a command starting before this offset (_BIG_AGGREGATE).
+        self._guard = 0
         # The reference parser's state for the command at self._pos.
         self._slow = False  # the command at _pos is the reference parser's
         self._args: list[bytes] | None = None  # multibulk: arguments so far
@@ -259,17 +277,17 @@ class RequestParser:
             if pos >= len(buf):
                 if pos:
                     buf.clear()
-                    self._pos = self._fed = 0
+                    self._pos = self._fed = self._guard = 0
                 return None
-            if not self._slow and buf[pos] == _STAR and self.authenticated:
+            if (
+                not self._slow
+                and buf[pos] == _STAR
+                and self.authenticated
+                and pos >= self._guard
+                and self._feed_reader(pos)
+            ):
                 reader = self._reader
-                if reader is None:
-                    reader = self._reader = hiredis.Reader()
-                    reader.feed(buf, pos)  # type: ignore[arg-type]  # any buffer works
-                    self._fed = len(buf)
-                elif self._fed < len(buf):
-                    reader.feed(buf, self._fed)  # type: ignore[arg-type]
-                    self._fed = len(buf)
+                assert reader is not None
                 reply: list[bytes] | bool | None
                 try:
                     reply = reader.gets()
@@ -315,6 +333,27 @@ class RequestParser:
             if argv:
                 return argv
 
+    def _feed_reader(self, pos: int) -> bool:
+        """Hand hiredis the bytes it has not seen, unless they hold a big aggregate header.
+
+        False (and no reader) when one is found: the commands up to its end are the
+        reference parser's.
+        """
+        buf = self._buf
+        reader = self._reader
+        start = pos if reader is None else self._fed
+        if start < len(buf):
+            found = _BIG_AGGREGATE.search(buf, max(start - _GUARD_OVERLAP, pos))
+            if found is not None:
+                self._reader = None
+                self._guard = found.end()
+                return False
+            if reader is None:
+                reader = self._reader = hiredis.Reader()
+            reader.feed(buf, start)  # type: ignore[arg-type]  # any buffer works
+            self._fed = len(buf)
+        return reader is not None
+
     # -- the reference parser -------------------------------------------------
 
     def _compact(self) -> None:
@@ -322,6 +361,7 @@ class RequestParser:
         if pos:
             del self._buf[:pos]
             self._pos = 0
+            self._guard = max(self._guard - pos, 0)
             self._scan = max(self._scan - pos, 0)
             self._searched = max(self._searched - pos, 0)
 

@@ -337,13 +337,30 @@ class Server:
         return None
 
     def check_output_limit(self, conn: RespConnection) -> None:
-        """Close a client whose unread replies exceed its class's hard limit."""
+        """Close a client whose unread replies pass its class's limits.
+
+        Redis's ``checkClientOutputBufferLimits``: at or over the hard limit at once; at
+        or over the soft limit continuously for ``soft-seconds`` (the clock starts when
+        the soft limit is first reached and stops when the buffer falls below it).
+        """
         client = conn.client
         if client is None:
             return
         klass = "pubsub" if client.in_pubsub else "normal"
-        hard = self.config.output_buffer_limit(klass)[0]
-        if hard and conn.output_buffer_size > hard:
+        hard, soft, soft_seconds = self.config.output_buffer_limit(klass)
+        if not hard and not soft:
+            return
+        used = conn.output_buffer_size
+        over = bool(hard) and used >= hard
+        if soft and used >= soft:
+            now = time.monotonic()
+            if conn.obuf_soft_since is None:
+                conn.obuf_soft_since = now
+            elif now - conn.obuf_soft_since >= soft_seconds:
+                over = True
+        else:
+            conn.obuf_soft_since = None
+        if over:
             log.warning(
                 "Client id=%d addr=%s closed for overcoming of output buffer limits.",
                 client.id,

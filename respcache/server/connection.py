@@ -88,6 +88,7 @@ class RespConnection(asyncio.Protocol):
         "fd",
         "gate",
         "laddr",
+        "obuf_soft_since",
         "parser",
         "pending",
         "server",
@@ -117,6 +118,8 @@ class RespConnection(asyncio.Protocol):
         self._paused_reading = False
         self.addr = self.laddr = ""
         self.fd = -1
+        self.obuf_soft_since: float | None = None
+        """When the output buffer reached its class's soft limit (monotonic), or None."""
 
     # --- asyncio callbacks ------------------------------------------------------------
 
@@ -362,6 +365,7 @@ class RespConnection(asyncio.Protocol):
             if transport is not None and not self._closing:
                 self.engine.stats.total_net_output_bytes += len(data)
                 transport.write(data)
+                self.server.check_output_limit(self)
         if held:
             self.gate.wait(self)
 

@@ -82,6 +82,7 @@ class NodeCluster:
             "cluster_name": self.name,
             "zk_session_timeout": SESSION_MS,
             "loglevel": "notice",
+            "enable_debug_command": "yes",  # digest() compares nodes with DEBUG DIGEST
             **options,
         }
         self.nodes: list[ServerProcess] = []

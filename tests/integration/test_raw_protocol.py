@@ -136,3 +136,29 @@ def test_raw_connection_helper_is_lossless(respcache_server: ServerProcess) -> N
         assert conn.call("INCR", "raw:n") == (":", b"13")
         assert conn.call("GET", "raw:n") == ("$", b"13")
         assert conn.call("MGET", "raw:n", "raw:missing") == ("*", [("$", b"13"), ("$", None)])
+
+
+BIG_DECLARED = [
+    b"*2147483648\r\n",  # over INT_MAX: refused
+    b"*2147483647\r\n",  # accepted, the arguments are awaited (Redis allocates 1024 slots)
+    b"*1\r\n*2147483647\r\n",  # a nested aggregate: refused at its first byte
+    b"*1\r\n$4294967296\r\n",
+]
+
+
+@pytest.mark.parametrize("request_bytes", BIG_DECLARED, ids=lambda v: repr(v)[:40])
+def test_huge_declared_count_does_not_stall_other_clients(
+    respcache_server: ServerProcess, request_bytes: bytes
+) -> None:
+    """Issue 14: 14 bytes of ``*2147483648`` used to stall the whole server ~10 s."""
+    import time
+
+    with respcache_server.raw() as other:
+        assert other.call("PING") == ("+", b"PONG")
+        for _ in range(3):
+            with respcache_server.raw() as attacker:
+                attacker.send_raw(request_bytes)
+                started = time.monotonic()
+                assert other.call("PING") == ("+", b"PONG")
+                assert time.monotonic() - started < 1.0
+    assert respcache_server.rss_bytes() < 512 * 1024 * 1024

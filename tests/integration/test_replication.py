@@ -27,6 +27,7 @@ pytestmark = [
 
 FAST = {
     "loglevel": "notice",
+    "enable_debug_command": "yes",  # DEBUG DIGEST compares leader and followers
     "repl_ping_replica_period": 1,
     "repl_timeout": 5,
     "repl_ack_timeout": 300,

@@ -303,3 +303,47 @@ def test_redis_benchmark_runs_clean(respcache_server: ServerProcess, extra: list
     lines = [line.split("\r")[-1] for line in result.stdout.decode().splitlines() if line.strip()]
     tests = {line.split(":")[0] for line in lines if "requests per second" in line}
     assert tests == {"PING_INLINE", "PING_MBULK", "SET", "GET"}, out
+
+
+def test_pubsub_soft_output_limit_closes_a_slow_subscriber(server_factory: ServerFactory) -> None:
+    """``client-output-buffer-limit pubsub 0 256kb 1``: over the soft limit for a second."""
+    server = server_factory.respcache(client_output_buffer_limit=["pubsub", "0", "256kb", "1"])
+    with server.raw() as subscriber, server.raw() as publisher:
+        subscriber.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        subscriber.send_raw(encode_command(["SUBSCRIBE", "slow"]))
+        message = encode_command(["PUBLISH", "slow", b"m" * 10_000])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            publisher.send_raw(message * 20)
+            replies = [publisher.read_reply() for _ in range(20)]
+            if replies[-1] == (":", b"0"):
+                break  # the subscriber is gone
+            time.sleep(0.05)
+        assert replies[-1] == (":", b"0")
+        with server.client() as conn:
+            assert all(c["cmd"] != "subscribe" for c in conn.client_list())
+
+
+def test_debug_is_refused_by_default_and_rename_command(server_factory: ServerFactory) -> None:
+    """Redis 7.0's safe default (``enable-debug-command no``) and ``rename-command`` lines."""
+    server = server_factory.respcache(
+        config_file='rename-command GET FETCH\nrename-command FLUSHALL ""\n'
+    )
+    with server.raw() as conn:
+        reply = conn.call("DEBUG", "SLEEP", "0")
+        assert reply.is_error and reply.text().startswith("ERR DEBUG command not allowed.")
+        assert conn.call("SET", "k", "v") == ("+", b"OK")
+        assert conn.call("FETCH", "k") == ("$", b"v")
+        assert conn.call("GET", "k").text().startswith("ERR unknown command 'GET'")
+        assert conn.call("FLUSHALL").text().startswith("ERR unknown command 'FLUSHALL'")
+    enabled = server_factory.respcache(enable_debug_command="local")
+    with enabled.raw() as conn:
+        assert conn.call("DEBUG", "SLEEP", "0") == ("+", b"OK")
+
+
+def test_rename_command_of_no_command_is_fatal(tmp_path: Any) -> None:
+    from support.servers import ServerStartError, start_respcache
+
+    with pytest.raises(ServerStartError) as info:
+        start_respcache(config_file="rename-command NOSUCH X\n", workdir=tmp_path)
+    assert "No such command in rename-command" in str(info.value)

@@ -64,7 +64,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(clock: Clock, tmp_path: Path) -> Engine:
-    engine = Engine(Config(dir=str(tmp_path)))  # SAVE writes there, not in the work tree
+    # SAVE writes in tmp_path, not in the work tree; handlers of DEBUG are tested too.
+    engine = Engine(Config(dir=str(tmp_path), enable_debug_command="yes"))
     engine.keyspace.clock = clock
     engine.keyspace.update_clock()
     return engine

@@ -10,6 +10,7 @@ import itertools
 import re
 from collections.abc import Iterator
 
+import hiredis
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -354,6 +355,60 @@ def test_authentication_lifts_the_limits_for_the_next_command() -> None:
     parser.feed(cmd(*[b"a"] * 11))
     with pytest.raises(ProtocolError, match=r"^unauthenticated multibulk length$"):
         parser.next_command()
+
+
+# -- big declared counts: judged at the header, never allocated ------------------
+
+BIG_COUNTS = [
+    (b"*2147483648\r\n", [], "invalid multibulk length"),
+    (b"*9223372036854775807\r\n", [], "invalid multibulk length"),
+    (b"*1\r\n*2147483647\r\n", [], "expected '$', got '*'"),
+    (b"*1\r\n%2147483647\r\n", [], "expected '$', got '%'"),
+    (b"*2\r\n$1\r\naXY~99999999\r\n", [], "expected '$', got '~'"),
+    (cmd(b"PING") + b"*2147483648\r\n", [[b"PING"]], "invalid multibulk length"),
+    (cmd(b"PING") + b"*1\r\n>99999999\r\n", [[b"PING"]], "expected '$', got '>'"),
+    (cmd(b"PING") + b"*2147483647\r\n", [[b"PING"]], None),  # Redis waits for its arguments
+]
+
+
+class _SpyReader:
+    """hiredis.Reader that records what it is fed."""
+
+    fed: list[bytes] = []
+    real = hiredis.Reader
+
+    def __init__(self) -> None:
+        self._inner = _SpyReader.real()
+
+    def feed(self, data: bytes | bytearray, offset: int = 0) -> None:
+        _SpyReader.fed.append(bytes(data[offset:]))
+        self._inner.feed(data, offset)
+
+    def gets(self) -> object:
+        return self._inner.gets()
+
+
+@pytest.mark.parametrize(("data", "commands", "message"), BIG_COUNTS)
+def test_big_aggregate_counts_never_reach_hiredis(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, commands: list[Argv], message: str | None
+) -> None:
+    """hiredis allocates N slots at a ``*N`` header: 14 bytes once stalled the server ~10 s."""
+    import respcache.protocol.parser as parser_module
+
+    monkeypatch.setattr(parser_module.hiredis, "Reader", _SpyReader)
+    for how, chunks in chunkings(data):
+        _SpyReader.fed = []
+        out, err, _ = run(chunks)
+        assert (out, None if err is None else str(err)) == (commands, message), how
+        seen = b"".join(_SpyReader.fed)
+        assert re.search(rb"[*%~>|][0-9]{6}", seen) is None, (how, seen)
+
+
+def test_a_bulk_that_looks_like_a_big_header_still_parses() -> None:
+    data = cmd(b"SET", b"k", b"*1234567") + cmd(b"GET", b"k") * 3
+    for how, chunks in chunkings(data):
+        out, err, _ = run(chunks)
+        assert (out, err) == ([[b"SET", b"k", b"*1234567"]] + [[b"GET", b"k"]] * 3, None), how
 
 
 # -- sdssplitargs ---------------------------------------------------------------

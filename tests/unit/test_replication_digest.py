@@ -107,7 +107,7 @@ def test_debug_digest_commands(engine: Engine, client: Client, run: Run) -> None
     values = run(client, "DEBUG", "DIGEST-VALUE", "a", "missing")
     assert isinstance(values, list)
     assert values[1] == ZERO and values[0] != ZERO
-    other = Engine(Config())
+    other = Engine(Config(enable_debug_command="yes"))
     c2 = other.new_client()
     run(c2, "SET", "a", "1")
     assert run(c2, "DEBUG", "DIGEST") == digest

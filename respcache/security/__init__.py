@@ -1,0 +1,1 @@
+"""Access control: the ACL rule model (sans I/O)."""
