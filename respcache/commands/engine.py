@@ -528,14 +528,16 @@ class Engine:
             return self.pause.hold(may_replicate)
         return None
 
-    def log_acl(self, client: Client, reason: str, obj: str, username: str) -> None:
+    def log_acl(
+        self, client: Client, reason: str, obj: str, username: str, context: str | None = None
+    ) -> None:
         """Record a denial (or a failed AUTH) in ACL LOG, with the client's CLIENT LIST line."""
         from respcache.commands.connection import client_info_line
 
         entry = AclLogEntry(
             count=1,
             reason=reason,
-            context="multi" if client.multi is not None else "toplevel",
+            context=context or ("multi" if client.multi is not None else "toplevel"),
             object=obj,
             username=username,
             ctime_ms=int(time.time() * 1000),

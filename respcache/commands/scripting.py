@@ -279,6 +279,12 @@ class ScriptRun:
         if "noscript" in spec.flags:
             return self._reject(spec, "ERR This Redis command is not allowed from script")
         caller = self.caller
+        denied = engine.acl.check(caller.user, spec, argv)
+        if denied is not None:  # scriptVerifyACL
+            engine.log_acl(caller, denied.reason, denied.object, caller.user.name, "lua")
+            return self._reject(
+                spec, "ERR The user executing the script " + _ACL_DENIALS[denied.reason]
+            )
         if self.read_only and (spec.is_write or "may_replicate" in spec.flags):
             return self._reject(spec, "ERR Write commands are not allowed from read-only scripts.")
         if spec.is_write and not self.wrote and not caller.is_master:
@@ -328,6 +334,13 @@ class ScriptRun:
 
     def interrupted(self) -> bool:
         return self.killed
+
+
+_ACL_DENIALS: Final = {  # acl.c getAclErrorMessage
+    "command": "can't run this command or subcommand",
+    "key": "can't access at least one of the keys mentioned in the command arguments",
+    "channel": "can't publish to the channel mentioned in the command",
+}
 
 
 def prepare_run(

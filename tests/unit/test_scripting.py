@@ -258,6 +258,27 @@ def test_write_on_read_only_follower(client: Client, engine: Engine) -> None:
     assert run(client, "EVAL_RO", "return redis.call('get', 'a')", 0) == Raw(b"$-1\r\n")
 
 
+def test_redis_call_is_checked_by_acl(client: Client, engine: Engine) -> None:
+    run(client, "ACL", "SETUSER", "u", "on", "nopass", "+@all", "-get", "~*")
+    run(client, "AUTH", "u", "x")
+    body = "return redis.call('get', 'k')"
+    assert ev(client, body) == CommandError(
+        "ERR The user executing the script can't run this command or subcommand "
+        f"script: {sha(body)}, on @user_script:1."
+    )
+    assert ev(client, "return redis.pcall('get', 'k')") == CommandError(
+        "ERR The user executing the script can't run this command or subcommand"
+    )
+    entry = run(client, "ACL", "LOG", "1")
+    assert isinstance(entry, list)
+    fields = entry[0]
+    assert (fields[b"reason"], fields[b"context"], fields[b"object"]) == (
+        b"command",
+        b"lua",
+        b"get",
+    )
+
+
 def test_math_random_is_redis_sequence(client: Client) -> None:
     assert ev(client, "return {math.random(), math.random(100)}") == Raw(b"*2\r\n:0\r\n:85\r\n")
     assert ev(client, "return tostring(math.random())") == Raw(b"$16\r\n0.35333609737146\r\n")
