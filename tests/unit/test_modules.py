@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run
 
-from respcache.commands import Client
+from respcache.commands import Client, Engine
+from respcache.config import Config
 from respcache.errors import CommandError
 
 LOAD_ERROR = CommandError("ERR Error loading the extension. Please check the server logs.")
+
+
+@pytest.fixture
+def client() -> Client:
+    """MODULE is refused unless enable-module-command allows it (test_safe_defaults.py)."""
+    return Engine(Config(enable_module_command="yes")).new_client()
 
 
 def test_module_list_is_empty(client: Client) -> None:
