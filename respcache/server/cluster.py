@@ -31,6 +31,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Final
 
+import hiredis
+
 from respcache.commands import failover as failover_cmd
 from respcache.commands.admission import Forward, Hold, HoldQueue, Relayable
 from respcache.commands.pubsub import pubsub_of
@@ -87,55 +89,30 @@ _REDIRECT_WINDOW = 5.0
 is forwarded to the new leader (then the connection closes)."""
 
 
-def _line_end(buf: bytes, pos: int) -> int:
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        raise IndexError
-    return end
+async def _read_replies(reader: asyncio.StreamReader, count: int) -> tuple[bytes, list[object]]:
+    """Read exactly ``count`` complete replies: their raw bytes and hiredis's parse.
+
+    The raw bytes are relayed as the leader wrote them (hiredis's objects lose
+    RESP types: a status and a bulk string both become ``bytes``).
+    """
+    parser = hiredis.Reader(notEnoughData=_MORE, replyError=CommandError)
+    raw = bytearray()
+    replies: list[object] = []
+    while len(replies) < count:
+        reply = parser.gets()
+        if reply is _MORE:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise ConnectionError("the leader closed the connection")
+            raw += chunk
+            parser.feed(chunk)
+            continue
+        replies.append(reply)
+    return bytes(raw), replies
 
 
-def _reply_end(buf: bytes, pos: int) -> int:
-    """Where the RESP2/RESP3 reply starting at ``pos`` ends (IndexError: incomplete)."""
-    kind = buf[pos : pos + 1]
-    end = _line_end(buf, pos)
-    if kind in (b"$", b"=", b"!"):
-        length = int(buf[pos + 1 : end])
-        if length < 0:
-            return end + 2
-        if len(buf) < end + 4 + length:
-            raise IndexError
-        return end + 4 + length
-    if kind in (b"*", b"~", b">", b"%", b"|"):
-        count = int(buf[pos + 1 : end])
-        if kind in (b"%", b"|"):
-            count *= 2
-        pos = end + 2
-        for _ in range(max(count, 0)):
-            pos = _reply_end(buf, pos)
-        return pos
-    return end + 2
-
-
-async def _read_replies(reader: asyncio.StreamReader, data: bytes, count: int) -> bytes:
-    """Read until ``data`` holds ``count`` complete replies."""
-    while _skip_replies(data, 0, count) is None:
-        chunk = await reader.read(65536)
-        if not chunk:
-            raise ConnectionError("the leader closed the connection")
-        data += chunk
-    return data
-
-
-def _skip_replies(buf: bytes, pos: int, count: int) -> int | None:
-    """The offset after ``count`` complete replies from ``pos`` (None: not all there)."""
-    try:
-        for _ in range(count):
-            if pos >= len(buf):
-                return None
-            pos = _reply_end(buf, pos)
-    except (IndexError, ValueError):
-        return None
-    return pos
+_MORE = object()
+"""hiredis's "not enough data yet"."""
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -541,20 +518,21 @@ class ClusterNode:
                 # (an unknown command flags the transaction, as in Redis).
                 prefix.append([b"RESPCACHE-FORWARDED-TRANSACTION-HAD-ERRORS"])
             self.engine.discard_transaction(client)
-        payload = b"".join(map(encode_command, [*prefix, *commands]))
         sent = False
         try:
             async with asyncio.timeout(_FORWARD_TIMEOUT * 4):
                 reader, writer = await self._leader_connection(leader, password)
                 try:
-                    writer.write(payload)
+                    if prefix:
+                        # The connection's state first; its replies are not relayed.
+                        writer.write(b"".join(map(encode_command, prefix)))
+                        await _read_replies(reader, len(prefix))
+                    writer.write(b"".join(map(encode_command, commands)))
                     sent = True
-                    data = await _read_replies(reader, b"", len(prefix) + len(commands))
+                    data, _ = await _read_replies(reader, len(commands))
                 finally:
                     writer.close()
-            start = _skip_replies(data, 0, len(prefix))
-            assert start is not None
-            conn.forwarded(data[start:])
+            conn.forwarded(data)
             log.info("Forwarded %d command(s) of %s to the leader", len(commands), conn.addr)
         except (OSError, TimeoutError) as err:
             log.warning("Forwarding to the leader %s:%d failed: %r", *leader, err)
@@ -574,8 +552,9 @@ class ClusterNode:
         while True:
             reader, writer = await asyncio.open_connection(*leader)
             writer.write(hello)
-            data = await _read_replies(reader, b"", 2 if password else 1)
-            if b"*3\r\n$6\r\nmaster\r\n" in data:
+            _, replies = await _read_replies(reader, 2 if password else 1)
+            role = replies[-1]
+            if isinstance(role, list) and role and role[0] == b"master":
                 return reader, writer
             writer.close()
             await asyncio.sleep(0.01)

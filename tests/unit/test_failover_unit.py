@@ -18,7 +18,7 @@ from respcache.replication.backlog import Backlog, History
 from respcache.replication.follower import FollowerSession, SessionError
 from respcache.replication.framing import FrameReader, encode_command
 from respcache.replication.isr import InSyncSet
-from respcache.server.cluster import _skip_replies
+from respcache.server.cluster import _read_replies
 from respcache.server.gate import CommitGate
 
 # --- FAILOVER's arguments ----------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_failover_without_coordination_is_refused() -> None:
 # --- the reply framer (forwarding) ----------------------------------------------------------
 
 
-def test_skip_replies_counts_whole_replies_of_every_type() -> None:
+def test_read_replies_counts_whole_replies_of_every_type() -> None:
     replies = [
         b"+OK\r\n",
         b"-ERR x\r\n",
@@ -91,16 +91,24 @@ def test_skip_replies_counts_whole_replies_of_every_type() -> None:
         b"~1\r\n#t\r\n",
     ]
     data = b"".join(replies)
-    ends = []
-    pos = 0
-    for reply in replies:
-        pos += len(reply)
-        ends.append(pos)
-    for count in range(len(replies) + 1):
-        assert _skip_replies(data, 0, count) == (ends[count - 1] if count else 0)
+
+    async def read(chunks: list[bytes], count: int) -> tuple[bytes, list[object]]:
+        reader = asyncio.StreamReader()
+        for chunk in chunks:
+            reader.feed_data(chunk)
+        reader.feed_eof()
+        return await _read_replies(reader, count)
+
+    # Whole, and one byte at a time: every reply of every type is counted.
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))]):
+        raw, parsed = asyncio.run(read(chunks, len(replies)))
+        assert raw == data and len(parsed) == len(replies)
+        assert parsed[1] == CommandError("ERR x")
     for cut in range(len(data)):  # a truncated reply is never counted as complete
+        ends = [sum(map(len, replies[: i + 1])) for i in range(len(replies))]
         complete = sum(1 for end in ends if end <= cut)
-        assert _skip_replies(data[:cut], 0, complete + 1) is None
+        with pytest.raises(ConnectionError):
+            asyncio.run(read([data[:cut]], complete + 1))
 
 
 # --- epoch markers on the link -----------------------------------------------------------------
@@ -287,3 +295,14 @@ def test_a_leader_that_meets_a_newer_epoch_steps_down_at_once() -> None:
         assert rep.fenced
 
     asyncio.run(main())
+
+
+def test_a_node_waiting_for_zookeeper_does_not_claim_master() -> None:
+    engine = Engine(Config())
+    rep = Replication(engine, CommitGate(), engine.config)
+    assert rep.role_reply()[0] == b"master"  # standalone: a master
+    rep.managed = True
+    rep.step_down("waiting for ZooKeeper to decide the roles")
+    assert rep.role_reply() == [b"slave", b"", 0, b"none", -1]
+    assert rep.info_lines()[0] == "role:slave"
+    assert rep.public_role() == "none"
