@@ -23,6 +23,7 @@ EXTENSIONS: dict[str, str] = {
     "sentinel": "the Sentinel discovery subset (commands/sentinel.py) for Sentinel-aware clients",
     "debug|digest": "Redis 7.0 parses DEBUG DIGEST inside DEBUG, without a subcommand entry",
     "debug|digest-value": "as debug|digest",
+    "debug|reload": "as debug|digest",
 }
 
 
