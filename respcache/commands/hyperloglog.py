@@ -106,16 +106,16 @@ def pfadd(c: Client, argv: list[bytes]) -> Reply:
 def pfcount(c: Client, argv: list[bytes]) -> Reply:
     db = c.db
     if len(argv) > 2:
-        maximum = [0] * hll.REGISTERS
+        maximum = bytes(hll.REGISTERS)
         for key in argv[1:]:
             value = db.lookup(key)
             if value is None:
                 continue
             try:
-                hll.merge_into(maximum, _check(value))
+                maximum = hll.max_registers(maximum, hll.register_bytes(_check(value)))
             except hll.CorruptHLL:
                 raise CommandError(INVALID_HLL) from None
-        return hll.count_registers(maximum)
+        return hll.count_register_bytes(maximum)
     key = argv[1]
     value = db.lookup(key)
     if value is None:
@@ -126,7 +126,10 @@ def pfcount(c: Client, argv: list[bytes]) -> Reply:
         mark_encoding(c, key, value, "raw")
         return card
     try:
-        card = hll.estimate(hll.histogram(value))
+        if value[4] == hll.DENSE:
+            card = hll.count_register_bytes(hll.unpack_dense(value))
+        else:
+            card = hll.estimate(hll.histogram(value))
     except hll.CorruptHLL:
         raise CommandError(INVALID_HLL) from None
     data = bytearray(value)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -501,6 +501,11 @@ def command_list(c: Client, argv: list[bytes]) -> Reply:
     raise CommandError(SYNTAX)
 
 
+GETKEYS_PROCS: dict[str, Callable[[list[bytes]], list[tuple[int, list[str]]]]] = {}
+"""Per-command key extraction where key specs cannot say it (Redis's ``getkeys_proc``,
+e.g. SORT's STORE key); each module registers its own."""
+
+
 def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
     target = argv[2:]
     spec = REGISTRY.get(target[0].decode("utf-8", "replace").lower())
@@ -513,7 +518,8 @@ def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
     n = len(target)
     if (spec.arity > 0 and spec.arity != n) or n < -spec.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
-    found = keys_with_specs(spec, target)
+    proc = GETKEYS_PROCS.get(spec.name)
+    found = proc(target) if proc is not None else keys_with_specs(spec, target)
     if found is None or (not found and "no_mandatory_keys" not in spec.flags):
         if "no_mandatory_keys" in spec.flags:
             return []

@@ -20,6 +20,7 @@ from typing import Final
 
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
+from respcache.commands.introspection import GETKEYS_PROCS
 from respcache.commands.lists import item_size
 from respcache.commands.registry import command
 from respcache.commands.sets import members_in_order, notify_new
@@ -244,3 +245,25 @@ def sort(c: Client, argv: list[bytes]) -> Reply:
 )
 def sort_ro(c: Client, argv: list[bytes]) -> Reply:
     return _sort(c, argv, readonly=True)
+
+
+def sort_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Redis's ``sortGetKeys``: the sorted key, and the last STORE key (options with
+    arguments skipped as Redis skips them)."""
+    keys: list[tuple[int, list[str]]] = [(1, ["RO", "access"])]
+    store: tuple[int, list[str]] | None = None
+    skips = {b"limit": 2, b"get": 1, b"by": 1}
+    i = 2
+    while i < len(argv):
+        word = argv[i].lower()
+        if word in skips:
+            i += skips[word]
+        elif word == b"store" and i + 1 < len(argv):
+            store = (i + 1, ["OW", "update"])
+        i += 1
+    if store is not None:
+        keys.append(store)
+    return keys
+
+
+GETKEYS_PROCS["sort"] = sort_keys

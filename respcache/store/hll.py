@@ -597,3 +597,90 @@ def add_many(data: bytearray, elements: list[bytes], max_bytes: int) -> tuple[in
         index, count = pattern(element)
         updated += dense_set(data, index, count)
     return updated, data
+
+
+# --- whole-register-set operations at C speed (bytes.translate, big integers) ----------
+#
+# Registers as a 16384-byte string (one register per byte) let PFCOUNT and PFMERGE of
+# several keys run without a Python loop over registers: unpacking and packing the dense
+# 6-bit layout is done with translate tables on the three byte lanes, the per-register
+# maximum with SWAR arithmetic on one big integer, the histogram with bytes.count.
+
+
+def _table(fn: object) -> bytes:
+    return bytes(fn(i) & 0xFF for i in range(256))  # type: ignore[operator]
+
+
+_AND63 = _table(lambda b: b & 63)
+_SHR6 = _table(lambda b: b >> 6)
+_AND15_SHL2 = _table(lambda b: (b & 15) << 2)
+_SHR4 = _table(lambda b: b >> 4)
+_AND3_SHL4 = _table(lambda b: (b & 3) << 4)
+_SHR2 = _table(lambda b: b >> 2)
+_AND3_SHL6 = _table(lambda b: (b & 3) << 6)
+_AND15_SHL4 = _table(lambda b: (b & 15) << 4)
+_SHL2 = _table(lambda b: b << 2)
+
+
+def _or(a: bytes, b: bytes) -> bytes:
+    """Byte-wise OR of two equal-length strings whose set bits never overlap."""
+    return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+def unpack_dense(data: bytes | bytearray) -> bytes:
+    """The 16384 registers of a dense HLL, one per byte."""
+    regs = bytes(data[HDR_SIZE:DENSE_SIZE])
+    b0, b1, b2 = regs[0::3], regs[1::3], regs[2::3]
+    out = bytearray(REGISTERS)
+    out[0::4] = b0.translate(_AND63)
+    out[1::4] = _or(b0.translate(_SHR6), b1.translate(_AND15_SHL2))
+    out[2::4] = _or(b1.translate(_SHR4), b2.translate(_AND3_SHL4))
+    out[3::4] = b2.translate(_SHR2)
+    return bytes(out)
+
+
+def pack_registers(header: bytes | bytearray, regs: bytes) -> bytearray:
+    """A dense HLL with ``header`` (encoding set to dense) and these registers (one a byte)."""
+    r0, r1, r2, r3 = regs[0::4], regs[1::4], regs[2::4], regs[3::4]
+    body = bytearray(DENSE_SIZE - HDR_SIZE)
+    body[0::3] = _or(r0, r1.translate(_AND3_SHL6))
+    body[1::3] = _or(r1.translate(_SHR2), r2.translate(_AND15_SHL4))
+    body[2::3] = _or(r2.translate(_SHR4), r3.translate(_SHL2))
+    out = bytearray(header[:HDR_SIZE])
+    out[4] = DENSE
+    out += body
+    return out
+
+
+def register_bytes(data: bytes | bytearray) -> bytes:
+    """All registers of a valid HLL, one per byte (raises CorruptHLL for a bad sparse one)."""
+    if data[4] == DENSE:
+        return unpack_dense(data)
+    regs = bytearray(REGISTERS)
+    idx = 0
+    for value, run in sparse_runs(data):
+        if value:
+            if run + idx > REGISTERS:
+                break
+            regs[idx : idx + run] = bytes((value,)) * run
+        idx += run
+    if idx != REGISTERS:
+        raise CorruptHLL
+    return bytes(regs)
+
+
+_LANES_H = int.from_bytes(b"\x80" * REGISTERS, "little")
+_LANES_ALL = (1 << (8 * REGISTERS)) - 1
+
+
+def max_registers(a: bytes, b: bytes) -> bytes:
+    """Per-register maximum of two register strings (values below 128), SWAR style."""
+    x = int.from_bytes(a, "little")
+    y = int.from_bytes(b, "little")
+    ge = (((x | _LANES_H) - y) & _LANES_H) >> 7  # 1 in each lane where x >= y
+    mask = (ge << 8) - ge  # 0xff in those lanes
+    return ((x & mask) | (y & ~mask & _LANES_ALL)).to_bytes(REGISTERS, "little")
+
+
+def count_register_bytes(regs: bytes) -> int:
+    return estimate([regs.count(bytes((v,))) for v in range(64)])

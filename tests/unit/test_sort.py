@@ -66,3 +66,11 @@ def test_sets_zsets_and_errors(client: Client) -> None:
     assert run(client, "SORT", "str") == CommandError(
         "WRONGTYPE Operation against a key holding the wrong kind of value"
     )
+
+
+def test_command_getkeys_finds_the_store_key(client: Client) -> None:
+    assert run(client, "COMMAND", "GETKEYS", "SORT", "abc", "STORE", "def") == [b"abc", b"def"]
+    assert run(
+        client, "COMMAND", "GETKEYS", "SORT", "abc", "GET", "store", "store", "x", "store", "y"
+    ) == [b"abc", b"y"]
+    assert run(client, "COMMAND", "GETKEYS", "SORT_RO", "abc", "STORE", "def") == [b"abc"]
