@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from support import ServerFactory
-from test_persistence import _content, _fill
+from test_persistence_processes import _content, _fill
 from test_rdb_interop import _fill as _fill_every_encoding
 
 pytestmark = pytest.mark.integration
