@@ -63,7 +63,7 @@ def _wait_bgsave(server: ServerProcess) -> dict[str, str]:
 
 
 def test_save_then_restart_loads_everything(server_factory: ServerFactory) -> None:
-    server = server_factory.respcache()
+    server = server_factory.respcache(enable_debug_command="yes")
     r = server.client()
     _fill(r)
     before = _content(r)
@@ -170,7 +170,7 @@ def test_failed_bgsave_refuses_writes_with_misconf(
 
 
 def test_debug_reload_keeps_the_data(server_factory: ServerFactory) -> None:
-    server = server_factory.respcache()
+    server = server_factory.respcache(enable_debug_command="yes")
     r = server.client()
     _fill(r)
     before = _content(r)
