@@ -82,7 +82,7 @@ class FunctionsState:
         """Compile what changed in ``keyspace.functions`` (full sync, replicated commands)."""
         wanted = self.engine.keyspace.functions
         if len(wanted) == len(self.libraries) and all(
-            (lib := self.libraries.get(name)) is not None and lib.code == code
+            (lib := self.libraries.get(name.lower())) is not None and lib.code == code
             for name, code in wanted.items()
         ):
             return
@@ -93,7 +93,7 @@ class FunctionsState:
                 library = compile_library(self.engine, code, timeout=None)
             except CommandError:
                 continue  # cannot happen for code a leader accepted
-            self.libraries[name] = library
+            self.libraries[name.lower()] = library
             self.functions.update(library.functions)
 
 
@@ -151,13 +151,24 @@ def parse_metadata(code: bytes) -> tuple[str, str, int]:
     return engine, name, end
 
 
-def compile_library(engine: Engine, code: bytes, timeout: float | None = 0.5) -> Library:
-    """Check the metadata, run the code, collect its functions (CommandError on failure)."""
+def compile_library(
+    engine: Engine,
+    code: bytes,
+    timeout: float | None = 0.5,
+    existing: dict[str, Library] | None = None,
+) -> Library:
+    """Check the metadata, run the code, collect its functions (CommandError on failure).
+
+    With ``existing`` (FUNCTION LOAD without REPLACE), a library of the same name is
+    refused before the code runs, as functionsCreateWithLibraryCtx does.
+    """
     engine_name, name, offset = parse_metadata(code)
     if not _valid_name(name):
         raise CommandError(BAD_NAME)
     if engine_name.lower() != "lua":
         raise CommandError(f"ERR Engine '{engine_name}' not found")
+    if existing is not None and name.lower() in existing:
+        raise CommandError(f"ERR Library '{name}' already exists")
     runtime = scripting_state(engine).runtime
     try:
         registered = runtime.load_library(code[offset:], timeout=timeout)
@@ -166,7 +177,7 @@ def compile_library(engine: Engine, code: bytes, timeout: float | None = 0.5) ->
     if not registered:
         raise CommandError("ERR No functions registered")
     functions = {
-        fname: Function(fname, name, callback, desc, flags)
+        fname.lower(): Function(fname, name, callback, desc, flags)
         for fname, (callback, desc, flags) in registered.items()
     }
     return Library(name, code, functions)
@@ -182,7 +193,7 @@ def _changed(c: Client) -> None:
 def _fcall(c: Client, argv: list[bytes], read_only: bool) -> Reply:
     state = functions_state(c.engine)
     name = argv[1].decode("utf-8", "surrogateescape")
-    function = state.functions.get(name)
+    function = state.functions.get(name.lower())
     if function is None:
         raise CommandError("ERR Function not found")
     raw = argv[2]
@@ -270,28 +281,26 @@ def function_load(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError("ERR Function code is missing")
     code = argv[pos]
     state = functions_state(c.engine)
-    _, name, _ = parse_metadata(code)
-    if _valid_name(name) and name in state.libraries and not replace:
-        raise CommandError(f"ERR Library '{name}' already exists")
     timeout = None if c.is_master else 0.5
-    library = compile_library(c.engine, code, timeout=timeout)
-    if library.name in state.libraries and not replace:
-        raise CommandError(f"ERR Library '{library.name}' already exists")
-    for fname in library.functions:
+    library = compile_library(
+        c.engine, code, timeout=timeout, existing=None if replace else state.libraries
+    )
+    for fname, function in library.functions.items():
         other = state.functions.get(fname)
-        if other is not None and other.library != library.name:
-            raise CommandError(f"ERR Function {fname} already exists")
+        if other is not None and other.library.lower() != library.name.lower():
+            raise CommandError(f"ERR Function {function.name} already exists")
     _install(c.engine, state, library)
     _changed(c)
     return library.name.encode()
 
 
 def _install(engine: Engine, state: FunctionsState, library: Library) -> None:
-    old = state.libraries.pop(library.name, None)
+    old = state.libraries.pop(library.name.lower(), None)
     if old is not None:
         for fname in old.functions:
             state.functions.pop(fname, None)
-    state.libraries[library.name] = library
+        engine.keyspace.functions.pop(old.name, None)
+    state.libraries[library.name.lower()] = library
     state.functions.update(library.functions)
     engine.keyspace.functions[library.name] = library.code
 
@@ -309,12 +318,12 @@ def _install(engine: Engine, state: FunctionsState, library: Library) -> None:
 def function_delete(c: Client, argv: list[bytes]) -> Reply:
     state = functions_state(c.engine)
     name = argv[2].decode("utf-8", "surrogateescape")
-    library = state.libraries.pop(name, None)
+    library = state.libraries.pop(name.lower(), None)
     if library is None:
         raise CommandError("ERR Library not found")
     for fname in library.functions:
         state.functions.pop(fname, None)
-    del c.engine.keyspace.functions[name]
+    c.engine.keyspace.functions.pop(library.name, None)
     _changed(c)
     return OK
 
@@ -446,15 +455,15 @@ def function_restore(c: Client, argv: list[bytes]) -> Reply:
     libraries: dict[str, Library] = {}
     for code in codes:
         library = compile_library(engine, code, timeout=timeout)
-        if library.name in libraries:
+        if library.name.lower() in libraries:
             raise CommandError(f"ERR Library {library.name} already exists")
-        libraries[library.name] = library
+        libraries[library.name.lower()] = library
     state = functions_state(engine)
     new_functions: dict[str, str] = {}
     for library in libraries.values():
         for fname in library.functions:
             if fname in new_functions:
-                raise CommandError(f"ERR Function {fname} already exists")
+                raise CommandError(f"ERR Function {library.functions[fname].name} already exists")
             new_functions[fname] = library.name
     if policy == b"flush":
         state.libraries.clear()
@@ -466,13 +475,13 @@ def function_restore(c: Client, argv: list[bytes]) -> Reply:
             for name, lib in state.libraries.items()
             if not (policy == b"replace" and name in libraries)
         }
-        for name in libraries:
+        for name, library in libraries.items():
             if name in kept:
-                raise CommandError(f"ERR Library {name} already exists")
+                raise CommandError(f"ERR Library {library.name} already exists")
         for lib in kept.values():
-            for fname in lib.functions:
+            for fname, function in lib.functions.items():
                 if fname in new_functions:
-                    raise CommandError(f"ERR Function {fname} already exists")
+                    raise CommandError(f"ERR Function {function.name} already exists")
     for library in libraries.values():
         _install(engine, state, library)
     _changed(c)
