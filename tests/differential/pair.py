@@ -46,7 +46,12 @@ class Pair:
         self.ours = self.theirs = None
 
     def reset(self) -> None:
-        """Fresh connections if needed, db 0 selected, and empty keyspaces on both sides."""
+        """Fresh connections, db 0 selected, and empty keyspaces on both sides.
+
+        The connections are new for every example: an example that failed half-way (a
+        reply left unread on one side) cannot shift the next example's replies by one.
+        """
+        self.close()
         if not self.ours_server.alive():
             raise AssertionError(
                 f"respcache died (exit code {self.ours_server.proc.poll() if self.ours_server.proc else None})"
