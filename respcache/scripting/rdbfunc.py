@@ -9,39 +9,18 @@ everything before it, eight little-endian bytes. CRC64 is Redis's crc64.c
 accepts what Redis writes: plain, integer-encoded and LZF-compressed strings,
 the old ``RDB_OPCODE_FUNCTION`` (246) is refused as Redis 7.0 refuses it
 ("Pre-GA function format not supported"). The full RDB module is written
-elsewhere; these pieces stay small on purpose.
+in respcache.persistence; CRC64 is its ``crc64``.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from respcache.persistence.crc64 import crc64
+
 RDB_VERSION: Final = 10
 RDB_OPCODE_FUNCTION2: Final = 245
 RDB_OPCODE_FUNCTION_PRE_GA: Final = 246
-
-_POLY: Final = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 reflected
-
-
-def _table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ _POLY if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE: Final = _table()
-
-
-def crc64(data: bytes, crc: int = 0) -> int:
-    """Redis's crc64 (``crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9ca``)."""
-    table = _TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc
 
 
 class PayloadError(Exception):
