@@ -550,7 +550,7 @@ class ClusterNode:
         hello = encode_command([b"AUTH", password.encode()]) if password else b""
         hello += encode_command([b"ROLE"])
         while True:
-            reader, writer = await asyncio.open_connection(*leader)
+            reader, writer = await asyncio.open_connection(*leader, ssl=self.server.tls.outgoing())
             writer.write(hello)
             _, replies = await _read_replies(reader, 2 if password else 1)
             role = replies[-1]
