@@ -224,7 +224,7 @@ _TABLE: tuple[Setting, ...] = (
     _bool("unclean-election", False, "Let a node outside the in-sync set lead when no in-sync node is left (availability over durability: acknowledged writes may be lost).", "cluster", mutable=False),
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
-    _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
+    _int("http-port", 0, "Port of the HTTP /data, /metrics and /health endpoint, on the bind addresses (HTTPS when tls-port is set, see tls-http); 0 disables it.", "http", 0, 65535, mutable=False),
     # --- encodings and client-side caching (honoured)
     _int("hash-max-listpack-entries", 512, "A hash with more fields than this is reported (OBJECT ENCODING) and iterated as a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-entries",)),
     _mem("hash-max-listpack-value", "64", "A hash with a field or value longer than this many bytes is a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-value",)),
