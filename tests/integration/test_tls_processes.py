@@ -256,7 +256,8 @@ def start_tls_only(
     opts |= server_options(certs, tls_port, **options)
     argv = respcache_command() + options_to_args(opts)
     wd = _workdir(base, "tls-")
-    server = TlsServerProcess("respcache", argv, tls_port, wd, context=tls_context(certs))
+    ctx = tls_context(certs, client_cert=True)
+    server = TlsServerProcess("respcache", argv, tls_port, wd, context=ctx)
     started.append(server)
     server.start()
     return server
@@ -268,8 +269,16 @@ def test_tls_only_leader_and_tls_follower(
 ) -> None:
     started: list[ServerProcess] = []
     try:
-        leader = start_tls_only(certs, tmp_path, started, tls_replication="yes")
-        lr: Any = leader.client(ssl_ca_certs=str(certs.ca))
+        # Mutual TLS on the replication link: the leader asks for client certificates.
+        leader = start_tls_only(
+            certs, tmp_path, started, tls_replication="yes", tls_auth_clients="yes"
+        )
+        mutual = {
+            "ssl_ca_certs": str(certs.ca),
+            "ssl_certfile": str(certs.client_cert),
+            "ssl_keyfile": str(certs.client_key),
+        }
+        lr: Any = leader.client(**mutual)
         assert lr.info("server")["tcp_port"] == leader.port  # tls-port when port is 0
         lr.set("before", "sync")
         follower = start_tls_only(
@@ -281,7 +290,7 @@ def test_tls_only_leader_and_tls_follower(
             tls_client_cert_file=str(certs.client_cert),
             tls_client_key_file=str(certs.client_key),
         )
-        fr: Any = follower.client(ssl_ca_certs=str(certs.ca))
+        fr: Any = follower.client(**mutual)
         deadline = time.monotonic() + 10
         while fr.info("replication").get("master_link_status") != "up":
             assert time.monotonic() < deadline, follower.log_text()

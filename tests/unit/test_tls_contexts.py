@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,18 @@ def test_ciphersuites_and_session_cache_reach_openssl(certs: Certs) -> None:
     assert tls.server is not None
     tls13 = [c["name"] for c in tls.server.get_ciphers() if c["protocol"] == "TLSv1.3"]
     assert tls13 == ["TLS_AES_256_GCM_SHA384"]
+
+
+def test_dh_params_file(certs: Certs, tmp_path: Path) -> None:
+    dh = tmp_path / "dh.pem"
+    subprocess.run(
+        ["openssl", "dhparam", "-dsaparam", "-out", str(dh), "2048"],
+        check=True,
+        capture_output=True,
+    )
+    TlsContexts(config(certs, tls_dh_params_file=str(dh))).configure()
+    with pytest.raises(TlsError):
+        TlsContexts(config(certs, tls_dh_params_file=str(certs.ca))).configure()
 
 
 def test_reloadable_context_wraps_with_the_current_one(certs: Certs) -> None:
