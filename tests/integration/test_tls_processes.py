@@ -148,7 +148,9 @@ def test_tls_auth_clients_yes_refuses_clients_without_a_certificate(
     server_factory: ServerFactory, certs: Certs
 ) -> None:
     tls_port = free_port()
-    server = server_factory.respcache(server_options(certs, tls_port, tls_auth_clients="yes"))
+    options = server_options(certs, tls_port, tls_auth_clients="yes", tls_ca_cert_file="")
+    options["tls_ca_cert_dir"] = str(certs.ca_dir)  # client certificates checked by a CA dir
+    server = server_factory.respcache(options)
     assert handshake_refused(tls_port, tls_context(certs))
     with tls_client(
         tls_port, certs, ssl_certfile=str(certs.client_cert), ssl_keyfile=str(certs.client_key)

@@ -49,6 +49,8 @@ class Certs:
     client_cert: Path
     client_key: Path
     stranger_ca: Path
+    ca_dir: Path
+    """A directory holding the CA under its hash name (``openssl rehash``)."""
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -90,11 +92,15 @@ def make_certs(directory: Path) -> Certs:
         "pkcs8", "-topk8", "-in", "server.key", "-out", "server-encrypted.key",
         "-passout", f"pass:{KEY_PASSPHRASE}", cwd=directory,
     )  # fmt: skip
+    ca_dir = directory / "cadir"
+    ca_dir.mkdir(exist_ok=True)
+    shutil.copy(directory / "ca.crt", ca_dir / "ca.crt")
+    _openssl("rehash", str(ca_dir), cwd=directory)
     d = directory
     return Certs(
         d, d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key",
         d / "server-encrypted.key", d / "other.crt", d / "other.key", d / "client.crt",
-        d / "client.key", d / "stranger.crt",
+        d / "client.key", d / "stranger.crt", ca_dir,
     )  # fmt: skip
 
 
