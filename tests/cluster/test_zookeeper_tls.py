@@ -1,4 +1,5 @@
-"""A respcache node that reaches ZooKeeper 3.8 over TLS (``zk-tls``).
+"""A respcache cluster over TLS everywhere: ZooKeeper 3.8 (``zk-tls``), clients and the
+replication link (``tls-replication``, mutual TLS), no plain port at all.
 
 The ensemble is a real ZooKeeper from ``/usr/share/zookeeper`` with the Netty connection
 factory and a ``secureClientPort`` whose key store and trust store are PEM files
@@ -14,12 +15,13 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
-from support import ServerProcess, start_respcache
-from support.tls import Certs, have_openssl, make_certs
+from support import ServerProcess
+from support.tls import Certs, have_openssl, make_certs, start_tls_only
 from zk_helpers import TICK_MS, WAIT
 
 from respcache.coordination.zkserver import ZooKeeperServer, free_port
@@ -95,18 +97,43 @@ def tls_options(certs: Certs, secure_port: int) -> dict[str, object]:
     }
 
 
-def test_node_leads_through_a_tls_zookeeper(
+def test_a_tls_only_cluster_over_a_tls_zookeeper(
     secure_zookeeper: tuple[TlsZooKeeper, int], certs: Certs, tmp_path: Path
 ) -> None:
+    """TLS everywhere: clients, the replication link (mutual TLS), ZooKeeper."""
     _, secure_port = secure_zookeeper
-    node: ServerProcess = start_respcache(tls_options(certs, secure_port), workdir=tmp_path)
+    options = tls_options(certs, secure_port) | {
+        "cluster_name": "tlsonly",
+        "tls_replication": "yes",
+        "tls_auth_clients": "yes",
+        "read_consistency": "local",  # the follower answers reads from its copy
+    }
+    started: list[ServerProcess] = []
+    mutual = {
+        "ssl_ca_certs": str(certs.ca),
+        "ssl_certfile": str(certs.client_cert),
+        "ssl_keyfile": str(certs.client_key),
+    }
     try:
+        first = start_tls_only(certs, tmp_path, started, **options)
+        second = start_tls_only(certs, tmp_path, started, **options)
+        clients: list[Any] = [first.client(**mutual), second.client(**mutual)]
         deadline = time.monotonic() + WAIT
-        with node.client() as r:
-            while r.execute_command("ROLE")[0] != b"master":
-                assert time.monotonic() < deadline, node.log_text()
-                time.sleep(0.05)
-        # Its election znode is there, read over TLS with the same certificates.
+        while True:
+            roles = [c.execute_command("ROLE") for c in clients]
+            kinds = sorted(role[0] for role in roles)
+            follower_up = any(r[0] == b"slave" and r[3] == b"connected" for r in roles)
+            if kinds == [b"master", b"slave"] and follower_up:
+                break
+            assert time.monotonic() < deadline, (roles, first.log_text(), second.log_text())
+            time.sleep(0.05)
+        leader, follower = clients if roles[0][0] == b"master" else clients[::-1]
+        leader_server = first if roles[0][0] == b"master" else second
+        follower_role = follower.execute_command("ROLE")
+        assert int(follower_role[2]) == leader_server.port  # the leader's TLS port
+        assert leader.set("k", "over TLS")  # acknowledged by the follower
+        assert follower.get("k") == b"over TLS"
+        # Both election znodes are there, read over TLS with the same certificates.
         zk = KazooClient(
             f"127.0.0.1:{secure_port}",
             use_ssl=True,
@@ -116,12 +143,15 @@ def test_node_leads_through_a_tls_zookeeper(
         )
         zk.start(timeout=WAIT)
         try:
-            assert zk.get_children("/respcache/tls/election")
+            assert len(zk.get_children("/respcache/tlsonly/election")) == 2
         finally:
             zk.stop()
             zk.close()
+        for client in clients:
+            client.close()
     finally:
-        node.stop()
+        for server in started:
+            server.stop()
 
 
 def test_the_secure_port_refuses_clients_without_a_certificate(
@@ -130,6 +160,6 @@ def test_the_secure_port_refuses_clients_without_a_certificate(
     _, secure_port = secure_zookeeper
     zk = KazooClient(f"127.0.0.1:{secure_port}", use_ssl=True, ca=str(certs.ca))
     with pytest.raises(KazooTimeoutError):
-        zk.start(timeout=1.5)
+        zk.start(timeout=1.0)
     zk.stop()
     zk.close()

@@ -23,14 +23,13 @@ from typing import Any
 import pytest
 import redis
 from support import ServerFactory, ServerProcess, free_port, respcache_is_redis
-from support.servers import _workdir, options_to_args, respcache_command
 from support.tls import (
     KEY_PASSPHRASE,
     Certs,
-    TlsServerProcess,
     have_openssl,
     make_certs,
     server_options,
+    start_tls_only,
     tls_connection,
     tls_context,
 )
@@ -242,22 +241,6 @@ def test_encrypted_key_and_tls_protocols(server_factory: ServerFactory, certs: C
 
 
 # --- TLS only, replication -----------------------------------------------------------------
-
-
-def start_tls_only(
-    certs: Certs, base: Path, started: list[ServerProcess], **options: object
-) -> TlsServerProcess:
-    """A respcache server with ``port 0``: reachable over TLS only."""
-    tls_port = free_port()
-    opts = {"bind": "127.0.0.1", "save": "", "loglevel": "notice", "port": 0}
-    opts |= server_options(certs, tls_port, **options)
-    argv = respcache_command() + options_to_args(opts)
-    wd = _workdir(base, "tls-")
-    ctx = tls_context(certs, client_cert=True)
-    server = TlsServerProcess("respcache", argv, tls_port, wd, context=ctx)
-    started.append(server)
-    server.start()
-    return server
 
 
 @pytest.mark.skipif(respcache_is_redis(), reason="respcache's replication")

@@ -18,13 +18,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .servers import START_TIMEOUT, ServerProcess, ServerStartError
+from .net import free_port
+from .servers import (
+    START_TIMEOUT,
+    ServerProcess,
+    ServerStartError,
+    _workdir,
+    options_to_args,
+    respcache_command,
+)
 
 __all__ = [
     "Certs",
     "TlsServerProcess",
     "have_openssl",
     "make_certs",
+    "server_options",
+    "start_tls_only",
     "tls_connection",
     "tls_context",
 ]
@@ -171,3 +181,19 @@ class TlsServerProcess(ServerProcess):
         if self.password and "password" not in kwargs:
             kwargs["password"] = self.password
         return redis.Redis(host=self.host, port=self.port, **kwargs)  # type: ignore[arg-type]
+
+
+def start_tls_only(
+    certs: Certs, base: Path, started: list[ServerProcess], **options: object
+) -> TlsServerProcess:
+    """A respcache server with ``port 0``: reachable over TLS only."""
+    tls_port = free_port()
+    opts = {"bind": "127.0.0.1", "save": "", "loglevel": "notice", "port": 0}
+    opts |= server_options(certs, tls_port, **options)
+    argv = respcache_command() + options_to_args(opts)
+    wd = _workdir(base, "tls-")
+    ctx = tls_context(certs, client_cert=True)
+    server = TlsServerProcess("respcache", argv, tls_port, wd, context=ctx)
+    started.append(server)
+    server.start()
+    return server
