@@ -314,6 +314,9 @@ def _libssl() -> Any:
             lib.SSL_CTX_ctrl.restype = ctypes.c_long
             lib.SSL_CTX_set_timeout.argtypes = [ctypes.c_void_p, ctypes.c_long]
             lib.SSL_CTX_set_timeout.restype = ctypes.c_long
+            lib.OpenSSL_version_num.restype = ctypes.c_ulong
+            if lib.OpenSSL_version_num() != ssl.OPENSSL_VERSION_NUMBER:
+                lib = None  # another copy than _ssl's: its SSL_CTX would not be ours
         except (OSError, AttributeError):
             lib = None
     _LIB.append(lib)
