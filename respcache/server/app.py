@@ -177,8 +177,7 @@ class Server:
         if self.tls.wanted:
             try:
                 self.tls.configure()
-            except TlsError:
-                log.warning("Failed to configure TLS. Check logs for more info.")
+            except TlsError:  # the reason was logged; run() logs this and exits 1
                 raise OSError("Failed to configure TLS. Check logs for more info.") from None
         # HTTP first: once the RESP port accepts, the HTTP endpoint is up too.
         if cfg.http_port:
