@@ -336,6 +336,14 @@ def test_https_endpoint_authenticates_against_the_acl(
     )
     status, body, _ = https(http_port, certs, "PUT", "/data/k", b"w", basic("reader", "readpw"))
     assert status == 403 and body.startswith(b"NOPERM"), body
+    admin.acl_setuser("writer", enabled=True, passwords=["+wpw"], keys=["k*"], commands=["+set"])
+    assert https(http_port, certs, "PUT", "/data/k2", b"w", basic("writer", "wpw"))[0] == 204
+    status, body, _ = https(http_port, certs, "GET", "/data/k", None, basic("writer", "wpw"))
+    assert (
+        status == 403 and body == b"NOPERM this user has no permissions to run the 'get' command\n"
+    )
+    status, body, _ = https(http_port, certs, "PUT", "/data/x", b"w", basic("writer", "wpw"))
+    assert status == 403 and body.startswith(b"NOPERM"), body  # a key outside k*
     status, body, _ = https(http_port, certs, "GET", "/data/k", None, basic("reader", "nope"))
     assert status == 401 and body.startswith(b"WRONGPASS")
     assert https(http_port, certs, "GET", "/metrics")[0] == 401
