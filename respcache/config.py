@@ -224,7 +224,7 @@ _TABLE: tuple[Setting, ...] = (
     _bool("unclean-election", False, "Let a node outside the in-sync set lead when no in-sync node is left (availability over durability: acknowledged writes may be lost).", "cluster", mutable=False),
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
-    _int("http-port", 0, "Port of the HTTP /data endpoint; 0 disables it.", "http", 0, 65535, mutable=False),
+    _int("http-port", 0, "Port of the HTTP /data, /metrics and /health endpoint, on the bind addresses (HTTPS when tls-port is set, see tls-http); 0 disables it.", "http", 0, 65535, mutable=False),
     # --- encodings and client-side caching (honoured)
     _int("hash-max-listpack-entries", 512, "A hash with more fields than this is reported (OBJECT ENCODING) and iterated as a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-entries",)),
     _mem("hash-max-listpack-value", "64", "A hash with a field or value longer than this many bytes is a hashtable, for good.", "advanced", 0, LLONG_MAX, aliases=("hash-max-ziplist-value",)),
@@ -321,6 +321,34 @@ _TABLE: tuple[Setting, ...] = (
     _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
     _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of users ACL SETUSER creates: resetchannels (none) or allchannels.", "security"),
     _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
+    # --- TLS (issue 14: Redis 7.0's tls-* settings, config.c and tls.c; respcache/server/tls.py)
+    _int("tls-port", 0, "TCP port for RESP clients over TLS, beside or instead of port; 0 disables it.", "tls", 0, 65535),
+    _str("tls-cert-file", "", "PEM certificate (chain) of this server, for TLS clients, followers and the HTTPS endpoint.", "tls"),
+    _str("tls-key-file", "", "PEM private key of tls-cert-file.", "tls"),
+    _str("tls-key-file-pass", "", "Passphrase of tls-key-file, if it is encrypted.", "tls", sensitive=True),
+    _str("tls-client-cert-file", "", "PEM certificate for outgoing TLS links (follower to leader, forwarding); empty uses tls-cert-file.", "tls"),
+    _str("tls-client-key-file", "", "PEM private key of tls-client-cert-file.", "tls"),
+    _str("tls-client-key-file-pass", "", "Passphrase of tls-client-key-file, if it is encrypted.", "tls", sensitive=True),
+    _str("tls-dh-params-file", "", "PEM Diffie-Hellman parameters for DHE ciphers; empty uses OpenSSL's automatic ones.", "tls"),
+    _str("tls-ca-cert-file", "", "PEM bundle of CA certificates that verify clients and leaders.", "tls"),
+    _str("tls-ca-cert-dir", "", "Directory of hashed CA certificates (c_rehash) that verify clients and leaders.", "tls"),
+    _enum("tls-auth-clients", "yes", ("no", "yes", "optional"), "Client certificates: yes (required), optional (verified when sent) or no (not asked for).", "tls"),
+    _bool("tls-replication", False, "Followers connect to their leader over TLS (to its tls-port), as does command forwarding to the leader.", "tls"),
+    _bool("tls-cluster", False, "Accepted, no effect (no Redis Cluster bus); see tls-replication.", "tls"),
+    _str("tls-protocols", "", "Protocol versions allowed, space separated among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; empty is TLSv1.2 TLSv1.3.", "tls"),
+    _str("tls-ciphers", "", "OpenSSL cipher list for TLSv1.2 and below; empty uses OpenSSL's default.", "tls"),
+    _str("tls-ciphersuites", "", "OpenSSL TLSv1.3 ciphersuites, colon separated; empty uses OpenSSL's default.", "tls"),
+    _bool("tls-prefer-server-ciphers", False, "Choose the cipher by the server's preference, not the client's.", "tls"),
+    _bool("tls-session-caching", True, "Let TLS clients resume sessions (faster reconnects).", "tls"),
+    _int("tls-session-cache-size", 20480, "TLS sessions cached for resumption.", "tls", 0, INT_MAX),
+    _int("tls-session-cache-timeout", 300, "Seconds a cached TLS session stays resumable.", "tls", 0, INT_MAX),
+    _bool("tls-http", True, "Serve the HTTP endpoint (http-port) over TLS with tls-cert-file whenever tls-port is set; no keeps plain HTTP.", "tls", mutable=False),
+    _bool("zk-tls", False, "Connect to ZooKeeper over TLS (the ensemble's secureClientPort, given in zookeeper).", "tls", mutable=False),
+    _str("zk-tls-ca-file", "", "PEM CA bundle that verifies the ZooKeeper servers; empty uses tls-ca-cert-file.", "tls", mutable=False),
+    _str("zk-tls-cert-file", "", "PEM client certificate for ZooKeeper (client authentication); empty uses tls-client-cert-file, then tls-cert-file.", "tls", mutable=False),
+    _str("zk-tls-key-file", "", "PEM private key of zk-tls-cert-file (same fallbacks).", "tls", mutable=False),
+    _str("zk-tls-key-file-pass", "", "Passphrase of zk-tls-key-file.", "tls", mutable=False, sensitive=True),
+    _bool("zk-tls-verify", True, "Verify the ZooKeeper servers' certificates against the CA; no accepts any.", "tls", mutable=False),
 )
 # fmt: on
 
@@ -334,7 +362,7 @@ for _s in _TABLE:
         _BY_NAME[_n] = _s
         _ALL_NAMES.append(_n)
 _BY_ATTRIBUTE: dict[str, Setting] = {n.replace("-", "_"): s for n, s in _BY_NAME.items()}
-_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http", "security", "scripting", "advanced", "compat")
+_GROUPS = ("network", "general", "limits", "memory", "data types", "replication", "cluster", "http", "tls", "security", "scripting", "advanced", "compat")
 
 
 def lookup(name: str) -> Setting | None:
@@ -1350,6 +1378,34 @@ class Config:
     enable_module_command = _Field[str]("enable-module-command")
     acl_pubsub_default = _Field[str]("acl-pubsub-default")
     acllog_max_len = _Field[int]("acllog-max-len")
+    # --- TLS
+    tls_port = _Field[int]("tls-port")
+    tls_cert_file = _Field[str]("tls-cert-file")
+    tls_key_file = _Field[str]("tls-key-file")
+    tls_key_file_pass = _Field[str]("tls-key-file-pass")
+    tls_client_cert_file = _Field[str]("tls-client-cert-file")
+    tls_client_key_file = _Field[str]("tls-client-key-file")
+    tls_client_key_file_pass = _Field[str]("tls-client-key-file-pass")
+    tls_dh_params_file = _Field[str]("tls-dh-params-file")
+    tls_ca_cert_file = _Field[str]("tls-ca-cert-file")
+    tls_ca_cert_dir = _Field[str]("tls-ca-cert-dir")
+    tls_auth_clients = _Field[str]("tls-auth-clients")
+    tls_replication = _Field[bool]("tls-replication")
+    tls_cluster = _Field[bool]("tls-cluster")
+    tls_protocols = _Field[str]("tls-protocols")
+    tls_ciphers = _Field[str]("tls-ciphers")
+    tls_ciphersuites = _Field[str]("tls-ciphersuites")
+    tls_prefer_server_ciphers = _Field[bool]("tls-prefer-server-ciphers")
+    tls_session_caching = _Field[bool]("tls-session-caching")
+    tls_session_cache_size = _Field[int]("tls-session-cache-size")
+    tls_session_cache_timeout = _Field[int]("tls-session-cache-timeout")
+    tls_http = _Field[bool]("tls-http")
+    zk_tls = _Field[bool]("zk-tls")
+    zk_tls_ca_file = _Field[str]("zk-tls-ca-file")
+    zk_tls_cert_file = _Field[str]("zk-tls-cert-file")
+    zk_tls_key_file = _Field[str]("zk-tls-key-file")
+    zk_tls_key_file_pass = _Field[str]("zk-tls-key-file-pass")
+    zk_tls_verify = _Field[bool]("zk-tls-verify")
 
     user_lines: list[tuple[list[str], int | None, str]]
     """``user NAME RULE...`` lines: (the words, line number, line), loaded by the ACL."""

@@ -136,7 +136,7 @@ def _server(engine: Engine) -> list[str]:
         f"process_id:{os.getpid()}",
         "process_supervised:no",
         f"run_id:{engine.run_id}",
-        f"tcp_port:{config.port}",
+        f"tcp_port:{config.port or config.tls_port}",
         f"server_time_usec:{int(now * 1_000_000)}",
         f"uptime_in_seconds:{uptime}",
         f"uptime_in_days:{uptime // 86400}",

@@ -8,12 +8,41 @@ from dataclasses import dataclass, field
 from respcache.coordination.state import CLUSTER_NAME_RE, NODE_ID_RE
 from respcache.errors import ConfigError
 
-__all__ = ["CoordinationConfig", "new_run_id"]
+__all__ = ["CoordinationConfig", "ZkTls", "new_run_id"]
 
 
 def new_run_id() -> str:
     """40 random hex characters, like Redis's ``run_id``."""
     return secrets.token_hex(20)
+
+
+@dataclass(frozen=True)
+class ZkTls:
+    """TLS to the ensemble's ``secureClientPort`` (kazoo's ``use_ssl`` and friends).
+
+    ``ca`` verifies the servers (``verify`` off accepts any certificate); ``certfile``
+    and ``keyfile`` are the client certificate ZooKeeper asks for when its
+    ``ssl.clientAuth`` is ``need`` (its default). Host names are not checked, as
+    Redis checks none on its own TLS links.
+    """
+
+    ca: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    keyfile_password: str | None = None
+    verify: bool = True
+
+    def kazoo_options(self) -> dict[str, object]:
+        """The ``KazooClient`` keyword arguments."""
+        return {
+            "use_ssl": True,
+            "ca": self.ca,
+            "certfile": self.certfile,
+            "keyfile": self.keyfile,
+            "keyfile_password": self.keyfile_password,
+            "verify_certs": self.verify,
+            "check_hostname": False,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,8 @@ class CoordinationConfig:
     """Upper bound (seconds) of the back-off between reconnection attempts."""
     operation_timeout: float | None = None
     """Timeout (seconds) of one ZooKeeper round trip; ``None``: the session timeout."""
+    tls: ZkTls | None = None
+    """Connect over TLS (``zk-tls``); None: plain TCP."""
 
     def __post_init__(self) -> None:
         if not self.zookeeper or not self.hosts:

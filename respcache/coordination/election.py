@@ -193,6 +193,8 @@ class Coordinator:
             kwargs["auth_data"] = [("digest", cfg.auth)]
             acl = [make_digest_acl(user, password, all=True)]
             kwargs["default_acl"] = acl + (list(READ_ACL_UNSAFE) if cfg.acl_world_read else [])
+        if cfg.tls is not None:
+            kwargs.update(cfg.tls.kazoo_options())
         self._client = KazooClient(
             hosts=cfg.hosts,
             timeout=cfg.session_timeout,

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -383,8 +384,11 @@ class FollowerLink:
         port: int,
         loop: asyncio.AbstractEventLoop,
         timeout: Callable[[], float],
+        tls: Callable[[], ssl.SSLContext | None] = lambda: None,
     ) -> None:
         self.owner = owner
+        self.tls = tls
+        """The TLS client context for each new connection (``tls-replication``), or None."""
         self.host = host
         self.port = port
         self.loop = loop
@@ -456,7 +460,9 @@ class FollowerLink:
         self._closed = closed
         try:
             await asyncio.wait_for(
-                self.loop.create_connection(lambda: _LinkProtocol(self), self.host, self.port),
+                self.loop.create_connection(
+                    lambda: _LinkProtocol(self), self.host, self.port, ssl=self.tls()
+                ),
                 self.timeout(),
             )
         except (TimeoutError, OSError) as err:

@@ -684,12 +684,24 @@ class SnapshotJob:
         self._status_fd = -1
         self._buf = b""
         self._cancelled = False
+        self._data_fd = -1
+        """TLS links: the pipe the child writes the snapshot into (see :meth:`start`)."""
+        self._status_closed = False
+
+    PIPE_HIGH_WATER = 4 * 1024 * 1024
+    """TLS links: stop reading the child's pipe while this much waits in the transport."""
 
     def start(self, keyspace: Keyspace, timeout: float) -> None:
-        sock = self.link.transport.get_extra_info("socket")
+        transport = self.link.transport
+        sock = transport.get_extra_info("socket")
         if sock is None:
             raise OSError("the follower's connection has no socket")
         fd = sock.fileno()
+        data_fd = -1
+        if transport.get_extra_info("ssl_object") is not None:
+            # The child cannot write into a TLS session: it writes into a pipe and the
+            # parent forwards it through the transport (Redis's rdbPipe, for TLS links).
+            data_fd, fd = os.pipe()
         read_fd, write_fd = os.pipe()
         total = keyspace.total_keys()
         log.info(
@@ -706,6 +718,45 @@ class SnapshotJob:
         self._status_fd = read_fd
         os.set_blocking(read_fd, False)
         self.leader.loop.add_reader(read_fd, self._on_status)
+        if data_fd >= 0:
+            os.close(fd)
+            self._data_fd = data_fd
+            os.set_blocking(data_fd, False)
+            self.leader.loop.add_reader(data_fd, self._on_data)
+
+    def _on_data(self) -> None:
+        """TLS links: forward what the child wrote; pause while the transport is full."""
+        loop = self.leader.loop
+        transport = self.link.transport
+        try:
+            data = os.read(self._data_fd, 256 * 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_data()
+            if self._status_closed:
+                self._finished()
+            return
+        transport.write(data)
+        if transport.get_write_buffer_size() > self.PIPE_HIGH_WATER:
+            loop.remove_reader(self._data_fd)
+            loop.call_later(0.005, self._resume_data)
+
+    def _resume_data(self) -> None:
+        if self._data_fd < 0 or self._cancelled:
+            return
+        if self.link.transport.get_write_buffer_size() > self.PIPE_HIGH_WATER:
+            self.leader.loop.call_later(0.005, self._resume_data)
+        else:
+            self.leader.loop.add_reader(self._data_fd, self._on_data)
+
+    def _close_data(self) -> None:
+        if self._data_fd >= 0:
+            self.leader.loop.remove_reader(self._data_fd)
+            os.close(self._data_fd)
+            self._data_fd = -1
 
     def _on_status(self) -> None:
         try:
@@ -743,10 +794,15 @@ class SnapshotJob:
 
     def _finished(self) -> None:
         loop = self.leader.loop
-        loop.remove_reader(self._status_fd)
-        os.close(self._status_fd)
-        self._status_fd = -1
-        self._reap()
+        if self._status_fd >= 0:
+            loop.remove_reader(self._status_fd)
+            os.close(self._status_fd)
+            self._status_fd = -1
+            self._reap()
+        self._status_closed = True
+        if self._data_fd >= 0 and self.result == "done" and not self._cancelled:
+            return  # the last snapshot bytes are still in the pipe: finish at its end
+        self._close_data()
         if self._cancelled:
             return
         if self.result == "done":
@@ -780,6 +836,7 @@ class SnapshotJob:
             os.close(self._status_fd)
             self._status_fd = -1
             self._reap()
+        self._close_data()
 
 
 def _load_libc() -> Any:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -152,11 +153,14 @@ class Replication:
         config: Config,
         *,
         listening_port: Callable[[], int] = lambda: 0,
+        tls: Callable[[], ssl.SSLContext | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.gate = gate
         self.config = config
         self.listening_port = listening_port
+        self.tls = tls
+        """The client TLS context of the link to the leader (``tls-replication``), or None."""
         self.history = History.fresh()
         self.backlog: Backlog | None = None
         self.role = "master"
@@ -299,7 +303,7 @@ class Replication:
         log.info("Connecting to MASTER %s:%d (epoch %d)", host, port, self.epoch)
         if self.loop is not None:
             link = self.link = FollowerLink(
-                self, host, port, self.loop, lambda: float(self.config.repl_timeout)
+                self, host, port, self.loop, lambda: float(self.config.repl_timeout), self.tls
             )
             link.start()
         self._update_gate()

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
 from respcache.server.status import FollowerStatus, NodeStatus
+from respcache.server.tls import TlsContexts, TlsError
 
 if TYPE_CHECKING:
     from aiohttp.web import AppRunner
@@ -70,8 +72,18 @@ class Server:
         self.engine.ops_per_sec = self.instantaneous_ops
         self._ops_samples: list[tuple[float, int]] = []
         self._apply_config_hooks()
+        self.tls = TlsContexts(config)
+        """The TLS contexts (``tls-*``): listeners, HTTPS and outgoing links use them."""
+        self.tls.wire()
+        self.tls_listeners: list[asyncio.AbstractServer] = []
+        self.tls_ports: list[int] = []
+        config.on_change("tls-port", self._tls_port_changed)
         self.replication = Replication(
-            self.engine, self.gate, config, listening_port=self.listening_port
+            self.engine,
+            self.gate,
+            config,
+            listening_port=self.listening_port,
+            tls=self.tls.outgoing,
         )
         self.cron_hooks.append(self.replication.cron)
         self.engine.persistence.repl_info = self._repl_info
@@ -162,37 +174,32 @@ class Server:
         self.engine.pause.call_later = loop.call_later
         self.engine.tracking.call_soon = loop.call_soon  # BCAST rounds after each loop step
         cfg = self.config
+        if self.tls.wanted:
+            try:
+                self.tls.configure()
+            except TlsError:  # the reason was logged; run() logs this and exits 1
+                raise OSError("Failed to configure TLS. Check logs for more info.") from None
         # HTTP first: once the RESP port accepts, the HTTP endpoint is up too.
         if cfg.http_port:
             from respcache.server.http import HttpEndpoint, start_http
 
             endpoint = HttpEndpoint(self.engine, self.gate, cfg, self.node_status)
+            https = self.tls.listening if cfg.tls_port and cfg.tls_http else None
             for host in cfg.bind or ["127.0.0.1"]:
                 try:
-                    self._http.append(await start_http(endpoint, host.lstrip("-"), cfg.http_port))
+                    self._http.append(
+                        await start_http(endpoint, host.lstrip("-"), cfg.http_port, https)
+                    )
                 except OSError:
                     if not host.startswith("-"):
                         raise
         if cfg.port:
-            for host in cfg.bind:
-                optional = host.startswith("-")
-                addr = host.lstrip("-")
-                try:
-                    listener = await loop.create_server(
-                        lambda: RespConnection(self),
-                        host=addr,
-                        port=cfg.port,
-                        backlog=cfg.tcp_backlog,
-                        reuse_address=True,
-                    )
-                except OSError as err:
-                    if optional:
-                        log.debug("could not bind optional address %s: %s", addr, err)
-                        continue
-                    raise
-                self.listeners.append(listener)
-                for sock in listener.sockets:
-                    self.ports.append(sock.getsockname()[1])
+            self.listeners += await self._listen(cfg.port, None, self.ports)
+        if cfg.tls_port:
+            self.tls_listeners = await self._listen(
+                cfg.tls_port, self.tls.listening, self.tls_ports
+            )
+            self.listeners += self.tls_listeners
         if cfg.unixsocket:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(cfg.unixsocket)
@@ -208,9 +215,10 @@ class Server:
         self.replication.start(loop)
         if self.cluster is not None:
             await self.cluster.start()
-        where = ", ".join([f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind] if cfg.port else []) + (
-            f" unix:{cfg.unixsocket}" if cfg.unixsocket else ""
-        )
+        where = ", ".join(
+            [f"{h.lstrip('-')}:{cfg.port}" for h in cfg.bind if cfg.port]
+            + [f"{h.lstrip('-')}:{cfg.tls_port} (TLS)" for h in cfg.bind if cfg.tls_port]
+        ) + (f" unix:{cfg.unixsocket}" if cfg.unixsocket else "")
         log.info("Ready to accept connections on %s", where)
 
     async def wait_stopped(self) -> None:
@@ -308,8 +316,113 @@ class Server:
         )
 
     def listening_port(self) -> int:
-        """The TCP port clients (and followers' leaders) reach us on."""
-        return self.ports[0] if self.ports else self.config.port
+        """The TCP port clients (and followers' leaders) reach us on.
+
+        With ``tls-replication`` (or no plain port) it is the TLS port, as the
+        ``REPLCONF listening-port`` of Redis 7.0 (``replication.c``).
+        """
+        cfg = self.config
+        tls_port = self.tls_ports[0] if self.tls_ports else cfg.tls_port
+        if tls_port and (cfg.tls_replication or not cfg.port):
+            return tls_port
+        return self.ports[0] if self.ports else cfg.port
+
+    # --- listeners -----------------------------------------------------------------------
+
+    def _bind(self, port: int) -> list[socket.socket]:
+        """Listening sockets on every ``bind`` address (a ``-`` address is optional)."""
+        cfg = self.config
+        sockets: list[socket.socket] = []
+        try:
+            for host in cfg.bind:
+                optional = host.startswith("-")
+                addr = {"*": "0.0.0.0", "::*": "::"}.get(host.lstrip("-"), host.lstrip("-"))
+                try:
+                    infos = socket.getaddrinfo(
+                        addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                    )
+                    for family, *_, sockaddr in infos[:1]:
+                        sock = socket.socket(family, socket.SOCK_STREAM)
+                        try:
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                            if family == socket.AF_INET6:
+                                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                            sock.bind(sockaddr)
+                            sock.listen(cfg.tcp_backlog)
+                        except OSError:
+                            sock.close()
+                            raise
+                        sock.setblocking(False)
+                        sockets.append(sock)
+                except OSError as err:
+                    if optional:
+                        log.debug("could not bind optional address %s: %s", addr, err)
+                        continue
+                    raise
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        return sockets
+
+    async def _serve(
+        self, sockets: list[socket.socket], context: ssl.SSLContext | None, ports: list[int]
+    ) -> list[asyncio.AbstractServer]:
+        assert self.loop is not None
+        servers: list[asyncio.AbstractServer] = []
+        for sock in sockets:
+            servers.append(
+                await self.loop.create_server(
+                    lambda: RespConnection(self),
+                    sock=sock,
+                    backlog=self.config.tcp_backlog,
+                    ssl=context,
+                    ssl_handshake_timeout=10.0 if context is not None else None,
+                    # Redis sends close_notify and closes; asyncio waits for the peer's
+                    # (30 s by default), which would hold a closed client and SHUTDOWN.
+                    ssl_shutdown_timeout=1.0 if context is not None else None,
+                )
+            )
+            ports.append(sock.getsockname()[1])
+        return servers
+
+    async def _listen(
+        self, port: int, context: ssl.SSLContext | None, ports: list[int]
+    ) -> list[asyncio.AbstractServer]:
+        return await self._serve(self._bind(port), context, ports)
+
+    def _tls_port_changed(self, value: object) -> None:
+        """CONFIG SET tls-port: configure TLS if needed, bind the new port, close the old.
+
+        Redis's ``changeListenPort``: the new sockets are bound before the old ones
+        close, so a failure (port in use) leaves everything as it was.
+        """
+        if self.loop is None:
+            return
+        port = int(value)  # type: ignore[call-overload]
+        sockets: list[socket.socket] = []
+        if port:
+            self.tls.ensure()
+            try:
+                sockets = self._bind(port)
+            except OSError as err:
+                log.warning("Failed listening on port %d (TLS): %s", port, err)
+                raise ConfigError("Unable to listen on this port. Check server logs.") from None
+        old = self.tls_listeners
+        for listener in old:
+            listener.close()
+            if listener in self.listeners:
+                self.listeners.remove(listener)
+        self.tls_listeners = []
+        self.tls_ports.clear()
+
+        async def serve() -> None:
+            servers = await self._serve(sockets, self.tls.listening, self.tls_ports)
+            self.tls_listeners += servers
+            self.listeners += servers
+
+        if sockets:
+            self.loop.create_task(serve())
 
     # --- connections -------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from respcache.coordination import (
     NotLeaderError,
     StepDown,
 )
+from respcache.coordination.config import ZkTls
 from respcache.errors import READONLY, CommandError, ConfigError
 from respcache.protocol.encoder import encode
 from respcache.replication import NOT_COMMITTED, IsrChange, IsrShrink
@@ -55,6 +56,7 @@ from respcache.replication.framing import encode_command
 if TYPE_CHECKING:
     from respcache.commands.client import Client
     from respcache.commands.registry import CommandSpec
+    from respcache.config import Config
     from respcache.server.app import Server
 
 log = logging.getLogger("respcache.cluster")
@@ -208,6 +210,7 @@ class ClusterNode:
             run_id=self.engine.run_id,
             auth=cfg.zk_auth or None,
             unclean_election=cfg.unclean_election,
+            tls=zk_tls(cfg),
         )
         self.coordinator = Coordinator(
             coordination, self._on_event, offset=lambda: self.replication.status().offset
@@ -550,7 +553,7 @@ class ClusterNode:
         hello = encode_command([b"AUTH", password.encode()]) if password else b""
         hello += encode_command([b"ROLE"])
         while True:
-            reader, writer = await asyncio.open_connection(*leader)
+            reader, writer = await asyncio.open_connection(*leader, ssl=self.server.tls.outgoing())
             writer.write(hello)
             _, replies = await _read_replies(reader, 2 if password else 1)
             role = replies[-1]
@@ -756,3 +759,23 @@ class ClusterNode:
             f"held_writes:{len(self._held)}",
             f"last_decision:{status.reason if status else ''}",
         ]
+
+
+def zk_tls(cfg: Config) -> ZkTls | None:
+    """The ZooKeeper TLS options (``zk-tls*``), falling back on the node's own TLS files."""
+    if not cfg.zk_tls:
+        return None
+    if cfg.zk_tls_cert_file:
+        cert, key, password = cfg.zk_tls_cert_file, cfg.zk_tls_key_file, cfg.zk_tls_key_file_pass
+    elif cfg.tls_client_cert_file:
+        cert, key = cfg.tls_client_cert_file, cfg.tls_client_key_file
+        password = cfg.tls_client_key_file_pass
+    else:
+        cert, key, password = cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_key_file_pass
+    return ZkTls(
+        ca=cfg.zk_tls_ca_file or cfg.tls_ca_cert_file or None,
+        certfile=cert or None,
+        keyfile=key or cert or None,
+        keyfile_password=password or None,
+        verify=cfg.zk_tls_verify,
+    )

@@ -19,15 +19,28 @@ deposed leader, reads a follower cannot prove fresh) is 421 Misdirected
 Request with the leader's address in ``X-Respcache-Leader``; ``NOREPLICAS``,
 ``MASTERDOWN``, ``LOADING`` 503; ``OOM`` 507; a held command (CLIENT PAUSE, a
 handoff) waits; a command the node would forward (just after a handoff) is 421
-with the new leader's address. When ``requirepass`` is set, requests need
-``Authorization: Bearer <password>``.
+with the new leader's address.
+
+Authentication follows RESP's: whenever a RESP client would have to authenticate
+(``requirepass``, or a default user that is not ``nopass`` or is disabled), ``/data``
+and ``/metrics`` need ``Authorization: Basic <base64 user:password>`` (any ACL user)
+or ``Authorization: Bearer <password>`` (the default user, as ``AUTH <password>``);
+otherwise 401 with ``WWW-Authenticate``. The request then runs as that user, so
+the ACL's command and key rules apply (a user without ``+get`` gets 403 on
+``GET /data/k``, with Redis's ``NOPERM`` text, and the denial is in ``ACL LOG``).
+Without credentials required, requests run as the default user, with its rules.
+``/health`` stays open: load balancers probe it without credentials, and it tells
+only the role and offsets. With ``tls-port`` set the endpoint is HTTPS with the
+server's certificate (``tls-http``, see ``docs/operations.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import base64
+import binascii
 import logging
+import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -38,7 +51,7 @@ from prometheus_client.registry import Collector
 
 from respcache.commands.admission import Forward, Hold, HoldQueue
 from respcache.commands.client import Client
-from respcache.errors import CommandError
+from respcache.errors import WRONGPASS, CommandError
 from respcache.protocol.types import Raw
 from respcache.server.status import NodeStatus
 
@@ -60,7 +73,9 @@ ERROR_STATUS = {
     "LOADING": 503,
     "OOM": 507,
     "NOAUTH": 401,
+    "NOPERM": 403,
 }
+CHALLENGE = ('Basic realm="respcache", charset="UTF-8"', 'Bearer realm="respcache"')
 LEADER_HEADER = "X-Respcache-Leader"
 TEXT = "text/plain"
 OCTETS = "application/octet-stream"
@@ -124,22 +139,48 @@ class HttpEndpoint:
 
     # --- handlers -------------------------------------------------------------------------
 
-    def _refused_auth(self, request: web.Request) -> web.Response | None:
-        password = self.config.requirepass
-        if not password:
-            return None
-        auth = request.headers.get("Authorization", "")
-        given = auth[7:] if auth.lower().startswith("bearer ") else ""
-        if hmac.compare_digest(given.encode(), password.encode()):
-            return None
-        return web.Response(
-            status=401, body=b"NOAUTH Authentication required.\n", content_type=TEXT
-        )
+    def _authenticate(self, request: web.Request) -> Client | web.Response:
+        """The client a request runs as, or the 401 that refuses it (see the docstring)."""
+        engine = self.engine
+        client = Client(engine)
+        client.authenticated = True  # HTTP authenticates per request
+        default = engine.acl.default
+        if default.nopass and default.enabled:
+            return client  # RESP needs no AUTH either: the default user, with its rules
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        token = token.strip()
+        username: bytes | None = None
+        password = b""
+        if scheme.lower() == "bearer" and token:
+            username, password = b"default", token.encode()
+        elif scheme.lower() == "basic" and token:
+            try:
+                decoded = base64.b64decode(token, validate=True)
+            except (binascii.Error, ValueError):
+                decoded = b""
+            if b":" in decoded:
+                username, _, password = decoded.partition(b":")
+        if username is None:
+            return self._challenge(b"NOAUTH Authentication required.\n")
+        user = engine.acl.authenticate(username, password)
+        if user is None:
+            name = username.decode("utf-8", "surrogateescape")
+            engine.log_acl(client, "auth", "AUTH", name)
+            return self._challenge(WRONGPASS.encode() + b"\n")
+        client.user = user
+        return client
+
+    @staticmethod
+    def _challenge(body: bytes) -> web.Response:
+        response = web.Response(status=401, body=body, content_type=TEXT)
+        for challenge in CHALLENGE:
+            response.headers.add("WWW-Authenticate", challenge)
+        return response
 
     async def data(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refused_auth(request)
-        if refused is not None:
-            return refused
+        client = self._authenticate(request)
+        if isinstance(client, web.Response):
+            return client
         # The raw path: %2F stays part of the key, as the key bytes were sent.
         raw = request.rel_url.raw_path.split("?", 1)[0]
         from urllib.parse import unquote_to_bytes
@@ -158,7 +199,7 @@ class HttpEndpoint:
             argv = [b"DEL", key]
         else:
             return web.Response(status=405, body=b"method not allowed\n", content_type=TEXT)
-        reply, failed = await self.run(argv)
+        reply, failed = await self.run(argv, client)
         if failed is not None:
             return web.Response(status=503, body=failed.lstrip(b"-"), content_type=TEXT)
         if isinstance(reply, Forward):
@@ -185,11 +226,14 @@ class HttpEndpoint:
             return web.Response(status=204)
         return web.Response(status=500, body=b"unexpected reply\n", content_type=TEXT)
 
-    async def run(self, argv: list[bytes]) -> tuple[Verdict, bytes | None]:
+    async def run(
+        self, argv: list[bytes], client: Client | None = None
+    ) -> tuple[Verdict, bytes | None]:
         """The command through the pipeline, then the commit gate: (verdict, failure)."""
         engine = self.engine
-        client = Client(engine)
-        client.authenticated = True  # HTTP authenticates per request
+        if client is None:
+            client = Client(engine)
+            client.authenticated = True
         while True:
             verdict = engine.execute(client, argv)
             if type(verdict) is not Hold:
@@ -226,18 +270,15 @@ class HttpEndpoint:
         return web.Response(status=421, body=body, headers=headers, content_type=TEXT)
 
     async def health(self, request: web.Request) -> web.Response:
-        refused = self._refused_auth(request)
-        if refused is not None:
-            return refused
         status = self.status()
         body = status.as_json()
         body["keys"] = self.engine.keyspace.total_keys()
         return web.json_response(body, status=200 if status.serving else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        refused = self._refused_auth(request)
-        if refused is not None:
-            return refused
+        client = self._authenticate(request)
+        if isinstance(client, web.Response):
+            return client
         return web.Response(
             body=generate_latest(self.registry),
             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
@@ -323,11 +364,13 @@ class _Figures(Collector):
         )
 
 
-async def start_http(endpoint: HttpEndpoint, host: str, port: int) -> web.AppRunner:
-    """Serve ``endpoint`` on ``host:port`` (the caller keeps the runner to stop it)."""
+async def start_http(
+    endpoint: HttpEndpoint, host: str, port: int, tls: ssl.SSLContext | None = None
+) -> web.AppRunner:
+    """Serve ``endpoint`` on ``host:port``, HTTPS with ``tls`` (the caller keeps the runner)."""
     runner = web.AppRunner(endpoint.app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=tls)
     await site.start()
-    log.info("HTTP endpoint on %s:%d", host, port)
+    log.info("HTTP%s endpoint on %s:%d", "S" if tls is not None else "", host, port)
     return runner
