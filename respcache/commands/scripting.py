@@ -21,20 +21,32 @@ instead of the EVAL itself; a script that wrote nothing replicates nothing.
 Followers never run Lua. The commit gate holds the script's reply until the
 in-sync followers have the whole unit.
 
-Scripts run on the event loop's thread, to completion: nothing else runs while
-a script runs (Redis's atomicity). While a script runs, ``ScriptingState.running``
-describes it (SCRIPT KILL reads it); see ``docs/scripting.md`` for what is not
-done yet (BUSY replies past ``busy-reply-threshold``).
+Scripts run on the event loop's thread: nothing else runs while a script runs
+(Redis's atomicity) — until it has run ``busy-reply-threshold`` milliseconds.
+Redis then re-enters its event loop from the Lua count hook
+(``processEventsWhileBlocked``) and answers every command without the
+``allow_busy`` flag with ``-BUSY``, so SCRIPT KILL, FUNCTION KILL and SHUTDOWN
+NOSAVE can reach it. An asyncio loop cannot be re-entered, so the engine runs
+every command that may run a script on a greenlet of its own
+(:func:`run_yielding`): past the threshold the hook switches back to the event
+loop, the caller is parked like a blocked client, and the loop resumes the
+script for another slice on each turn until it ends. Meanwhile
+``Engine.busy`` holds the BUSY refusal (the admission gate answers it), the
+cron neither expires nor evicts, and a follower holds the leader's stream
+(``Engine.after_busy`` lets it go on when the script ends).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+import greenlet
 
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked, CommandStats
@@ -47,6 +59,8 @@ from respcache.scripting.runtime import LuaRuntime, ScriptError
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
+
+log = logging.getLogger("respcache.scripting")
 
 NOSCRIPT: Final = "NOSCRIPT No matching script. Please use EVAL."
 NOTBUSY: Final = "NOTBUSY No scripts in execution right now."
@@ -111,6 +125,9 @@ class ScriptingState:
     scripts: dict[str, Script] = field(default_factory=dict)
     scripts_memory: int = 0
     running: ScriptRun | None = None
+    yield_to_loop: Callable[[], None] | None = None
+    """Set while a command runs on its greenlet (:func:`run_yielding`): leaves it for the
+    event loop, which switches back for the next slice."""
     _runtime: LuaRuntime | None = None
     _client: Client | None = None
 
@@ -252,6 +269,8 @@ class ScriptRun:
         self.wrote = False
         """SCRIPT_WRITE_DIRTY: a write command ran (SCRIPT KILL then refuses)."""
         self.killed = False
+        self.timed_out = False
+        """Past busy-reply-threshold: other clients get BUSY (SCRIPT_TIMEDOUT)."""
         self.repl_flags = 3
         ks = self.engine.keyspace
         self.pre_oom = bool(ks.maxmemory) and ks.over_maxmemory()
@@ -333,7 +352,39 @@ class ScriptRun:
         self.repl_flags = flags
 
     def interrupted(self) -> bool:
+        """scriptInterrupt, from the count hook: past the threshold, serve the event loop."""
+        if self.killed:
+            return True
+        if not self.timed_out:
+            elapsed = int((time.monotonic() - self.started) * 1000)
+            if elapsed < self.engine.config.busy_reply_threshold:
+                return False
+            log.warning(
+                "Slow script detected: still in execution after %d milliseconds. "
+                "You can try killing the script using the %s command. Script name is: %s.",
+                elapsed,
+                "SCRIPT KILL" if self.eval_mode else "FUNCTION KILL",
+                self.funcname,
+            )
+            self.timed_out = True
+            self.engine.busy = CommandError(SLOW_EVAL_ERR if self.eval_mode else SLOW_FUNCTION_ERR)
+        yield_to_loop = self.state.yield_to_loop
+        if yield_to_loop is not None:
+            try:
+                yield_to_loop()
+            except greenlet.GreenletExit:  # the server stops (SHUTDOWN NOSAVE): end it
+                self.killed = True
         return self.killed
+
+    def finished(self) -> None:
+        """scriptResetRun: leave the timed-out mode; what waited for the keyspace goes on."""
+        if self.timed_out:
+            self.timed_out = False
+            engine = self.engine
+            engine.busy = None
+            waiting, engine.after_busy = engine.after_busy, []
+            for resume in waiting:
+                resume()
 
 
 _ACL_DENIALS: Final = {  # acl.c getAclErrorMessage
@@ -408,6 +459,7 @@ def run_script(
         state.running = None
         if engine.propagator is collect:
             engine.propagator = propagator
+        run.finished()
     if engine.dirty != dirty:
         # Replicated as effects: the collected commands, or nothing at all (never the
         # EVAL itself, whose re-execution on a follower could differ).
@@ -418,6 +470,62 @@ def run_script(
     if type(reply) is UncountedError:
         pass
     return reply
+
+
+def run_yielding(
+    engine: Engine, client: Client, spec: CommandSpec, argv: list[bytes]
+) -> Reply | Blocked:
+    """Engine.execute's last steps for a command that may run a script, on a greenlet.
+
+    The command runs at once, to completion, unless a script in it passes
+    busy-reply-threshold: its hook then switches back here (:meth:`ScriptRun.interrupted`),
+    and the caller is parked as a :class:`Blocked` client without keys. Each turn of
+    the event loop (``engine.call_later(0, ...)``) gives the script another slice;
+    when the command ends its reply reaches the caller through ``client.resume``,
+    as a blocked command's does.
+    """
+    state = scripting_state(engine)
+
+    def run() -> Reply | Blocked:
+        dirty = engine.dirty
+        reply = engine.call(client, spec, argv)
+        engine.node.executed(client, spec, engine.dirty != dirty)
+        if engine.ready:
+            engine.serve_ready()
+        return reply
+
+    task = greenlet.greenlet(run)
+    loop = greenlet.getcurrent()
+    outer = state.yield_to_loop
+    state.yield_to_loop = loop.switch
+    try:
+        result: Reply | Blocked = task.switch()
+    finally:
+        state.yield_to_loop = outer
+    if task.dead:
+        return result
+    parked = Blocked([], 0)  # no key, no timeout: only the script's end resumes it
+
+    def step() -> None:
+        client.blocked = None  # (the command's own bookkeeping sees it running, not blocked)
+        state.yield_to_loop = loop.switch
+        try:
+            reply: Reply | Blocked = task.switch()
+        except Exception:  # the command failed: its caller must not wait forever
+            log.exception("script failed")
+            reply = CommandError("ERR internal error running the script")
+        finally:
+            state.yield_to_loop = outer
+        if not task.dead:
+            client.blocked = parked
+            engine.call_later(0, step)  # type: ignore[misc]
+            return
+        if isinstance(reply, Blocked):  # (a blocking command inside the script's EXEC)
+            reply = reply.timeout_reply
+        client.resume(reply)
+
+    engine.call_later(0, step)  # type: ignore[misc]
+    return parked
 
 
 def _finish_error(c: Client, name: str, reply: Reply, ignore_stats: bool) -> Reply:

@@ -302,7 +302,10 @@ end
 
 -- ---------------------------------------------------------------------------
 -- The script kill hook (luaMaskCountHook): every 100000 instructions.
-local function kill_hook()
+-- Once killed it runs on every line, so a script's own pcall cannot catch the kill
+-- and go on; lines of this file (which Redis runs as C) are left alone.
+local function kill_hook(event)
+  if event == "line" and getinfo(2, "S").source == SELF then return end
   if py.interrupt() then
     sethook(kill_hook, "l")
     error(error_table("Script killed by user with SCRIPT KILL..."))
@@ -530,7 +533,8 @@ local fmeta = {__index = G, __newindex = readonly_error, __metatable = false}
 local FENV = setmetatable({}, fmeta)
 protected[FENV] = G
 
-local function load_timeout_hook()
+local function load_timeout_hook(event)
+  if event == "line" and getinfo(2, "S").source == SELF then return end
   if py.load_timed_out() then
     sethook(load_timeout_hook, "l")
     error(error_table("FUNCTION LOAD timeout"))

@@ -377,7 +377,9 @@ class Server:
 
     def _cron(self) -> None:
         try:
-            if not self.engine.cron_paused:  # DEBUG PAUSE-CRON
+            # DEBUG PAUSE-CRON; and a script past busy-reply-threshold has the keyspace
+            # to itself (no expiry, eviction or save), as Redis runs no serverCron then.
+            if not self.engine.cron_paused and self.engine.busy is None:
                 self.cron()
         except Exception:  # the cron must survive anything
             log.exception("cron failed")
