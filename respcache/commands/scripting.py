@@ -383,8 +383,11 @@ class ScriptRun:
             engine = self.engine
             engine.busy = None
             waiting, engine.after_busy = engine.after_busy, []
-            for resume in waiting:
-                resume()
+            for resume in waiting:  # after the script's command, not inside it
+                if engine.call_later is not None:
+                    engine.call_later(0, resume)
+                else:
+                    resume()
 
 
 _ACL_DENIALS: Final = {  # acl.c getAclErrorMessage
