@@ -55,7 +55,7 @@ from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import wrap_transaction
 from respcache.errors import OOM, READONLY, CommandError
 from respcache.protocol.types import OK, Reply
-from respcache.scripting.runtime import LuaRuntime, ScriptError
+from respcache.scripting.runtime import CONTINUE, KILL, TIMED_OUT, LuaRuntime, ScriptError
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
@@ -99,6 +99,8 @@ SCRIPT_FLAGS: Final = {
 }
 
 REPL_REPLICA: Final = 2
+YIELD_EVERY: Final = 0.001
+"""Seconds of Lua between two turns of the event loop once a script is timed out."""
 
 
 @dataclass
@@ -271,6 +273,8 @@ class ScriptRun:
         self.killed = False
         self.timed_out = False
         """Past busy-reply-threshold: other clients get BUSY (SCRIPT_TIMEDOUT)."""
+        self.yielded = 0.0
+        """When the script last left the event loop its turn."""
         self.repl_flags = 3
         ks = self.engine.keyspace
         self.pre_oom = bool(ks.maxmemory) and ks.over_maxmemory()
@@ -351,14 +355,16 @@ class ScriptRun:
     def set_repl(self, flags: int) -> None:
         self.repl_flags = flags
 
-    def interrupted(self) -> bool:
+    def interrupted(self) -> int:
         """scriptInterrupt, from the count hook: past the threshold, serve the event loop."""
         if self.killed:
-            return True
+            return KILL
+        verdict = CONTINUE
+        now = time.monotonic()
         if not self.timed_out:
-            elapsed = int((time.monotonic() - self.started) * 1000)
+            elapsed = int((now - self.started) * 1000)
             if elapsed < self.engine.config.busy_reply_threshold:
-                return False
+                return CONTINUE
             log.warning(
                 "Slow script detected: still in execution after %d milliseconds. "
                 "You can try killing the script using the %s command. Script name is: %s.",
@@ -368,13 +374,17 @@ class ScriptRun:
             )
             self.timed_out = True
             self.engine.busy = CommandError(SLOW_EVAL_ERR if self.eval_mode else SLOW_FUNCTION_ERR)
+            verdict = TIMED_OUT
+        elif now - self.yielded < YIELD_EVERY:
+            return CONTINUE
         yield_to_loop = self.state.yield_to_loop
         if yield_to_loop is not None:
             try:
                 yield_to_loop()
             except greenlet.GreenletExit:  # the server stops (SHUTDOWN NOSAVE): end it
                 self.killed = True
-        return self.killed
+            self.yielded = time.monotonic()
+        return KILL if self.killed else verdict
 
     def finished(self) -> None:
         """scriptResetRun: leave the timed-out mode; what waited for the keyspace goes on."""

@@ -54,9 +54,14 @@ class RunContext(Protocol):
 
     def set_repl(self, flags: int) -> None: ...
 
-    def interrupted(self) -> bool:
-        """Called every 100000 Lua instructions: True kills the script (SCRIPT KILL)."""
+    def interrupted(self) -> int:
+        """Called every 100000 Lua instructions (10000 once timed out): :data:`KILL` kills
+        the script (SCRIPT KILL), :data:`TIMED_OUT` tells it just passed the threshold."""
         ...
+
+
+CONTINUE, KILL, TIMED_OUT = 0, 1, 2
+"""What :meth:`RunContext.interrupted` answers the script's count hook."""
 
 
 class _LuaRaise(Exception):
@@ -401,9 +406,9 @@ class LuaRuntime:
         if self.context is not None:
             self.context.set_repl(flags)
 
-    def _interrupt(self) -> bool:
+    def _interrupt(self) -> int:
         context = self.context
-        return context is not None and context.interrupted()
+        return CONTINUE if context is None else context.interrupted()
 
     def _acl_check(self, *args: Any) -> tuple[Any, bytes]:
         # respcache has one user with every permission (requirepass only): a known

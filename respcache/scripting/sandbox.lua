@@ -301,12 +301,16 @@ to_resp = function(v, out, resp, sresp)
 end
 
 -- ---------------------------------------------------------------------------
--- The script kill hook (luaMaskCountHook): every 100000 instructions.
+-- The script kill hook (luaMaskCountHook): every 100000 instructions, every 10000
+-- once the script is past busy-reply-threshold (each call may serve the event loop).
 -- Once killed it runs on every line, so a script's own pcall cannot catch the kill
 -- and go on; lines of this file (which Redis runs as C) are left alone.
 local function kill_hook(event)
   if event == "line" and getinfo(2, "S").source == SELF then return end
-  if py.interrupt() then
+  local verdict = py.interrupt()
+  if verdict == 2 then
+    sethook(kill_hook, "", 10000)
+  elseif verdict == 1 then
     sethook(kill_hook, "l")
     error(error_table("Script killed by user with SCRIPT KILL..."))
   end
