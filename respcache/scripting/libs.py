@@ -9,7 +9,7 @@ deeper than 1000 refused, ``cjson.null`` a unique sentinel). The functions take
 and return Lua values as lupa hands them over (``bytes`` strings, lupa tables),
 and raise :class:`LuaLibError` whose text becomes the Lua error message.
 
-``cmsgpack`` and ``struct`` are not provided yet (see docs/scripting.md).
+``cmsgpack`` and ``struct`` are in their own modules (``cmsgpack.py``, ``structlib.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from typing import Any
 
 
 class LuaLibError(Exception):
-    """An error a library function raises into Lua (its message is the Lua error)."""
+    """An error a library function raises into Lua (its message is the Lua error).
+
+    Raised as ``luaL_error`` does: the runtime puts the script's position first.
+    """
+
+
+class LuaRuntimeError(LuaLibError):
+    """An error the Lua core raises inside a C function (``table index is nil``): no
+    position, as ``luaG_runerror`` adds none outside Lua code."""
 
 
 # --- bit (lua_bit.c) --------------------------------------------------------------

@@ -33,8 +33,10 @@ import lupa.lua51 as lua51
 from respcache import REDIS_VERSION
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, BigNumber, Raw, Reply, Verbatim
-from respcache.scripting.libs import CJson, LuaLibError, bit_library
+from respcache.scripting.cmsgpack import CMsgpack
+from respcache.scripting.libs import CJson, LuaLibError, LuaRuntimeError, bit_library
 from respcache.scripting.rand import Rand48
+from respcache.scripting.structlib import StructLib
 
 log = logging.getLogger("respcache.scripting")
 
@@ -108,9 +110,12 @@ class LuaRuntime:
         self._lua_type: Callable[[Any], Any] = self.lua.eval("type")
         self._new_table = self.lua.table
         cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
+        lua_type_name = lambda v: self._lua_type(v).decode()  # noqa: E731
         libs = {
             b"bit": self._wrap_lib(bit_library()),
             b"cjson": self._wrap_lib(cjson.library()),
+            b"cmsgpack": self._wrap_lib(CMsgpack(lua_type_name, self._new_table).library()),
+            b"struct": self._wrap_lib(StructLib(lua_type_name).library()),
         }
         callbacks = {
             b"register_function": self._register_function,
@@ -147,6 +152,8 @@ class LuaRuntime:
             def call(*args: Any) -> Any:
                 try:
                     return f(*args)
+                except LuaRuntimeError as err:
+                    raise _LuaRaise(str(err).encode()) from None
                 except LuaLibError as err:
                     raise _LuaRaise(self._where() + str(err).encode()) from None
 
