@@ -34,7 +34,13 @@ from respcache import REDIS_VERSION
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, BigNumber, Raw, Reply, Verbatim
 from respcache.scripting.cmsgpack import CMsgpack
-from respcache.scripting.libs import CJson, LuaLibError, LuaRuntimeError, bit_library
+from respcache.scripting.libs import (
+    CJson,
+    CJsonConfig,
+    LuaLibError,
+    LuaRuntimeError,
+    bit_library,
+)
 from respcache.scripting.rand import Rand48
 from respcache.scripting.structlib import StructLib
 
@@ -109,7 +115,7 @@ class LuaRuntime:
         self._load_deadline = 0.0
         self._lua_type: Callable[[Any], Any] = self.lua.eval("type")
         self._new_table = self.lua.table
-        cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
+        cjson = self._cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
         lua_type_name = lambda v: self._lua_type(v).decode()  # noqa: E731
         libs = {
             b"bit": self._wrap_lib(bit_library()),
@@ -326,7 +332,11 @@ class LuaRuntime:
         functions[text] = (callback, desc, flags)
 
     def collect_garbage(self) -> None:
-        """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts)."""
+        """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts).
+
+        SCRIPT FLUSH gives Redis a new Lua state: cjson's settings are its defaults again.
+        """
+        self._cjson.config = CJsonConfig()
         self.lua.execute(b"collectgarbage('collect')")
 
     def memory(self) -> int:

@@ -567,7 +567,17 @@ local function load_library(code)
   return true, false
 end
 
-local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = where,
+-- luaL_where(L, 1) for a Python library function (a C function for Lua): the line of
+-- its caller, nothing when that caller is C too (pcall(cjson.encode, ...)).
+local function lib_where()
+  local i = getinfo(3, "Sl")
+  if i and i.what ~= "C" and i.currentline > 0 then
+    return i.short_src .. ":" .. i.currentline .. ": "
+  end
+  return ""
+end
+
+local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = lib_where,
              globals = G, proxy = G_proxy}
 function api.new_env()
   -- A separate, sealed global table over the same libraries (function libraries).

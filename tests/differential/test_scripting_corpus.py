@@ -107,8 +107,30 @@ SCRIPTS = [
 
 ]
 
-# cmsgpack and struct (lua_cmsgpack.c, lua_struct.c): packing, unpacking, their errors.
+# cmsgpack, struct and cjson's settings (lua_cmsgpack.c, lua_struct.c, lua_cjson.c):
+# packing, unpacking, their errors. (A case that changes a cjson setting restores it.)
 LIBRARY_SCRIPTS = [
+    "return {cjson.encode_keep_buffer(), cjson.encode_keep_buffer(false), cjson.encode_keep_buffer('on'), cjson.encode_keep_buffer(true)}",
+    'return {cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_number_precision(), cjson.encode_invalid_numbers(), cjson.decode_invalid_numbers()}',
+    'return {cjson.encode_sparse_array()}',
+    'cjson.encode_max_depth(1) local ok, e = pcall(cjson.encode, {a={1}}) cjson.encode_max_depth(1000) return e',
+    'cjson.decode_max_depth(1) local ok, e = pcall(cjson.decode, \'{"obj": {"array": [1,2,3,4]}}\') cjson.decode_max_depth(1000) return e',
+    "cjson.encode_invalid_numbers(true) local a = cjson.encode({0/0, 1/0, -1/0}) cjson.encode_invalid_numbers('null') local b = cjson.encode({0/0, 1/0}) cjson.encode_invalid_numbers(false) return {a, b}",
+    "return cjson.encode_invalid_numbers('null')",
+    'return cjson.encode_invalid_numbers(false)',
+    'return cjson.encode_number_precision(15)',
+    'return cjson.encode_number_precision(0)',
+    'cjson.encode_number_precision(3) local a = cjson.encode({3.14159, 12345}) cjson.encode_number_precision(14) return a',
+    "return cjson.encode_max_depth('x')",
+    'return cjson.encode_max_depth(1, 2)',
+    "return cjson.encode_keep_buffer('maybe')",
+    'return {cjson.encode_sparse_array(true, 3, 5)}',
+    'cjson.encode_sparse_array(true) local a = cjson.encode({[1]=1, [100]=2}) cjson.encode_sparse_array(false, 2, 10) return a',
+    'return {cjson.encode_sparse_array(false, 2, 10)}',
+    'return cjson.encode(cjson.null)',
+    'return {cjson.decode_invalid_numbers(false), cjson.decode_invalid_numbers(true)}',
+    'return tostring(cjson.null)',
+    'return type(cjson.null)',
     'return cmsgpack.pack(1, -1, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296, -32, -33, -128, -129, -32768, -32769, -2147483648, -2147483649)',
     'return cmsgpack.pack(0.5, 1.1, 1/0, -1/0, 1e300, 2^63, -2^63, 2^64, 3.4e38, 3.5e38)',
     "return cmsgpack.pack('', 'abc', string.rep('x', 31), string.rep('x', 32), string.rep('x', 255), string.rep('x', 256), string.rep('y', 65536))",
