@@ -329,6 +329,9 @@ class ScriptRun:
             and not caller.is_master
         ):
             return self._reject(spec, OOM)
+        if spec.name in ("xread", "xreadgroup") and _blocks(argv):
+            name = argv[0].decode("utf-8", "surrogateescape")
+            return CommandError(f"ERR {name} command is not allowed with BLOCK option from scripts")
         if spec.is_write:
             self.wrote = True
         client = self.state.client
@@ -398,6 +401,17 @@ class ScriptRun:
                     engine.call_later(0, resume)
                 else:
                     resume()
+
+
+def _blocks(argv: list[bytes]) -> bool:
+    """XREAD/XREADGROUP with a BLOCK option (before STREAMS): refused from scripts."""
+    for arg in argv[1:]:
+        option = arg.lower()
+        if option == b"streams":
+            return False
+        if option == b"block":
+            return True
+    return False
 
 
 _ACL_DENIALS: Final = {  # acl.c getAclErrorMessage

@@ -16,7 +16,7 @@ local setmetatable, getmetatable, setfenv, getfenv, loadstring, xpcall, pcall, u
     setmetatable, getmetatable, setfenv, getfenv, loadstring, xpcall, pcall, unpack
 local tconcat, sformat, sgsub, ssub, sfind, sbyte, floor =
     table.concat, string.format, string.gsub, string.sub, string.find, string.byte, math.floor
-local getinfo, sethook = debug.getinfo, debug.sethook
+local getinfo, sethook, dgetmetatable = debug.getinfo, debug.sethook, debug.getmetatable
 local SEALED = setmetatable({}, {__index = function() return nil end,
                                  __newindex = function() error("Attempt to modify a readonly table", 2) end,
                                  __metatable = false})
@@ -208,7 +208,15 @@ local function double(d, resp)
   return bulk(s)
 end
 
-to_resp = function(v, out, resp, sresp)
+-- Redis converts recursively on the Lua stack and answers "reached lua stack limit" for
+-- a value nested deeper than it has room for: 7995 levels on a fresh stack.
+local MAX_REPLY_DEPTH = 7995
+to_resp = function(v, out, resp, sresp, depth)
+  depth = (depth or 0) + 1
+  if depth > MAX_REPLY_DEPTH then
+    out[#out + 1] = "-ERR reached lua stack limit\r\n"
+    return
+  end
   local t = type(v)
   if t == "string" then
     out[#out + 1] = bulk(v)
@@ -263,8 +271,8 @@ to_resp = function(v, out, resp, sresp)
       local n = 0
       local k, val = next(f)
       while k ~= nil do
-        to_resp(k, out, resp, sresp)
-        to_resp(val, out, resp, sresp)
+        to_resp(k, out, resp, sresp, depth)
+        to_resp(val, out, resp, sresp, depth)
         n = n + 1
         k, val = next(f, k)
       end
@@ -278,7 +286,7 @@ to_resp = function(v, out, resp, sresp)
       local n = 0
       local k = next(f)
       while k ~= nil do
-        to_resp(k, out, resp, sresp)
+        to_resp(k, out, resp, sresp, depth)
         n = n + 1
         k = next(f, k)
       end
@@ -291,7 +299,7 @@ to_resp = function(v, out, resp, sresp)
     while true do
       local e = rawget(v, j)
       if e == nil then break end
-      to_resp(e, out, resp, sresp)
+      to_resp(e, out, resp, sresp, depth)
       j = j + 1
     end
     out[at] = "*" .. (j - 1) .. "\r\n"
@@ -500,6 +508,12 @@ rawset(G.math, "randomseed", py.trampoline(randomseed))
 local seen = {}
 G_proxy = seal(G, seen)
 rawset(G, "_G", G_proxy)
+-- getmetatable(_G) is Redis's error metatable, read-only like every table scripts see.
+dgetmetatable(G_proxy).__metatable = proxy_of({
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+})
 -- Reading an undeclared global is an error (luaSetErrorMetatable); writing is refused.
 setmetatable(G, {
   __index = function(_, name)

@@ -110,6 +110,13 @@ SCRIPTS = [
 # cmsgpack, struct and cjson's settings (lua_cmsgpack.c, lua_struct.c, lua_cjson.c):
 # packing, unpacking, their errors. (A case that changes a cjson setting restores it.)
 LIBRARY_SCRIPTS = [
+    'local g = getmetatable(_G) g.__index = {}',
+    'setmetatable(_G, {})',
+    'return type(getmetatable(_G))',
+    'return getmetatable(redis)',
+    "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')",
+    "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')",
+    "return redis.pcall('xread','STREAMS','s','0')",
     "return {cjson.encode_keep_buffer(), cjson.encode_keep_buffer(false), cjson.encode_keep_buffer('on'), cjson.encode_keep_buffer(true)}",
     'return {cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_number_precision(), cjson.encode_invalid_numbers(), cjson.decode_invalid_numbers()}',
     'return {cjson.encode_sparse_array()}',

@@ -81,3 +81,9 @@ def test_library_reply(client: Client, body: str, expected: bytes) -> None:
     reply = encode(run(client, "EVAL", body, 0), False)  # type: ignore[arg-type]
     sha = hashlib.sha1(body.encode()).hexdigest().encode()
     assert re.sub(rb"script: " + sha, b"script: SHA", reply) == expected
+
+
+def test_a_reply_nested_too_deep_ends_with_redis_error(client: Client) -> None:
+    body = "local a = {}; local b = {a}; a[1] = b; return a"
+    reply = encode(run(client, "EVAL", body, 0), False)  # type: ignore[arg-type]
+    assert reply == b"*1\r\n" * 7995 + b"-ERR reached lua stack limit\r\n"  # as Redis 7.0.15
