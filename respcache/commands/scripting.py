@@ -439,10 +439,19 @@ def prepare_run(
                         "READONLY Can not run script with write flag on readonly replica"
                     )
                 raise CommandError(READONLY)
+            if not caller.is_master:
+                misconf = engine.persistence.write_refusal()
+                if misconf is not None:
+                    raise CommandError(misconf)
             if read_only:
                 raise CommandError(
                     "ERR Can not execute a script with write flag using *_ro command."
                 )
+            gate = engine.command_gate
+            if gate is not None and not caller.is_master:  # NOREPLICAS (checkGoodReplicasStatus)
+                refusal = gate(caller, engine.commands["eval"], True)
+                if refusal is not None:
+                    raise CommandError(refusal.message)
         ks = engine.keyspace
         if (
             ks.maxmemory
