@@ -103,6 +103,13 @@ YIELD_EVERY: Final = 0.001
 """Seconds of Lua between two turns of the event loop once a script is timed out."""
 
 
+class ScriptClient(Client):
+    """The script's own client: SORT of a set sorts its output, as for CLIENT_SCRIPT."""
+
+    __slots__ = ()
+    is_script = True
+
+
 @dataclass
 class Script:
     """A cached EVAL script (Redis's luaScript)."""
@@ -143,7 +150,7 @@ class ScriptingState:
     def client(self) -> Client:
         """The script's own client (Redis's lua_client): never in engine.clients."""
         if self._client is None:
-            client = Client(self.engine)
+            client = ScriptClient(self.engine)
             client.authenticated = True
             client.in_exec = True  # blocking commands answer at once (CLIENT_DENY_BLOCKING)
             client.name = b""
@@ -357,6 +364,16 @@ class ScriptRun:
 
     def set_repl(self, flags: int) -> None:
         self.repl_flags = flags
+
+    def acl_check(self, argv: list[bytes]) -> bool | None:
+        """luaRedisAclCheckCmdPermissionsCommand: the caller's permission (no ACL log entry)."""
+        try:
+            spec = self.engine.lookup(argv)
+        except CommandError:
+            return None
+        if spec is None:
+            return None
+        return self.engine.acl.check(self.caller.user, spec, argv) is None
 
     def interrupted(self) -> int:
         """scriptInterrupt, from the count hook: past the threshold, serve the event loop."""

@@ -62,6 +62,10 @@ class RunContext(Protocol):
 
     def set_repl(self, flags: int) -> None: ...
 
+    def acl_check(self, argv: list[bytes]) -> bool | None:
+        """The caller's ACL verdict on a command line; None for an unknown command."""
+        ...
+
     def interrupted(self) -> int:
         """Called every 100000 Lua instructions (10000 once timed out): :data:`KILL` kills
         the script (SCRIPT KILL), :data:`TIMED_OUT` tells it just passed the threshold."""
@@ -427,17 +431,17 @@ class LuaRuntime:
         context = self.context
         return CONTINUE if context is None else context.interrupted()
 
-    def _acl_check(self, *args: Any) -> tuple[Any, bytes]:
-        # respcache has one user with every permission (requirepass only): a known
-        # command is always allowed, as redis.acl_check_cmd answers for the default user.
-        from respcache.commands.registry import lookup
-
+    def _acl_check(self, *args: Any) -> bool:
+        """redis.acl_check_cmd: may the script's caller run this command line?"""
+        if self.context is None:
+            self._raise(b"redis.acl_check_cmd can only be called inside a script invocation")
         if not args:
-            return None, b"Please specify at least one argument for this redis lib call"
+            self._raise(b"Please specify at least one argument for this redis lib call")
         argv = [a if isinstance(a, bytes) else b"%.17g" % float(a) for a in args]
-        if lookup(argv) is None:
-            return None, b"Invalid command passed to redis.acl_check_cmd()"
-        return True, b""
+        allowed = self.context.acl_check(argv) if self.context is not None else None
+        if allowed is None:
+            self._raise(b"Invalid command passed to redis.acl_check_cmd()")
+        return bool(allowed)
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:

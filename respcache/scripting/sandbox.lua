@@ -152,12 +152,9 @@ function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
 function redis.debug() end
 
-function redis.acl_check_cmd(...)
-  if not run then error(error_table("redis.acl_check_cmd can only be called inside a script invocation")) end
-  local ok, value = py.acl_check(...)
-  if ok == nil then error(error_table(value)) end
-  return ok
-end
+-- A Python (for Lua: C) function, so that `return redis.acl_check_cmd(...)` keeps the
+-- script's frame for the error position, as Redis's C function does.
+redis.acl_check_cmd = py.acl_check
 
 redis.REDIS_VERSION_NUM = py.version_num
 redis.REDIS_VERSION = py.version
