@@ -508,9 +508,16 @@ def run_script(
     client.resp = 2
     dirty = engine.dirty
     state.running = run
+    # The time is the script's start for all its commands (Redis 7.0 blocks it during a
+    # script: a key does not expire half-way, as on the replicas that apply its effects).
+    ks = engine.keyspace
+    clock = ks.clock
+    started = clock()
+    ks.clock = lambda: started
     try:
         reply = invoke(run)
     finally:
+        ks.clock = clock
         state.running = None
         if engine.propagator is collect:
             engine.propagator = propagator

@@ -599,4 +599,31 @@ def _parse_resp(data: bytes, pos: int) -> tuple[Reply, int]:
         return items, nxt
     if kind == b"_":
         return None, nxt
+    if kind == b"|":  # an attribute: not shown to scripts, the reply follows it
+        for _ in range(2 * int(line)):
+            _, nxt = _parse_resp(data, nxt)
+        return _parse_resp(data, nxt)
+    if kind == b"%":
+        mapping: dict[Any, Reply] = {}
+        for _ in range(int(line)):
+            key, nxt = _parse_resp(data, nxt)
+            value, nxt = _parse_resp(data, nxt)
+            mapping[key] = value
+        return mapping, nxt
+    if kind == b"~":
+        members: list[Reply] = []
+        for _ in range(int(line)):
+            item, nxt = _parse_resp(data, nxt)
+            members.append(item)
+        return set(members), nxt
+    if kind == b",":
+        return float(line), nxt
+    if kind == b"#":
+        return line == b"t", nxt
+    if kind == b"(":
+        return BigNumber(int(line)), nxt
+    if kind == b"=":
+        n = int(line)
+        text = data[nxt : nxt + n]
+        return Verbatim(text[4:], text[:3].decode()), nxt + n + 2
     raise ValueError(f"unexpected RESP type {kind!r}")
