@@ -44,7 +44,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import greenlet
 
@@ -136,6 +136,8 @@ class ScriptingState:
     running: ScriptRun | None = None
     disable_deny_scripts: bool = False
     """DEBUG SET-DISABLE-DENY-SCRIPTS: redis.call may run ``noscript`` commands."""
+    worker: _Worker | None = None
+    """The greenlet commands that may run a script run on (:func:`run_yielding`)."""
     yield_to_loop: Callable[[], None] | None = None
     """Set while a command runs on its greenlet (:func:`run_yielding`): leaves it for the
     event loop, which switches back for the next slice."""
@@ -534,6 +536,42 @@ def run_script(
     return reply
 
 
+_SUSPENDED: Final = object()
+"""What the worker hands the event loop when a busy script leaves it its turn."""
+
+
+class _Worker:
+    """A long-lived greenlet the commands that may run a script run on.
+
+    One per event loop thread and reused (creating a greenlet per command costs
+    about ten times a switch). ``holding``: a busy script's command is suspended on it.
+    """
+
+    def __init__(self) -> None:
+        self.loop = greenlet.getcurrent()
+        self.greenlet = greenlet.greenlet(self._serve)
+        self.holding = False
+
+    def _serve(self, job: Callable[[], Reply | Blocked]) -> None:
+        while True:
+            outcome: tuple[bool, Any]
+            try:
+                outcome = (True, job())
+            except Exception as err:  # handed to whoever waits for the command
+                outcome = (False, err)
+            job = self.loop.switch(outcome)
+
+    def suspend(self) -> None:
+        """From a busy script's hook: the event loop's turn; back here for the next slice."""
+        self.holding = True
+        self.loop.switch(_SUSPENDED)
+        self.holding = False
+
+    def switch(self, job: Callable[[], Reply | Blocked] | None = None) -> Any:
+        """Start ``job`` (or go on with the suspended one): its outcome or _SUSPENDED."""
+        return self.greenlet.switch(job) if job is not None else self.greenlet.switch()
+
+
 def run_yielding(
     engine: Engine, client: Client, spec: CommandSpec, argv: list[bytes]
 ) -> Reply | Blocked:
@@ -556,32 +594,42 @@ def run_yielding(
             engine.serve_ready()
         return reply
 
-    task = greenlet.greenlet(run)
-    loop = greenlet.getcurrent()
+    worker = state.worker
+    current = greenlet.getcurrent()
+    if worker is not None and current is worker.greenlet:
+        return run()  # (nested: a busy script suspends the outer command, this included)
+    if worker is None or worker.loop is not current or worker.holding:
+        worker = _Worker()
+        if state.worker is None or state.worker.loop is not current:
+            state.worker = worker
     outer = state.yield_to_loop
-    state.yield_to_loop = loop.switch
+    state.yield_to_loop = worker.suspend
     try:
-        result: Reply | Blocked = task.switch()
+        outcome = worker.switch(run)
     finally:
         state.yield_to_loop = outer
-    if task.dead:
-        return result
+    if outcome is not _SUSPENDED:
+        ok, result = outcome
+        if not ok:
+            raise result
+        return cast("Reply | Blocked", result)
     parked = Blocked([], 0)  # no key, no timeout: only the script's end resumes it
 
     def step() -> None:
         client.blocked = None  # (the command's own bookkeeping sees it running, not blocked)
-        state.yield_to_loop = loop.switch
+        state.yield_to_loop = worker.suspend
         try:
-            reply: Reply | Blocked = task.switch()
-        except Exception:  # the command failed: its caller must not wait forever
-            log.exception("script failed")
-            reply = CommandError("ERR internal error running the script")
+            outcome = worker.switch()
         finally:
             state.yield_to_loop = outer
-        if not task.dead:
+        if outcome is _SUSPENDED:
             client.blocked = parked
             engine.call_later(0, step)  # type: ignore[misc]
             return
+        ok, reply = outcome
+        if not ok:  # the command failed: its caller must not wait forever
+            log.error("script failed", exc_info=reply)
+            reply = CommandError("ERR internal error running the script")
         if isinstance(reply, Blocked):  # (a blocking command inside the script's EXEC)
             reply = reply.timeout_reply
         client.resume(reply)
