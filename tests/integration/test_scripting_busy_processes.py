@@ -9,6 +9,7 @@ real redis-server (``RCTEST_IMPL=redis``), whose texts they expect.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -95,3 +96,30 @@ def test_a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops(server: Any
             stopper.send("SHUTDOWN", "NOSAVE")
             assert stopper.read_all(timeout=10) == b""  # no reply: the server stops
     assert server.wait(10) == 0
+
+
+def test_follower_applies_nothing_while_a_busy_script_reads(server_factory: Any) -> None:
+    """The leader's writes wait on the follower until its busy read-only script ends."""
+    from test_replication import Cluster, wait_synced
+
+    cluster = Cluster(server_factory)
+    follower = cluster.follower(busy_reply_threshold=50)
+    wait_synced(cluster.leader, follower)
+    body = (
+        "local v = redis.call('get', KEYS[1]) "
+        "for i = 1, tonumber(ARGV[1]) do "
+        "  if redis.call('get', KEYS[1]) ~= v then return 'changed at ' .. i end "
+        "end return 'same: ' .. v"
+    )
+    with cluster.leader.client() as leader, follower.client() as other:
+        leader.set("k", "before")
+        wait_synced(cluster.leader, follower)
+        with RawConnection(follower.host, follower.port) as caller:
+            caller.send("EVAL_RO", body, "1", "k", "60000")
+            assert wait_until(lambda: busy(other), timeout=10)
+            writer = threading.Thread(target=lambda: leader.set("k", "after"))
+            writer.start()  # (acknowledged once the follower applied it, or dropped it)
+            reply = caller.read_reply(timeout=60)
+            writer.join(30)
+        assert reply.text() == "same: before"
+        assert wait_until(lambda: other.get("k") == b"after", timeout=10)
