@@ -533,6 +533,8 @@ class FollowerLink:
             closed.set_result(None)
 
     def cron(self, now: float) -> None:
+        if self._held is not None:
+            return  # not reading while a busy script runs: the silence is ours
         if self.transport is not None and now - self.last_io > self.timeout():
             self.close_connection("timeout: no data from the master")
 
