@@ -87,3 +87,18 @@ def test_a_reply_nested_too_deep_ends_with_redis_error(client: Client) -> None:
     body = "local a = {}; local b = {a}; a[1] = b; return a"
     reply = encode(run(client, "EVAL", body, 0), False)  # type: ignore[arg-type]
     assert reply == b"*1\r\n" * 7995 + b"-ERR reached lua stack limit\r\n"  # as Redis 7.0.15
+
+
+def test_cjson_settings_last_until_script_flush(client: Client) -> None:
+    # As in Redis, the settings belong to the Lua state: the next script sees them,
+    # and SCRIPT FLUSH (a new Lua state in Redis) restores the defaults.
+    assert encode(run(client, "EVAL", "return cjson.encode_number_precision(3)", 0), False) == (  # type: ignore[arg-type]
+        b":3\r\n"
+    )
+    assert encode(run(client, "EVAL", "return cjson.encode({3.14159})", 0), False) == (  # type: ignore[arg-type]
+        b"$6\r\n[3.14]\r\n"
+    )
+    run(client, "SCRIPT", "FLUSH")
+    assert encode(run(client, "EVAL", "return cjson.encode_number_precision()", 0), False) == (  # type: ignore[arg-type]
+        b":14\r\n"
+    )
