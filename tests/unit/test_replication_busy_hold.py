@@ -7,7 +7,6 @@ the script ends; :class:`FollowerLink` does the same with what it received.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -55,26 +54,23 @@ class FakeTransport:
 
 def test_stream_waits_for_the_busy_script() -> None:
     owner = FakeOwner()
-    loop = asyncio.new_event_loop()
-    try:
-        link = FollowerLink(owner, "127.0.0.1", 1, loop, lambda: 60.0)  # type: ignore[arg-type]
-        session = FakeSession()
-        transport = FakeTransport()
-        link.session = session  # type: ignore[assignment]
-        link.transport = transport  # type: ignore[assignment]
-        link._received(b"*1\r\n")
-        assert session.received == [b"*1\r\n"]
-        owner.busy = True
-        link._received(b"$3\r\nSET")
-        link._received(b"\r\n")
-        assert session.received == [b"*1\r\n"]  # nothing applied while busy
-        assert not transport.reading
-        owner.busy = False
-        [resume] = owner.waiting
-        resume()
-        assert session.received == [b"*1\r\n", b"$3\r\nSET\r\n"]  # in order, at once
-        assert transport.reading
-        link._received(b"x")
-        assert session.received[-1] == b"x"
-    finally:
-        loop.close()
+    # (the link keeps its loop only to reconnect: none is needed here)
+    link = FollowerLink(owner, "127.0.0.1", 1, None, lambda: 60.0)  # type: ignore[arg-type]
+    session = FakeSession()
+    transport = FakeTransport()
+    link.session = session  # type: ignore[assignment]
+    link.transport = transport  # type: ignore[assignment]
+    link._received(b"*1\r\n")
+    assert session.received == [b"*1\r\n"]
+    owner.busy = True
+    link._received(b"$3\r\nSET")
+    link._received(b"\r\n")
+    assert session.received == [b"*1\r\n"]  # nothing applied while busy
+    assert not transport.reading
+    owner.busy = False
+    [resume] = owner.waiting
+    resume()
+    assert session.received == [b"*1\r\n", b"$3\r\nSET\r\n"]  # in order, at once
+    assert transport.reading
+    link._received(b"x")
+    assert session.received[-1] == b"x"
