@@ -212,7 +212,7 @@ _TABLE: tuple[Setting, ...] = (
     _int("repl-ack-timeout", 1000, "Milliseconds a write waits for in-sync replicas to acknowledge it.", "replication", 1, INT_MAX),
     _int("min-insync-replicas", 1, "In-sync followers (the leader not counted) a leader needs to accept writes; fewer: NOREPLICAS.", "replication", 1, INT_MAX),
     # --- scripting (respcache/commands/scripting.py)
-    _int("busy-reply-threshold", 5000, "Milliseconds a script may run before other clients get BUSY (SCRIPT KILL / FUNCTION KILL then work); 0 never answers BUSY.", "scripting", 0, INT_MAX, aliases=("lua-time-limit",)),
+    _int("busy-reply-threshold", 5000, "Milliseconds a script may run before other clients get BUSY (SCRIPT KILL / FUNCTION KILL then work); 0: BUSY from the script's first hook on, as Redis.", "scripting", 0, INT_MAX, aliases=("lua-time-limit",)),
     # --- cluster / ZooKeeper
     _str("zookeeper", "", "ZooKeeper connect string, host:port[,host:port...][/chroot]; empty runs without ZooKeeper.", "cluster", mutable=False),
     _str("cluster-name", "respcache", "Name of this cluster: its znodes live under <chroot>/respcache/<cluster-name>.", "cluster", mutable=False),

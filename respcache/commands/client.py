@@ -55,6 +55,9 @@ class Client:
         "watched",
     )
 
+    is_script = False
+    """The client scripts' redis.call runs on (Redis's CLIENT_SCRIPT): a class attribute."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.id = engine.next_client_id()

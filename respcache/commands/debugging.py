@@ -72,6 +72,15 @@ def _wrong(argv: list[bytes]) -> CommandError:
     )
 
 
+@_debug("set-disable-deny-scripts", 3, "Let scripts call commands flagged noscript")
+def debug_set_disable_deny_scripts(c: Client, argv: list[bytes]) -> Reply:
+    """``atoi`` as Redis: non-zero lets redis.call run ``noscript`` commands (for tests)."""
+    from respcache.commands.scripting import scripting_state
+
+    scripting_state(c.engine).disable_deny_scripts = _atoi(argv[2]) != 0
+    return OK
+
+
 @_debug("set-active-expire", 3, "Enable or disable the active expiry cycle")
 def debug_set_active_expire(c: Client, argv: list[bytes]) -> Reply:
     """``atoi``: any text, 0 disables the background expiry (lazy expiry goes on)."""

@@ -67,6 +67,9 @@ PUBSUB_ALLOWED = frozenset(
 )
 # Commands that run at once inside MULTI instead of being queued.
 MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# Commands that may run a Lua script: they run on a greenlet of their own, which a
+# script past busy-reply-threshold leaves to let the event loop serve other clients.
+RUNS_SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "exec"})
 
 
 @dataclass
@@ -249,6 +252,15 @@ class Engine:
         self.reveals_data = True
         """Set by :meth:`execute`: the reply of the command just admitted may reveal
         written data, so the transport holds it behind the commit barrier."""
+        self.busy: CommandError | None = None
+        """While a script runs past ``busy-reply-threshold``: the BUSY refusal every command
+        without the ``allow_busy`` flag gets (Redis's isInsideYieldingLongCommand). The
+        keyspace is the script's alone then: no expiry, eviction or replicated write."""
+        self.after_busy: list[Callable[[], None]] = []
+        """Run once when the busy script ends (the replication stream held meanwhile)."""
+        from respcache.commands.scripting import run_yielding
+
+        self._run_yielding = run_yielding
         self.gates: list[GateStep] = [
             # Redis's processCommand order (lookup and arity come first, in execute).
             self._gate_protected,  # enable-debug-command / enable-module-command
@@ -260,6 +272,7 @@ class Engine:
             self._gate_misconf,  # MISCONF after a failed background save
             self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
             self._gate_pubsub,  # RESP2 subscribed context
+            self._gate_busy,  # BUSY while a script runs past busy-reply-threshold
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
         ]
         """The admission stage, in order; one more gate is one more line."""
@@ -375,6 +388,8 @@ class Engine:
             return QUEUED
         if client.is_master:
             reply = self.call(client, spec, argv)
+        elif spec.name in RUNS_SCRIPTS and self.call_later is not None:
+            return self._run_yielding(self, client, spec, argv)  # the same, on a greenlet
         else:
             dirty = self.dirty
             reply = self.call(client, spec, argv)
@@ -458,7 +473,7 @@ class Engine:
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         ks = self.keyspace
-        if not ks.maxmemory:
+        if not ks.maxmemory or self.busy is not None:  # (a busy script's keyspace: no eviction)
             return None
         ks.update_clock()
         ks.evict()
@@ -509,6 +524,15 @@ class Engine:
                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         return None
+
+    def _gate_busy(
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
+    ) -> Refusal | None:
+        """A script runs past busy-reply-threshold: only ``allow_busy`` commands run."""
+        busy = self.busy
+        if busy is None or "allow_busy" in spec.flags:
+            return None
+        return busy
 
     def _gate_hold(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool

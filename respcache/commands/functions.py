@@ -40,7 +40,8 @@ from respcache.commands.scripting import (
     run_script,
     scripting_state,
 )
-from respcache.errors import CommandError
+from respcache.errors import CommandError, ProtocolError
+from respcache.protocol.parser import split_args
 from respcache.protocol.types import OK, Reply
 from respcache.scripting import rdbfunc
 from respcache.scripting.runtime import ScriptError
@@ -132,7 +133,11 @@ def parse_metadata(code: bytes) -> tuple[str, str, int]:
     end = code.find(b"\n")
     if end < 0:
         raise CommandError("ERR Invalid library metadata")
-    parts = code[:end].decode("utf-8", "surrogateescape").split()
+    try:  # sdssplitargs: name="foo" is name=foo
+        words = split_args(code[:end])
+    except ProtocolError:
+        raise CommandError("ERR Invalid library metadata") from None
+    parts = [w.decode("utf-8", "surrogateescape") for w in words]
     if not parts:
         raise CommandError("ERR Invalid library metadata")
     engine = parts[0][2:]

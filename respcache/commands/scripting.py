@@ -21,20 +21,32 @@ instead of the EVAL itself; a script that wrote nothing replicates nothing.
 Followers never run Lua. The commit gate holds the script's reply until the
 in-sync followers have the whole unit.
 
-Scripts run on the event loop's thread, to completion: nothing else runs while
-a script runs (Redis's atomicity). While a script runs, ``ScriptingState.running``
-describes it (SCRIPT KILL reads it); see ``docs/scripting.md`` for what is not
-done yet (BUSY replies past ``busy-reply-threshold``).
+Scripts run on the event loop's thread: nothing else runs while a script runs
+(Redis's atomicity) — until it has run ``busy-reply-threshold`` milliseconds.
+Redis then re-enters its event loop from the Lua count hook
+(``processEventsWhileBlocked``) and answers every command without the
+``allow_busy`` flag with ``-BUSY``, so SCRIPT KILL, FUNCTION KILL and SHUTDOWN
+NOSAVE can reach it. An asyncio loop cannot be re-entered, so the engine runs
+every command that may run a script on a greenlet of its own
+(:func:`run_yielding`): past the threshold the hook switches back to the event
+loop, the caller is parked like a blocked client, and the loop resumes the
+script for another slice on each turn until it ends. Meanwhile
+``Engine.busy`` holds the BUSY refusal (the admission gate answers it), the
+cron neither expires nor evicts, and a follower holds the leader's stream
+(``Engine.after_busy`` lets it go on when the script ends).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import greenlet
 
 from respcache.commands.client import Client
 from respcache.commands.engine import Blocked, CommandStats
@@ -43,10 +55,12 @@ from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import wrap_transaction
 from respcache.errors import OOM, READONLY, CommandError
 from respcache.protocol.types import OK, Reply
-from respcache.scripting.runtime import LuaRuntime, ScriptError
+from respcache.scripting.runtime import CONTINUE, KILL, TIMED_OUT, LuaRuntime, ScriptError
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
+
+log = logging.getLogger("respcache.scripting")
 
 NOSCRIPT: Final = "NOSCRIPT No matching script. Please use EVAL."
 NOTBUSY: Final = "NOTBUSY No scripts in execution right now."
@@ -85,6 +99,15 @@ SCRIPT_FLAGS: Final = {
 }
 
 REPL_REPLICA: Final = 2
+YIELD_EVERY: Final = 0.001
+"""Seconds of Lua between two turns of the event loop once a script is timed out."""
+
+
+class ScriptClient(Client):
+    """The script's own client: SORT of a set sorts its output, as for CLIENT_SCRIPT."""
+
+    __slots__ = ()
+    is_script = True
 
 
 @dataclass
@@ -111,6 +134,13 @@ class ScriptingState:
     scripts: dict[str, Script] = field(default_factory=dict)
     scripts_memory: int = 0
     running: ScriptRun | None = None
+    disable_deny_scripts: bool = False
+    """DEBUG SET-DISABLE-DENY-SCRIPTS: redis.call may run ``noscript`` commands."""
+    worker: _Worker | None = None
+    """The greenlet commands that may run a script run on (:func:`run_yielding`)."""
+    yield_to_loop: Callable[[], None] | None = None
+    """Set while a command runs on its greenlet (:func:`run_yielding`): leaves it for the
+    event loop, which switches back for the next slice."""
     _runtime: LuaRuntime | None = None
     _client: Client | None = None
 
@@ -124,7 +154,7 @@ class ScriptingState:
     def client(self) -> Client:
         """The script's own client (Redis's lua_client): never in engine.clients."""
         if self._client is None:
-            client = Client(self.engine)
+            client = ScriptClient(self.engine)
             client.authenticated = True
             client.in_exec = True  # blocking commands answer at once (CLIENT_DENY_BLOCKING)
             client.name = b""
@@ -252,6 +282,10 @@ class ScriptRun:
         self.wrote = False
         """SCRIPT_WRITE_DIRTY: a write command ran (SCRIPT KILL then refuses)."""
         self.killed = False
+        self.timed_out = False
+        """Past busy-reply-threshold: other clients get BUSY (SCRIPT_TIMEDOUT)."""
+        self.yielded = 0.0
+        """When the script last left the event loop its turn."""
         self.repl_flags = 3
         ks = self.engine.keyspace
         self.pre_oom = bool(ks.maxmemory) and ks.over_maxmemory()
@@ -276,7 +310,7 @@ class ScriptRun:
         n = len(argv)
         if (arity > 0 and n != arity) or n < -arity:
             return self._reject(spec, "ERR Wrong number of args calling Redis command from script")
-        if "noscript" in spec.flags:
+        if "noscript" in spec.flags and not self.state.disable_deny_scripts:
             return self._reject(spec, "ERR This Redis command is not allowed from script")
         caller = self.caller
         denied = engine.acl.check(caller.user, spec, argv)
@@ -306,6 +340,9 @@ class ScriptRun:
             and not caller.is_master
         ):
             return self._reject(spec, OOM)
+        if spec.name in ("xread", "xreadgroup") and _blocks(argv):
+            name = argv[0].decode("utf-8", "surrogateescape")
+            return CommandError(f"ERR {name} command is not allowed with BLOCK option from scripts")
         if spec.is_write:
             self.wrote = True
         client = self.state.client
@@ -332,8 +369,70 @@ class ScriptRun:
     def set_repl(self, flags: int) -> None:
         self.repl_flags = flags
 
-    def interrupted(self) -> bool:
-        return self.killed
+    def acl_check(self, argv: list[bytes]) -> bool | None:
+        """luaRedisAclCheckCmdPermissionsCommand: the caller's permission (no ACL log entry)."""
+        try:
+            spec = self.engine.lookup(argv)
+        except CommandError:
+            return None
+        if spec is None:
+            return None
+        return self.engine.acl.check(self.caller.user, spec, argv) is None
+
+    def interrupted(self) -> int:
+        """scriptInterrupt, from the count hook: past the threshold, serve the event loop."""
+        if self.killed:
+            return KILL
+        verdict = CONTINUE
+        now = time.monotonic()
+        if not self.timed_out:
+            elapsed = int((now - self.started) * 1000)
+            if elapsed < self.engine.config.busy_reply_threshold:
+                return CONTINUE
+            log.warning(
+                "Slow script detected: still in execution after %d milliseconds. "
+                "You can try killing the script using the %s command. Script name is: %s.",
+                elapsed,
+                "SCRIPT KILL" if self.eval_mode else "FUNCTION KILL",
+                self.funcname,
+            )
+            self.timed_out = True
+            self.engine.busy = CommandError(SLOW_EVAL_ERR if self.eval_mode else SLOW_FUNCTION_ERR)
+            verdict = TIMED_OUT
+        elif now - self.yielded < YIELD_EVERY:
+            return CONTINUE
+        yield_to_loop = self.state.yield_to_loop
+        if yield_to_loop is not None:
+            try:
+                yield_to_loop()
+            except greenlet.GreenletExit:  # the server stops (SHUTDOWN NOSAVE): end it
+                self.killed = True
+            self.yielded = time.monotonic()
+        return KILL if self.killed else verdict
+
+    def finished(self) -> None:
+        """scriptResetRun: leave the timed-out mode; what waited for the keyspace goes on."""
+        if self.timed_out:
+            self.timed_out = False
+            engine = self.engine
+            engine.busy = None
+            waiting, engine.after_busy = engine.after_busy, []
+            for resume in waiting:  # after the script's command, not inside it
+                if engine.call_later is not None:
+                    engine.call_later(0, resume)
+                else:
+                    resume()
+
+
+def _blocks(argv: list[bytes]) -> bool:
+    """XREAD/XREADGROUP with a BLOCK option (before STREAMS): refused from scripts."""
+    for arg in argv[1:]:
+        option = arg.lower()
+        if option == b"streams":
+            return False
+        if option == b"block":
+            return True
+    return False
 
 
 _ACL_DENIALS: Final = {  # acl.c getAclErrorMessage
@@ -361,10 +460,19 @@ def prepare_run(
                         "READONLY Can not run script with write flag on readonly replica"
                     )
                 raise CommandError(READONLY)
+            if not caller.is_master:
+                misconf = engine.persistence.write_refusal()
+                if misconf is not None:
+                    raise CommandError(misconf)
             if read_only:
                 raise CommandError(
                     "ERR Can not execute a script with write flag using *_ro command."
                 )
+            gate = engine.command_gate
+            if gate is not None and not caller.is_master:  # NOREPLICAS (checkGoodReplicasStatus)
+                refusal = gate(caller, engine.commands["eval"], True)
+                if refusal is not None:
+                    raise CommandError(refusal.message)
         ks = engine.keyspace
         if (
             ks.maxmemory
@@ -402,12 +510,20 @@ def run_script(
     client.resp = 2
     dirty = engine.dirty
     state.running = run
+    # The time is the script's start for all its commands (Redis 7.0 blocks it during a
+    # script: a key does not expire half-way, as on the replicas that apply its effects).
+    ks = engine.keyspace
+    clock = ks.clock
+    started = clock()
+    ks.clock = lambda: started
     try:
         reply = invoke(run)
     finally:
+        ks.clock = clock
         state.running = None
         if engine.propagator is collect:
             engine.propagator = propagator
+        run.finished()
     if engine.dirty != dirty:
         # Replicated as effects: the collected commands, or nothing at all (never the
         # EVAL itself, whose re-execution on a follower could differ).
@@ -418,6 +534,108 @@ def run_script(
     if type(reply) is UncountedError:
         pass
     return reply
+
+
+_SUSPENDED: Final = object()
+"""What the worker hands the event loop when a busy script leaves it its turn."""
+
+
+class _Worker:
+    """A long-lived greenlet the commands that may run a script run on.
+
+    One per event loop thread and reused (creating a greenlet per command costs
+    about ten times a switch). ``holding``: a busy script's command is suspended on it.
+    """
+
+    def __init__(self) -> None:
+        self.loop = greenlet.getcurrent()
+        self.greenlet = greenlet.greenlet(self._serve)
+        self.holding = False
+
+    def _serve(self, job: Callable[[], Reply | Blocked]) -> None:
+        while True:
+            outcome: tuple[bool, Any]
+            try:
+                outcome = (True, job())
+            except Exception as err:  # handed to whoever waits for the command
+                outcome = (False, err)
+            job = self.loop.switch(outcome)
+
+    def suspend(self) -> None:
+        """From a busy script's hook: the event loop's turn; back here for the next slice."""
+        self.holding = True
+        self.loop.switch(_SUSPENDED)
+        self.holding = False
+
+    def switch(self, job: Callable[[], Reply | Blocked] | None = None) -> Any:
+        """Start ``job`` (or go on with the suspended one): its outcome or _SUSPENDED."""
+        return self.greenlet.switch(job) if job is not None else self.greenlet.switch()
+
+
+def run_yielding(
+    engine: Engine, client: Client, spec: CommandSpec, argv: list[bytes]
+) -> Reply | Blocked:
+    """Engine.execute's last steps for a command that may run a script, on a greenlet.
+
+    The command runs at once, to completion, unless a script in it passes
+    busy-reply-threshold: its hook then switches back here (:meth:`ScriptRun.interrupted`),
+    and the caller is parked as a :class:`Blocked` client without keys. Each turn of
+    the event loop (``engine.call_later(0, ...)``) gives the script another slice;
+    when the command ends its reply reaches the caller through ``client.resume``,
+    as a blocked command's does.
+    """
+    state = scripting_state(engine)
+
+    def run() -> Reply | Blocked:
+        dirty = engine.dirty
+        reply = engine.call(client, spec, argv)
+        engine.node.executed(client, spec, engine.dirty != dirty)
+        if engine.ready:
+            engine.serve_ready()
+        return reply
+
+    worker = state.worker
+    current = greenlet.getcurrent()
+    if worker is not None and current is worker.greenlet:
+        return run()  # (nested: a busy script suspends the outer command, this included)
+    if worker is None or worker.loop is not current or worker.holding:
+        worker = _Worker()
+        if state.worker is None or state.worker.loop is not current:
+            state.worker = worker
+    outer = state.yield_to_loop
+    state.yield_to_loop = worker.suspend
+    try:
+        outcome = worker.switch(run)
+    finally:
+        state.yield_to_loop = outer
+    if outcome is not _SUSPENDED:
+        ok, result = outcome
+        if not ok:
+            raise result
+        return cast("Reply | Blocked", result)
+    parked = Blocked([], 0)  # no key, no timeout: only the script's end resumes it
+
+    def step() -> None:
+        client.blocked = None  # (the command's own bookkeeping sees it running, not blocked)
+        state.yield_to_loop = worker.suspend
+        try:
+            outcome = worker.switch()
+        finally:
+            state.yield_to_loop = outer
+        if outcome is _SUSPENDED:
+            client.blocked = parked
+            engine.call_later(0, step)  # type: ignore[misc]
+            return
+        ok, reply = outcome
+        if not ok:  # the command failed: its caller must not wait forever
+            log.error("script failed", exc_info=reply)
+            reply = CommandError("ERR internal error running the script")
+        if isinstance(reply, Blocked):  # (a blocking command inside the script's EXEC)
+            reply = reply.timeout_reply
+        client.resume(reply)
+
+    engine.call_later(0, step)  # type: ignore[misc]
+    return parked
 
 
 def _finish_error(c: Client, name: str, reply: Reply, ignore_stats: bool) -> Reply:

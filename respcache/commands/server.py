@@ -281,6 +281,8 @@ def shutdown(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError(SYNTAX)
     if abort:
         raise CommandError("ERR No shutdown in progress.")
+    if not nosave and c.engine.busy is not None:  # a busy script: only SHUTDOWN NOSAVE
+        raise CommandError(c.engine.busy.message)
     hook = c.engine.shutdown_hook
     if hook is None:
         raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")

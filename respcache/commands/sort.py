@@ -118,7 +118,7 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
         value = ListValue()
     elif type(value) not in (ListValue, SetValue, ZSetValue):
         raise CommandError(WRONGTYPE)
-    if dontsort and type(value) is SetValue and store is not None:
+    if dontsort and type(value) is SetValue and (store is not None or c.is_script):
         dontsort = False
         alpha = True
         sortby = None

@@ -368,6 +368,11 @@ class LinkOwner(SessionHandler, Protocol):
 
     def link_state_changed(self, link: FollowerLink) -> None: ...
 
+    def hold_stream(self, resume: Callable[[], None]) -> bool:
+        """True while a script past busy-reply-threshold has the keyspace: the stream
+        waits (Redis leaves the master's input unread) and ``resume`` runs after it."""
+        ...
+
 
 class FollowerLink:
     """Keeps a connection to the leader at ``host:port`` until :meth:`stop`."""
@@ -402,6 +407,8 @@ class FollowerLink:
         self._closed: asyncio.Future[None] | None = None
         self._stopped = False
         self._streamed = False
+        self._held: list[bytes] | None = None
+        """Stream bytes received while a busy script holds the keyspace."""
 
     @property
     def state(self) -> str:
@@ -489,6 +496,13 @@ class FollowerLink:
         if session is None or transport is None:
             return
         self.last_io = time.monotonic()
+        if self._held is not None:
+            self._held.append(data)
+            return
+        if self.owner.hold_stream(self._release_held):
+            self._held = [data]
+            transport.pause_reading()
+            return
         before = session.state
         try:
             out = session.receive(data)
@@ -505,8 +519,16 @@ class FollowerLink:
                 self._streamed = True
             self.owner.link_state_changed(self)
 
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        if held is None or self.transport is None:
+            return
+        self.transport.resume_reading()
+        self._received(b"".join(held))
+
     def _lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self._held = None
         if self.session is not None and self.session.state == "streaming":
             self.down_since = time.monotonic()
         if self.session is not None:
@@ -517,6 +539,8 @@ class FollowerLink:
             closed.set_result(None)
 
     def cron(self, now: float) -> None:
+        if self._held is not None:
+            return  # not reading while a busy script runs: the silence is ours
         if self.transport is not None and now - self.last_io > self.timeout():
             self.close_connection("timeout: no data from the master")
 

@@ -853,6 +853,13 @@ class Replication:
             epoch_floor=lambda: self.epoch,
         )
 
+    def hold_stream(self, resume: Callable[[], None]) -> bool:
+        engine = self.engine
+        if engine.busy is None:
+            return False
+        engine.after_busy.append(resume)
+        return True
+
     def link_state_changed(self, link: FollowerLink) -> None:
         if link is not self.link:
             return

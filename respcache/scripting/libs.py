@@ -9,7 +9,7 @@ deeper than 1000 refused, ``cjson.null`` a unique sentinel). The functions take
 and return Lua values as lupa hands them over (``bytes`` strings, lupa tables),
 and raise :class:`LuaLibError` whose text becomes the Lua error message.
 
-``cmsgpack`` and ``struct`` are not provided yet (see docs/scripting.md).
+``cmsgpack`` and ``struct`` are in their own modules (``cmsgpack.py``, ``structlib.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from typing import Any
 
 
 class LuaLibError(Exception):
-    """An error a library function raises into Lua (its message is the Lua error)."""
+    """An error a library function raises into Lua (its message is the Lua error).
+
+    Raised as ``luaL_error`` does: the runtime puts the script's position first.
+    """
+
+
+class LuaRuntimeError(LuaLibError):
+    """An error the Lua core raises inside a C function (``table index is nil``): no
+    position, as ``luaG_runerror`` adds none outside Lua code."""
 
 
 # --- bit (lua_bit.c) --------------------------------------------------------------
@@ -126,7 +134,9 @@ class _Null:
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "cjson.null"
+        return "userdata: (nil)"  # tostring(cjson.null): Redis's is a NULL light userdata
+
+    __str__ = __repr__
 
 
 CJSON_NULL = _Null()
@@ -151,10 +161,50 @@ def _json_string(s: bytes) -> bytes:
     return bytes(out)
 
 
-def _json_number(x: float) -> bytes:
+def _json_number(x: float, invalid: int = 0, precision: int = 14) -> bytes:
+    """json_append_number: ``invalid`` is encode_invalid_numbers (0 off, 1 on, 2 null)."""
     if math.isnan(x) or math.isinf(x):
-        raise LuaLibError("Cannot serialise number: must not be NaN or Inf")
-    return b"%.14g" % x
+        if invalid == 0:
+            raise LuaLibError("Cannot serialise number: must not be NaN or Inf")
+        if invalid == 2:
+            return b"null"
+        if math.isnan(x):
+            return b"nan"
+    return b"%.*g" % (precision, x)
+
+
+class CJsonConfig:
+    """json_config_t: what the cjson.encode_*/decode_* functions set (Redis's defaults).
+
+    As in Redis the settings belong to the Lua state: a script that changes one
+    changes it for the scripts after it.
+    """
+
+    def __init__(self) -> None:
+        self.sparse_convert = 0
+        self.sparse_ratio = 2
+        self.sparse_safe = 10
+        self.encode_max_depth = 1000
+        self.decode_max_depth = 1000
+        self.encode_invalid_numbers = 0
+        self.decode_invalid_numbers = 1
+        self.encode_keep_buffer = 1
+        self.encode_number_precision = 14
+
+
+def _lua_integer(value: Any, index: int, name: str) -> int:
+    if isinstance(value, bytes):
+        try:
+            value = float(value)
+        except ValueError:
+            raise LuaLibError(
+                f"bad argument #{index} to '{name}' (number expected, got string)"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LuaLibError(f"bad argument #{index} to '{name}' (number expected, got boolean)")
+    if math.isnan(value) or math.isinf(value):
+        return -(1 << 63)
+    return int(value)
 
 
 class CJson:
@@ -163,13 +213,90 @@ class CJson:
     def __init__(self, lua_type: Callable[[Any], str], new_table: Callable[..., Any]) -> None:
         self._lua_type = lua_type
         self._new_table = new_table
+        self.config = CJsonConfig()
 
     def library(self) -> dict[bytes, Any]:
         return {
             b"encode": self.encode,
             b"decode": self.decode,
             b"null": CJSON_NULL,
+            b"encode_sparse_array": self.encode_sparse_array,
+            b"encode_max_depth": self._integer_option("encode_max_depth", 1, 2**31 - 1),
+            b"decode_max_depth": self._integer_option("decode_max_depth", 1, 2**31 - 1),
+            b"encode_number_precision": self._integer_option("encode_number_precision", 1, 14),
+            b"encode_keep_buffer": self._enum_option("encode_keep_buffer", (b"off", b"on")),
+            b"encode_invalid_numbers": self._enum_option(
+                "encode_invalid_numbers", (b"off", b"on", b"null")
+            ),
+            b"decode_invalid_numbers": self._enum_option("decode_invalid_numbers", (b"off", b"on")),
         }
+
+    # configuration (json_integer_option, json_enum_option) ------------------------------
+
+    def _check_args(self, args: tuple[Any, ...], most: int, name: str) -> None:
+        """json_arg_init: at most ``most`` arguments."""
+        if len(args) > most:
+            raise LuaLibError(f"bad argument #{most + 1} to '{name}' (found too many arguments)")
+
+    def _set_integer(
+        self, args: tuple[Any, ...], index: int, attr: str, name: str, low: int, high: int
+    ) -> int:
+        cfg = self.config
+        if len(args) >= index and args[index - 1] is not None:
+            value = _lua_integer(args[index - 1], index, name)
+            if not low <= value <= high:
+                raise LuaLibError(
+                    f"bad argument #1 to '{name}' (expected integer between {low} and {high})"
+                )
+            setattr(cfg, attr, value)
+        return int(getattr(cfg, attr))
+
+    def _set_enum(
+        self, args: tuple[Any, ...], index: int, attr: str, name: str, options: tuple[bytes, ...]
+    ) -> Any:
+        cfg = self.config
+        if len(args) >= index and args[index - 1] is not None:
+            value = args[index - 1]
+            if isinstance(value, bool):
+                setattr(cfg, attr, int(value))
+            else:
+                if isinstance(value, int | float):
+                    value = b"%.14g" % value
+                if not isinstance(value, bytes):
+                    raise LuaLibError(
+                        f"bad argument #{index} to '{name}' (string expected, got "
+                        f"{self._lua_type(value)})"
+                    )
+                if value not in options:
+                    raise LuaLibError(
+                        f"bad argument #{index} to '{name}' (invalid option '"
+                        f"{value.decode('utf-8', 'replace')}')"
+                    )
+                setattr(cfg, attr, options.index(value))
+        setting = int(getattr(cfg, attr))
+        return bool(setting) if setting in (0, 1) else options[setting]
+
+    def _integer_option(self, name: str, low: int, high: int) -> Callable[..., int]:
+        def option(*args: Any) -> int:
+            self._check_args(args, 1, name)
+            return self._set_integer(args, 1, name, name, low, high)
+
+        return option
+
+    def _enum_option(self, name: str, options: tuple[bytes, ...]) -> Callable[..., Any]:
+        def option(*args: Any) -> Any:
+            self._check_args(args, 1, name)
+            return self._set_enum(args, 1, name, name, options)
+
+        return option
+
+    def encode_sparse_array(self, *args: Any) -> tuple[Any, int, int]:
+        name = "encode_sparse_array"
+        self._check_args(args, 3, name)
+        convert = self._set_enum(args, 1, "sparse_convert", name, (b"off", b"on"))
+        ratio = self._set_integer(args, 2, "sparse_ratio", name, 0, 2**31 - 1)
+        safe = self._set_integer(args, 3, "sparse_safe", name, 0, 2**31 - 1)
+        return convert, ratio, safe
 
     # encode -------------------------------------------------------------------
 
@@ -190,13 +317,16 @@ class CJson:
         elif isinstance(v, bytes):
             out.append(_json_string(v))
         elif isinstance(v, int | float):
-            out.append(_json_number(float(v)))
+            cfg = self.config
+            out.append(
+                _json_number(float(v), cfg.encode_invalid_numbers, cfg.encode_number_precision)
+            )
         else:
             kind = self._lua_type(v)
             if kind != "table":
                 raise LuaLibError(f"Cannot serialise {kind}: type not supported")
             depth += 1
-            if depth > 1000:
+            if depth > self.config.encode_max_depth:
                 raise LuaLibError(f"Cannot serialise, excessive nesting ({depth})")
             items = list(v.items())
             length = self._array_length(items)
@@ -218,7 +348,11 @@ class CJson:
                     if isinstance(key, bytes):
                         out.append(_json_string(key))
                     elif isinstance(key, int | float) and not isinstance(key, bool):
-                        out.append(b'"' + _json_number(float(key)) + b'"')
+                        cfg = self.config
+                        number = _json_number(
+                            float(key), cfg.encode_invalid_numbers, cfg.encode_number_precision
+                        )
+                        out.append(b'"' + number + b'"')
                     else:
                         raise LuaLibError(
                             "Cannot serialise table: table key must be a number or string"
@@ -227,8 +361,7 @@ class CJson:
                     self._encode(value, out, depth)
                 out.append(b"}")
 
-    @staticmethod
-    def _array_length(items: list[tuple[Any, Any]]) -> int:
+    def _array_length(self, items: list[tuple[Any, Any]]) -> int:
         """lua_array_length: the max index if every key is a positive integer, else 0."""
         maxkey = 0
         for key, _ in items:
@@ -241,8 +374,15 @@ class CJson:
                 maxkey = max(maxkey, int(key))
             else:
                 return 0
-        if maxkey > 10 and maxkey > len(items) * 2:
-            raise LuaLibError("Cannot serialise table: excessively sparse array")
+        cfg = self.config
+        if (
+            cfg.sparse_ratio > 0
+            and maxkey > len(items) * cfg.sparse_ratio
+            and maxkey > cfg.sparse_safe
+        ):
+            if not cfg.sparse_convert:
+                raise LuaLibError("Cannot serialise table: excessively sparse array")
+            return 0  # encoded as an object
         return maxkey
 
     # decode -------------------------------------------------------------------
@@ -257,7 +397,7 @@ class CJson:
             raise LuaLibError(
                 f"bad argument #1 to 'decode' (string expected, got {self._lua_type(text)})"
             )
-        parser = _JsonParser(text, self._new_table)
+        parser = _JsonParser(text, self._new_table, self.config)
         value = parser.value(0)
         parser.skip_ws()
         if parser.pos < len(text):
@@ -271,7 +411,10 @@ _NUMBER = re.compile(
 
 
 class _JsonParser:
-    def __init__(self, text: bytes, new_table: Callable[..., Any]) -> None:
+    def __init__(
+        self, text: bytes, new_table: Callable[..., Any], config: CJsonConfig | None = None
+    ) -> None:
+        self.config = config or CJsonConfig()
         self.text = text
         self.pos = 0
         self.new_table = new_table
@@ -335,7 +478,7 @@ class _JsonParser:
         return None
 
     def _depth(self, depth: int) -> None:
-        if depth > 1000:
+        if depth > self.config.decode_max_depth:
             raise LuaLibError(
                 f"Found too many nested data structures ({depth}) at character {self.pos + 1}"
             )

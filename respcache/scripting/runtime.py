@@ -33,8 +33,16 @@ import lupa.lua51 as lua51
 from respcache import REDIS_VERSION
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, BigNumber, Raw, Reply, Verbatim
-from respcache.scripting.libs import CJson, LuaLibError, bit_library
+from respcache.scripting.cmsgpack import CMsgpack
+from respcache.scripting.libs import (
+    CJson,
+    CJsonConfig,
+    LuaLibError,
+    LuaRuntimeError,
+    bit_library,
+)
 from respcache.scripting.rand import Rand48
+from respcache.scripting.structlib import StructLib
 
 log = logging.getLogger("respcache.scripting")
 
@@ -54,9 +62,18 @@ class RunContext(Protocol):
 
     def set_repl(self, flags: int) -> None: ...
 
-    def interrupted(self) -> bool:
-        """Called every 100000 Lua instructions: True kills the script (SCRIPT KILL)."""
+    def acl_check(self, argv: list[bytes]) -> bool | None:
+        """The caller's ACL verdict on a command line; None for an unknown command."""
         ...
+
+    def interrupted(self) -> int:
+        """Called every 100000 Lua instructions (10000 once timed out): :data:`KILL` kills
+        the script (SCRIPT KILL), :data:`TIMED_OUT` tells it just passed the threshold."""
+        ...
+
+
+CONTINUE, KILL, TIMED_OUT = 0, 1, 2
+"""What :meth:`RunContext.interrupted` answers the script's count hook."""
 
 
 class _LuaRaise(Exception):
@@ -102,10 +119,13 @@ class LuaRuntime:
         self._load_deadline = 0.0
         self._lua_type: Callable[[Any], Any] = self.lua.eval("type")
         self._new_table = self.lua.table
-        cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
+        cjson = self._cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
+        lua_type_name = lambda v: self._lua_type(v).decode()  # noqa: E731
         libs = {
             b"bit": self._wrap_lib(bit_library()),
             b"cjson": self._wrap_lib(cjson.library()),
+            b"cmsgpack": self._wrap_lib(CMsgpack(lua_type_name, self._new_table).library()),
+            b"struct": self._wrap_lib(StructLib(lua_type_name).library()),
         }
         callbacks = {
             b"register_function": self._register_function,
@@ -142,6 +162,8 @@ class LuaRuntime:
             def call(*args: Any) -> Any:
                 try:
                     return f(*args)
+                except LuaRuntimeError as err:
+                    raise _LuaRaise(str(err).encode()) from None
                 except LuaLibError as err:
                     raise _LuaRaise(self._where() + str(err).encode()) from None
 
@@ -314,7 +336,11 @@ class LuaRuntime:
         functions[text] = (callback, desc, flags)
 
     def collect_garbage(self) -> None:
-        """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts)."""
+        """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts).
+
+        SCRIPT FLUSH gives Redis a new Lua state: cjson's settings are its defaults again.
+        """
+        self._cjson.config = CJsonConfig()
         self.lua.execute(b"collectgarbage('collect')")
 
     def memory(self) -> int:
@@ -401,21 +427,21 @@ class LuaRuntime:
         if self.context is not None:
             self.context.set_repl(flags)
 
-    def _interrupt(self) -> bool:
+    def _interrupt(self) -> int:
         context = self.context
-        return context is not None and context.interrupted()
+        return CONTINUE if context is None else context.interrupted()
 
-    def _acl_check(self, *args: Any) -> tuple[Any, bytes]:
-        # respcache has one user with every permission (requirepass only): a known
-        # command is always allowed, as redis.acl_check_cmd answers for the default user.
-        from respcache.commands.registry import lookup
-
+    def _acl_check(self, *args: Any) -> bool:
+        """redis.acl_check_cmd: may the script's caller run this command line?"""
+        if self.context is None:
+            self._raise(b"redis.acl_check_cmd can only be called inside a script invocation")
         if not args:
-            return None, b"Please specify at least one argument for this redis lib call"
+            self._raise(b"Please specify at least one argument for this redis lib call")
         argv = [a if isinstance(a, bytes) else b"%.17g" % float(a) for a in args]
-        if lookup(argv) is None:
-            return None, b"Invalid command passed to redis.acl_check_cmd()"
-        return True, b""
+        allowed = self.context.acl_check(argv) if self.context is not None else None
+        if allowed is None:
+            self._raise(b"Invalid command passed to redis.acl_check_cmd()")
+        return bool(allowed)
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:
@@ -573,4 +599,31 @@ def _parse_resp(data: bytes, pos: int) -> tuple[Reply, int]:
         return items, nxt
     if kind == b"_":
         return None, nxt
+    if kind == b"|":  # an attribute: not shown to scripts, the reply follows it
+        for _ in range(2 * int(line)):
+            _, nxt = _parse_resp(data, nxt)
+        return _parse_resp(data, nxt)
+    if kind == b"%":
+        mapping: dict[Any, Reply] = {}
+        for _ in range(int(line)):
+            key, nxt = _parse_resp(data, nxt)
+            value, nxt = _parse_resp(data, nxt)
+            mapping[key] = value
+        return mapping, nxt
+    if kind == b"~":
+        members: list[Reply] = []
+        for _ in range(int(line)):
+            item, nxt = _parse_resp(data, nxt)
+            members.append(item)
+        return set(members), nxt
+    if kind == b",":
+        return float(line), nxt
+    if kind == b"#":
+        return line == b"t", nxt
+    if kind == b"(":
+        return BigNumber(int(line)), nxt
+    if kind == b"=":
+        n = int(line)
+        text = data[nxt : nxt + n]
+        return Verbatim(text[4:], text[:3].decode()), nxt + n + 2
     raise ValueError(f"unexpected RESP type {kind!r}")

@@ -16,7 +16,7 @@ local setmetatable, getmetatable, setfenv, getfenv, loadstring, xpcall, pcall, u
     setmetatable, getmetatable, setfenv, getfenv, loadstring, xpcall, pcall, unpack
 local tconcat, sformat, sgsub, ssub, sfind, sbyte, floor =
     table.concat, string.format, string.gsub, string.sub, string.find, string.byte, math.floor
-local getinfo, sethook = debug.getinfo, debug.sethook
+local getinfo, sethook, dgetmetatable = debug.getinfo, debug.sethook, debug.getmetatable
 local SEALED = setmetatable({}, {__index = function() return nil end,
                                  __newindex = function() error("Attempt to modify a readonly table", 2) end,
                                  __metatable = false})
@@ -152,12 +152,9 @@ function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
 function redis.debug() end
 
-function redis.acl_check_cmd(...)
-  if not run then error(error_table("redis.acl_check_cmd can only be called inside a script invocation")) end
-  local ok, value = py.acl_check(...)
-  if ok == nil then error(error_table(value)) end
-  return ok
-end
+-- A Python (for Lua: C) function, so that `return redis.acl_check_cmd(...)` keeps the
+-- script's frame for the error position, as Redis's C function does.
+redis.acl_check_cmd = py.acl_check
 
 redis.REDIS_VERSION_NUM = py.version_num
 redis.REDIS_VERSION = py.version
@@ -208,7 +205,15 @@ local function double(d, resp)
   return bulk(s)
 end
 
-to_resp = function(v, out, resp, sresp)
+-- Redis converts recursively on the Lua stack and answers "reached lua stack limit" for
+-- a value nested deeper than it has room for: 7995 levels on a fresh stack.
+local MAX_REPLY_DEPTH = 7995
+to_resp = function(v, out, resp, sresp, depth)
+  depth = (depth or 0) + 1
+  if depth > MAX_REPLY_DEPTH then
+    out[#out + 1] = "-ERR reached lua stack limit\r\n"
+    return
+  end
   local t = type(v)
   if t == "string" then
     out[#out + 1] = bulk(v)
@@ -263,8 +268,8 @@ to_resp = function(v, out, resp, sresp)
       local n = 0
       local k, val = next(f)
       while k ~= nil do
-        to_resp(k, out, resp, sresp)
-        to_resp(val, out, resp, sresp)
+        to_resp(k, out, resp, sresp, depth)
+        to_resp(val, out, resp, sresp, depth)
         n = n + 1
         k, val = next(f, k)
       end
@@ -278,7 +283,7 @@ to_resp = function(v, out, resp, sresp)
       local n = 0
       local k = next(f)
       while k ~= nil do
-        to_resp(k, out, resp, sresp)
+        to_resp(k, out, resp, sresp, depth)
         n = n + 1
         k = next(f, k)
       end
@@ -291,7 +296,7 @@ to_resp = function(v, out, resp, sresp)
     while true do
       local e = rawget(v, j)
       if e == nil then break end
-      to_resp(e, out, resp, sresp)
+      to_resp(e, out, resp, sresp, depth)
       j = j + 1
     end
     out[at] = "*" .. (j - 1) .. "\r\n"
@@ -301,16 +306,33 @@ to_resp = function(v, out, resp, sresp)
 end
 
 -- ---------------------------------------------------------------------------
--- The script kill hook (luaMaskCountHook): every 100000 instructions.
-local function kill_hook()
-  if py.interrupt() then
+-- The script kill hook (luaMaskCountHook): every 100000 instructions, every 10000
+-- once the script is past busy-reply-threshold (each call may serve the event loop).
+-- Once killed it runs on every line, so a script's own pcall cannot catch the kill
+-- and go on; lines of this file (which Redis runs as C) are left alone.
+local function kill_hook(event)
+  if event == "line" and getinfo(2, "S").source == SELF then return end
+  local verdict = py.interrupt()
+  if verdict == 2 then
+    sethook(kill_hook, "", 10000)
+  elseif verdict == 1 then
     sethook(kill_hook, "l")
     error(error_table("Script killed by user with SCRIPT KILL..."))
   end
 end
 
 -- Runs a compiled script. Returns ("ok", resp) or ("err", message).
+-- eval.c: a GC step of 50 every 50 scripts, so garbage does not wait for a full cycle.
+local LUA_GC_CYCLE_PERIOD = 50
+local gc_count = 0
+local lua_gc = rawget(LG, "collectgarbage")
+
 local function invoke(fn, keys, args, funcname, resp, eval_mode, hook)
+  gc_count = gc_count + 1
+  if gc_count == LUA_GC_CYCLE_PERIOD then
+    lua_gc("step", LUA_GC_CYCLE_PERIOD)
+    gc_count = 0
+  end
   run = {resp = 2}
   local body = fn
   if eval_mode then
@@ -493,6 +515,12 @@ rawset(G.math, "randomseed", py.trampoline(randomseed))
 local seen = {}
 G_proxy = seal(G, seen)
 rawset(G, "_G", G_proxy)
+-- getmetatable(_G) is Redis's error metatable, read-only like every table scripts see.
+dgetmetatable(G_proxy).__metatable = proxy_of({
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+})
 -- Reading an undeclared global is an error (luaSetErrorMetatable); writing is refused.
 setmetatable(G, {
   __index = function(_, name)
@@ -530,7 +558,8 @@ local fmeta = {__index = G, __newindex = readonly_error, __metatable = false}
 local FENV = setmetatable({}, fmeta)
 protected[FENV] = G
 
-local function load_timeout_hook()
+local function load_timeout_hook(event)
+  if event == "line" and getinfo(2, "S").source == SELF then return end
   if py.load_timed_out() then
     sethook(load_timeout_hook, "l")
     error(error_table("FUNCTION LOAD timeout"))
@@ -559,7 +588,17 @@ local function load_library(code)
   return true, false
 end
 
-local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = where,
+-- luaL_where(L, 1) for a Python library function (a C function for Lua): the line of
+-- its caller, nothing when that caller is C too (pcall(cjson.encode, ...)).
+local function lib_where()
+  local i = getinfo(3, "Sl")
+  if i and i.what ~= "C" and i.currentline > 0 then
+    return i.short_src .. ":" .. i.currentline .. ": "
+  end
+  return ""
+end
+
+local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = lib_where,
              globals = G, proxy = G_proxy}
 function api.new_env()
   -- A separate, sealed global table over the same libraries (function libraries).

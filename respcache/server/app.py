@@ -86,6 +86,8 @@ class Server:
             tls=self.tls.outgoing,
         )
         self.cron_hooks.append(self.replication.cron)
+        self.busy_cron_hooks: list[Callable[[], None]] = [self.replication.cron]
+        """The cron hooks that also run while a busy script has the keyspace."""
         self.engine.persistence.repl_info = self._repl_info
         self.shutdown_hooks.append(self.replication.shutdown)
         self._wire_persistence()
@@ -502,6 +504,13 @@ class Server:
         cfg = self.config
         hz = max(1, min(500, cfg.hz))
         engine = self.engine
+        if engine.busy is not None:
+            # A script past busy-reply-threshold has the keyspace to itself (no expiry,
+            # eviction, timeouts or save, as Redis runs no serverCron then); the
+            # replication and cluster hooks (pings, acknowledgements) go on.
+            for hook in self.busy_cron_hooks:
+                hook()
+            return
         budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
         if engine.active_expire and engine.keyspace.active_expire_cycle(
             budget, cfg.active_expire_effort

@@ -178,6 +178,7 @@ class ClusterNode:
         failover_cmd.set_control(self.engine, self)
         config.on_change("read-consistency", self._read_consistency_changed)
         server.cron_hooks.append(self.cron)
+        server.busy_cron_hooks.append(self.cron)  # (no keyspace: membership, reconciling)
 
     # --- lifecycle -----------------------------------------------------------------------
 

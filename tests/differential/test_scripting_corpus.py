@@ -4,8 +4,8 @@ Each case is a list of commands sent on one connection (RESP2 and RESP3) after
 FLUSHALL, SCRIPT FLUSH and FUNCTION FLUSH on both servers; every reply must be
 identical, error texts and ``script: <sha>, on @user_script:N.`` positions
 included. The corpus covers the conversions in both directions, the redis.*
-API and its errors, the sandbox's read-only globals, shebang flags, cjson and
-bit, math.random's sequence, EVALSHA/SCRIPT and FUNCTION/FCALL.
+API and its errors, the sandbox's read-only globals, shebang flags, cjson,
+bit, cmsgpack and struct, math.random's sequence, EVALSHA/SCRIPT and FUNCTION/FCALL.
 """
 
 from __future__ import annotations
@@ -104,6 +104,112 @@ SCRIPTS = [
     "#!notlua\nreturn 1",
     "#!lua\nreturn redis.call('set', KEYS[1], ARGV[1])",
     "local a = 1\nlocal b = 2\n\nerror('third line')",
+
+]
+
+# cmsgpack, struct and cjson's settings (lua_cmsgpack.c, lua_struct.c, lua_cjson.c):
+# packing, unpacking, their errors. (A case that changes a cjson setting restores it.)
+LIBRARY_SCRIPTS = [
+    'local g = getmetatable(_G) g.__index = {}',
+    'setmetatable(_G, {})',
+    'return type(getmetatable(_G))',
+    'return getmetatable(redis)',
+    "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')",
+    "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')",
+    "return redis.pcall('xread','STREAMS','s','0')",
+    "return {cjson.encode_keep_buffer(), cjson.encode_keep_buffer(false), cjson.encode_keep_buffer('on'), cjson.encode_keep_buffer(true)}",
+    'return {cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_number_precision(), cjson.encode_invalid_numbers(), cjson.decode_invalid_numbers()}',
+    'return {cjson.encode_sparse_array()}',
+    'cjson.encode_max_depth(1) local ok, e = pcall(cjson.encode, {a={1}}) cjson.encode_max_depth(1000) return e',
+    'cjson.decode_max_depth(1) local ok, e = pcall(cjson.decode, \'{"obj": {"array": [1,2,3,4]}}\') cjson.decode_max_depth(1000) return e',
+    "cjson.encode_invalid_numbers(true) local a = cjson.encode({0/0, 1/0, -1/0}) cjson.encode_invalid_numbers('null') local b = cjson.encode({0/0, 1/0}) cjson.encode_invalid_numbers(false) return {a, b}",
+    "return cjson.encode_invalid_numbers('null')",
+    'return cjson.encode_invalid_numbers(false)',
+    'return cjson.encode_number_precision(15)',
+    'return cjson.encode_number_precision(0)',
+    'cjson.encode_number_precision(3) local a = cjson.encode({3.14159, 12345}) cjson.encode_number_precision(14) return a',
+    "return cjson.encode_max_depth('x')",
+    'return cjson.encode_max_depth(1, 2)',
+    "return cjson.encode_keep_buffer('maybe')",
+    'return {cjson.encode_sparse_array(true, 3, 5)}',
+    'cjson.encode_sparse_array(true) local a = cjson.encode({[1]=1, [100]=2}) cjson.encode_sparse_array(false, 2, 10) return a',
+    'return {cjson.encode_sparse_array(false, 2, 10)}',
+    'return cjson.encode(cjson.null)',
+    'return {cjson.decode_invalid_numbers(false), cjson.decode_invalid_numbers(true)}',
+    'return tostring(cjson.null)',
+    'return type(cjson.null)',
+    'return cmsgpack.pack(1, -1, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296, -32, -33, -128, -129, -32768, -32769, -2147483648, -2147483649)',
+    'return cmsgpack.pack(0.5, 1.1, 1/0, -1/0, 1e300, 2^63, -2^63, 2^64, 3.4e38, 3.5e38)',
+    "return cmsgpack.pack('', 'abc', string.rep('x', 31), string.rep('x', 32), string.rep('x', 255), string.rep('x', 256), string.rep('y', 65536))",
+    'return cmsgpack.pack({1,2,3}, {}, {a=1}, {1,2,nil,4}, {[1]=1,[3]=3}, {x={y={z={}}}}, true, false, nil)',
+    "return cmsgpack.pack({a=1, b=2, c=3, d={1,2}, [1]='one', [2.5]='x'})",
+    'local t = {} t.self = t return cmsgpack.pack(t)',
+    "local t = {} for i=1,20 do t[i]=i end local m = {} for i=1,20 do m['k'..i]=i end return cmsgpack.pack(t, m)",
+    'return cmsgpack.pack()',
+    'return cmsgpack.pack(print)',
+    'return cmsgpack.pack(cjson.null, function() end)',
+    "return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1,2,{3}}, {a='b'}, true, 1.5))}",
+    'local a, b, c = cmsgpack.unpack(cmsgpack.pack(1.5, -7, 2^40)) return {tostring(a), tostring(b), tostring(c)}',
+    "return cmsgpack.unpack('\\145')",
+    "return cmsgpack.unpack('\\193')",
+    "return cmsgpack.unpack('')",
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}',
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}',
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 2)}',
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 3)}',
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 4)}',
+    'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), -1)}',
+    'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}',
+    'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 1)}',
+    'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 0)}',
+    'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), -1)}',
+    'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3))}',
+    'return {cmsgpack.unpack()}',
+    'return {cmsgpack.unpack({})}',
+    'return {cmsgpack.unpack(12)}',
+    'return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}',
+    'local t = cmsgpack.unpack(cmsgpack.pack({a=1,b={c=2}})) return {t.a, t.b.c}',
+    "return cmsgpack.unpack('\\222\\0\\1\\161a\\1')",
+    "return {cmsgpack.unpack('\\203\\64\\9\\33\\251\\84\\68\\45\\24')}",
+    "return tostring(cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255'))",
+    "return tostring(cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\0'))",
+    "return {cmsgpack.unpack('\\196\\1a')}",
+    "return cmsgpack.unpack('\\129\\192\\1')",
+    "return {struct.pack('>I2', 258), struct.pack('<i', -2), struct.pack('b', -1), struct.pack('B', 255), struct.pack('h', 1), struct.pack('l', 1), struct.pack('T', 5)}",
+    "return {struct.pack('!4 b i', 1, 2), struct.pack('! b d', 1, 2), struct.pack('!2 b i4', 1, 2), struct.pack('c3', 'abcdef'), struct.pack('c0', 'abc'), struct.pack('s', 'hi'), struct.pack('x')}",
+    "return {struct.pack('f', 1.5), struct.pack('>d', 1.5), struct.pack('<f', 1e39), struct.pack('i16', -1), struct.pack('I9', 2^40)}",
+    "return struct.pack('q', 1)",
+    "return struct.pack('!3 i', 1)",
+    "return struct.pack('i33', 1)",
+    "return struct.pack('c5', 'ab')",
+    "return struct.pack('i')",
+    "return struct.pack('i', 'x')",
+    "return struct.pack('i', '12')",
+    'return struct.pack()',
+    'return struct.pack(12)',
+    "return {struct.unpack('>I2', '\\1\\2')}",
+    "return {struct.unpack('<i', struct.pack('<i', -2))}",
+    "local a, b, c = struct.unpack('!4 b i d', struct.pack('!4 b i d', -3, 70000, 1.25)) return {a, b, tostring(c), }",
+    "return {struct.unpack('b c0', '\\3abcd')}",
+    "return {struct.unpack('s s', 'ab\\0cd\\0')}",
+    "return {struct.unpack('s', 'ab')}",
+    "return {struct.unpack('i', 'ab')}",
+    "return {struct.unpack('c0', 'ab')}",
+    "return {struct.unpack('B', 'abc', 2)}",
+    "return {struct.unpack('B', 'abc', 0)}",
+    "return {struct.unpack('B', 'abc', 4)}",
+    "return {struct.unpack('x B', 'abc')}",
+    "return {struct.unpack('z', 'abc')}",
+    "return {tostring(struct.unpack('f', struct.pack('f', 0.1)))}",
+    "return {tostring(struct.unpack('l', '\\255\\255\\255\\255\\255\\255\\255\\255')), tostring(struct.unpack('L', '\\255\\255\\255\\255\\255\\255\\255\\255'))}",
+    "return {struct.size('i'), struct.size('!8 b d'), struct.size('c10 h'), struct.size('z b'), struct.size('>l')}",
+    "return struct.size('s')",
+    "return struct.size('c0')",
+    "return struct.size('!')",
+    "return struct.size('!3')",
+    "return struct.size('?')",
+    'return struct.size()',
+    "return {struct.pack('>i3', -1), struct.unpack('>i3', '\\255\\255\\254')}",
 ]
 
 
@@ -111,6 +217,8 @@ def _cases() -> list[tuple[str, list[tuple[str, ...]]]]:
     cases = []
     for i, body in enumerate(SCRIPTS):
         cases.append((f"eval-{i}", [("EVAL", body, "1", "key", "argument")]))
+    for i, body in enumerate(LIBRARY_SCRIPTS):
+        cases.append((f"lib-{i}", [("EVAL", body, "0")]))
     cases += [
         ("eval_ro-write", [("EVAL_RO", "return redis.call('set', 'a', 1)", "0")]),
         ("eval_ro-shebang", [("EVAL_RO", "#!lua\nreturn 1", "0")]),
