@@ -47,6 +47,7 @@ from respcache.coordination import (
     NotLeaderError,
     StepDown,
 )
+from respcache.coordination.state import Recovery
 from respcache.errors import READONLY, CommandError, ConfigError
 from respcache.protocol.encoder import encode
 from respcache.replication import NOT_COMMITTED, IsrChange, IsrShrink
@@ -76,6 +77,8 @@ UNBLOCKED_DEMOTED: Final = (
 closes their connections)."""
 
 SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
+EPOCH_AUX: Final = "respcache-epoch"
+"""The RDB aux field holding the epoch of the data (beside Redis's repl-id, repl-offset)."""
 _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0
 _SYNC_POLL = 0.005
@@ -175,7 +178,10 @@ class ClusterNode:
         self.engine.info_providers["coordination"] = self.info_lines
         failover_cmd.set_control(self.engine, self)
         config.on_change("read-consistency", self._read_consistency_changed)
+        config.on_change("unclean-election", self._unclean_changed)
         server.cron_hooks.append(self.cron)
+        # The epoch of the data goes to disk with it (a recovery compares it).
+        self.engine.persistence.extra_aux = lambda: {EPOCH_AUX: self.replication.data_epoch}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -209,8 +215,13 @@ class ClusterNode:
             auth=cfg.zk_auth or None,
             unclean_election=cfg.unclean_election,
         )
+        self._recover_from_disk()
         self.coordinator = Coordinator(
-            coordination, self._on_event, offset=lambda: self.replication.status().offset
+            coordination,
+            self._on_event,
+            offset=lambda: self.replication.status().offset,
+            data=self._data,
+            isr_followers=self._isr_followers,
         )
         log.info(
             "Joining cluster %r through ZooKeeper %s as %s (%s:%d)",
@@ -221,6 +232,45 @@ class ClusterNode:
             port,
         )
         await self.coordinator.start()
+
+    def _recover_from_disk(self) -> None:
+        """The replication history of the data the persistence layer loaded at start.
+
+        The loader leaves what the file recorded in ``last_load.aux``: Redis's
+        ``repl-id`` and ``repl-offset``, and respcache's ``respcache-epoch``.
+        """
+        load = self.engine.persistence.last_load
+        if load is None:
+            log.info("No data loaded from disk: joining the cluster empty")
+            return
+        replid, offset = load.repl_id, load.repl_offset
+        if replid is None or offset is None:
+            log.warning(
+                "The data loaded from disk records no replication history (no repl-id / "
+                "repl-offset): it cannot count as in-sync data in a recovery"
+            )
+            return
+        raw = load.aux.get(EPOCH_AUX, b"0")
+        try:
+            epoch = max(0, int(raw))
+        except ValueError:
+            epoch = 0
+        self.replication.recover(replid, offset, epoch)
+
+    def _data(self) -> Recovery | None:
+        claim = self.replication.data_claim()
+        return Recovery(*claim) if claim is not None else None
+
+    def _isr_followers(self) -> int:
+        leader = self.replication.leader
+        return len(leader.isr.isr - {self.node_id}) if leader is not None else 0
+
+    def _unclean_changed(self, value: object) -> None:
+        coordinator = self.coordinator
+        if coordinator is not None:
+            coordinator.unclean_election = bool(value)
+            log.warning("unclean-election set to %s", "yes" if value else "no")
+            coordinator.wake()
 
     async def stop(self) -> None:
         """Leave the election (the election znode goes with the session)."""
