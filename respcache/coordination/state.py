@@ -407,11 +407,11 @@ def recovery_plan(state: ClusterState, candidates: Iterable[Candidate]) -> Recov
         return RecoveryPlan(
             None,
             f"every in-sync replica of epoch {state.epoch} restarted; waiting for "
-            f"{', '.join(missing)} to come back with its data (the node holding every "
-            "acknowledged write cannot be known before)",
+            f"{', '.join(missing)} to come back with {'its' if len(missing) == 1 else 'their'} "
+            "data (which node holds every acknowledged write cannot be known before)",
             advice=(
-                f"start {', '.join(missing)} again with its data directory; if its data "
-                "is lost for good, set unclean-election yes on a node (CONFIG SET "
+                f"start {', '.join(missing)} again with the same data directory; if that "
+                "data is lost for good, set unclean-election yes on a node (CONFIG SET "
                 "unclean-election yes): writes acknowledged only by the missing "
                 "node(s) may then be lost"
             ),
@@ -441,7 +441,7 @@ def recovery_plan(state: ClusterState, candidates: Iterable[Candidate]) -> Recov
     )
     return RecoveryPlan(
         winner,
-        f"recovery: {winner.node_id} holds the most data of the last ISR ({described})",
+        f"{winner.node_id} holds the most data of the last ISR ({described})",
         claims=claims,
     )
 
