@@ -461,6 +461,7 @@ class Coordinator:
         self._suspended_timer = None
         if self._connected or self._role is not Role.LEADER:
             return
+        self._reason = "ZooKeeper unreachable for a whole session timeout"
         self._step_down(
             f"ZooKeeper unreachable for a whole session timeout "
             f"({self.config.session_timeout:.1f}s): the session is presumed expired"
