@@ -190,7 +190,7 @@ async def test_watches_only_the_predecessor(zk_cluster: ZkCluster) -> None:
 
 
 async def test_connection_suspended_keeps_leading(zk_cluster: ZkCluster) -> None:
-    a, b, c = await three_in_sync(zk_cluster)
+    a, b, _ = await three_in_sync(zk_cluster)
     client = a.coordinator.zk_client
     session = client.client_id
     generation = a.coordinator._conn_gen
