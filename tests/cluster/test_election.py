@@ -19,6 +19,7 @@ from respcache.coordination import (
     Role,
     StepDown,
 )
+from respcache.coordination.state import Recovery
 
 pytestmark = pytest.mark.cluster
 
@@ -318,6 +319,36 @@ async def test_deleted_state_znode_is_bootstrapped_again_above_old_epochs(
     assert await b.expect(BecameLeader) == BecameLeader(3, ("b",))
     await c.expect(Follow, leader_node_id="b", epoch=3)
     await a.expect(Follow, leader_node_id="b", epoch=3)
+
+
+async def test_recovery_from_disk_and_the_operators_start_empty(zk_cluster: ZkCluster) -> None:
+    """Every ISR process gone: the restarted nodes wait for all, the longest history leads;
+    with no data anywhere they wait until an operator turns unclean election on."""
+    await three_in_sync(zk_cluster)
+    for node_id in ("c", "b", "a"):  # the leader last: nobody takes over meanwhile
+        await zk_cluster.stop(node_id)  # (closing the session removes its znode at once)
+    claims = {"a": Recovery("r" * 40, 90, 1), "c": Recovery("r" * 40, 120, 1)}
+    a = await zk_cluster.start("a", data=lambda: claims["a"])
+    c = await zk_cluster.start("c", data=lambda: claims["c"])
+    await eventually(lambda: "waiting for b" in a.coordinator.status.reason)
+    assert zk_cluster.leaders() == []
+    b = await zk_cluster.start("b")  # back without data; its registration wakes the others
+    assert await c.expect(BecameLeader) == BecameLeader(2, ("c",))
+    await a.expect(Follow, leader_node_id="c", epoch=2)
+    await b.expect(Follow, leader_node_id="c", epoch=2)
+    assert not a.events(BecameLeader) and not b.events(BecameLeader)
+
+    # Now every node of the ISR (c alone) comes back without data.
+    for node_id in ("a", "b", "c"):
+        await zk_cluster.stop(node_id)
+    empty = [await zk_cluster.start(n) for n in ("a", "b", "c")]
+    await eventually(lambda: "without data" in empty[2].coordinator.status.reason)
+    assert zk_cluster.leaders() == []
+    first = empty[0].coordinator
+    first.unclean_election = True  # CONFIG SET unclean-election yes, on one node
+    first.wake()
+    assert await empty[0].expect(BecameLeader) == BecameLeader(3, ("a",))
+    await empty[2].expect(Follow, leader_node_id="a", epoch=3)
 
 
 async def test_events_queue_without_callback(zk_cluster: ZkCluster) -> None:
