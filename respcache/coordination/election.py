@@ -640,7 +640,7 @@ class Coordinator:
             )
             if await self._cas(new, version):
                 log.warning(
-                    "%s: recovery: every in-sync replica of epoch %d had restarted; %s. "
+                    "%s: recovery: no process of the ISR of epoch %d was left; %s. "
                     "Leading epoch %d from %s; the others rejoin the ISR once caught up",
                     self.node_id,
                     state.epoch,

@@ -406,7 +406,8 @@ def recovery_plan(state: ClusterState, candidates: Iterable[Candidate]) -> Recov
     if missing:
         return RecoveryPlan(
             None,
-            f"every in-sync replica of epoch {state.epoch} restarted; waiting for "
+            f"no in-sync replica registered (every in-sync process of epoch {state.epoch} "
+            "died or restarted); waiting for "
             f"{', '.join(missing)} to come back with {'its' if len(missing) == 1 else 'their'} "
             "data (which node holds every acknowledged write cannot be known before)",
             advice=(
@@ -422,8 +423,8 @@ def recovery_plan(state: ClusterState, candidates: Iterable[Candidate]) -> Recov
     if not with_data:
         return RecoveryPlan(
             None,
-            f"every in-sync replica of epoch {state.epoch} restarted without data: the "
-            "cluster's data is lost",
+            f"no in-sync replica registered, and every in-sync replica of epoch "
+            f"{state.epoch} came back without data: the cluster's data is lost",
             advice=(
                 "to start the cluster empty, set unclean-election yes on one node "
                 "(CONFIG SET unclean-election yes); to keep data across restarts, "
