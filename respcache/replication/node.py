@@ -189,6 +189,8 @@ class Replication:
         self._master_client: Client | None = None
         self._loader: SnapshotLoader | None = None
         self._loading = False
+        self._recovered = False
+        """The history came from disk and was not continued since: leading shifts it."""
         self._good_replicas = 0
         self._sync_keys_logged = 0
         self.apply_errors = 0
@@ -244,8 +246,12 @@ class Replication:
         fresh = was == "slave" or self.fenced
         self.epoch = max(self.epoch, epoch)
         self.fenced = False
-        if was == "slave":
-            self._stop_following()
+        if was == "slave" or self._recovered:
+            # A new history: a node holding more of the old one (a tail never
+            # acknowledged) must not continue it with us (PSYNC2's shift).
+            self._recovered = False
+            if was == "slave":
+                self._stop_following()
             offset = self._offset()
             self.history.shift(offset)
             log.info(
@@ -319,6 +325,7 @@ class Replication:
         """
         self.history.replid = replid
         self.history.clear_previous()
+        self._recovered = True
         self.backlog = Backlog(self.config.repl_backlog_size, offset)
         self.epoch = max(self.epoch, epoch)
         self.data_epoch = epoch
@@ -930,6 +937,7 @@ class Replication:
         took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
         self.data_epoch = self.epoch
+        self._recovered = False
         self._update_gate()
 
     def continued(self, replid: str | None) -> None:
@@ -938,6 +946,7 @@ class Replication:
             f" (new replication id {replid})" if replid else "",
         )
         self.data_epoch = self.epoch
+        self._recovered = False
         self._update_gate()
 
     def apply(self, argv: list[bytes]) -> bool:
