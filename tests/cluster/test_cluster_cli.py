@@ -240,7 +240,8 @@ def test_foreground_stops_everything_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_leader_is_elected_and_followed(cli: Cli) -> None:
-    result = cli.run(*up_args(3))
+    # (save points: a SIGTERM'd node saves its data on the way out, as redis-server does)
+    result = cli.run(*up_args(3, "--set", "save", "3600 1"))
     if result.returncode == EXIT_NO_LEADER and "no node registered" in result.stderr:
         pytest.skip("respcache-server does not take part in the election yet: " + result.stderr)
     assert result.returncode == 0, output(result)
@@ -290,6 +291,18 @@ def test_leader_is_elected_and_followed(cli: Cli) -> None:
     assert call(new.host, new.port, "GET", "k") == b"v"
     for i in range(20):
         assert call(new.host, new.port, "GET", f"key:{i}") == str(i).encode()
+
+    # A clean `down` (SIGTERM: every node saves) and `up`: the same cluster, its data.
+    assert call(new.host, new.port, "SET", "k", "after-recovery") == b"OK"
+    wait_offsets_equal(spec)
+    assert cli.run("down").returncode == 0
+    again = cli.run("up")
+    assert again.returncode == 0, output(again)
+    assert "saved data" in again.stdout
+    data = json.loads(cli.run("status", "--json").stdout)
+    last = spec.node(data["leader"])
+    assert call(last.host, last.port, "GET", "k") == b"after-recovery"
+    assert call(last.host, last.port, "GET", "key:19") == b"19"
 
 
 def wait_offsets_equal(spec: ClusterSpec) -> None:
