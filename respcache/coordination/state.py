@@ -372,7 +372,7 @@ class Decision:
     """For FOLLOW: the leader's znode."""
     reason: str = ""
     watch_members: bool = False
-    """Wake up when a node registers (a recovery waiting for the ISR members)."""
+    """Wake up when a node registers or goes (no leader: who acts depends on everyone)."""
     advice: str = ""
     """For a wait an operator can end: what to do (logged as a warning)."""
 
@@ -482,7 +482,9 @@ def decide(
         if plan.winner is not None:
             if plan.winner.znode == me:
                 return Decision(DecisionKind.RECOVER, reason=plan.reason)
-            return Decision(DecisionKind.WAIT, plan.winner.znode, reason=plan.reason)
+            return Decision(
+                DecisionKind.WAIT, plan.winner.znode, reason=plan.reason, watch_members=True
+            )
         if not unclean:
             return Decision(
                 DecisionKind.WAIT,
@@ -491,8 +493,14 @@ def decide(
                 advice=plan.advice,
             )
     if index > 0:
+        # Without a leader, who acts depends on every registration (a lingering znode of
+        # a dead process going away may make someone else first, or start a recovery):
+        # wake on any change of the members, not only on the predecessor's.
         return Decision(
-            DecisionKind.WAIT, watch, reason=f"leader gone; {order[0].node_id} is first in line"
+            DecisionKind.WAIT,
+            watch,
+            reason=f"leader gone; {order[0].node_id} is first in line",
+            watch_members=True,
         )
     if is_eligible(state, mine):
         return Decision(DecisionKind.TAKEOVER, reason="leader gone; first eligible node")

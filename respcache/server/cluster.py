@@ -801,6 +801,7 @@ class ClusterNode:
             f"leader_address:{state.leader_address if state else ''}",
             f"cluster_epoch:{state.epoch if state else 0}",
             f"zk_isr:{','.join(state.isr) if state else ''}",
+            f"data_epoch:{self.replication.data_epoch}",
             f"read_consistency:{self.config.read_consistency}",
             f"writes_paused:{int(self.writes_paused)}",
             f"held_writes:{len(self._held)}",

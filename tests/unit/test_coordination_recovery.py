@@ -155,3 +155,18 @@ def test_the_recovered_leaders_successor_state_needs_its_data() -> None:
     a2, c2 = replace(a, znode=a.znode[:-10] + "0000000010"), c
     decision = decide(after, [a2, c2], a2.znode)
     assert decision.kind is DecisionKind.WAIT and "waiting for b" in decision.reason
+
+
+def test_without_a_leader_every_waiting_node_is_woken_by_any_member_change() -> None:
+    # Just after the crash b's dead process still has its znode (eligible: same run):
+    # the new processes wait. When it goes, who must act depends on every member, so
+    # each waiting node is woken by any change, not only by its predecessor's.
+    a, c = cand("a", 4, (5, 100)), cand("c", 6, (5, 900))
+    members = [DEAD_B, a, c]
+    for me in (a, c):
+        decision = decide(STATE, members, me.znode)
+        assert decision.kind is DecisionKind.WAIT and decision.watch_members
+    assert decide(STATE, members, c.znode).watch == a.znode  # (its predecessor)
+    b = cand("b", 7, (5, 10))
+    waiting = decide(STATE, [a, c, b], a.znode)
+    assert waiting.watch == c.znode and waiting.watch_members
