@@ -81,6 +81,10 @@ EPOCH_AUX: Final = "respcache-epoch"
 """The RDB aux field holding the epoch of the data (beside Redis's repl-id, repl-offset)."""
 _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0
+_REEVALUATE = 1.0
+"""Seconds between two looks at the election while this node neither leads nor
+streams from a leader (a leader that died while nobody could take over changes
+nothing in ZooKeeper that would wake a follower watching only its predecessor)."""
 _SYNC_POLL = 0.005
 _SHUTDOWN_HANDOFF = 3.0
 """Seconds a SIGTERM'd leader spends handing off (the server gives it 5)."""
@@ -159,6 +163,7 @@ class ClusterNode:
         self._isr_next = 0.0
         self._members_task: asyncio.Task[None] | None = None
         self._members_next = 0.0
+        self._reevaluate_next = 0.0
         self._fence_dirty = -1
         self._expiry_was: bool | None = None
         self._stopped = False
@@ -441,6 +446,16 @@ class ClusterNode:
             # the Sentinel replies describe.
             self._members_next = now + _MEMBERS_REFRESH
             self._members_task = asyncio.create_task(self._refresh_members())
+        link = self.replication.link
+        if (
+            coordinator is not None
+            and coordinator.status.connected
+            and not self.leading
+            and not (link is not None and link.up)
+            and now >= self._reevaluate_next
+        ):
+            self._reevaluate_next = now + _REEVALUATE
+            coordinator.wake()
 
     async def _refresh_members(self) -> None:
         coordinator = self.coordinator
