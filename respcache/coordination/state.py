@@ -485,13 +485,18 @@ def decide(
             return Decision(
                 DecisionKind.WAIT, plan.winner.znode, reason=plan.reason, watch_members=True
             )
-        if not unclean:
+        if unclean:
+            # The operator's decision, taken on this node: it takes over wherever it
+            # stands in the line (the compare-and-set picks one if several try).
             return Decision(
-                DecisionKind.WAIT,
-                watch_members=True,
-                reason=plan.reason,
-                advice=plan.advice,
+                DecisionKind.UNCLEAN, reason=f"{plan.reason}; unclean election on this node"
             )
+        return Decision(
+            DecisionKind.WAIT,
+            watch_members=True,
+            reason=plan.reason,
+            advice=plan.advice,
+        )
     if index > 0:
         # Without a leader, who acts depends on every registration (a lingering znode of
         # a dead process going away may make someone else first, or start a recovery):
