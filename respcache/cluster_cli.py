@@ -1636,6 +1636,12 @@ def up(
                 return
             stale = existing.stale_pid_files()
             saved = existing.saved_data()
+            if running and foreground:
+                raise ClusterError(
+                    f"the cluster in {directory} is partly running ({what}): --foreground "
+                    "attaches to processes it starts; run `respcache-cluster up` without it "
+                    "(or `down` first)"
+                )
             if running or stale or saved:
                 # A crash, a partial stop, or data on disk: the same cluster again.
                 click.echo(
