@@ -16,10 +16,13 @@ live under ``--dir``, and ``<dir>/cluster.json`` records the layout for
 ``status`` and ``down``. ``up`` returns once ZooKeeper's state znode names a
 leader that answers ``ROLE`` as master, then prints how to connect.
 
-Nothing is kept between runs: respcache never persists data, so every ``up``
-starts ZooKeeper on an empty data directory (an old state znode would name an
-ISR of processes that no longer exist, and the cluster would wait for them for
-ever).
+``up`` on a directory whose cluster is partly running, or whose processes died
+(stale pid files: a crash, ``kill -9``), or whose nodes saved data, starts again
+what is not running, with the recorded layout, and keeps ZooKeeper's data: the
+state znode remembers the in-sync replicas, and the nodes restarted from their
+disks elect the one holding every acknowledged write (see docs/operations.md,
+"Recovering a cluster"). After a clean ``down`` of nodes that saved nothing,
+``up`` starts afresh: ZooKeeper on an empty data directory.
 
 The client side speaks RESP through ``hiredis`` (a dependency of the package),
 so the command works without redis-py. See ``docs/operations.md``.
@@ -918,6 +921,9 @@ def format_status(status: Status, verbose: bool = False) -> str:
         lines.append(f"leader: {leader.name} ({leader.node_id})")
     else:
         lines.append("leader: none")
+        why = waiting_reasons(status)
+        if why:
+            lines.append(f"why: {why}")
     return "\n".join(lines)
 
 
@@ -1001,10 +1007,80 @@ class LocalCluster:
         if not self.foreground:
             self.procs.clear()  # detached: nothing to wait for on our side
 
-    def _start_zookeeper(self) -> None:
+    def stale_pid_files(self) -> list[Path]:
+        """Pid files whose process is gone (a crash left them)."""
+        spec = self.spec
+        entries = [(spec.zk_pid_path, str(spec.zk_config_path))] + [
+            (spec.pid_path(n), str(spec.conf_path(n))) for n in spec.nodes
+        ]
+        found = []
+        for path, marker in entries:
+            pid = read_pid(path)
+            if path.exists() and (pid is None or not process_matches(pid, marker)):
+                found.append(path)
+        return found
+
+    def saved_data(self) -> list[str]:
+        """Nodes whose directory holds persisted data (an RDB file or an AOF directory)."""
+        spec = self.spec
+        return [
+            node.name
+            for node in spec.nodes
+            if any(spec.node_dir(node).glob("*.rdb"))
+            or any(spec.node_dir(node).glob("appendonlydir*"))
+        ]
+
+    def resume(self, start_timeout: float = 30.0) -> list[str]:
+        """Start what is not running (ZooKeeper with its data kept, nodes with their
+        configs and data); returns what was started. On failure, stops what it started."""
+        spec = self.spec
+        running = self.running_pids()
+        todo = [n for n in spec.nodes if n.name not in running]
+        ports = [n.port for n in todo] + ([] if "zookeeper" in running else [spec.zk_port])
+        busy = [p for p in ports if not port_is_free(p)]
+        if busy:
+            raise ClusterError(
+                f"port(s) {', '.join(map(str, busy))} already in use on {HOST}: stop what "
+                "listens there (`respcache-cluster status` shows the cluster's processes)"
+            )
+        absent = [n.name for n in todo if not spec.conf_path(n).exists()]
+        if absent:
+            raise ClusterError(
+                f"no config file for {', '.join(absent)} in {spec.directory}: "
+                "`respcache-cluster down --clean`, then `up`, starts a new cluster"
+            )
+        self.remove_stale_pid_files()
+        started: list[str] = []
+        zk_started = False
+        try:
+            if "zookeeper" not in running:
+                self._start_zookeeper(keep_data=True)
+                zk_started = True
+                started.append("zookeeper")
+            for node in todo:
+                self._spawn_node(node)
+                started.append(node.name)
+            for node in todo:
+                self._wait_node(node, start_timeout)
+        except BaseException:
+            procs = [p.pid for p in self.procs.values() if p.poll() is None]
+            terminate(procs, 5.0)
+            if zk_started:
+                pid = read_pid(spec.zk_pid_path)
+                if self.zookeeper is not None:
+                    self.zookeeper.stop(5.0)
+                elif pid is not None and process_matches(pid, str(spec.zk_config_path)):
+                    terminate([pid], 5.0)
+            self.remove_stale_pid_files()
+            raise
+        if not self.foreground:
+            self.procs.clear()
+        return started
+
+    def _start_zookeeper(self, keep_data: bool = False) -> None:
         spec = self.spec
         data = spec.zk_dir / "data"
-        if data.exists():
+        if data.exists() and not keep_data:
             shutil.rmtree(data)  # a fresh election: see the module docstring
         spec.zk_dir.mkdir(parents=True, exist_ok=True)
         cds: Any = "auto"
@@ -1137,9 +1213,11 @@ class LocalCluster:
                         "take part in the election yet, so every node runs standalone."
                     )
                 if waited > timeout:
+                    why = waiting_reasons(status)
                     raise NoLeader(
                         f"no leader within {timeout:.0f}s ({len(status.registered or [])} node(s) "
                         f"registered, state znode: {status.state or status.state_error})."
+                        + (f" The nodes say: {why}" if why else "")
                     )
                 time.sleep(0.1)
             deadline = time.monotonic() + agreement_timeout
@@ -1199,6 +1277,16 @@ class LocalCluster:
             killed.append("zookeeper")
         self.remove_stale_pid_files()
         return killed
+
+
+def waiting_reasons(status: Status) -> str:
+    """Why the nodes elect nobody, as their ``INFO coordination`` says (``last_decision``)."""
+    seen: dict[str, list[str]] = {}
+    for node in status.nodes:
+        reason = node.coordination.get("last_decision", "")
+        if reason and node.reachable:
+            seen.setdefault(reason, []).append(node.name)
+    return " | ".join(f"{', '.join(names)}: {reason}" for reason, names in seen.items())
 
 
 def agreed(status: Status) -> bool:
@@ -1532,26 +1620,51 @@ def up(
     directory = directory.absolute()
     with locked(directory):
         recorded = ClusterSpec.load(directory)
+        resumed: LocalCluster | None = None
         if recorded is not None:
-            running = LocalCluster(recorded).running_pids()
-            if running:
-                what = ", ".join(f"{k} (pid {v})" for k, v in running.items())
-                missing = [
-                    n for n in [*(n.name for n in recorded.nodes), "zookeeper"] if n not in running
-                ]
+            existing = LocalCluster(recorded)
+            running = existing.running_pids()
+            missing = [
+                n for n in [*(n.name for n in recorded.nodes), "zookeeper"] if n not in running
+            ]
+            what = ", ".join(f"{k} (pid {v})" for k, v in running.items())
+            if not missing:
                 click.echo(
                     f"The cluster in {directory} is already running: {what}."
-                    + (f" Not running: {', '.join(missing)}." if missing else "")
-                    + "\n`respcache-cluster status` shows it; `respcache-cluster down` stops it."
+                    "\n`respcache-cluster status` shows it; `respcache-cluster down` stops it."
                 )
                 return
-            removed = LocalCluster(recorded).remove_stale_pid_files()
-            if removed:
-                click.echo(f"Removed stale pid file(s): {', '.join(map(str, removed))}")
-        text, source = load_template(template)
-        try:
-            spec = plan(
+            stale = existing.stale_pid_files()
+            saved = existing.saved_data()
+            if running and foreground:
+                raise ClusterError(
+                    f"the cluster in {directory} is partly running ({what}): --foreground "
+                    "attaches to processes it starts; run `respcache-cluster up` without it "
+                    "(or `down` first)"
+                )
+            if running or stale or saved:
+                # A crash, a partial stop, or data on disk: the same cluster again.
+                click.echo(
+                    f"The cluster in {directory} is "
+                    + (f"partly running ({what})" if running else "not running")
+                    + (f"; stale pid file(s): {', '.join(map(str, stale))}" if stale else "")
+                    + (f"; saved data: {', '.join(saved)}" if saved else "")
+                    + f". Starting {', '.join(missing)} again with the recorded layout and "
+                    "ZooKeeper's data (`respcache-cluster down --clean` discards them)."
+                )
+                resumed = LocalCluster(recorded, foreground=foreground)
+                if foreground:
+                    signal.signal(signal.SIGTERM, _interrupt)
+                resumed.resume(timeout)
+        if resumed is not None:
+            assert recorded is not None
+            spec, cluster = recorded, resumed
+        else:
+            spec, cluster = _fresh(
                 directory,
+                template,
+                foreground,
+                timeout,
                 nodes=nodes,
                 base_port=base_port,
                 zk_port=zk_port,
@@ -1560,14 +1673,7 @@ def up(
                 tick_time_ms=tick_time,
                 http_base_port=http_base_port,
                 settings=settings,
-                template=source,
             )
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
-        cluster = LocalCluster(spec, foreground=foreground)
-        if foreground:
-            signal.signal(signal.SIGTERM, _interrupt)  # stop what started, as ^C does
-        cluster.start(text, start_timeout=timeout)
     status: Status | None = None
     if not no_wait:
         try:
@@ -1591,6 +1697,31 @@ def up(
     click.echo(connection_help(status))
     if foreground:
         sys.exit(run_foreground(cluster, status))
+
+
+def _fresh(
+    directory: Path,
+    template: Path | None,
+    foreground: bool,
+    timeout: float,
+    **options: Any,
+) -> tuple[ClusterSpec, LocalCluster]:
+    """A new cluster in ``directory``: plan it, write its configs, start it."""
+    recorded = ClusterSpec.load(directory)
+    if recorded is not None:
+        removed = LocalCluster(recorded).remove_stale_pid_files()
+        if removed:
+            click.echo(f"Removed stale pid file(s): {', '.join(map(str, removed))}")
+    text, source = load_template(template)
+    try:
+        spec = plan(directory, template=source, **options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    cluster = LocalCluster(spec, foreground=foreground)
+    if foreground:
+        signal.signal(signal.SIGTERM, _interrupt)  # stop what started, as ^C does
+    cluster.start(text, start_timeout=timeout)
+    return spec, cluster
 
 
 @command.command()

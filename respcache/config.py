@@ -221,7 +221,7 @@ _TABLE: tuple[Setting, ...] = (
     _int("announce-port", 0, "Port announced to other nodes; 0 uses port.", "cluster", 0, 65535, mutable=False),
     _str("node-id", "", "This node's id in ZooKeeper (letters, digits, '.', '_', ':', '-'); empty uses announce-host:announce-port.", "cluster", mutable=False),
     _str("zk-auth", "", "user:password for ZooKeeper digest authentication; the znodes are then created with a digest ACL for it. Empty: no authentication, open ACLs.", "cluster", mutable=False, sensitive=True),
-    _bool("unclean-election", False, "Let a node outside the in-sync set lead when no in-sync node is left (availability over durability: acknowledged writes may be lost).", "cluster", mutable=False),
+    _bool("unclean-election", False, "Let a node outside the in-sync set lead when no in-sync node is left (availability over durability: acknowledged writes may be lost). CONFIG SET at run time is the operator's way to start a cluster whose in-sync nodes all lost their data.", "cluster"),
     _enum("read-consistency", "linearizable", ("linearizable", "local"), "linearizable: reads go through the leader; local: any node answers from its own copy.", "cluster"),
     # --- http
     _int("http-port", 0, "Port of the HTTP /data, /metrics and /health endpoint, on the bind addresses (HTTPS when tls-port is set, see tls-http); 0 disables it.", "http", 0, 65535, mutable=False),

@@ -8,6 +8,41 @@ time (``_mutex``), by the pure :func:`~respcache.coordination.state.decide`.
 
 Events go to the ``on_event`` callback given to :class:`Coordinator`, called on
 the event loop; without one they are put on :attr:`Coordinator.events`.
+
+Leading through a ZooKeeper outage
+----------------------------------
+kazoo reports ``SUSPENDED`` when the connection to ZooKeeper broke and ``LOST``
+once it knows the session expired (its ephemeral znodes, our election znode
+among them, are gone). While the session is only suspended the leader keeps
+leading, as Kafka's partition leaders do, because nothing it acknowledges can
+be lost:
+
+* a write is acknowledged only after *every* member of the leader's ISR applied
+  it (synchronous replication), and the leader cannot shrink its ISR without
+  ZooKeeper (``remove_from_isr`` fails while disconnected, so a follower lost
+  meanwhile blocks writes instead of being dropped);
+* any successor must be elected through ZooKeeper, from the ISR recorded there,
+  which is a subset of the leader's own ISR (members leave ZooKeeper's ISR
+  before the leader acknowledges anything without them); a successor stops
+  acknowledging us the moment it leads, and a follower that learns of a newer
+  epoch (from ZooKeeper, or from the epoch marker of the new leader's stream)
+  switches to it before acknowledging anything more from us. So from the
+  moment a successor can accept writes, no write of ours gets the acks it needs,
+  and every write we acknowledged before is in the successor's data;
+* a recovery from disk (see :func:`~respcache.coordination.state.recovery_plan`)
+  needs every ISR member registered again, us included, which we are not while
+  cut off.
+
+Linearizable reads keep working for the same reason: a read's reply waits for
+every ISR member to acknowledge a ``GETACK`` sent after it (``read_fence``).
+
+Two cases break the argument, and there the leader steps down at once: with
+``unclean-election`` on and no follower in its ISR (a node outside the ISR could
+be elected once our session expires), and when the session is known expired
+(``LOST``). ZooKeeper being down, kazoo cannot learn of an expiry; the leader
+then assumes its session expired once it has been suspended for a whole session
+timeout, and steps down (that timer is liveness, not safety: the argument above
+does not depend on clocks).
 """
 
 from __future__ import annotations
@@ -51,7 +86,9 @@ from respcache.coordination.events import (
 from respcache.coordination.state import (
     Candidate,
     ClusterState,
+    Decision,
     DecisionKind,
+    Recovery,
     Registration,
     StateFormatError,
     decide,
@@ -94,7 +131,12 @@ class Coordinator:
 
     ``offset`` returns this node's replication offset; it is written into the
     election znode at each registration (informational: operators and handoff
-    tooling read it).
+    tooling read it). ``data`` returns what this node's data is (None: nothing
+    yet, or a full sync half done); it is registered too, and decides who
+    leads a recovery after every in-sync process died (see
+    :func:`~respcache.coordination.state.recovery_plan`). ``isr_followers``
+    counts the followers in this leader's ISR (whether it may lead on while
+    ZooKeeper is unreachable with unclean election on; see the module docstring).
     """
 
     def __init__(
@@ -103,11 +145,19 @@ class Coordinator:
         on_event: Callable[[Event], None] | None = None,
         *,
         offset: Callable[[], int] | None = None,
+        data: Callable[[], Recovery | None] | None = None,
+        isr_followers: Callable[[], int] | None = None,
     ) -> None:
         self.config = config
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._on_event = on_event or self.events.put_nowait
         self._offset = offset or (lambda: 0)
+        self._data = data or (lambda: None)
+        self._isr_followers = isr_followers or (lambda: 0)
+        self.unclean_election = config.unclean_election
+        """May change at run time (``CONFIG SET unclean-election``): call :meth:`wake`."""
+        self._suspended_timer: asyncio.TimerHandle | None = None
+        self._logged_wait = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -158,6 +208,10 @@ class Coordinator:
         else:
             leader, epoch = None, 0
         return Status(self._role, epoch, leader, self._znode, self._connected, self._reason)
+
+    def wake(self) -> None:
+        """Evaluate the election again (a setting it depends on changed)."""
+        self._wake.set()
 
     @property
     def zk_client(self) -> Any:
@@ -216,6 +270,7 @@ class Coordinator:
     async def stop(self) -> None:
         """Leave the election: close the session (the election znode goes with it)."""
         self._stopping = True  # from here on, no request leaves (see _zk)
+        self._cancel_suspension_timer()
         if self._role is Role.LEADER:
             self._step_down("coordinator stopped")
         task, self._task = self._task, None
@@ -358,6 +413,7 @@ class Coordinator:
         if state == KazooState.CONNECTED:
             log.info("%s: connected to ZooKeeper", self.node_id)
             self._connected = True
+            self._cancel_suspension_timer()
             self._wake.set()
             return
         self._connected = False
@@ -367,8 +423,9 @@ class Coordinator:
             log.warning("%s: ZooKeeper connection suspended", self.node_id)
             self._reason = "ZooKeeper connection suspended"
             if self._role is Role.LEADER:
-                self._step_down("ZooKeeper connection suspended")
+                self._lead_while_suspended()
         elif state == KazooState.LOST:
+            self._cancel_suspension_timer()
             log.warning("%s: ZooKeeper session lost", self.node_id)
             self._reason = "ZooKeeper session lost"
             if self._role is Role.LEADER:
@@ -379,6 +436,43 @@ class Coordinator:
             self._znode = None
             self._pending_prefix = None
             self._paths_ready = False
+
+    def _lead_while_suspended(self) -> None:
+        """SUSPENDED on the leader: go on leading if that is safe (module docstring)."""
+        if self.unclean_election and self._isr_followers() == 0:
+            self._step_down(
+                "ZooKeeper connection suspended, no follower in the ISR and unclean "
+                "election on: another node could be elected behind our back"
+            )
+            return
+        timeout = self.config.session_timeout
+        log.warning(
+            "%s: ZooKeeper connection suspended; still leading epoch %d (no other node can "
+            "be elected without ZooKeeper, and writes still need every in-sync replica); "
+            "stepping down if the session is lost or not back within %.1fs",
+            self.node_id,
+            self._epoch,
+            timeout,
+        )
+        self._reason = f"leading epoch {self._epoch} while ZooKeeper is unreachable"
+        self._cancel_suspension_timer()
+        if self._loop is not None:
+            self._suspended_timer = self._loop.call_later(timeout, self._suspension_expired)
+
+    def _suspension_expired(self) -> None:
+        self._suspended_timer = None
+        if self._connected or self._role is not Role.LEADER:
+            return
+        self._reason = "ZooKeeper unreachable for a whole session timeout"
+        self._step_down(
+            f"ZooKeeper unreachable for a whole session timeout "
+            f"({self.config.session_timeout:.1f}s): the session is presumed expired"
+        )
+
+    def _cancel_suspension_timer(self) -> None:
+        timer, self._suspended_timer = self._suspended_timer, None
+        if timer is not None:
+            timer.cancel()
 
     async def _zk(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a kazoo ``*_async`` call and await its result on this loop."""
@@ -491,8 +585,10 @@ class Coordinator:
             else:
                 self._step_down(f"state names {state.leader} leader")
 
-        decision = decide(state, candidates, self._znode, unclean=cfg.unclean_election)
+        unclean = self.unclean_election
+        decision = decide(state, candidates, self._znode, unclean=unclean)
         self._reason = decision.reason
+        self._log_wait(decision)
         kind = decision.kind
         if kind is DecisionKind.REGISTER:
             self._znode = None
@@ -533,10 +629,53 @@ class Coordinator:
             if await self._cas(new, version):
                 self._become_leader(new, gen)
             return True
+        if kind is DecisionKind.RECOVER:
+            assert state is not None
+            data = self._data()
+            if data != me.recovered:
+                # Our data changed since we registered (a sync began): register what it is now.
+                log.info("%s: data changed since registration; registering again", self.node_id)
+                await self._deregister()
+                return True
+            new = successor_state(
+                state, candidates, me, recovered=True, min_epoch=self._max_epoch_seen
+            )
+            if await self._cas(new, version):
+                log.warning(
+                    "%s: recovery: no process of the ISR of epoch %d was left; %s. "
+                    "Leading epoch %d from %s; the others rejoin the ISR once caught up",
+                    self.node_id,
+                    state.epoch,
+                    decision.reason,
+                    new.epoch,
+                    data.describe() if data is not None else "no data",
+                )
+                self._become_leader(new, gen)
+            return True
         if kind is DecisionKind.FOLLOW:
             assert state is not None and decision.leader is not None
             self._follow(decision.leader.node_id, state.leader_address, state.epoch)
+        if decision.watch_members:
+            # A recovery waits for nodes to register: any new election znode wakes us.
+            await self._zk(
+                self._client.get_children_async, cfg.election_path, watch=self._kazoo_watch
+            )
         return await self._watch_predecessor(decision.watch)
+
+    def _log_wait(self, decision: Decision) -> None:
+        """Say once, as a warning, why a recovery waits and what the operator can do."""
+        text = decision.reason if decision.advice else ""
+        if text == self._logged_wait:
+            return
+        self._logged_wait = text
+        if text:
+            log.warning("%s: no leader: %s. To go on: %s", self.node_id, text, decision.advice)
+
+    async def _deregister(self) -> None:
+        znode, self._znode = self._znode, None
+        if znode is not None:
+            with contextlib.suppress(NoNodeError):
+                await self._zk(self._client.delete_async, f"{self.config.election_path}/{znode}")
 
     async def _watch_predecessor(self, znode: str | None) -> bool:
         """Watch ``znode`` (and nothing else in the election). True: it is gone already."""
@@ -575,7 +714,10 @@ class Coordinator:
                 return
         prefix = f"{uuid.uuid4().hex}__{cfg.node_id}__"
         self._pending_prefix = prefix
-        data = Registration(cfg.node_id, cfg.run_id, cfg.address, self._offset()).encode()
+        recovered = self._data()
+        data = Registration(
+            cfg.node_id, cfg.run_id, cfg.address, self._offset(), recovered
+        ).encode()
         path = await self._zk(
             self._client.create_async,
             f"{cfg.election_path}/{prefix}",

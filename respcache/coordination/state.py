@@ -17,6 +17,23 @@ The rule, in short:
   state znode exists, everyone is eligible and the first in line bootstraps.
 * Only the first in line acts; every other node watches the node just before it
   in the line (no herd effect).
+
+Recovery after every in-sync process died (:func:`recovery_plan`). A process
+restarted with persistence registers what it loaded from disk (a
+:class:`Recovery`: replication id, offset and the epoch of that data). When the
+recorded leader's znode is gone and no *process* of the ISR is registered
+(every ISR member restarted: new run ids, so nobody is eligible), the nodes wait
+until every node id of the last ISR registered again, then the one whose data
+goes furthest — the highest ``(epoch, offset)`` — takes over with ``isr=[itself]``
+(:attr:`DecisionKind.RECOVER`); the others follow it and rejoin the ISR once
+caught up. Every acknowledged write was applied by every ISR member before its
+acknowledgement (and, with ``appendfsync always``, on its disk), and the ISR only
+shrinks in ZooKeeper before a write is acknowledged without the member leaving:
+so the member whose durable history is the longest of the latest epoch holds
+every acknowledged write that any disk holds. Until all of them are back that
+member cannot be known, so the cluster waits and says why (``Decision.advice``).
+If every member came back without data, nothing is elected automatically: an
+operator decides to start empty (``unclean-election yes``).
 """
 
 from __future__ import annotations
@@ -33,12 +50,15 @@ __all__ = [
     "ClusterState",
     "Decision",
     "DecisionKind",
+    "Recovery",
+    "RecoveryPlan",
     "Registration",
     "StateFormatError",
     "decide",
     "is_eligible",
     "leader_candidate",
     "line",
+    "recovery_plan",
     "sequence_of",
     "successor_state",
 ]
@@ -167,24 +187,79 @@ class ClusterState:
         )
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a node's data is, as registered: the history it belongs to and how far it goes.
+
+    ``epoch`` is the epoch of the stream that produced the data (the term led or
+    followed when it was last applied), ``offset`` the replication offset of its
+    last byte, ``replid`` the replication id of that history. A process restarted
+    from disk registers what it loaded; the pair ``(epoch, offset)`` orders the
+    candidates of a recovery.
+    """
+
+    replid: str
+    offset: int
+    epoch: int
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.epoch, self.offset)
+
+    def describe(self) -> str:
+        return f"epoch {self.epoch} offset {self.offset}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"replid": self.replid, "offset": self.offset, "epoch": self.epoch}
+
+    @classmethod
+    def from_json(cls, obj: object) -> Recovery | None:
+        if obj is None:
+            return None
+        _require(isinstance(obj, dict), "election znode: recovered must be an object")
+        assert isinstance(obj, dict)
+        replid, offset, epoch = obj.get("replid", ""), obj.get("offset"), obj.get("epoch", 0)
+        _require(isinstance(replid, str), "election znode: recovered.replid")
+        _require(
+            isinstance(offset, int) and _is_int(offset) and offset >= 0,
+            "election znode: recovered.offset",
+        )
+        _require(
+            isinstance(epoch, int) and _is_int(epoch) and epoch >= 0,
+            "election znode: recovered.epoch",
+        )
+        assert isinstance(replid, str) and isinstance(offset, int) and isinstance(epoch, int)
+        return cls(replid, offset, epoch)
+
+
 @dataclass(frozen=True)
 class Registration:
-    """The JSON held by an election znode: who registered it."""
+    """The JSON held by an election znode: who registered it.
+
+    ``recovered``: the data this process holds when it registered, if any (see
+    :class:`Recovery`); a process that started empty registers None.
+    """
 
     node_id: str
     run_id: str
     address: str
     offset: int = 0
+    recovered: Recovery | None = None
 
     def encode(self) -> bytes:
-        return _dump(
-            {
-                "node_id": self.node_id,
-                "run_id": self.run_id,
-                "address": self.address,
-                "offset": self.offset,
-            }
-        )
+        obj: dict[str, object] = {
+            "node_id": self.node_id,
+            "run_id": self.run_id,
+            "address": self.address,
+            "offset": self.offset,
+        }
+        if self.recovered is not None:
+            obj["recovered"] = self.recovered.to_json()
+        return _dump(obj)
 
     @classmethod
     def decode(cls, data: bytes) -> Registration:
@@ -194,10 +269,11 @@ class Registration:
         _require(isinstance(node_id, str) and bool(node_id), "election znode: node_id")
         _require(isinstance(run_id, str), "election znode: run_id")
         _require(isinstance(address, str), "election znode: address")
-        _require(isinstance(offset, int) and not isinstance(offset, bool), "election znode: offset")
+        _require(_is_int(offset), "election znode: offset")
+        recovered = Recovery.from_json(obj.get("recovered"))
         assert isinstance(node_id, str) and isinstance(run_id, str)
         assert isinstance(address, str) and isinstance(offset, int)
-        return cls(node_id=node_id, run_id=run_id, address=address, offset=offset)
+        return cls(node_id, run_id, address, offset, recovered)
 
 
 def sequence_of(znode: str) -> int:
@@ -217,6 +293,7 @@ class Candidate:
     run_id: str
     address: str
     offset: int = 0
+    recovered: Recovery | None = None
 
     @property
     def seq(self) -> int:
@@ -226,7 +303,7 @@ class Candidate:
     def from_znode(cls, znode: str, data: bytes) -> Candidate:
         reg = Registration.decode(data)
         sequence_of(znode)  # validates the name
-        return cls(znode, reg.node_id, reg.run_id, reg.address, reg.offset)
+        return cls(znode, reg.node_id, reg.run_id, reg.address, reg.offset, reg.recovered)
 
 
 def is_eligible(state: ClusterState | None, candidate: Candidate) -> bool:
@@ -277,6 +354,9 @@ class DecisionKind(enum.Enum):
     """The recorded leader's znode is gone and I am the first eligible node: CAS the state."""
     UNCLEAN = "unclean"
     """As TAKEOVER, but no eligible node is registered and unclean election is allowed."""
+    RECOVER = "recover"
+    """No ISR process is left, every ISR member registered again, and my data goes
+    furthest: CAS the state with ``isr=[me]`` (see :func:`recovery_plan`)."""
     FOLLOW = "follow"
     """Another node's znode is the recorded leader's: follow it."""
     WAIT = "wait"
@@ -291,6 +371,80 @@ class Decision:
     leader: Candidate | None = None
     """For FOLLOW: the leader's znode."""
     reason: str = ""
+    watch_members: bool = False
+    """Wake up when a node registers or goes (no leader: who acts depends on everyone)."""
+    advice: str = ""
+    """For a wait an operator can end: what to do (logged as a warning)."""
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    """:func:`recovery_plan`'s answer: the winner, or why there is none yet."""
+
+    winner: Candidate | None
+    reason: str
+    advice: str = ""
+    missing: tuple[str, ...] = ()
+    claims: Mapping[str, Recovery | None] = field(default_factory=dict, hash=False)
+
+
+def recovery_plan(state: ClusterState, candidates: Iterable[Candidate]) -> RecoveryPlan:
+    """Who holds every acknowledged write, when no process of the ISR is registered.
+
+    Each node id of ``state.isr`` must have registered again (its newest
+    registration counts). The winner is the one whose registered data has the
+    highest ``(epoch, offset)`` (the oldest znode on a tie). A member that came
+    back without data takes part (it holds nothing); if none has data there is no
+    winner: starting empty is the operator's decision.
+    """
+    newest: dict[str, Candidate] = {}
+    for c in sorted(candidates, key=lambda c: c.seq):
+        if c.node_id in state.isr:
+            newest[c.node_id] = c
+    missing = tuple(n for n in state.isr if n not in newest)
+    claims = {n: c.recovered for n, c in newest.items()}
+    if missing:
+        return RecoveryPlan(
+            None,
+            f"no in-sync replica registered (every in-sync process of epoch {state.epoch} "
+            "died or restarted); waiting for "
+            f"{', '.join(missing)} to come back with {'its' if len(missing) == 1 else 'their'} "
+            "data (which node holds every acknowledged write cannot be known before)",
+            advice=(
+                f"start {', '.join(missing)} again with the same data directory; if that "
+                "data is lost for good, set unclean-election yes on a node (CONFIG SET "
+                "unclean-election yes): writes acknowledged only by the missing "
+                "node(s) may then be lost"
+            ),
+            missing=missing,
+            claims=claims,
+        )
+    with_data = [c for c in newest.values() if c.recovered is not None]
+    if not with_data:
+        return RecoveryPlan(
+            None,
+            f"no in-sync replica registered, and every in-sync replica of epoch "
+            f"{state.epoch} came back without data: the cluster's data is lost",
+            advice=(
+                "to start the cluster empty, set unclean-election yes on one node "
+                "(CONFIG SET unclean-election yes); to keep data across restarts, "
+                "enable persistence (save, appendonly)"
+            ),
+            claims=claims,
+        )
+    recovered = {id(c): c.recovered for c in with_data}
+    winner = max(
+        with_data,
+        key=lambda c: (*recovered[id(c)].key, -c.seq),  # type: ignore[union-attr]
+    )
+    described = ", ".join(
+        f"{n}: {r.describe() if r is not None else 'no data'}" for n, r in claims.items()
+    )
+    return RecoveryPlan(
+        winner,
+        f"{winner.node_id} holds the most data of the last ISR ({described})",
+        claims=claims,
+    )
 
 
 def decide(
@@ -322,9 +476,36 @@ def decide(
                 reason=f"a previous run of {mine.node_id} still holds {lead.znode}",
             )
         return Decision(DecisionKind.FOLLOW, watch, leader=lead, reason=f"following {lead.node_id}")
-    if index > 0:
+    if not any(is_eligible(state, c) for c in order) and state.isr:
+        # No process of the ISR is registered: the in-sync data is on disks, if anywhere.
+        plan = recovery_plan(state, order)
+        if plan.winner is not None:
+            if plan.winner.znode == me:
+                return Decision(DecisionKind.RECOVER, reason=plan.reason)
+            return Decision(
+                DecisionKind.WAIT, plan.winner.znode, reason=plan.reason, watch_members=True
+            )
+        if unclean:
+            # The operator's decision, taken on this node: it takes over wherever it
+            # stands in the line (the compare-and-set picks one if several try).
+            return Decision(
+                DecisionKind.UNCLEAN, reason=f"{plan.reason}; unclean election on this node"
+            )
         return Decision(
-            DecisionKind.WAIT, watch, reason=f"leader gone; {order[0].node_id} is first in line"
+            DecisionKind.WAIT,
+            watch_members=True,
+            reason=plan.reason,
+            advice=plan.advice,
+        )
+    if index > 0:
+        # Without a leader, who acts depends on every registration (a lingering znode of
+        # a dead process going away may make someone else first, or start a recovery):
+        # wake on any change of the members, not only on the predecessor's.
+        return Decision(
+            DecisionKind.WAIT,
+            watch,
+            reason=f"leader gone; {order[0].node_id} is first in line",
+            watch_members=True,
         )
     if is_eligible(state, mine):
         return Decision(DecisionKind.TAKEOVER, reason="leader gone; first eligible node")
@@ -343,6 +524,7 @@ def successor_state(
     me: Candidate,
     *,
     unclean: bool = False,
+    recovered: bool = False,
     min_epoch: int = 0,
 ) -> ClusterState:
     """The state ``me`` writes to become leader (bootstrap, takeover or re-acquire).
@@ -350,11 +532,12 @@ def successor_state(
     The epoch goes up by one. The new ISR keeps, in order, the old ISR members
     whose election znode exists with the recorded run id (they hold every
     acknowledged write); members that are not registered are dropped and must be
-    added back by the new leader once they caught up. Bootstrap and unclean
-    election start over with ``[me]``.
+    added back by the new leader once they caught up. Bootstrap, unclean
+    election and a recovery from disk start over with ``[me]`` (the others rejoin
+    once caught up).
     """
     epoch = max(old.epoch if old is not None else 0, min_epoch) + 1
-    if old is None or unclean:
+    if old is None or unclean or recovered:
         isr: list[str] = [me.node_id]
         runs = {me.node_id: me.run_id}
     else:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
@@ -432,11 +432,13 @@ def write_keyspace(
     repl_offset: int | None = None,
     aof_base: bool = False,
     key_delay_us: int = 0,
+    extra_aux: Mapping[str, str | int] | None = None,
 ) -> RdbWriter:
     """Write a whole keyspace as an RDB file; returns the writer (bytes and keys written).
 
     Under an LFU policy each key carries its ``FREQ`` (the decayed counter, as
-    ``LFUDecrAndReturn``), as Redis writes it.
+    ``LFUDecrAndReturn``), as Redis writes it. ``extra_aux``: more aux fields
+    (respcache's own, e.g. ``respcache-epoch``; Redis ignores fields it does not know).
     """
     writer = RdbWriter(out, compress=compress, checksum=checksum)
     writer.header()
@@ -446,6 +448,8 @@ def write_keyspace(
         repl_offset=repl_offset,
         aof_base=aof_base,
     )
+    for name, value in (extra_aux or {}).items():
+        writer.aux(name, value)
     lfu = keyspace.lfu_counter if keyspace.lfu_enabled else None
     for db in keyspace.dbs:
         writer.database(db, lfu=lfu, key_delay_us=key_delay_us)

@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
@@ -102,6 +102,8 @@ class RdbSaver:
         self.keyspace = keyspace
         self.dirty = dirty
         self.repl_info = repl_info
+        self.extra_aux: Callable[[], Mapping[str, str | int]] | None = None
+        """More aux fields for the file (the cluster's ``respcache-epoch``)."""
         self.lastsave = int(time.time() if started is None else started)
         self.dirty_at_save = 0
         self.saves = 0
@@ -140,6 +142,7 @@ class RdbSaver:
                     repl_id=repl[0] if repl else None,
                     repl_offset=repl[1] if repl else None,
                     key_delay_us=cfg.rdb_key_save_delay,
+                    extra_aux=self.extra_aux() if self.extra_aux is not None else None,
                 )
                 f.flush()
                 os.fsync(f.fileno())

@@ -165,6 +165,9 @@ class Replication:
         self.backlog: Backlog | None = None
         self.role = "master"
         self.epoch = 0
+        self.data_epoch = 0
+        """The epoch of the stream that produced our data (led, or followed once synced):
+        recorded with the data on disk, it orders the candidates of a recovery."""
         self.leader: LeaderSide | None = None
         self.link: FollowerLink | None = None
         self.master: tuple[str, int] | None = None
@@ -190,6 +193,8 @@ class Replication:
         self._master_client: Client | None = None
         self._loader: SnapshotLoader | None = None
         self._loading = False
+        self._recovered = False
+        """The history came from disk and was not continued since: leading shifts it."""
         self._good_replicas = 0
         self._sync_keys_logged = 0
         self.apply_errors = 0
@@ -245,8 +250,12 @@ class Replication:
         fresh = was == "slave" or self.fenced
         self.epoch = max(self.epoch, epoch)
         self.fenced = False
-        if was == "slave":
-            self._stop_following()
+        if was == "slave" or self._recovered:
+            # A new history: a node holding more of the old one (a tail never
+            # acknowledged) must not continue it with us (PSYNC2's shift).
+            self._recovered = False
+            if was == "slave":
+                self._stop_following()
             offset = self._offset()
             self.history.shift(offset)
             log.info(
@@ -267,6 +276,7 @@ class Replication:
         if arm:
             self.arm()
         leader.begin_term(self.epoch, frozenset(isr) - {self.node_id, ""}, fresh)
+        self.data_epoch = self.epoch
         self._update_gate()
         if was != "master":
             self._role_changed()
@@ -309,6 +319,37 @@ class Replication:
         self._update_gate()
         if was != "slave":
             self._role_changed()
+
+    def recover(self, replid: str, offset: int, epoch: int) -> None:
+        """At startup, before any role: the history the data loaded from disk belongs to.
+
+        The node continues that history (``replid`` up to ``offset``, produced at
+        ``epoch``), as Redis does with an RDB's ``repl-id``/``repl-offset``: a
+        leader of the same history can continue it with a partial resync.
+        """
+        self.history.replid = replid
+        self.history.clear_previous()
+        self._recovered = True
+        self.backlog = Backlog(self.config.repl_backlog_size, offset)
+        self.epoch = max(self.epoch, epoch)
+        self.data_epoch = epoch
+        self.gate.reset(offset)
+        log.info(
+            "Recovered replication history %s up to offset %d (epoch %d) from disk",
+            replid,
+            offset,
+            epoch,
+        )
+
+    def data_claim(self) -> tuple[str, int, int] | None:
+        """``(replid, offset, epoch)`` of the data held now; None while a full sync is
+        half done, or with no data from any history yet."""
+        if self._loading:
+            return None
+        offset = self._offset()
+        if offset == 0 and self.data_epoch == 0:
+            return None
+        return self.history.replid, offset, self.data_epoch
 
     def step_down(self, reason: str = "") -> None:
         """Stop leading now, with no leader to follow yet: held writes fail, writes are refused.
@@ -906,6 +947,8 @@ class Replication:
         link = self.link
         took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
+        self.data_epoch = self.epoch
+        self._recovered = False
         self._update_gate()
 
     def continued(self, replid: str | None) -> None:
@@ -913,6 +956,8 @@ class Replication:
             "Successful partial resynchronization with master%s.",
             f" (new replication id {replid})" if replid else "",
         )
+        self.data_epoch = self.epoch
+        self._recovered = False
         self._update_gate()
 
     def apply(self, argv: list[bytes]) -> bool:

@@ -48,6 +48,7 @@ from respcache.coordination import (
     StepDown,
 )
 from respcache.coordination.config import ZkTls
+from respcache.coordination.state import Recovery
 from respcache.errors import READONLY, CommandError, ConfigError
 from respcache.protocol.encoder import encode
 from respcache.replication import NOT_COMMITTED, IsrChange, IsrShrink
@@ -78,8 +79,14 @@ UNBLOCKED_DEMOTED: Final = (
 closes their connections)."""
 
 SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
+EPOCH_AUX: Final = "respcache-epoch"
+"""The RDB aux field holding the epoch of the data (beside Redis's repl-id, repl-offset)."""
 _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0
+_REEVALUATE = 1.0
+"""Seconds between two looks at the election while this node neither leads nor
+streams from a leader (a leader that died while nobody could take over changes
+nothing in ZooKeeper that would wake a follower watching only its predecessor)."""
 _SYNC_POLL = 0.005
 _SHUTDOWN_HANDOFF = 3.0
 """Seconds a SIGTERM'd leader spends handing off (the server gives it 5)."""
@@ -158,6 +165,7 @@ class ClusterNode:
         self._isr_next = 0.0
         self._members_task: asyncio.Task[None] | None = None
         self._members_next = 0.0
+        self._reevaluate_next = 0.0
         self._fence_dirty = -1
         self._expiry_was: bool | None = None
         self._stopped = False
@@ -177,8 +185,11 @@ class ClusterNode:
         self.engine.info_providers["coordination"] = self.info_lines
         failover_cmd.set_control(self.engine, self)
         config.on_change("read-consistency", self._read_consistency_changed)
+        config.on_change("unclean-election", self._unclean_changed)
         server.cron_hooks.append(self.cron)
         server.busy_cron_hooks.append(self.cron)  # (no keyspace: membership, reconciling)
+        # The epoch of the data goes to disk with it (a recovery compares it).
+        self.engine.persistence.extra_aux = lambda: {EPOCH_AUX: self.replication.data_epoch}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -213,8 +224,13 @@ class ClusterNode:
             unclean_election=cfg.unclean_election,
             tls=zk_tls(cfg),
         )
+        self._recover_from_disk()
         self.coordinator = Coordinator(
-            coordination, self._on_event, offset=lambda: self.replication.status().offset
+            coordination,
+            self._on_event,
+            offset=lambda: self.replication.status().offset,
+            data=self._data,
+            isr_followers=self._isr_followers,
         )
         log.info(
             "Joining cluster %r through ZooKeeper %s as %s (%s:%d)",
@@ -225,6 +241,45 @@ class ClusterNode:
             port,
         )
         await self.coordinator.start()
+
+    def _recover_from_disk(self) -> None:
+        """The replication history of the data the persistence layer loaded at start.
+
+        The loader leaves what the file recorded in ``last_load.aux``: Redis's
+        ``repl-id`` and ``repl-offset``, and respcache's ``respcache-epoch``.
+        """
+        load = self.engine.persistence.last_load
+        if load is None:
+            log.info("No data loaded from disk: joining the cluster empty")
+            return
+        replid, offset = load.repl_id, load.repl_offset
+        if replid is None or offset is None:
+            log.warning(
+                "The data loaded from disk records no replication history (no repl-id / "
+                "repl-offset): it cannot count as in-sync data in a recovery"
+            )
+            return
+        raw = load.aux.get(EPOCH_AUX, b"0")
+        try:
+            epoch = max(0, int(raw))
+        except ValueError:
+            epoch = 0
+        self.replication.recover(replid, offset, epoch)
+
+    def _data(self) -> Recovery | None:
+        claim = self.replication.data_claim()
+        return Recovery(*claim) if claim is not None else None
+
+    def _isr_followers(self) -> int:
+        leader = self.replication.leader
+        return len(leader.isr.isr - {self.node_id}) if leader is not None else 0
+
+    def _unclean_changed(self, value: object) -> None:
+        coordinator = self.coordinator
+        if coordinator is not None:
+            coordinator.unclean_election = bool(value)
+            log.warning("unclean-election set to %s", "yes" if value else "no")
+            coordinator.wake()
 
     async def stop(self) -> None:
         """Leave the election (the election znode goes with the session)."""
@@ -395,6 +450,16 @@ class ClusterNode:
             # the Sentinel replies describe.
             self._members_next = now + _MEMBERS_REFRESH
             self._members_task = asyncio.create_task(self._refresh_members())
+        link = self.replication.link
+        if (
+            coordinator is not None
+            and coordinator.status.connected
+            and not self.leading
+            and not (link is not None and link.up)
+            and now >= self._reevaluate_next
+        ):
+            self._reevaluate_next = now + _REEVALUATE
+            coordinator.wake()
 
     async def _refresh_members(self) -> None:
         coordinator = self.coordinator
@@ -755,6 +820,7 @@ class ClusterNode:
             f"leader_address:{state.leader_address if state else ''}",
             f"cluster_epoch:{state.epoch if state else 0}",
             f"zk_isr:{','.join(state.isr) if state else ''}",
+            f"data_epoch:{self.replication.data_epoch}",
             f"read_consistency:{self.config.read_consistency}",
             f"writes_paused:{int(self.writes_paused)}",
             f"held_writes:{len(self._held)}",

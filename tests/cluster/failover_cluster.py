@@ -71,6 +71,7 @@ class NodeCluster:
         base: Path,
         size: int = 3,
         zk_address: Callable[[int], str] | None = None,
+        persistent: bool = False,
         **options: Any,
     ) -> None:
         self.zookeeper = zookeeper
@@ -78,6 +79,8 @@ class NodeCluster:
         self.name = "f" + uuid.uuid4().hex[:10]
         self.size = size
         self.zk_address = zk_address
+        self.persistent = persistent
+        """Each node keeps its ``dir`` (its RDB file) across restarts."""
         self.options: dict[str, Any] = {
             "cluster_name": self.name,
             "zk_session_timeout": SESSION_MS,
@@ -97,8 +100,13 @@ class NodeCluster:
 
     def _start_node(self, index: int, port: int | None = None) -> ServerProcess:
         zk = self.zk_address(index) if self.zk_address else self.zookeeper.connect_string
+        options = {**self.options, "zookeeper": zk}
+        if self.persistent:
+            data = self.base / f"data{index}"
+            data.mkdir(parents=True, exist_ok=True)
+            options["dir"] = str(data)
         return start_respcache(
-            {**self.options, "zookeeper": zk},
+            options,
             workdir=self.base,
             port=port,
             name=f"node{index}",
@@ -128,7 +136,8 @@ class NodeCluster:
         self.paused.discard(self.nodes.index(node))
 
     def restart(self, node: ServerProcess) -> ServerProcess:
-        """Start a killed node again on the same port (a new process: empty, new run id)."""
+        """Start a killed node again on the same port (a new process: a new run id; empty
+        unless ``persistent``, then with what it saved)."""
         index = self.nodes.index(node)
         node.kill()
         fresh = self._start_node(index, port=node.port)

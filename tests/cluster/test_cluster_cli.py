@@ -183,9 +183,14 @@ def test_stale_pid_files_are_reported_and_replaced(cli: Cli) -> None:
     assert status.returncode == 1, output(status)
     assert "stale pid file" in status.stdout
 
-    # ZooKeeper still runs, so `up` says so rather than starting a second one
+    # ZooKeeper still runs: `up` starts n1 again (the recorded layout), not a second ZooKeeper
+    zk_pid = cli.pids()["zookeeper"]
     again = cli.run(*up_args(1, "--no-wait"))
-    assert "already running" in again.stdout and "Not running: n1" in again.stdout
+    assert again.returncode == 0, output(again)
+    assert "partly running" in again.stdout and "Starting n1 again" in again.stdout
+    restarted = cli.pids()
+    assert restarted["zookeeper"] == zk_pid and restarted["n1"] != node_pid
+    assert pid_alive(restarted["n1"])
     assert cli.run("down").returncode == 0
     assert not spec.pid_path(spec.nodes[0]).exists()
 
@@ -193,7 +198,7 @@ def test_stale_pid_files_are_reported_and_replaced(cli: Cli) -> None:
     spec.pid_path(spec.nodes[0]).write_text(f"{os.getpid()}\n")  # alive, but not a node
     third = cli.run(*up_args(1, "--no-wait"))
     assert third.returncode == 0, output(third)
-    assert "Removed stale pid file(s)" in third.stdout
+    assert "stale pid file(s)" in third.stdout
     new = cli.pids()
     assert new["n1"] != os.getpid() and pid_alive(new["n1"])
     assert pid_alive(os.getpid())  # the stranger was left alone
@@ -235,7 +240,8 @@ def test_foreground_stops_everything_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_leader_is_elected_and_followed(cli: Cli) -> None:
-    result = cli.run(*up_args(3))
+    # (save points: a SIGTERM'd node saves its data on the way out, as redis-server does)
+    result = cli.run(*up_args(3, "--set", "save", "3600 1"))
     if result.returncode == EXIT_NO_LEADER and "no node registered" in result.stderr:
         pytest.skip("respcache-server does not take part in the election yet: " + result.stderr)
     assert result.returncode == 0, output(result)
@@ -261,3 +267,55 @@ def test_leader_is_elected_and_followed(cli: Cli) -> None:
     follower = next(n for n in spec.nodes if n.name != leader)
     reply = call(follower.host, follower.port, "SET", "k", "w")
     assert str(reply).startswith("READONLY"), reply
+
+    # Every node killed (kill -9) after its data went to disk: `up` starts them again,
+    # they elect the one holding every acknowledged write, nothing is lost.
+    for i in range(20):
+        assert call(leader_node.host, leader_node.port, "SET", f"key:{i}", str(i)) == b"OK"
+    wait_offsets_equal(spec)
+    for node in spec.nodes:
+        assert call(node.host, node.port, "SAVE") == b"OK"
+    pids = cli.pids()
+    for node in spec.nodes:
+        os.kill(pids[node.name], signal.SIGKILL)
+    for node in spec.nodes:
+        while pid_alive(pids[node.name]):
+            time.sleep(0.05)
+    again = cli.run("up")
+    assert again.returncode == 0, output(again)
+    assert "Starting n1, n2, n3 again" in again.stdout
+    assert "is up: 3 node(s), leader n" in again.stdout
+    data = json.loads(cli.run("status", "--json").stdout)
+    new = spec.node(data["leader"])
+    assert data["zookeeper"]["state"]["epoch"] > state["epoch"]
+    assert call(new.host, new.port, "GET", "k") == b"v"
+    for i in range(20):
+        assert call(new.host, new.port, "GET", f"key:{i}") == str(i).encode()
+
+    # A clean `down` (SIGTERM: every node saves) and `up`: the same cluster, its data.
+    assert call(new.host, new.port, "SET", "k", "after-recovery") == b"OK"
+    wait_offsets_equal(spec)
+    assert cli.run("down").returncode == 0
+    again = cli.run("up")
+    assert again.returncode == 0, output(again)
+    assert "saved data" in again.stdout
+    data = json.loads(cli.run("status", "--json").stdout)
+    last = spec.node(data["leader"])
+    assert call(last.host, last.port, "GET", "k") == b"after-recovery"
+    assert call(last.host, last.port, "GET", "key:19") == b"19"
+
+
+def wait_offsets_equal(spec: ClusterSpec) -> None:
+    """Until every node applied the same replication offset (the followers caught up)."""
+    deadline = time.monotonic() + 20
+    while True:
+        offsets = set()
+        for node in spec.nodes:
+            text = call(node.host, node.port, "INFO", "replication")
+            assert isinstance(text, bytes)
+            fields = dict(line.split(":", 1) for line in text.decode().splitlines() if ":" in line)
+            offsets.add(fields.get("master_repl_offset"))
+        if len(offsets) == 1:
+            return
+        assert time.monotonic() < deadline, offsets
+        time.sleep(0.05)

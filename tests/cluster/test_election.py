@@ -19,6 +19,7 @@ from respcache.coordination import (
     Role,
     StepDown,
 )
+from respcache.coordination.state import Recovery
 
 pytestmark = pytest.mark.cluster
 
@@ -189,20 +190,35 @@ async def test_watches_only_the_predecessor(zk_cluster: ZkCluster) -> None:
     assert len(watched) == len(set(watched)) == 3
 
 
-async def test_connection_suspended_steps_down_at_once(zk_cluster: ZkCluster) -> None:
-    a, b, c = await three_in_sync(zk_cluster)
+async def test_connection_suspended_keeps_leading(zk_cluster: ZkCluster) -> None:
+    a, b, _ = await three_in_sync(zk_cluster)
     client = a.coordinator.zk_client
     session = client.client_id
+    generation = a.coordinator._conn_gen
     client._call(_CONNECTION_DROP, None)  # what kazoo.testing.harness.lose_connection does
-    event = await a.expect(StepDown)
-    assert event == StepDown("ZooKeeper connection suspended", 1)
-    assert not a.coordinator.is_leader
-    # The session survived: a is still first in line and takes its leadership back
-    # under a new epoch; the followers follow the new term.
-    await a.expect(BecameLeader, epoch=2)
-    await b.expect(Follow, leader_node_id="a", epoch=2)
-    await c.expect(Follow, leader_node_id="a", epoch=2)
+    # SUSPENDED, then CONNECTED again with the same session: a leads on at epoch 1
+    # (nobody can be elected without ZooKeeper; see the election module's docstring).
+    await eventually(
+        lambda: a.coordinator._conn_gen > generation and a.coordinator.status.connected
+    )
     assert client.client_id == session  # suspended, never lost
+    assert a.coordinator.is_leader and a.coordinator.epoch == 1
+    assert not a.events(StepDown)
+    assert zk_cluster.leaders() == ["a"]
+    assert [e.epoch for e in b.events(Follow)] == [1]
+
+
+async def test_connection_suspended_steps_down_with_unclean_election_and_no_follower(
+    zk_cluster: ZkCluster,
+) -> None:
+    # Alone in its ISR with unclean election on, a node outside the ISR could be
+    # elected once the session expires: no leading without ZooKeeper then.
+    a = await zk_cluster.start("a", unclean_election=True)
+    await a.expect(BecameLeader, epoch=1)
+    a.coordinator.zk_client._call(_CONNECTION_DROP, None)
+    event = await a.expect(StepDown)
+    assert "unclean election" in event.reason
+    await a.expect(BecameLeader, epoch=2)  # the session survived: it takes leadership back
 
 
 async def test_handoff_to_named_follower(zk_cluster: ZkCluster) -> None:
@@ -264,14 +280,16 @@ async def test_zookeeper_restart_restores_one_leader(private_zk_cluster: ZkClust
     def sessions() -> dict[str, int | None]:
         return {i: n.coordinator.zk_client._session_id for i, n in cluster.nodes.items()}
 
-    for downtime in (0.0, 2 * SESSION_MS / 1000):  # also longer than the session timeout
+    for downtime in (2 * SESSION_MS / 1000,):  # longer than the session timeout
         leader, epoch = await cluster.settled()
         before = sessions()
-        await cluster.run_sync(zookeeper.kill if downtime else zookeeper.stop)
+        await cluster.run_sync(zookeeper.kill)
+        # The leader leads on while suspended, until a whole session timeout passed
+        # without ZooKeeper (kazoo cannot learn of an expiry while it is down).
         step_down = await cluster.nodes[leader].expect(StepDown, epoch=epoch)
-        assert step_down.reason == "ZooKeeper connection suspended"
+        assert "presumed expired" in step_down.reason
         assert cluster.leaders() == []
-        await asyncio.sleep(downtime)
+        await asyncio.sleep(downtime - SESSION_MS / 1000)
         await cluster.run_sync(zookeeper.start)  # same port, same data
         new_leader, new_epoch = await cluster.settled()
         assert new_epoch > epoch
@@ -301,6 +319,36 @@ async def test_deleted_state_znode_is_bootstrapped_again_above_old_epochs(
     assert await b.expect(BecameLeader) == BecameLeader(3, ("b",))
     await c.expect(Follow, leader_node_id="b", epoch=3)
     await a.expect(Follow, leader_node_id="b", epoch=3)
+
+
+async def test_recovery_from_disk_and_the_operators_start_empty(zk_cluster: ZkCluster) -> None:
+    """Every ISR process gone: the restarted nodes wait for all, the longest history leads;
+    with no data anywhere they wait until an operator turns unclean election on."""
+    await three_in_sync(zk_cluster)
+    for node_id in ("c", "b", "a"):  # the leader last: nobody takes over meanwhile
+        await zk_cluster.stop(node_id)  # (closing the session removes its znode at once)
+    claims = {"a": Recovery("r" * 40, 90, 1), "c": Recovery("r" * 40, 120, 1)}
+    a = await zk_cluster.start("a", data=lambda: claims["a"])
+    c = await zk_cluster.start("c", data=lambda: claims["c"])
+    await eventually(lambda: "waiting for b" in a.coordinator.status.reason)
+    assert zk_cluster.leaders() == []
+    b = await zk_cluster.start("b")  # back without data; its registration wakes the others
+    assert await c.expect(BecameLeader) == BecameLeader(2, ("c",))
+    await a.expect(Follow, leader_node_id="c", epoch=2)
+    await b.expect(Follow, leader_node_id="c", epoch=2)
+    assert not a.events(BecameLeader) and not b.events(BecameLeader)
+
+    # Now every node of the ISR (c alone) comes back without data.
+    for node_id in ("a", "b", "c"):
+        await zk_cluster.stop(node_id)
+    empty = [await zk_cluster.start(n) for n in ("a", "b", "c")]
+    await eventually(lambda: "without data" in empty[2].coordinator.status.reason)
+    assert zk_cluster.leaders() == []
+    first = empty[0].coordinator
+    first.unclean_election = True  # CONFIG SET unclean-election yes, on one node
+    first.wake()
+    assert await empty[0].expect(BecameLeader) == BecameLeader(3, ("a",))
+    await empty[2].expect(Follow, leader_node_id="a", epoch=3)
 
 
 async def test_events_queue_without_callback(zk_cluster: ZkCluster) -> None:

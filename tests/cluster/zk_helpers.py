@@ -20,6 +20,7 @@ from respcache.coordination import (
     Role,
     StepDown,
 )
+from respcache.coordination.state import Recovery
 from respcache.coordination.zkserver import ZooKeeperServer
 
 TICK_MS = 200
@@ -103,10 +104,16 @@ class ZkCluster:
         settings.update(overrides)
         return CoordinationConfig(**settings)
 
-    async def start(self, node_id: str, **overrides: Any) -> Node:
-        """Start a coordinator (a node id started again replaces the old record)."""
+    async def start(
+        self, node_id: str, data: Callable[[], Recovery | None] | None = None, **overrides: Any
+    ) -> Node:
+        """Start a coordinator (a node id started again replaces the old record).
+
+        ``data``: what the node's data is (see ``Coordinator``), for recovery tests."""
         holder: list[Node] = []
-        coordinator = Coordinator(self.config(node_id, **overrides), lambda e: holder[0].record(e))
+        coordinator = Coordinator(
+            self.config(node_id, **overrides), lambda e: holder[0].record(e), data=data
+        )
         node = Node(node_id, coordinator)
         holder.append(node)
         self.nodes[node_id] = node
