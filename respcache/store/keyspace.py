@@ -69,6 +69,8 @@ class KeySampler:
         if not source:
             return []
         size = len(source)
+        if count >= size:  # as dictGetSomeKeys: a sample as large as the table is all of it
+            return list(dict.keys(source))
         keys = self._keys
         if not keys or len(keys) > 2 * size + 16 or 2 * len(keys) < size or self._misses > size:
             keys = self._keys = list(dict.keys(source))

@@ -289,3 +289,15 @@ def test_sampler_sees_keys_added_after_snapshot() -> None:
         data[b"n%d" % i] = 1
     seen = {k for _ in range(50) for k in sampler.sample(3)}
     assert seen and seen <= set(data)
+
+
+def test_a_sample_as_large_as_the_database_is_every_key() -> None:
+    # As Redis's dictGetSomeKeys: eviction sampling with maxmemory-samples >= the number
+    # of keys considers every key, so the best candidate is never missed by chance.
+    ks, _ = make(policy="volatile-ttl", samples=10)
+    db = ks.dbs[0]
+    for i in range(3):
+        db.set(b"k%d" % i, b"v")
+        db.set_expire(b"k%d" % i, ks.now_ms + 1000 * (i + 1))
+    for _ in range(200):
+        assert sorted(db._volatile_sampler.sample(10)) == [b"k0", b"k1", b"k2"]
