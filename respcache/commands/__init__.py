@@ -17,6 +17,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     introspection,
     keys,
     lists,
+    lolwut,
     modules,
     monitor,
     persistence,

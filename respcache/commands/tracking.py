@@ -36,7 +36,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from respcache.commands.args import parse_int
-from respcache.commands.introspection import OrderedSet, keys_with_specs
+from respcache.commands.introspection import OrderedSet
+from respcache.commands.keyspecs import command_keys
 from respcache.commands.registry import CommandSpec, command
 from respcache.errors import SYNTAX, CommandError
 from respcache.protocol.types import OK, Push, Raw, Reply
@@ -510,7 +511,4 @@ def client_trackinginfo(c: Client, argv: list[bytes]) -> Reply:
 def tracked_key_positions(spec: CommandSpec, argv: list[bytes]) -> list[int]:
     """The key arguments of a read-only command, as getKeysFromCommand finds them."""
 
-    found = keys_with_specs(spec, argv)
-    if found is None:
-        return []
-    return [pos for pos, _ in found]
+    return [pos for pos, _ in command_keys(spec, argv)]
