@@ -16,6 +16,7 @@ from respcache.commands import (  # noqa: F401  (registration)
     hyperloglog,
     introspection,
     keys,
+    latencystats,
     lists,
     lolwut,
     modules,

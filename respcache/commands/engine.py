@@ -28,6 +28,7 @@ from respcache import REDIS_VERSION, __version__
 from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.client import Client
+from respcache.commands.latencystats import sample_key
 from respcache.commands.monitor import Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
@@ -75,6 +76,8 @@ class CommandStats:
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    samples: dict[int, int] = field(default_factory=dict)
+    """Calls per duration in µs while latency-tracking is on (see commands/latencystats)."""
 
 
 @dataclass
@@ -227,6 +230,8 @@ class Engine:
         """Called when a client goes away (pub/sub unsubscribes it, ...)."""
         self._lookup_cache: dict[bytes, CommandSpec] = {}
         self.monitoring = Monitoring(config)
+        self.latency_tracking = config.latency_tracking
+        config.on_change("latency-tracking", self._set_latency_tracking)
         """SLOWLOG and LATENCY data; ``call`` hands it the commands slower than its threshold."""
         self.role_provider: Callable[[], Reply] | None = None
         """ROLE's reply, set by the replication layer; None answers as a standalone master."""
@@ -596,6 +601,10 @@ class Engine:
             # as Redis counts a blocking command once.)
             stats.calls += 1
             stats.usec += elapsed
+            if self.latency_tracking:
+                key = elapsed if elapsed < 1024 else sample_key(elapsed)
+                samples = stats.samples
+                samples[key] = samples.get(key, 0) + 1
             self.stats.total_commands_processed += 1
         client.last_command = name
         if type(reply) is CommandError:
@@ -621,6 +630,9 @@ class Engine:
             reply.argv = argv
             reply.db = client.db.id
         return reply
+
+    def _set_latency_tracking(self, value: object) -> None:
+        self.latency_tracking = bool(value)
 
     def _reject(self, client: Client, err: CommandError, spec: CommandSpec | None) -> Reply:
         if spec is not None:
