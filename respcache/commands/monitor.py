@@ -21,11 +21,15 @@ import time
 from typing import TYPE_CHECKING, Final
 
 from respcache.commands.registry import command
+from respcache.errors import CommandError
 from respcache.protocol.types import OK, Raw, Reply
 
 if TYPE_CHECKING:
     from respcache.commands.client import Client
     from respcache.commands.registry import CommandSpec
+
+NO_REPLY: Final = Raw(b"")
+"""Nothing at all on the wire (not even in RESP3)."""
 
 __all__ = ["Monitors", "format_line", "repr_arg"]
 
@@ -122,5 +126,9 @@ class Monitors:
     acl="@admin @slow @dangerous",
 )
 def monitor(c: Client, argv: list[bytes]) -> Reply:
-    c.engine.monitors.add(c)  # (Redis leaves a repeated MONITOR unanswered; here it is OK)
+    if c.in_exec:  # (Redis: a client that expects one reply per command cannot monitor)
+        raise CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+    if c.is_replica or c in c.engine.monitors.clients:
+        return NO_REPLY  # Redis ignores MONITOR from a replica or a monitor, unanswered
+    c.engine.monitors.add(c)
     return OK

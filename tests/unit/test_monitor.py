@@ -6,6 +6,8 @@ from conftest import run
 
 from respcache.commands import Client, Engine
 from respcache.commands.monitor import format_line, redacted, repr_arg
+from respcache.errors import CommandError
+from respcache.protocol.encoder import encode
 from respcache.protocol.types import OK, Raw
 
 
@@ -43,4 +45,18 @@ def test_monitors_see_executed_commands_only(engine: Engine, client: Client) -> 
 
 def test_nobody_monitoring_feeds_nothing(engine: Engine, client: Client) -> None:
     run(client, "SET", "k", "v")
+    assert engine.monitors.clients == []
+
+
+def test_a_repeated_monitor_is_unanswered(engine: Engine, client: Client) -> None:
+    assert run(client, "MONITOR") == OK
+    again = run(client, "MONITOR")
+    assert isinstance(again, Raw) and encode(again) == b""  # Redis sends nothing
+    assert engine.monitors.clients == [client]
+
+
+def test_monitor_inside_a_transaction_is_refused(engine: Engine, client: Client) -> None:
+    run(client, "MULTI")
+    run(client, "MONITOR")
+    assert run(client, "EXEC") == [CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")]
     assert engine.monitors.clients == []
