@@ -60,3 +60,14 @@ def test_monitor_inside_a_transaction_is_refused(engine: Engine, client: Client)
     run(client, "MONITOR")
     assert run(client, "EXEC") == [CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")]
     assert engine.monitors.clients == []
+
+
+def test_reset_stops_monitoring_and_tracking(engine: Engine, client: Client) -> None:
+    run(client, "MONITOR")
+    run(client, "CLIENT", "TRACKING", "on")
+    assert run(client, "RESET") == "RESET"
+    assert engine.monitors.clients == [] and client.tracking is None
+    assert engine.tracking.clients == 0
+    other = engine.new_client()
+    run(other, "SET", "k", "v")
+    assert client.pushed == []  # not even its own RESET line
