@@ -65,6 +65,7 @@ def test_monitor_inside_a_transaction_is_refused(engine: Engine, client: Client)
 def test_reset_stops_monitoring_and_tracking(engine: Engine, client: Client) -> None:
     run(client, "MONITOR")
     run(client, "CLIENT", "TRACKING", "on")
+    client.pushed.clear()
     assert run(client, "RESET") == "RESET"
     assert engine.monitors.clients == [] and client.tracking is None
     assert engine.tracking.clients == 0
