@@ -6,6 +6,7 @@ Importing this package registers every command (each module's decorators run).
 from respcache.commands import (  # noqa: F401  (registration)
     acl,
     bitmaps,
+    cluster,
     connection,
     debugging,
     digest,
