@@ -311,6 +311,8 @@ class ScriptRun:
         client = self.state.client
         client.resp = resp
         reply = engine.call(client, spec, argv)
+        if caller.tracking is not None and "readonly" in spec.flags:
+            engine.tracking.script_read(caller)
         if isinstance(reply, Blocked):
             reply = reply.timeout_reply
         if engine.ready:
