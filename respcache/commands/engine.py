@@ -29,7 +29,7 @@ from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.client import Client
 from respcache.commands.latencystats import sample_key
-from respcache.commands.monitor import Monitors
+from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
@@ -576,6 +576,8 @@ class Engine:
         if client.no_touch:
             ks.no_touch = True
         dirty = self.dirty
+        if self.monitors.clients and spec.name in SCRIPT_RUNNERS:
+            self.monitors.announce(client, argv)  # before the commands its script runs
         start = time.perf_counter_ns()
         handler = spec.handler
         assert handler is not None

@@ -169,6 +169,12 @@ def scripting_state(engine: Engine) -> ScriptingState:
     return state
 
 
+def is_script_client(engine: Engine, c: Client) -> bool:
+    """Whether ``c`` is the client scripts and functions run their commands as."""
+    state = _STATES.get(engine)
+    return state is not None and state._client is c
+
+
 def memory_info_lines(engine: Engine, human: Callable[[int], str]) -> list[str]:
     """The scripting fields of INFO memory, in Redis 7.0's order."""
     state = _STATES.get(engine)

@@ -72,3 +72,21 @@ def test_reset_stops_monitoring_and_tracking(engine: Engine, client: Client) -> 
     other = engine.new_client()
     run(other, "SET", "k", "v")
     assert client.pushed == []  # not even its own RESET line
+
+
+def test_scripts_are_shown_before_their_commands(engine: Engine, client: Client) -> None:
+    m = engine.new_client()
+    run(m, "MONITOR")
+    run(client, "EVAL", "redis.call('set', KEYS[1], ARGV[1])", "1", "foo", "bar")
+    lines = [bytes(line) for line in m.pushed]  # type: ignore[arg-type]
+    assert len(lines) == 2
+    assert lines[0].endswith(b'"EVAL" "redis.call(\'set\', KEYS[1], ARGV[1])" "1" "foo" "bar"\r\n')
+    assert lines[1].endswith(b' [0 lua] "set" "foo" "bar"\r\n')
+
+
+def test_migrate_credentials_are_redacted() -> None:
+    line = [b"MIGRATE", b"h", b"1", b"", b"9", b"5000", b"AUTH", b"pw", b"KEYS", b"a"]
+    assert redacted(line)[7] == b"(redacted)"
+    line = [b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"COPY", b"AUTH2", b"u", b"p"]
+    assert redacted(line)[8:] == [b"(redacted)", b"(redacted)"]
+    assert redacted([b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"AUTH"])[6] == b"AUTH"
