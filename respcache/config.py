@@ -142,8 +142,8 @@ _MAXMEMORY_POLICIES = (
 # fmt: off
 _TABLE: tuple[Setting, ...] = (
     # --- network
-    Setting("bind", "list", "127.0.0.1 -::1", "Addresses to listen on, space separated; a leading '-' makes one optional (skipped if unavailable).", "network", mutable=False, multi_arg=True),
-    _int("port", 6379, "TCP port for RESP clients; 0 disables TCP.", "network", 0, 65535, mutable=False),
+    Setting("bind", "list", "127.0.0.1 -::1", "Addresses to listen on, space separated; a leading '-' makes one optional (skipped if unavailable). CONFIG SET listens anew (not on a ZooKeeper cluster node).", "network", multi_arg=True),
+    _int("port", 6379, "TCP port for RESP clients; 0 disables TCP. CONFIG SET listens anew (not on a ZooKeeper cluster node).", "network", 0, 65535),
     _int("tcp-backlog", 511, "listen() backlog of the listening sockets.", "network", mutable=False),
     _str("unixsocket", "", "Path of a Unix socket to listen on as well; empty for none.", "network", mutable=False),
     Setting("unixsocketperm", "special", "0", "Permissions of the Unix socket, in octal (e.g. 700); 0 keeps the umask's.", "network", mutable=False, minimum=0, maximum=0o777, unsigned=True),
