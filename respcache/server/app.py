@@ -471,12 +471,16 @@ class Server:
         hz = max(1, min(500, cfg.hz))
         engine = self.engine
         budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
-        if engine.active_expire and engine.keyspace.active_expire_cycle(
-            budget, cfg.active_expire_effort
-        ):
-            engine.flush_store_events()
-            if engine.ready:
-                engine.serve_ready()
+        if engine.active_expire:
+            started = time.monotonic()
+            expired = engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort)
+            engine.monitoring.add_latency_sample_if_needed(
+                "expire-cycle", int((time.monotonic() - started) * 1000)
+            )
+            if expired:
+                engine.flush_store_events()
+                if engine.ready:
+                    engine.serve_ready()
         if engine.keyspace.maxmemory and engine.keyspace.over_maxmemory():
             engine.keyspace.evict()
             engine.flush_store_events()

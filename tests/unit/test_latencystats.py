@@ -7,7 +7,7 @@ import re
 
 from conftest import Run
 
-from respcache.commands import Client
+from respcache.commands import Client, Engine
 from respcache.commands.latencystats import (
     bucket_high,
     bucket_low,
@@ -98,3 +98,15 @@ def _info(client: Client, run: Run, *sections: str) -> str:
         reply = reply.text
     assert isinstance(reply, bytes)
     return reply.decode()
+
+
+def test_expire_cycle_latency_needs_the_threshold(engine: Engine, client: Client, run: Run) -> None:
+    monitoring = engine.monitoring
+    monitoring.add_latency_sample_if_needed("expire-cycle", 50)  # monitor off (threshold 0)
+    assert monitoring.events == {}
+    run(client, "CONFIG", "SET", "latency-monitor-threshold", "20")
+    monitoring.add_latency_sample_if_needed("expire-cycle", 19)
+    monitoring.add_latency_sample_if_needed("expire-cycle", 25)
+    latest = run(client, "LATENCY", "LATEST")
+    assert isinstance(latest, list) and [entry[0] for entry in latest] == [b"expire-cycle"]  # type: ignore[index]
+    assert latest[0][2:] == [25, 25]  # type: ignore[index]
