@@ -468,7 +468,8 @@ class Engine:
         ks.update_clock()
         ks.evict()
         if ks.events:
-            self.flush_store_events()
+            with self.tracking.outside_command():  # evicted before the command runs
+                self.flush_store_events()
         if ks.paused or not ks.over_maxmemory():
             return None
         name = spec.name

@@ -32,7 +32,8 @@ ids of clients that stopped tracking are dropped lazily, when the key is invalid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from respcache.commands.args import parse_int
@@ -323,6 +324,17 @@ class Tracking:
         elif not self._limit_scheduled:
             self._limit_scheduled = True
             self.call_soon(self._limit)
+
+    @contextlib.contextmanager
+    def outside_command(self) -> Iterator[None]:
+        """Invalidations made meanwhile (evictions before a command runs) go out at once,
+        to the calling client too: Redis queues them behind the reply only while the
+        client is executing its command (``CLIENT_EXECUTING_COMMAND``)."""
+        saved, self.current = self.current, None
+        try:
+            yield
+        finally:
+            self.current = saved
 
     def _limit(self) -> None:
         """Invalidate and forget the oldest keys until the table fits (trackingLimitUsedSlots)."""
