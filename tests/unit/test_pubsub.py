@@ -370,7 +370,7 @@ def test_hook_installed_once_and_chained(engine: Engine) -> None:
     assert engine.disconnect_hooks.count(pubsub_of(engine).forget) == 1  # type: ignore[union-attr]
 
 
-def test_resp3_confirmations_ignore_client_reply_off(engine: Engine) -> None:
+def test_confirmations_ignore_client_reply_off(engine: Engine) -> None:
     # Redis's pubsub.tcl "PubSub messages with CLIENT REPLY OFF": pushes are no replies.
     c = engine.new_client()
     run(c, "HELLO", "3")
@@ -379,4 +379,10 @@ def test_resp3_confirmations_ignore_client_reply_off(engine: Engine) -> None:
     run(c, "SUBSCRIBE", "channel")
     assert [bytes(p) for p in c.pushed] == [  # type: ignore[arg-type]
         b">3\r\n$9\r\nsubscribe\r\n$7\r\nchannel\r\n:1\r\n"
+    ]
+    resp2 = engine.new_client()
+    resp2.reply_mode = "skip"
+    run(resp2, "PSUBSCRIBE", "*")
+    assert [bytes(p) for p in resp2.pushed] == [  # type: ignore[arg-type]
+        b"*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n"
     ]
