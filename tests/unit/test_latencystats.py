@@ -58,7 +58,7 @@ def test_cumulative_distribution_follows_hdr_log_iteration() -> None:
 
 
 def test_long_durations_share_one_key_per_bucket() -> None:
-    keys = {sample_key(us) for us in range(1024, 200_000)}
+    keys = {sample_key(us) for us in range(1024, 200_000, 3)}
     assert len(keys) < 1100
     for us in (1024, 5000, 131_071, 999_999, 5_000_000):
         key = sample_key(us)
