@@ -142,8 +142,8 @@ _MAXMEMORY_POLICIES = (
 # fmt: off
 _TABLE: tuple[Setting, ...] = (
     # --- network
-    Setting("bind", "list", "127.0.0.1 -::1", "Addresses to listen on, space separated; a leading '-' makes one optional (skipped if unavailable).", "network", mutable=False, multi_arg=True),
-    _int("port", 6379, "TCP port for RESP clients; 0 disables TCP.", "network", 0, 65535, mutable=False),
+    Setting("bind", "list", "127.0.0.1 -::1", "Addresses to listen on, space separated; a leading '-' makes one optional (skipped if unavailable). CONFIG SET listens anew (not on a ZooKeeper cluster node).", "network", multi_arg=True),
+    _int("port", 6379, "TCP port for RESP clients; 0 disables TCP. CONFIG SET listens anew (not on a ZooKeeper cluster node).", "network", 0, 65535),
     _int("tcp-backlog", 511, "listen() backlog of the listening sockets.", "network", mutable=False),
     _str("unixsocket", "", "Path of a Unix socket to listen on as well; empty for none.", "network", mutable=False),
     Setting("unixsocketperm", "special", "0", "Permissions of the Unix socket, in octal (e.g. 700); 0 keeps the umask's.", "network", mutable=False, minimum=0, maximum=0o777, unsigned=True),
@@ -234,8 +234,8 @@ _TABLE: tuple[Setting, ...] = (
     _int("list-max-listpack-size", -2, "Accepted, no effect: respcache's lists are not split into listpack nodes (OBJECT ENCODING is quicklist, as in Redis 7.0).", "advanced", -(2**31), INT_MAX, aliases=("list-max-ziplist-size",)),
     _int("list-compress-depth", 0, "Accepted, no effect: respcache never compresses list nodes.", "advanced"),
     _int("tracking-table-max-keys", 1000000, "Keys remembered for client-side caching (CLIENT TRACKING); beyond it the oldest are invalidated and forgotten; 0 for no limit.", "advanced", 0, LLONG_MAX),
-    _bool("latency-tracking", True, "Accepted, no effect yet: respcache keeps no per-command latency histograms (LATENCY HISTOGRAM and INFO latencystats are not implemented).", "advanced"),
-    Setting("latency-tracking-info-percentiles", "special", "50 99 99.9", "Accepted, no effect yet (see latency-tracking): percentiles INFO latencystats would show, space separated, each 0 to 100.", "advanced", multi_arg=True),
+    _bool("latency-tracking", True, "Keep a latency distribution per command, shown by LATENCY HISTOGRAM and INFO latencystats.", "advanced"),
+    Setting("latency-tracking-info-percentiles", "special", "50 99 99.9", "Percentiles INFO latencystats shows for each command, space separated, each 0 to 100 (\"\" for none).", "advanced", multi_arg=True),
     # --- Redis settings respcache accepts without an effect (documented, never pretended)
     _bool("daemonize", False, "Only 'no': respcache stays in the foreground (run it under a service manager).", "compat", mutable=False),
     _enum("supervised", "no", ("upstart", "systemd", "auto", "no"), "Accepted, no effect: respcache does not notify upstart or systemd.", "compat", mutable=False),

@@ -6,6 +6,7 @@ Importing this package registers every command (each module's decorators run).
 from respcache.commands import (  # noqa: F401  (registration)
     acl,
     bitmaps,
+    cluster,
     connection,
     debugging,
     digest,
@@ -16,7 +17,9 @@ from respcache.commands import (  # noqa: F401  (registration)
     hyperloglog,
     introspection,
     keys,
+    latencystats,
     lists,
+    lolwut,
     modules,
     monitor,
     persistence,

@@ -217,11 +217,15 @@ def hello(c: Client, argv: list[bytes]) -> Reply:
 def reset(c: Client, argv: list[bytes]) -> Reply:
     """Back to a new connection's state (Redis's ``clearClientConnectionState``).
 
-    db 0, RESP2, no transaction and no WATCHed keys, no subscriptions, no name,
+    Not monitoring, no client-side caching, db 0, RESP2, no transaction and no WATCHed
+    keys, no subscriptions, no name,
     replies on, NO-EVICT and NO-TOUCH off, and unauthenticated if a password is
     required. CLIENT SETINFO's lib-name and lib-ver stay, as in Redis.
     """
     engine = c.engine
+    engine.monitors.forget(c)
+    if c.tracking is not None:
+        engine.tracking.disable(c)
     c.db = engine.keyspace.dbs[0]
     c.resp = 2
     c.authenticated = not engine.config.requirepass

@@ -28,7 +28,8 @@ from respcache import REDIS_VERSION, __version__
 from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.client import Client
-from respcache.commands.monitor import Monitors
+from respcache.commands.latencystats import sample_key
+from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
@@ -78,6 +79,8 @@ class CommandStats:
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    samples: dict[int, int] = field(default_factory=dict)
+    """Calls per duration in µs while latency-tracking is on (see commands/latencystats)."""
 
 
 @dataclass
@@ -230,6 +233,8 @@ class Engine:
         """Called when a client goes away (pub/sub unsubscribes it, ...)."""
         self._lookup_cache: dict[bytes, CommandSpec] = {}
         self.monitoring = Monitoring(config)
+        self.latency_tracking = config.latency_tracking
+        config.on_change("latency-tracking", self._set_latency_tracking)
         """SLOWLOG and LATENCY data; ``call`` hands it the commands slower than its threshold."""
         self.role_provider: Callable[[], Reply] | None = None
         """ROLE's reply, set by the replication layer; None answers as a standalone master."""
@@ -478,7 +483,8 @@ class Engine:
         ks.update_clock()
         ks.evict()
         if ks.events:
-            self.flush_store_events()
+            with self.tracking.outside_command():  # evicted before the command runs
+                self.flush_store_events()
         if ks.paused or not ks.over_maxmemory():
             return None
         name = spec.name
@@ -595,6 +601,8 @@ class Engine:
         if client.no_touch:
             ks.no_touch = True
         dirty = self.dirty
+        if self.monitors.clients and spec.name in SCRIPT_RUNNERS:
+            self.monitors.announce(client, argv)  # before the commands its script runs
         start = time.perf_counter_ns()
         handler = spec.handler
         assert handler is not None
@@ -620,6 +628,10 @@ class Engine:
             # as Redis counts a blocking command once.)
             stats.calls += 1
             stats.usec += elapsed
+            if self.latency_tracking:
+                key = elapsed if elapsed < 1024 else sample_key(elapsed)
+                samples = stats.samples
+                samples[key] = samples.get(key, 0) + 1
             self.stats.total_commands_processed += 1
         client.last_command = name
         if type(reply) is CommandError:
@@ -645,6 +657,9 @@ class Engine:
             reply.argv = argv
             reply.db = client.db.id
         return reply
+
+    def _set_latency_tracking(self, value: object) -> None:
+        self.latency_tracking = bool(value)
 
     def _reject(self, client: Client, err: CommandError, spec: CommandSpec | None) -> Reply:
         if spec is not None:

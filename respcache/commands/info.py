@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from respcache import __version__
+from respcache.commands.latencystats import percentiles_line
 from respcache.store.values import ENTRY_OVERHEAD, EXPIRE_OVERHEAD
 
 if TYPE_CHECKING:
@@ -47,12 +48,13 @@ SECTIONS: Final = (
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 )
-"""Built-in sections in Redis's output order (Latencystats is not kept: no histograms)."""
+"""Built-in sections in Redis's output order."""
 
-DEFAULT_SECTIONS: Final = frozenset(SECTIONS) - {"commandstats"}
+DEFAULT_SECTIONS: Final = frozenset(SECTIONS) - {"commandstats", "latencystats"}
 TITLES: Final = {"cpu": "CPU"}
 
 
@@ -381,6 +383,20 @@ def _errorstats(engine: Engine) -> list[str]:
     return [f"errorstat_{prefix}:count={errors[prefix]}" for prefix in sorted(errors)]
 
 
+def _latencystats(engine: Engine) -> list[str]:
+    """Each command's latency percentiles (``latency-tracking-info-percentiles``)."""
+    config = engine.config
+    if not config.latency_tracking:
+        return []
+    percentiles = config.latency_tracking_info_percentiles
+    commands = engine.stats.commands
+    return [
+        percentiles_line(name, commands[name].samples, percentiles)
+        for name in sorted(commands)
+        if commands[name].samples
+    ]
+
+
 def _cluster(engine: Engine) -> list[str]:
     return ["cluster_enabled:0"]
 
@@ -404,6 +420,7 @@ BUILDERS: Final[dict[str, Callable[[Engine], list[str]]]] = {
     "modules": _modules,
     "commandstats": _commandstats,
     "errorstats": _errorstats,
+    "latencystats": _latencystats,
     "cluster": _cluster,
     "keyspace": _keyspace,
 }

@@ -9,29 +9,32 @@ redis-server by ``bin/gen-docs-data``, for the commands respcache implements. Ke
 specs are taken from there only when they agree with the registry's first/last/step;
 otherwise a single range spec is derived from the registry.
 
-Differences from Redis: commands are listed sorted by name (Redis lists them in hash
-table order), and GETKEYSANDFLAGS reports a key spec's declared flags where Redis
-computes some per call (``SET k v`` is ``OW update`` in Redis, ``RW access update
-variable_flags`` here).
+COMMAND GETKEYS and GETKEYSANDFLAGS walk the key specs (:mod:`respcache.commands.keyspecs`).
+Difference from Redis: commands are listed sorted by name (Redis lists them in hash
+table order).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any, Final, TypeVar
 
-from respcache.commands.args import parse_int
 from respcache.commands.client import Client
+from respcache.commands.keyspecs import (  # noqa: F401  (re-exported)
+    GETKEYS_PROCS,
+    KeyRef,
+    command_keys,
+    has_keys,
+    key_specs,
+    keys_with_specs,
+)
+from respcache.commands.recorded import DOCS_DATA, docs_data  # noqa: F401
+from respcache.commands.recorded import recorded as _recorded
 from respcache.commands.registry import REGISTRY, CommandSpec, all_specs, command
 from respcache.errors import SYNTAX, CommandError
 from respcache.protocol.types import Reply
 
 T = TypeVar("T")
-
-DOCS_DATA: Final = Path(__file__).with_name("docs_data.json")
 
 # Redis's order of command flags in COMMAND INFO (may_replicate, sentinel and
 # only_sentinel are hidden by Redis, so they are here).
@@ -142,17 +145,6 @@ def help_reply(name: str, lines: Iterable[str]) -> Reply:
 # --- the recorded Redis data -----------------------------------------------------------
 
 
-@functools.cache
-def docs_data() -> dict[str, dict[str, Any]]:
-    """``docs_data.json``'s commands (name → {"info": ..., "docs": ...}); empty if missing."""
-    try:
-        with DOCS_DATA.open(encoding="utf-8") as f:
-            commands: dict[str, dict[str, Any]] = json.load(f)["commands"]
-    except FileNotFoundError:
-        return {}
-    return commands
-
-
 def _to_reply(value: Any, key: str | None = None) -> Reply:
     """Recorded JSON back to the reply types Redis used (flags are simple strings in sets)."""
     if isinstance(value, dict):
@@ -196,41 +188,6 @@ def acl_categories(spec: CommandSpec) -> list[str]:
     if "fast" not in explicit:
         explicit.add("slow")
     return [cat for cat in ACL_CATEGORIES if cat in explicit]
-
-
-def _recorded(spec: CommandSpec, part: str) -> dict[str, Any] | None:
-    entry = docs_data().get(spec.name)
-    if entry is None:
-        return None
-    found: dict[str, Any] | None = entry.get(part)
-    return found
-
-
-def key_specs(spec: CommandSpec) -> list[dict[str, Any]]:
-    """Redis key specs: recorded ones when they agree with the registry, else one range."""
-    recorded = _recorded(spec, "info")
-    if recorded is not None and (
-        recorded["first_key"],
-        recorded["last_key"],
-        recorded["step"],
-    ) == (spec.first_key, spec.last_key, spec.step):
-        specs: list[dict[str, Any]] = recorded["key_specs"]
-        return specs
-    if spec.first_key <= 0:
-        return []
-    flags = ["RW", "update"] if "write" in spec.flags else ["RO", "access"]
-    last = spec.last_key
-    lastkey = last - spec.first_key if last >= 0 else last
-    return [
-        {
-            "flags": flags,
-            "begin_search": {"type": "index", "spec": {"index": spec.first_key}},
-            "find_keys": {
-                "type": "range",
-                "spec": {"lastkey": lastkey, "keystep": max(1, spec.step), "limit": 0},
-            },
-        }
-    ]
 
 
 def command_info(spec: CommandSpec) -> Reply:
@@ -295,70 +252,6 @@ def command_docs(spec: CommandSpec) -> dict[Reply, Reply]:
     if spec.subcommands:
         doc[b"subcommands"] = {sub.name.encode(): command_docs(sub) for sub in _subcommands(spec)}
     return doc
-
-
-# --- key extraction (Redis's getKeysUsingKeySpecs) ----------------------------------------
-
-
-def keys_with_specs(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
-    """(position, key spec flags) of every key in ``argv``; None when the specs do not fit."""
-    found: list[tuple[int, list[str]]] = []
-    argc = len(argv)
-    for ks in key_specs(spec):
-        flags: list[str] = ks.get("flags", [])
-        if "not_key" in flags:
-            continue
-        begin = ks["begin_search"]
-        first = 0
-        if begin["type"] == "index":
-            first = begin["spec"]["index"]
-        elif begin["type"] == "keyword":
-            keyword = begin["spec"]["keyword"].lower().encode()
-            start = begin["spec"]["startfrom"]
-            start_index = start if start > 0 else argc + start
-            end_index = argc - 1 if start > 0 else 1
-            i = start_index
-            while i != end_index:
-                if i >= argc or i < 1:
-                    break
-                if argv[i].lower() == keyword:
-                    first = i + 1
-                    break
-                i = i + 1 if start_index <= end_index else i - 1
-            if not first:
-                continue
-        else:
-            continue  # "unknown": Redis finds these keys with per-command code
-        find = ks["find_keys"]
-        if find["type"] == "range":
-            step = find["spec"]["keystep"]
-            lastkey = find["spec"]["lastkey"]
-            limit = find["spec"]["limit"]
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif find["type"] == "keynum":
-            step = find["spec"]["keystep"]
-            keynumidx = find["spec"]["keynumidx"]
-            if keynumidx >= argc - first:
-                return None
-            try:
-                numkeys = parse_int(argv[first + keynumidx])
-            except CommandError:
-                return None
-            if numkeys < 0:
-                return None
-            first += find["spec"]["firstkey"]
-            last = first + numkeys - 1
-        else:
-            continue
-        if last >= argc or last < first or first >= argc:
-            return None
-        found.extend((i, flags) for i in range(first, last + 1, max(1, step)) if i < argc)
-    return found
 
 
 # --- the COMMAND command --------------------------------------------------------------------
@@ -501,28 +394,21 @@ def command_list(c: Client, argv: list[bytes]) -> Reply:
     raise CommandError(SYNTAX)
 
 
-GETKEYS_PROCS: dict[str, Callable[[list[bytes]], list[tuple[int, list[str]]]]] = {}
-"""Per-command key extraction where key specs cannot say it (Redis's ``getkeys_proc``,
-e.g. SORT's STORE key); each module registers its own."""
-
-
-def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+def _getkeys(argv: list[bytes]) -> list[KeyRef]:
+    """Redis's ``getKeysSubcommandImpl``: the keys of the command line after GETKEYS."""
     target = argv[2:]
     spec = REGISTRY.get(target[0].decode("utf-8", "replace").lower())
     if spec is not None and spec.subcommands and len(target) >= 2:
         spec = spec.subcommands.get(target[1].decode("utf-8", "replace").lower())
     if spec is None:
         raise CommandError("ERR Invalid command specified")
-    if spec.first_key <= 0 and "movablekeys" not in spec.flags and not key_specs(spec):
+    if not has_keys(spec):
         raise CommandError("ERR The command has no key arguments")
     n = len(target)
     if (spec.arity > 0 and spec.arity != n) or n < -spec.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
-    proc = GETKEYS_PROCS.get(spec.name)
-    found = proc(target) if proc is not None else keys_with_specs(spec, target)
-    if found is None or (not found and "no_mandatory_keys" not in spec.flags):
-        if "no_mandatory_keys" in spec.flags:
-            return []
+    found = command_keys(spec, target)
+    if not found and "no_mandatory_keys" not in spec.flags:
         raise CommandError("ERR Invalid arguments specified for command")
     return [(pos + 2, flags) for pos, flags in found]
 

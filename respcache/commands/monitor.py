@@ -21,11 +21,15 @@ import time
 from typing import TYPE_CHECKING, Final
 
 from respcache.commands.registry import command
+from respcache.errors import CommandError
 from respcache.protocol.types import OK, Raw, Reply
 
 if TYPE_CHECKING:
     from respcache.commands.client import Client
     from respcache.commands.registry import CommandSpec
+
+NO_REPLY: Final = Raw(b"")
+"""Nothing at all on the wire (not even in RESP3)."""
 
 __all__ = ["Monitors", "format_line", "repr_arg"]
 
@@ -64,7 +68,35 @@ def redacted(argv: list[bytes]) -> list[bytes]:
                 j += 2
             j += 1
         return out
+    if name == b"migrate":
+        return _redacted_migrate(argv)
     return argv
+
+
+def _redacted_migrate(argv: list[bytes]) -> list[bytes]:
+    """MIGRATE's AUTH password and AUTH2 user and password, as migrateCommand's option
+    loop redacts them (it stops at KEYS or at the first syntax error)."""
+    out = list(argv)
+    j = 6
+    while j < len(out):
+        more = len(out) - 1 - j
+        word = out[j].lower()
+        if word == b"auth" and more >= 1:
+            out[j + 1] = REDACTED
+            j += 1
+        elif word == b"auth2" and more >= 2:
+            out[j + 1] = out[j + 2] = REDACTED
+            j += 2
+        elif word not in (b"copy", b"replace"):
+            break
+        j += 1
+    return out
+
+
+SCRIPT_RUNNERS: Final = frozenset({"eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro"})
+"""Shown when they start, before the commands their script runs (they are
+``skip_monitor``: Redis's evalCommand and fcallCommandGeneric feed the monitors
+themselves, first thing)."""
 
 
 def format_line(now: float, db: int, origin: str, argv: list[bytes]) -> bytes:
@@ -78,7 +110,12 @@ def format_line(now: float, db: int, origin: str, argv: list[bytes]) -> bytes:
 
 
 def origin_of(c: Client) -> str:
-    """``getClientPeerId``, or ``unix:<socket path>`` for a Unix-socket client."""
+    """``getClientPeerId``, ``unix:<socket path>`` for a Unix-socket client, ``lua`` for
+    the commands scripts and functions run."""
+    from respcache.commands.scripting import is_script_client
+
+    if is_script_client(c.engine, c):
+        return "lua"
     info = c.connection_info()
     addr = info.get("addr", "")
     laddr = info.get("laddr", "")
@@ -106,6 +143,10 @@ class Monitors:
         flags = spec.flags
         if "admin" in flags or "skip_monitor" in flags:
             return
+        self.announce(c, argv)
+
+    def announce(self, c: Client, argv: list[bytes]) -> None:
+        """Show a command line to every monitor now (the script commands, as they start)."""
         line = Raw(format_line(time.time(), c.db.id, origin_of(c), argv))
         for monitor in list(self.clients):
             monitor.push(line)
@@ -122,5 +163,9 @@ class Monitors:
     acl="@admin @slow @dangerous",
 )
 def monitor(c: Client, argv: list[bytes]) -> Reply:
-    c.engine.monitors.add(c)  # (Redis leaves a repeated MONITOR unanswered; here it is OK)
+    if c.in_exec:  # (Redis: a client that expects one reply per command cannot monitor)
+        raise CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+    if c.is_replica or c in c.engine.monitors.clients:
+        return NO_REPLY  # Redis ignores MONITOR from a replica or a monitor, unanswered
+    c.engine.monitors.add(c)
     return OK

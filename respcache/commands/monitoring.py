@@ -146,6 +146,13 @@ class Monitoring:
             event = "fast-command" if "fast" in spec.flags else "command"
             self.add_latency_sample(event, duration_ms)
 
+    def add_latency_sample_if_needed(self, event: str, ms: int) -> None:
+        """``latencyAddSampleIfNeeded``: record ``ms`` if the latency monitor is on and it
+        reaches ``latency-monitor-threshold``."""
+        threshold_ms = self.config.latency_monitor_threshold
+        if threshold_ms > 0 and ms >= threshold_ms:
+            self.add_latency_sample(event, ms)
+
     def add_latency_sample(self, event: str, ms: int) -> None:
         """Record a latency spike of ``ms`` milliseconds for ``event`` (``latencyAddSample``)."""
         now = int(time.time())

@@ -249,7 +249,12 @@ def _state(c: Client) -> PubSub:
 def _confirmations(c: Client, kind: bytes, items: Iterable[tuple[bytes | None, int]]) -> Reply:
     """One push per channel, encoded for the client's protocol, as one reply."""
     resp3 = c.resp == 3
-    return Raw(b"".join(encode(Push([kind, name, count]), resp3) for name, count in items))
+    data = Raw(b"".join(encode(Push([kind, name, count]), resp3) for name, count in items))
+    if c.reply_mode != "on":
+        # Confirmations are pushes (in RESP2 too): CLIENT REPLY OFF|SKIP does not hold
+        # them back (Redis's CLIENT_PUSHING). The reply itself is dropped as usual.
+        c.push(data)
+    return data
 
 
 # --- SUBSCRIBE family --------------------------------------------------------------------------

@@ -199,6 +199,12 @@ def scripting_state(engine: Engine) -> ScriptingState:
     return state
 
 
+def is_script_client(engine: Engine, c: Client) -> bool:
+    """Whether ``c`` is the client scripts and functions run their commands as."""
+    state = _STATES.get(engine)
+    return state is not None and state._client is c
+
+
 def memory_info_lines(engine: Engine, human: Callable[[int], str]) -> list[str]:
     """The scripting fields of INFO memory, in Redis 7.0's order."""
     state = _STATES.get(engine)
@@ -348,6 +354,8 @@ class ScriptRun:
         client = self.state.client
         client.resp = resp
         reply = engine.call(client, spec, argv)
+        if caller.tracking is not None and "readonly" in spec.flags:
+            engine.tracking.script_read(caller)
         if isinstance(reply, Blocked):
             reply = reply.timeout_reply
         if engine.ready:

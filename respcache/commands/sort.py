@@ -20,7 +20,7 @@ from typing import Final
 
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
-from respcache.commands.introspection import GETKEYS_PROCS
+from respcache.commands.keyspecs import GETKEYS_PROCS
 from respcache.commands.lists import item_size
 from respcache.commands.registry import command
 from respcache.commands.sets import members_in_order, notify_new

@@ -32,11 +32,13 @@ ids of clients that stopped tracking are dropped lazily, when the key is invalid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from respcache.commands.args import parse_int
-from respcache.commands.introspection import OrderedSet, keys_with_specs
+from respcache.commands.introspection import OrderedSet
+from respcache.commands.keyspecs import command_keys
 from respcache.commands.registry import CommandSpec, command
 from respcache.errors import SYNTAX, CommandError
 from respcache.protocol.types import OK, Push, Raw, Reply
@@ -52,10 +54,24 @@ _FLUSH: Final = object()
 """Marks a pending "everything" invalidation (FLUSHDB/FLUSHALL) for the current client."""
 
 
+SCRIPT_COMMANDS: Final = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
+"""Read-only script commands: tracked only when the script reads (see script_read)."""
+
+
 class TrackingState:
     """One client's CLIENT TRACKING options (``Client.tracking``; None when off)."""
 
-    __slots__ = ("bcast", "broken_redirect", "caching", "noloop", "optin", "optout", "prefixes", "redirect")
+    __slots__ = (
+        "bcast",
+        "broken_redirect",
+        "caching",
+        "noloop",
+        "optin",
+        "optout",
+        "prefixes",
+        "redirect",
+        "script_read",
+    )
 
     def __init__(self) -> None:
         self.redirect = 0
@@ -67,6 +83,8 @@ class TrackingState:
         """CLIENT CACHING YES (optin) or NO (optout) given for the next command."""
         self.broken_redirect = False
         self.prefixes: set[bytes] = set()
+        self.script_read = False
+        """A script this client runs called a read-only command (see script_read)."""
 
 
 class _Prefix:
@@ -258,12 +276,27 @@ class Tracking:
         """Called after every command of a tracking client (Redis's call/resetClient)."""
         state = c.tracking
         assert state is not None
-        if "readonly" in spec.flags and not state.bcast and "pubsub" not in spec.flags:
+        if state.script_read:
+            # Redis remembers a script's declared keys once it read anything (and the
+            # read-only script commands only then).
+            state.script_read = False
+            read = True
+        else:
+            read = "readonly" in spec.flags and spec.name not in SCRIPT_COMMANDS
+        if read and not state.bcast and "pubsub" not in spec.flags:
             optin, caching = state.optin, state.caching
             if not ((optin and not caching) or (state.optout and caching)):
                 self._remember(c.id, [argv[i] for i in self._keys_of(spec, argv)])
         if not c.in_exec and c.multi is None and not spec.name.startswith("client"):
             state.caching = False  # CLIENT CACHING lasts one command (or one transaction)
+
+    @staticmethod
+    def script_read(caller: Client) -> None:
+        """A script run by ``caller`` called a read-only command: once its command ends,
+        its declared keys are tracked (Redis's call: ``trackingRememberKeys(caller)``)."""
+        state = caller.tracking
+        if state is not None and not state.bcast:
+            state.script_read = True
 
     def _remember(self, client_id: int, keys: list[bytes]) -> None:
         table = self.table
@@ -291,6 +324,17 @@ class Tracking:
         elif not self._limit_scheduled:
             self._limit_scheduled = True
             self.call_soon(self._limit)
+
+    @contextlib.contextmanager
+    def outside_command(self) -> Iterator[None]:
+        """Invalidations made meanwhile (evictions before a command runs) go out at once,
+        to the calling client too: Redis queues them behind the reply only while the
+        client is executing its command (``CLIENT_EXECUTING_COMMAND``)."""
+        saved, self.current = self.current, None
+        try:
+            yield
+        finally:
+            self.current = saved
 
     def _limit(self) -> None:
         """Invalidate and forget the oldest keys until the table fits (trackingLimitUsedSlots)."""
@@ -510,7 +554,4 @@ def client_trackinginfo(c: Client, argv: list[bytes]) -> Reply:
 def tracked_key_positions(spec: CommandSpec, argv: list[bytes]) -> list[int]:
     """The key arguments of a read-only command, as getKeysFromCommand finds them."""
 
-    found = keys_with_specs(spec, argv)
-    if found is None:
-        return []
-    return [pos for pos, _ in found]
+    return [pos for pos, _ in command_keys(spec, argv)]

@@ -91,6 +91,7 @@ class Server:
         self.engine.persistence.repl_info = self._repl_info
         self.shutdown_hooks.append(self.replication.shutdown)
         self._wire_persistence()
+        self._wire_listeners()
         self.cluster: ClusterNode | None = None
         """ZooKeeper-led roles (``zookeeper`` set); None: standalone or ``replicaof``."""
         if config.zookeeper:
@@ -141,6 +142,86 @@ class Server:
                 raise ConfigError(AOF_UNSUPPORTED)
 
         self.config.on_change("appendonly", refuse_aof)
+
+    # --- CONFIG SET bind / port --------------------------------------------------------------
+
+    def _wire_listeners(self) -> None:
+        """CONFIG SET ``bind`` and ``port`` listen anew (Redis's changeBindAddr and
+        changeListenPort): the old listeners close, the new ones bind; a failure fails the
+        CONFIG SET with Redis's message, and its rollback binds the old values again."""
+        cfg = self.config
+
+        def rebind_port(value: object) -> None:
+            port = int(value)  # type: ignore[call-overload]
+            self._rebind(list(cfg.bind), port, "Unable to listen on this port. Check server logs.")
+
+        def rebind_addresses(value: object) -> None:
+            hosts = list(value)  # type: ignore[call-overload]
+            self._rebind(hosts, cfg.port, "Failed to bind to specified addresses.")
+
+        self._starting: list[tuple[socket.socket, asyncio.Task[asyncio.Server]]] = []
+        cfg.on_change("port", rebind_port)
+        cfg.on_change("bind", rebind_addresses)
+
+    def _rebind(self, hosts: list[str], port: int, message: str) -> None:
+        loop = self.loop
+        if loop is None:
+            return  # not listening yet: start() reads the new values
+        if self.cluster is not None:
+            raise ConfigError(
+                "ERR the address of a ZooKeeper cluster node is registered: "
+                "restart it to change bind or port"
+            )
+        tcp = (socket.AF_INET, socket.AF_INET6)
+        for listener in [
+            x for x in self.listeners if any(s.family in tcp for s in getattr(x, "sockets", ()))
+        ]:
+            listener.close()
+            self.listeners.remove(listener)
+        for sock, task in self._starting:  # a rebind of the same CONFIG SET (its rollback)
+            task.cancel()
+            sock.close()
+        self._starting = []
+        socks: list[socket.socket] = []
+        if port:
+            for host in hosts:
+                optional = host.startswith("-")
+                addr = host.lstrip("-")
+                try:
+                    family = socket.getaddrinfo(
+                        addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                    )[0][0]
+                    socks.append(
+                        socket.create_server(
+                            (addr, port), family=family, backlog=self.config.tcp_backlog
+                        )
+                    )
+                except OSError as err:
+                    if optional:
+                        continue
+                    log.warning(
+                        "Could not create server TCP listening socket %s:%d: %s", addr, port, err
+                    )
+                    for sock in socks:
+                        sock.close()
+                    raise ConfigError("ERR " + message) from None
+            if not socks:
+                raise ConfigError("ERR " + message)
+        self.ports = [sock.getsockname()[1] for sock in socks]
+        for sock in socks:
+            sock.setblocking(False)
+            task = loop.create_task(
+                loop.create_server(
+                    lambda: RespConnection(self), sock=sock, backlog=self.config.tcp_backlog
+                )
+            )
+            task.add_done_callback(self._listener_started)
+            self._starting.append((sock, task))
+
+    def _listener_started(self, task: asyncio.Task[asyncio.Server]) -> None:
+        self._starting = [(s, t) for s, t in self._starting if t is not task]
+        if not task.cancelled() and task.exception() is None:
+            self.listeners.append(task.result())
 
     def _repl_info(self) -> tuple[str, int] | None:
         """The replication id and offset an RDB file records (its ``repl-id`` aux fields)."""
@@ -512,12 +593,16 @@ class Server:
                 hook()
             return
         budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
-        if engine.active_expire and engine.keyspace.active_expire_cycle(
-            budget, cfg.active_expire_effort
-        ):
-            engine.flush_store_events()
-            if engine.ready:
-                engine.serve_ready()
+        if engine.active_expire:
+            started = time.monotonic()
+            expired = engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort)
+            engine.monitoring.add_latency_sample_if_needed(
+                "expire-cycle", int((time.monotonic() - started) * 1000)
+            )
+            if expired:
+                engine.flush_store_events()
+                if engine.ready:
+                    engine.serve_ready()
         if engine.keyspace.maxmemory and engine.keyspace.over_maxmemory():
             engine.keyspace.evict()
             engine.flush_store_events()

@@ -409,7 +409,6 @@ def _recorded_spec(name: str, flags: str = "") -> CommandSpec:
         ("lmpop", "LMPOP 2 l1 l2 LEFT", [2, 3]),
         ("migrate", "MIGRATE h p key 0 5", [3]),
         ("georadius", "GEORADIUS g 0 0 1 km STORE dst", [1, 7]),
-        ("sort", "SORT k BY w", [1]),
     ],
 )
 def test_key_specs_find_movable_keys(name: str, argv: str, keys: list[int]) -> None:

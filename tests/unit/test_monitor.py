@@ -6,6 +6,8 @@ from conftest import run
 
 from respcache.commands import Client, Engine
 from respcache.commands.monitor import format_line, redacted, repr_arg
+from respcache.errors import CommandError
+from respcache.protocol.encoder import encode
 from respcache.protocol.types import OK, Raw
 
 
@@ -44,3 +46,47 @@ def test_monitors_see_executed_commands_only(engine: Engine, client: Client) -> 
 def test_nobody_monitoring_feeds_nothing(engine: Engine, client: Client) -> None:
     run(client, "SET", "k", "v")
     assert engine.monitors.clients == []
+
+
+def test_a_repeated_monitor_is_unanswered(engine: Engine, client: Client) -> None:
+    assert run(client, "MONITOR") == OK
+    again = run(client, "MONITOR")
+    assert isinstance(again, Raw) and encode(again) == b""  # Redis sends nothing
+    assert engine.monitors.clients == [client]
+
+
+def test_monitor_inside_a_transaction_is_refused(engine: Engine, client: Client) -> None:
+    run(client, "MULTI")
+    run(client, "MONITOR")
+    assert run(client, "EXEC") == [CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")]
+    assert engine.monitors.clients == []
+
+
+def test_reset_stops_monitoring_and_tracking(engine: Engine, client: Client) -> None:
+    run(client, "MONITOR")
+    run(client, "CLIENT", "TRACKING", "on")
+    client.pushed.clear()
+    assert run(client, "RESET") == "RESET"
+    assert engine.monitors.clients == [] and client.tracking is None
+    assert engine.tracking.clients == 0
+    other = engine.new_client()
+    run(other, "SET", "k", "v")
+    assert client.pushed == []  # not even its own RESET line
+
+
+def test_scripts_are_shown_before_their_commands(engine: Engine, client: Client) -> None:
+    m = engine.new_client()
+    run(m, "MONITOR")
+    run(client, "EVAL", "redis.call('set', KEYS[1], ARGV[1])", "1", "foo", "bar")
+    lines = [bytes(line) for line in m.pushed]  # type: ignore[arg-type]
+    assert len(lines) == 2
+    assert lines[0].endswith(b'"EVAL" "redis.call(\'set\', KEYS[1], ARGV[1])" "1" "foo" "bar"\r\n')
+    assert lines[1].endswith(b' [0 lua] "set" "foo" "bar"\r\n')
+
+
+def test_migrate_credentials_are_redacted() -> None:
+    line = [b"MIGRATE", b"h", b"1", b"", b"9", b"5000", b"AUTH", b"pw", b"KEYS", b"a"]
+    assert redacted(line)[7] == b"(redacted)"
+    line = [b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"COPY", b"AUTH2", b"u", b"p"]
+    assert redacted(line)[8:] == [b"(redacted)", b"(redacted)"]
+    assert redacted([b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"AUTH"])[6] == b"AUTH"

@@ -368,3 +368,21 @@ def test_hook_installed_once_and_chained(engine: Engine) -> None:
     assert seen == [b"set"]
     assert sub.pushed == [Push([b"message", b"__keyevent@0__:set", b"k"])]
     assert engine.disconnect_hooks.count(pubsub_of(engine).forget) == 1  # type: ignore[union-attr]
+
+
+def test_confirmations_ignore_client_reply_off(engine: Engine) -> None:
+    # Redis's pubsub.tcl "PubSub messages with CLIENT REPLY OFF": pushes are no replies.
+    c = engine.new_client()
+    run(c, "HELLO", "3")
+    run(c, "CLIENT", "REPLY", "OFF")
+    c.reply_mode = "off"  # (the connection applies CLIENT REPLY; here by hand)
+    run(c, "SUBSCRIBE", "channel")
+    assert [bytes(p) for p in c.pushed] == [  # type: ignore[arg-type]
+        b">3\r\n$9\r\nsubscribe\r\n$7\r\nchannel\r\n:1\r\n"
+    ]
+    resp2 = engine.new_client()
+    resp2.reply_mode = "skip"
+    run(resp2, "PSUBSCRIBE", "*")
+    assert [bytes(p) for p in resp2.pushed] == [  # type: ignore[arg-type]
+        b"*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n"
+    ]

@@ -199,3 +199,39 @@ def test_table_limit_spares_nobody_under_noloop(engine: Engine, client: Client) 
     run(c, "CONFIG", "SET", "tracking-table-max-keys", "1")
     engine.tracking.after_reply()
     assert c.pushed == [invalidate("k1")]
+
+
+def test_scripts_track_their_declared_keys_once_they_read(engine: Engine, client: Client) -> None:
+    # Redis's tracking.tcl "Tracking only occurs for scripts when a command calls a
+    # read-only command": a script that reads tracks every declared key; one that only
+    # writes, or a read-only script that reads nothing, tracks none.
+    reader = resp3(engine)
+    run(reader, "CLIENT", "TRACKING", "on")
+    run(reader, "EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2")
+    run(reader, "EVAL_RO", "redis.call('ping')", "2", "k1", "k2")
+    run(client, "MSET", "k2", "1", "k1", "1")
+    assert reader.pushed == []
+    run(reader, "EVAL", "redis.call('get', 'k3')", "2", "k1", "k2")
+    run(client, "MSET", "k2", "2", "k1", "2")
+    assert reader.pushed == [invalidate("k2"), invalidate("k1")]
+    reader.pushed.clear()
+    run(reader, "EVAL_RO", "redis.call('get', 'k1')", "2", "k1", "k2")
+    run(client, "MSET", "k2", "3", "k1", "3")
+    assert reader.pushed == [invalidate("k2"), invalidate("k1")]
+
+
+def test_eviction_before_a_command_is_sent_before_its_reply(engine: Engine) -> None:
+    # Redis's tracking.tcl "Tracking invalidation message of eviction keys should be
+    # before response": performEvictions runs before call(), so not behind the reply.
+    c = resp3(engine)
+    run(c, "CLIENT", "TRACKING", "on")
+    run(c, "SETEX", "volatile-key", "10000", "x")
+    run(c, "GET", "volatile-key")
+    run(c, "SET", "big-key", "x" * 200_000)
+    engine.tracking.after_reply()
+    c.pushed.clear()
+    engine.keyspace.set_policy("volatile-random")  # (the server wires CONFIG SET to this)
+    engine.keyspace.maxmemory = engine.keyspace.used_memory - 1000  # over, as after a big write
+    assert run(c, "STRLEN", "big-key") == 200_000
+    assert c.pushed == [invalidate("volatile-key")]  # already out when the reply is made
+    assert engine.tracking.pending == []
