@@ -438,7 +438,7 @@ class Engine:
     def _gate_auth(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
-        if not client.authenticated and not spec.no_auth:
+        if not client.authenticated and not spec.no_auth and self.acl.auth_required():
             if client.multi is not None:
                 client.multi_error = True
             return CommandError(NOAUTH)

@@ -564,6 +564,11 @@ class AccessControl:
         else:
             existing.replace_with(draft)
 
+    def auth_required(self) -> bool:
+        """``authRequired``: a connection not yet authenticated needs AUTH unless the
+        ``default`` user is ``nopass`` and ``on`` (judged now, not at connect)."""
+        return not self.default.nopass or not self.default.enabled
+
     def set_requirepass(self, password: str) -> None:
         """``requirepass`` is the default user's password (``resetpass`` then ``>pw``)."""
         self.default.apply("resetpass", self.table)
