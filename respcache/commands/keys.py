@@ -322,6 +322,7 @@ def _rename(c: Client, argv: list[bytes], nx: bool) -> Reply:
     counter = db.lfu.get(src)
     db.pop(src)
     db.set(dst, value)
+    _notify_new(c, db.id, dst)
     if counter is not None and db.ks.lfu_enabled:
         db.lfu[dst] = counter
     if expire is not None:
@@ -393,6 +394,13 @@ def _copy_set(value: object) -> object:
 COPIERS.update({HashValue: _copy_hash, ListValue: _copy_list, SetValue: _copy_set})
 
 
+def _notify_new(c: Client, db: int, key: bytes) -> None:
+    """``dbAdd``'s ``new`` event (class ``n``) for ``key`` in database ``db``."""
+    hook = c.engine.notify_hook
+    if hook is not None:
+        hook("n", b"new", db, key)
+
+
 def copy_value(value: object) -> object:
     """An independent copy of a value (strings are immutable and shared)."""
     if type(value) is bytes:
@@ -441,6 +449,7 @@ def copy_(c: Client, argv: list[bytes]) -> Reply:
             return 0
         dst_db.delete(dst)
     dst_db.set(dst, copy_value(value))
+    _notify_new(c, dst_db.id, dst)
     if expire is not None:
         dst_db.set_expire(dst, expire)
     move_mark(c.engine.keyspace, (src_db.id, src), (dst_db.id, dst), keep=True)
@@ -472,6 +481,7 @@ def move(c: Client, argv: list[bytes]) -> Reply:
     if dst_db.lookup_write(key) is not None:
         return 0
     dst_db.set(key, value)
+    _notify_new(c, dst_db.id, key)
     _carry_lfu(src_db, key, dst_db, key)
     if expire is not None:
         dst_db.set_expire(key, expire)

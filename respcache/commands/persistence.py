@@ -14,6 +14,7 @@ import socket
 
 from respcache.commands.client import Client
 from respcache.commands.registry import command
+from respcache.commands.sets import notify_new
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError
 from respcache.persistence.dump import create_payload, load_payload, verify_payload
 from respcache.persistence.encodings import canonical_int
@@ -263,6 +264,7 @@ def restore(c: Client, argv: list[bytes]) -> Reply:
             c.modified(key, b"del", "g")
         return OK
     db.set(key, value)
+    notify_new(c, key)
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:

@@ -30,6 +30,7 @@ from typing import Final
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
 from respcache.commands.client import Client
 from respcache.commands.registry import command
+from respcache.commands.sets import notify_new
 from respcache.errors import (
     INVALID_EXPIRE,
     NOT_FLOAT,
@@ -264,6 +265,8 @@ def _set_generic(
     if (flags & _NX and found) or (flags & _XX and not found):
         return False, old
     db.set(key, value, keep_ttl=bool(flags & _KEEPTTL) and found)
+    if not found:
+        notify_new(c, key)
     c.modified(key, b"set", "$")
     if when is not None:
         # Even a time already past is set, as Redis 7.0 does: the key then expires
@@ -290,7 +293,12 @@ def _set_generic(
 def set_(c: Client, argv: list[bytes]) -> Reply:
     key, value = argv[1], argv[2]
     if len(argv) == 3:  # the common case, kept short
-        c.db.set(key, value)
+        db = c.db
+        if c.engine.notify_hook is not None and db.lookup_write(key) is None:
+            db.set(key, value)
+            notify_new(c, key)
+        else:
+            db.set(key, value)
         c.modified(key, b"set", "$")
         return OK
     flags, expire = _parse_extended(argv, 3, for_set=True)
@@ -362,6 +370,8 @@ def getset(c: Client, argv: list[bytes]) -> Reply:
     key = argv[1]
     old = get_string(c, key)
     c.db.set(key, argv[2])
+    if old is None:
+        notify_new(c, key)
     c.modified(key, b"set", "$")
     c.propagate_as = [[b"SET", key, argv[2]]]
     return old
@@ -460,9 +470,14 @@ def mset(c: Client, argv: list[bytes]) -> Reply:
     if len(argv) % 2 == 0:
         raise wrong_arity("mset")
     db = c.db
+    notify = c.engine.notify_hook is not None
     for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
-        c.modified(argv[i], b"set", "$")
+        key = argv[i]
+        new = notify and db.lookup_write(key) is None
+        db.set(key, argv[i + 1])
+        if new:
+            notify_new(c, key)
+        c.modified(key, b"set", "$")
     return OK
 
 
@@ -486,6 +501,7 @@ def msetnx(c: Client, argv: list[bytes]) -> Reply:
             return 0
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1])
+        notify_new(c, argv[i])
         c.modified(argv[i], b"set", "$")
     return 1
 
@@ -506,6 +522,8 @@ def incr_by(c: Client, key: bytes, delta: int) -> int:
     if not INT64_MIN <= result <= INT64_MAX:
         raise CommandError(OVERFLOW)
     db.set(key, b"%d" % result, keep_ttl=old is not None)
+    if old is None:
+        notify_new(c, key)
     c.modified(key, b"incrby", "$")
     return result
 
@@ -736,6 +754,8 @@ def incrbyfloat(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError(WRONGTYPE)
     new = incr_float(old, argv[2])
     db.set(key, new, keep_ttl=old is not None)
+    if old is None:
+        notify_new(c, key)
     mark_encoding(c, key, new, "embstr" if len(new) <= EMBSTR_SIZE_LIMIT else "raw")
     c.modified(key, b"incrbyfloat", "$")
     c.propagate_as = [[b"SET", key, new, b"KEEPTTL"]]
@@ -766,6 +786,7 @@ def append(c: Client, argv: list[bytes]) -> Reply:
     old = db.lookup_write(key)
     if old is None:
         db.set(key, suffix)
+        notify_new(c, key)
         new = suffix
     else:
         if type(old) is not bytes:
@@ -891,6 +912,8 @@ def setrange(c: Client, argv: list[bytes]) -> Reply:
         base += bytes(offset - len(base))
     new = base[:offset] + patch + base[offset + len(patch) :]
     db.set(key, new, keep_ttl=old is not None)
+    if old is None:
+        notify_new(c, key)
     mark_encoding(c, key, new, "raw")
     c.modified(key, b"setrange", "$")
     return len(new)

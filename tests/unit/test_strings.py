@@ -281,7 +281,7 @@ def test_set_with_a_past_time_expires_lazily(
     assert propagated == [(0, [b"SET", b"k", b"v", b"PXAT", b"1000"])]
     assert run(client, "EXISTS", "k") == 0
     assert propagated[1:] == [(0, [b"DEL", b"k"])]
-    assert [e[1] for e in events] == [b"set", b"expire", b"expired"]
+    assert [e[1] for e in events] == [b"new", b"set", b"expire", b"expired"]
     assert run(client, "SET", "k", "v", "PXAT", "1", "GET") is None
 
 
@@ -453,7 +453,7 @@ def test_incr_family(client: Client, events: list[tuple[str, bytes, int, bytes]]
     assert run(client, "DECRBY", "n", 20) == -10
     assert run(client, "INCRBY", "n", "-5") == -15
     assert run(client, "GET", "n") == b"-15"
-    assert {e[1] for e in events} == {b"incrby"}
+    assert [e[1] for e in events] == [b"new"] + [b"incrby"] * 5  # dbAdd's "new" first
 
 
 def test_incr_keeps_ttl(client: Client) -> None:
@@ -596,7 +596,7 @@ def test_append_and_strlen(client: Client, events: list[tuple[str, bytes, int, b
     assert run(client, "GET", "k") == b"Hello World"
     assert run(client, "STRLEN", "k") == 11
     assert run(client, "TTL", "k") == 100
-    assert events[0][1] == b"append"
+    assert [e[1] for e in events[:2]] == [b"new", b"append"]
     make_list(client)
     assert run(client, "APPEND", "l", "x") == WRONGTYPE
     assert run(client, "STRLEN", "l") == WRONGTYPE
@@ -852,6 +852,7 @@ def test_keyspace_events(client: Client, events: list[tuple[str, bytes, int, byt
     run(client, "GETEX", "k", "PERSIST")
     run(client, "GETDEL", "k")
     assert events == [
+        ("n", b"new", 0, b"k"),
         ("$", b"set", 0, b"k"),
         ("g", b"expire", 0, b"k"),
         ("$", b"incrbyfloat", 0, b"k"),
