@@ -506,6 +506,36 @@ GETKEYS_PROCS: dict[str, Callable[[list[bytes]], list[tuple[int, list[str]]]]] =
 e.g. SORT's STORE key); each module registers its own."""
 
 
+def command_keys(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
+    """(position, key spec flags) of the keys of a command line (``getKeysFromCommandWithSpecs``).
+
+    The command's own key finder where it has one (SORT, EVAL...), else its key specs;
+    None when the arguments do not fit them. COMMAND GETKEYS and the ACL key check use it.
+    """
+    proc = GETKEYS_PROCS.get(spec.name)
+    return proc(argv) if proc is not None else keys_with_specs(spec, argv)
+
+
+_ACL_READ: Final = 1  # respcache.security.acl.READ / WRITE
+_ACL_WRITE: Final = 2
+
+
+def acl_key_access(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, int]]:
+    """The permission each key needs (``ACLSelectorCheckKey``): ``%R~`` for a key spec's
+    ``access`` flag, ``%W~`` for ``insert``/``delete``/``update``, none for neither."""
+    found = command_keys(spec, argv)
+    if found is None:
+        needs = _ACL_WRITE if spec.is_write else _ACL_READ
+        return [(i, needs) for i in spec.key_positions(argv)]
+    out: list[tuple[int, int]] = []
+    for pos, flags in found:
+        needs = _ACL_READ if "access" in flags else 0
+        if "insert" in flags or "delete" in flags or "update" in flags:
+            needs |= _ACL_WRITE
+        out.append((pos, needs))
+    return out
+
+
 def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
     target = argv[2:]
     spec = REGISTRY.get(target[0].decode("utf-8", "replace").lower())
@@ -518,8 +548,7 @@ def _getkeys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
     n = len(target)
     if (spec.arity > 0 and spec.arity != n) or n < -spec.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
-    proc = GETKEYS_PROCS.get(spec.name)
-    found = proc(target) if proc is not None else keys_with_specs(spec, target)
+    found = command_keys(spec, target)
     if found is None or (not found and "no_mandatory_keys" not in spec.flags):
         if "no_mandatory_keys" in spec.flags:
             return []
