@@ -41,6 +41,7 @@ from respcache.security.acl import (
     merge_selector_args,
     pubsub_may_lose,
     read_acl_file,
+    user_state_command,
     write_acl_file,
 )
 
@@ -131,9 +132,7 @@ def propagate_users(c: Client, names: list[str], deleted: list[str] | None = Non
     commands: list[list[bytes]] = []
     if deleted:
         commands.append([b"ACL", b"DELUSER", *(_bulk(n) for n in deleted)])
-    for name in names:
-        rules = describe_user(acl.users[name], acl.table)
-        commands.append([b"ACL", b"SETUSER", _bulk(name), b"reset", *map(_bulk, rules.split(" "))])
+    commands.extend(user_state_command(acl.users[name], acl.table) for name in names)
     if commands:
         c.engine.propagate(c.db.id, commands)
 

@@ -19,6 +19,7 @@ from typing import Final
 
 from respcache.commands.args import INT64_MAX, parse_int
 from respcache.commands.client import Client
+from respcache.commands.introspection import GETKEYS_PROCS
 from respcache.commands.registry import command
 from respcache.commands.sets import notify_new
 from respcache.commands.strings import mark_encoding
@@ -554,3 +555,28 @@ def bitfield(c: Client, argv: list[bytes]) -> Reply:
 )
 def bitfield_ro(c: Client, argv: list[bytes]) -> Reply:
     return _bitfield(c, argv, readonly_command=True)
+
+
+def bitfield_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """BITFIELD's key flags (Redis's ``bitfieldGetKeys``): read-only with only GET/OVERFLOW."""
+    readonly = True
+    i = 2
+    while i < len(argv):
+        remaining = len(argv) - i - 1
+        word = argv[i].lower()
+        if word == b"get" and remaining >= 2:
+            i += 3
+        elif word in (b"set", b"incrby") and remaining >= 3:
+            readonly = False
+            break
+        elif word == b"overflow" and remaining >= 1:
+            i += 2
+        else:
+            readonly = False  # a syntax error: safer to assume a write
+            break
+    if readonly:
+        return [(1, ["RO", "access"])]
+    return [(1, ["RW", "access", "update"])]
+
+
+GETKEYS_PROCS["bitfield"] = bitfield_keys

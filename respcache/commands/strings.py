@@ -29,6 +29,7 @@ from typing import Final
 
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
 from respcache.commands.client import Client
+from respcache.commands.introspection import GETKEYS_PROCS
 from respcache.commands.registry import command
 from respcache.errors import (
     INVALID_EXPIRE,
@@ -1029,3 +1030,13 @@ def lcs(c: Client, argv: list[bytes]) -> Reply:
     if get_idx:
         return {b"matches": matches, b"len": total}
     return bytes(result)
+
+
+def set_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """SET's key flags (Redis's ``setGetKeys``): read too only with GET."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, ["RW", "access", "update"])]
+    return [(1, ["OW", "update"])]
+
+
+GETKEYS_PROCS["set"] = set_keys

@@ -778,6 +778,19 @@ class AccessControl:
         return old
 
 
+def user_state_command(u: User, table: Mapping[str, CommandInfo]) -> list[bytes]:
+    """``ACL SETUSER <name> reset <rules>``: the whole state of ``u`` as one command
+    (what a leader sends its followers, so they end up with exactly this user)."""
+    rules = describe_user(u, table).split(" ")
+    enc = [r.encode("utf-8", "surrogateescape") for r in rules]
+    return [b"ACL", b"SETUSER", u.name.encode("utf-8", "surrogateescape"), b"reset", *enc]
+
+
+def state_commands(acl: AccessControl) -> list[list[bytes]]:
+    """Every user as :func:`user_state_command` (a full sync sends them after the snapshot)."""
+    return [user_state_command(acl.users[name], acl.table) for name in sorted(acl.users)]
+
+
 def channel_list(u: User) -> list[str] | None:
     """Every channel pattern of every selector of ``u``; None if one allows all channels."""
     if any(s.all_channels for s in u.all_selectors()):
