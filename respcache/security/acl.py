@@ -779,11 +779,15 @@ class AccessControl:
 
 
 def user_state_command(u: User, table: Mapping[str, CommandInfo]) -> list[bytes]:
-    """``ACL SETUSER <name> reset <rules>``: the whole state of ``u`` as one command
+    """``ACL SETUSER <name> resetpass ... <rules>``: the whole state of ``u`` as one command
     (what a leader sends its followers, so they end up with exactly this user)."""
-    rules = describe_user(u, table).split(" ")
+    rules = [*_RESET_ALL_BUT_FLAGS, *describe_user(u, table).split(" ")]
     enc = [r.encode("utf-8", "surrogateescape") for r in rules]
-    return [b"ACL", b"SETUSER", u.name.encode("utf-8", "surrogateescape"), b"reset", *enc]
+    return [b"ACL", b"SETUSER", u.name.encode("utf-8", "surrogateescape"), *enc]
+
+
+# ``reset`` without its ``sanitize-payload`` (a flag the description may not have).
+_RESET_ALL_BUT_FLAGS: Final = ("resetpass", "resetkeys", "resetchannels", "clearselectors", "-@all")
 
 
 def state_commands(acl: AccessControl) -> list[list[bytes]]:
@@ -848,9 +852,7 @@ def parse_acl_file(
             continue
         name = argv[1]
         if _has_spaces(name) or "\0" in name:
-            errors.append(
-                f"'{filename}:{linenum}: username '{name}' contains invalid characters. "
-            )
+            errors.append(f"'{filename}:{linenum}: username '{name}' contains invalid characters. ")
             continue
         if name in users:
             errors.append(f"WARNING: Duplicate user '{name}' found on line {linenum}. ")

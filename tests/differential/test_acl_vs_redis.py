@@ -226,7 +226,9 @@ def test_exec_rechecks_permissions_like_redis(server_factory: ServerFactory) -> 
             admin.call("ACL", "SETUSER", "e", "on", "nopass", "~k*", "&*", "+@all")
             with RawConnection(server.host, server.port) as user:
                 assert user.call("AUTH", "e", "x").value == b"OK"
-                queued = [user.call(*cmd) for cmd in (("MULTI",), ("SET", "k1", "v"), ("GET", "k1"))]
+                queued = [
+                    user.call(*cmd) for cmd in (("MULTI",), ("SET", "k1", "v"), ("GET", "k1"))
+                ]
                 queued += [user.call("PUBLISH", "c", "m"), user.call("PING")]
                 admin.call("ACL", "SETUSER", "e", "-get", "resetkeys", "~z*", "resetchannels")
                 results.append([queued, user.call("EXEC")])
