@@ -21,7 +21,7 @@ from typing import Final
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.introspection import OrderedSet, help_reply
-from respcache.commands.registry import REGISTRY, command
+from respcache.commands.registry import command
 from respcache.errors import NOT_INTEGER, CommandError
 from respcache.protocol.types import OK, Reply
 from respcache.security.acl import (
@@ -236,14 +236,16 @@ def acl_cat(c: Client, argv: list[bytes]) -> Reply:
         return [_bulk(category) for category in CATEGORIES]
     if len(argv) > 3:
         raise CommandError(
-            "ERR unknown subcommand or wrong number of arguments for 'cat'. Try ACL HELP."
+            f"ERR unknown subcommand or wrong number of arguments for '{_text(argv[1])}'. "
+            "Try ACL HELP."
         )
     category = _text(argv[2]).lower()
     if category not in CATEGORIES:
         raise CommandError(f"ERR Unknown category '{_text(argv[2])}'")
     out: list[Reply] = []
-    for name in sorted(REGISTRY):
-        spec = REGISTRY[name]
+    table = c.engine.acl.table  # (without the subcommands Redis 7.0 does not have)
+    for name in sorted(table):
+        spec = table[name]
         for one in (spec, *(spec.subcommands[s] for s in sorted(spec.subcommands))):
             if f"@{category}" in one.acl_categories:
                 out.append(_bulk(one.name))
@@ -270,7 +272,8 @@ def acl_genpass(c: Client, argv: list[bytes]) -> Reply:
             raise CommandError(error)
     elif len(argv) > 3:
         raise CommandError(
-            "ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP."
+            f"ERR unknown subcommand or wrong number of arguments for '{_text(argv[1])}'. "
+            "Try ACL HELP."
         )
     chars = (bits + 3) // 4
     return _bulk(secrets.token_hex((chars + 1) // 2)[:chars])
@@ -285,7 +288,8 @@ def acl_log(c: Client, argv: list[bytes]) -> Reply:
     log = c.engine.acl.log
     if len(argv) > 3:
         raise CommandError(
-            "ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP."
+            f"ERR unknown subcommand or wrong number of arguments for '{_text(argv[1])}'. "
+            "Try ACL HELP."
         )
     count = 10
     if len(argv) == 3:

@@ -161,10 +161,16 @@ def load_acl(config: Config) -> AccessControl:
     Raises :class:`ConfigFileError` as redis-server reports a bad user line (the CLI
     checks this before starting).
     """
-    from respcache.commands.introspection import acl_key_access
+    from respcache.commands.introspection import acl_key_access, docs_data
     from respcache.config import ConfigFileError
 
-    acl = AccessControl(REGISTRY, config.requirepass, key_access=acl_key_access)  # type: ignore[arg-type]
+    redis_commands = docs_data()  # Redis 7.0's own (sub)commands: the ACL's command table
+    acl = AccessControl(
+        REGISTRY,
+        config.requirepass,
+        key_access=acl_key_access,  # type: ignore[arg-type]
+        known=(lambda name: name in redis_commands) if redis_commands else None,
+    )
     if config.user_lines and config.aclfile:
         raise ConfigFileError(
             "Configuring Redis with users defined in redis.conf and at the same setting an "

@@ -273,9 +273,12 @@ class Selector:
 
     def can_run(self, spec: CommandInfo, first_arg: bytes | None) -> bool:
         """Whether the command (full name) may run; a first-arg rule allows only that arg."""
-        if spec.name in self.allowed:
+        return self.can_run_name(spec.name, first_arg)
+
+    def can_run_name(self, name: str, first_arg: bytes | None) -> bool:
+        if name in self.allowed:
             return True
-        args = self.first_args.get(spec.name)
+        args = self.first_args.get(name)
         if args and first_arg is not None:
             text = first_arg.decode("utf-8", "surrogateescape").lower()
             return any(a.lower() == text for a in args)
@@ -514,10 +517,12 @@ def describe_commands(selector: Selector, table: Mapping[str, CommandInfo]) -> s
             user_bit = spec.name in selector.allowed
             if user_bit != (spec.name in fake.allowed):
                 rules.append(("+" if user_bit else "-") + spec.name)
-                if user_bit:
-                    fake.allowed.add(spec.name)
-                else:
-                    fake.allowed.discard(spec.name)
+                # ACLChangeSelectorPerm: a parent's rule changes its subcommands too
+                for one in (spec, *spec.subcommands.values()):
+                    if user_bit:
+                        fake.allowed.add(one.name)
+                    else:
+                        fake.allowed.discard(one.name)
             if not user_bit:
                 rules.extend(
                     f"+{spec.name}|{arg}" for arg in selector.first_args.get(spec.name, ())
@@ -637,11 +642,16 @@ def flag_key_access(spec: KeyedCommand, argv: list[bytes]) -> list[tuple[int, in
 def _check_selector(
     sel: Selector,
     spec: KeyedCommand,
+    name: str,
     argv: list[bytes],
     keys: Callable[[], list[tuple[int, int]]],
 ) -> tuple[int, int]:
-    """``ACLSelectorCheckCmd``: (0, 0) if allowed, else (denial code, argument index)."""
-    if not spec.no_auth and not sel.can_run(spec, argv[1] if len(argv) > 1 else None):
+    """``ACLSelectorCheckCmd``: (0, 0) if allowed, else (denial code, argument index).
+
+    ``name`` is the command as the ACL knows it (``spec.name``, or the parent of a
+    subcommand Redis does not have: see :func:`fold_table`).
+    """
+    if not spec.no_auth and not sel.can_run_name(name, argv[1] if len(argv) > 1 else None):
         return DENIED_CMD, 0
     if not sel.all_keys:
         for i, needs in keys():
@@ -660,6 +670,38 @@ def _check_selector(
     return 0, 0
 
 
+@dataclass(frozen=True)
+class _FoldedCommand:
+    """A command as Redis's ACL sees it: without the subcommands Redis does not have."""
+
+    name: str
+    acl_categories: tuple[str, ...]
+    subcommands: Mapping[str, CommandInfo]
+
+
+def fold_table(
+    table: Mapping[str, CommandInfo], known: Callable[[str], bool]
+) -> tuple[dict[str, CommandInfo], dict[str, str]]:
+    """The ACL's command table: subcommands Redis 7.0 does not have (respcache's DEBUG
+    DIGEST, SENTINEL MASTERS, CLIENT SETINFO...) are folded into their parent, so
+    ``+debug|digest`` is a first-argument rule and ``ACL LIST`` reads as Redis's.
+    Returns the table and, for each folded subcommand, its parent's name."""
+    out: dict[str, CommandInfo] = {}
+    folded: dict[str, str] = {}
+    for key, spec in table.items():
+        subs = {k: v for k, v in spec.subcommands.items() if known(v.name)}
+        if len(subs) == len(spec.subcommands):
+            out[key] = spec
+            continue
+        out[key] = _FoldedCommand(spec.name, spec.acl_categories, subs)
+        folded.update(
+            (v.name, spec.name)
+            for v in spec.subcommands.values()
+            if v.name not in {s.name for s in subs.values()}
+        )
+    return out, folded
+
+
 class AccessControl:
     """The users of one server and the permission check (``ACLCheckAllPerm``).
 
@@ -674,7 +716,12 @@ class AccessControl:
         table: Mapping[str, CommandInfo],
         requirepass: str = "",
         key_access: KeyAccess | None = None,
+        known: Callable[[str], bool] | None = None,
     ) -> None:
+        """``known``: whether Redis has a (sub)command of that full name (None: all)."""
+        self._folded: dict[str, str] = {}
+        if known is not None:
+            table, self._folded = fold_table(table, known)
         self.table = table
         self.users: dict[str, User] = {}
         self.default = default_user(table)
@@ -740,7 +787,7 @@ class AccessControl:
         """
         sel = u.root
         if sel.all_keys and sel.all_channels and spec.name in sel.allowed:
-            return None
+            return None  # (a folded subcommand is never in ``allowed``: no shortcut)
         cache: list[list[tuple[int, int]]] = []
 
         def keys() -> list[tuple[int, int]]:
@@ -748,15 +795,16 @@ class AccessControl:
                 cache.append(self.key_access(spec, argv))
             return cache[0]
 
+        name = self._folded.get(spec.name, spec.name) if self._folded else spec.name
         worst, worst_at = DENIED_CMD, 0
         for one in (sel, *u.selectors):
-            code, at = _check_selector(one, spec, argv, keys)
+            code, at = _check_selector(one, spec, name, argv, keys)
             if not code:
                 return None
             if code > worst or (code == worst and at > worst_at):
                 worst, worst_at = code, at
         if worst == DENIED_CMD:
-            return Denial(NOPERM_COMMAND.format(spec.name), "command", spec.name)
+            return Denial(NOPERM_COMMAND.format(name), "command", name)
         if worst == DENIED_KEY_CODE:
             return Denial(NOPERM_KEY, "key", _decode(argv[worst_at]))
         return Denial(NOPERM_CHANNEL, "channel", _decode(argv[worst_at]))
