@@ -60,8 +60,9 @@ class Client:
         self.id = engine.next_client_id()
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
-        self.authenticated = not engine.config.requirepass
-        self.user = engine.acl.default
+        default = engine.acl.default
+        self.authenticated = default.nopass and default.enabled  # (clientSetDefaultAuth)
+        self.user = default
         """The ACL user this connection is authenticated as (``default`` until AUTH)."""
         self.name = b""
         self.lib_name = ""

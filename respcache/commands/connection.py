@@ -224,7 +224,7 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
     engine = c.engine
     c.db = engine.keyspace.dbs[0]
     c.resp = 2
-    c.authenticated = not engine.config.requirepass
+    c.authenticated = engine.acl.default.nopass and engine.acl.default.enabled
     c.user = engine.acl.default
     c.multi = None
     c.multi_error = False

@@ -13,6 +13,7 @@ import logging
 import socket
 
 from respcache.commands.client import Client
+from respcache.commands.introspection import GETKEYS_PROCS
 from respcache.commands.registry import command
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError
 from respcache.persistence.dump import create_payload, load_payload, verify_payload
@@ -428,3 +429,24 @@ def migrate(c: Client, argv: list[bytes]) -> Reply:
     if error is not None:
         raise CommandError(f"ERR Target instance replied with error: {error}")
     return OK
+
+
+def migrate_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """MIGRATE's keys (Redis's ``migrateGetKeys``): the key, or those after KEYS when the
+    key is empty (none when both are given: MIGRATE answers that syntax error itself)."""
+    first, num = 3, 1
+    skips = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+    i = 6
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"keys":
+            if argv[3]:
+                num = 0
+            else:
+                first, num = i + 1, len(argv) - i - 1
+            break
+        i += skips.get(word, 0) + 1
+    return [(pos, ["RW", "access", "delete"]) for pos in range(first, first + num)]
+
+
+GETKEYS_PROCS["migrate"] = migrate_keys

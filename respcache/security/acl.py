@@ -809,6 +809,29 @@ class AccessControl:
             return Denial(NOPERM_KEY, "key", _decode(argv[worst_at]))
         return Denial(NOPERM_CHANNEL, "channel", _decode(argv[worst_at]))
 
+    def unrestricted_key_access(
+        self, u: User, spec: KeyedCommand, argv: list[bytes], needs: int = READ
+    ) -> bool:
+        """``ACLUserCheckCmdWithUnrestrictedKeyAccess``: a selector that allows the command
+        also reaches every key with ``needs`` (``allkeys``, or ``*`` with those permissions).
+        SORT's BY and GET patterns need it (they name keys the command line does not)."""
+        name = self._folded.get(spec.name, spec.name) if self._folded else spec.name
+        cache: list[list[tuple[int, int]]] = []
+
+        def keys() -> list[tuple[int, int]]:
+            if not cache:
+                cache.append(self.key_access(spec, argv))
+            return cache[0]
+
+        for sel in u.all_selectors():
+            if _check_selector(sel, spec, name, argv, keys)[0]:
+                continue
+            if sel.all_keys or any(
+                p == "*" and flags & needs == needs for p, flags in sel.key_patterns
+            ):
+                return True
+        return False
+
     # --- ACL LOAD / aclfile ----------------------------------------------------------------
 
     def replace_users(self, users: dict[str, User]) -> list[User]:

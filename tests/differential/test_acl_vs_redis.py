@@ -195,12 +195,25 @@ SELECTOR_SCRIPT: list[tuple[str, ...]] = [
     ("GET", "a1"),
     ("SET", "a1", "v"),
     ("AUTH", "default", "x"),
+    ("ACL", "DRYRUN", "rw", "MIGRATE", "h", "1", "", "0", "5000", "KEYS", "w1", "r1"),
+    ("ACL", "DRYRUN", "rw", "MIGRATE", "h", "1", "", "0", "5000", "AUTH", "keys", "KEYS", "w1"),
+    ("ACL", "SETUSER", "srt", "on", "nopass", "+sort", "~mylist", "(+sort ~mylist %W~*)"),
+    ("AUTH", "srt", "x"),
+    ("SORT", "mylist", "BY", "v*"),
+    ("SORT", "mylist", "GET", "#"),
+    ("SORT", "mylist", "BY", "nosort"),
+    ("AUTH", "default", "x"),
+    ("ACL", "SETUSER", "srt", "(+sort %R~*)"),
+    ("AUTH", "srt", "x"),
+    ("SORT", "mylist", "BY", "v*"),
+    ("AUTH", "default", "x"),
     ("ACL", "HELP"),
     ("ACL", "LOAD"),
     ("ACL", "SAVE"),
     ("ACL", "LOAD", "x"),
     ("CLIENT", "KILL", "USER", "nosuch"),
     ("CLIENT", "KILL", "USER", "s2"),
+    ("ACL", "SETUSER", "default", "off"),
 ]
 
 
@@ -211,6 +224,13 @@ def test_acl_selectors_match_redis(server_factory: ServerFactory) -> None:
         for args in SELECTOR_SCRIPT:
             got, want = a.call(*args), b.call(*args)
             assert got == want, f"{args}: respcache {got!r}, redis {want!r}"
+        with (
+            RawConnection(ours.host, ours.port) as a2,
+            RawConnection(theirs.host, theirs.port) as b2,
+        ):  # the default user is off: a new connection is not authenticated
+            assert a2.call("GET", "x") == b2.call("GET", "x")
+        a.call("ACL", "SETUSER", "default", "on")
+        b.call("ACL", "SETUSER", "default", "on")
         a.call("HELLO", "3")
         b.call("HELLO", "3")
         for args in (("ACL", "GETUSER", "s1"), ("ACL", "GETUSER", "default")):
