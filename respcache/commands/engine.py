@@ -181,7 +181,7 @@ def load_acl(config: Config) -> AccessControl:
         )
     for words, lineno, line in config.user_lines:
         try:
-            acl.load_user_line(words)
+            acl.load_user_line(words, allchannels=config.acl_pubsub_default == "allchannels")
         except UserLineError as exc:
             raise ConfigFileError(
                 f"Error in user declaration '{exc.word}': {exc}", lineno, line

@@ -348,11 +348,14 @@ def merge_selector_args(args: list[str]) -> list[str]:
     return merged
 
 
-def selector_from_opset(op: str, table: Mapping[str, CommandInfo]) -> Selector:
-    """``aclCreateSelectorFromOpSet``: ``(rule rule ...)`` as a new selector."""
+def selector_from_opset(
+    op: str, table: Mapping[str, CommandInfo], allchannels: bool = False
+) -> Selector:
+    """``aclCreateSelectorFromOpSet``: ``(rule rule ...)`` as a new selector (which, as
+    every new selector, starts with ``acl-pubsub-default``'s channels)."""
     from respcache.config import split_args
 
-    sel = Selector()
+    sel = Selector(all_channels=allchannels)
     for rule in split_args(op[1:-1]) or []:
         sel.apply(rule, table)
     return sel
@@ -415,7 +418,7 @@ class User:
                 raise AclRuleError("ENODEV")
             self.passwords.remove(digest)
         elif op[0] == "(" and op[-1] == ")":
-            self.selectors.append(selector_from_opset(op, table))
+            self.selectors.append(selector_from_opset(op, table, allchannels))
         elif low == "clearselectors":
             self.selectors.clear()
         elif low == "reset":
@@ -732,7 +735,7 @@ class AccessControl:
         self.key_access: KeyAccess = key_access or flag_key_access
         self.set_requirepass(requirepass)
 
-    def load_user_line(self, words: list[str]) -> None:
+    def load_user_line(self, words: list[str], *, allchannels: bool = False) -> None:
         """A ``user NAME RULE...`` config line (``ACLAppendUserForLoading`` + loading).
 
         Raises :class:`UserLineError` naming the word at fault, as redis-server reports
@@ -748,10 +751,12 @@ class AccessControl:
             rules = merge_selector_args(words[2:])
         except UnmatchedSelector as exc:
             raise UserLineError(words[exc.index], _ERRORS["EINVAL"]) from None
-        draft = User(name)
+        draft = User(name, root=Selector(all_channels=allchannels))
+        if name == "default":
+            draft.apply("reset", self.table, allchannels=allchannels)  # ACLLoadConfiguredUsers
         for j, rule in enumerate(rules):
             try:
-                draft.apply(rule, self.table)
+                draft.apply(rule, self.table, allchannels=allchannels)
             except AclRuleError as exc:
                 # Redis names words[j], not the rule (its argc_err indexes the whole line).
                 raise UserLineError(words[j], str(exc)) from None
@@ -928,7 +933,7 @@ def parse_acl_file(
         if name in users:
             errors.append(f"WARNING: Duplicate user '{name}' found on line {linenum}. ")
             continue
-        u = users[name] = User(name)
+        u = users[name] = User(name, root=Selector(all_channels=allchannels))
         try:
             rules = merge_selector_args(argv[2:])
         except UnmatchedSelector:

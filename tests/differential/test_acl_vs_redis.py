@@ -331,3 +331,21 @@ def test_acl_file_load_save_match_redis(server_factory: ServerFactory, tmp_path:
         replies.append(out)
     for i, (got, want) in enumerate(zip(*replies, strict=True)):
         assert got == want, f"step {i}: respcache {got!r}, redis {want!r}"
+
+
+def test_user_lines_and_pubsub_default_match_redis(server_factory: ServerFactory) -> None:
+    """``user`` lines at start, with ``acl-pubsub-default allchannels``: new selectors too."""
+    options = {"acl_pubsub_default": "allchannels"}
+    users = ["--user", "alice", "on", "nopass", "(~x +get)"]
+    users += ["--user", "default", "on", "nopass", "~*", "+@all"]
+    ours = server_factory.respcache(options, extra_args=users)
+    theirs = server_factory.redis(options, extra_args=users)
+    with RawConnection(ours.host, ours.port) as a, RawConnection(theirs.host, theirs.port) as b:
+        for args in (
+            ("ACL", "LIST"),
+            ("ACL", "SETUSER", "bob", "(+get)"),
+            ("ACL", "SETUSER", "carl", "reset", "(+set)"),
+            ("ACL", "LIST"),
+        ):
+            got, want = a.call(*args), b.call(*args)
+            assert got == want, f"{args}: respcache {got!r}, redis {want!r}"
