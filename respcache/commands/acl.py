@@ -32,6 +32,7 @@ from respcache.security.acl import (
     Selector,
     UnmatchedSelector,
     User,
+    acl_file_path,
     acl_file_text,
     channel_in_list,
     describe_channels,
@@ -347,10 +348,11 @@ _NO_ACLFILE: Final = (
 
 
 def _aclfile(c: Client) -> str:
-    path = str(c.engine.config.get("aclfile"))
-    if not path:
+    """The ACL file's path (relative to ``dir``, as Redis after its chdir)."""
+    config = c.engine.config
+    if not config.aclfile:
         raise CommandError(_NO_ACLFILE)
-    return path
+    return acl_file_path(config.aclfile, config.dir)
 
 
 @command(
@@ -365,7 +367,9 @@ def acl_load(c: Client, argv: list[bytes]) -> Reply:
     acl = c.engine.acl
     allchannels = c.engine.config.get("acl-pubsub-default") == "allchannels"
     try:
-        users = read_acl_file(path, acl.table, allchannels=allchannels)
+        users = read_acl_file(
+            path, acl.table, allchannels=allchannels, shown=c.engine.config.aclfile
+        )
     except AclFileError as exc:
         raise CommandError(f"ERR {exc}") from None
     gone = acl.replace_users(users)

@@ -49,6 +49,7 @@ from respcache.security.acl import (
     AclFileError,
     AclLogEntry,
     UserLineError,
+    acl_file_path,
     read_acl_file,
 )
 from respcache.store.keyspace import Keyspace
@@ -189,7 +190,10 @@ def load_acl(config: Config) -> AccessControl:
     if config.aclfile:
         try:
             users = read_acl_file(
-                config.aclfile, acl.table, allchannels=config.acl_pubsub_default == "allchannels"
+                acl_file_path(config.aclfile, config.dir),
+                acl.table,
+                allchannels=config.acl_pubsub_default == "allchannels",
+                shown=config.aclfile,
             )
         except AclFileError as exc:
             raise ConfigFileError(

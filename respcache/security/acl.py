@@ -961,17 +961,30 @@ def parse_acl_file(
     return users
 
 
+def acl_file_path(aclfile: str, directory: str) -> str:
+    """Where ``aclfile`` is: relative to ``dir``, as in Redis (which chdirs to ``dir``)."""
+    return os.path.join(directory, aclfile) if aclfile else ""
+
+
 def read_acl_file(
-    filename: str, table: Mapping[str, CommandInfo], *, allchannels: bool = False
+    filename: str,
+    table: Mapping[str, CommandInfo],
+    *,
+    allchannels: bool = False,
+    shown: str | None = None,
 ) -> dict[str, User]:
-    """Read and parse an ACL file; :class:`AclFileError` as Redis words an unreadable one."""
+    """Read and parse an ACL file; :class:`AclFileError` as Redis words an unreadable one.
+
+    ``shown``: the name the error texts use (the ``aclfile`` setting as given).
+    """
+    name = filename if shown is None else shown
     try:
         with open(filename, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise AclFileError(f"Error loading ACLs, opening file '{filename}': {reason}") from None
-    return parse_acl_file(text, filename, table, allchannels=allchannels)
+        raise AclFileError(f"Error loading ACLs, opening file '{name}': {reason}") from None
+    return parse_acl_file(text, name, table, allchannels=allchannels)
 
 
 def acl_file_text(acl: AccessControl) -> str:
