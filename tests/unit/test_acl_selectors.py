@@ -181,3 +181,30 @@ def test_aclfile_and_user_lines_together_are_refused() -> None:
         "Aborting Redis startup because of ACL errors: Error loading ACLs, opening file "
         "'/nonexistent.acl': No such file or directory"
     )
+
+
+def test_subcommands_redis_lacks_fold_into_their_parent() -> None:
+    """respcache's DEBUG has subcommand specs, Redis 7.0's DEBUG has none: for ACL,
+    ``+debug|digest`` is a first-argument rule and the check names ``debug``."""
+    engine = Engine(Config())
+    acl = engine.acl
+    u = User("d")
+    for rule in ("on", "nopass", "allkeys", "+@all", "-debug", "+debug|digest"):
+        u.apply(rule, acl.table)
+    assert describe_user(u, acl.table) == "on nopass ~* resetchannels +@all -debug +debug|digest"
+    digest = REGISTRY["debug"].subcommands["digest"]
+    reload = REGISTRY["debug"].subcommands["reload"]
+    assert acl.check(u, digest, [b"DEBUG", b"DIGEST"]) is None
+    denied = acl.check(u, reload, [b"DEBUG", b"RELOAD"])
+    assert denied is not None and denied.object == "debug"
+    with pytest.raises(AclRuleError):
+        u.apply("+debug|digest|x", acl.table)
+
+
+def test_sort_patterns_need_unrestricted_key_access() -> None:
+    acl = _acl()
+    sort = REGISTRY["sort"]
+    argv = [b"SORT", b"mylist", b"BY", b"v*"]
+    assert not acl.unrestricted_key_access(user("on", "+sort", "~mylist", "~v*"), sort, argv)
+    assert not acl.unrestricted_key_access(user("on", "+sort", "~mylist", "%W~*"), sort, argv)
+    assert acl.unrestricted_key_access(user("on", "+sort", "~mylist", "(+sort %R~*)"), sort, argv)
