@@ -201,6 +201,7 @@ _TABLE: tuple[Setting, ...] = (
     _mem("hll-sparse-max-bytes", "3000", "Largest sparse HyperLogLog (header included) before it converts to dense.", "memory", 0, LLONG_MAX),
     # --- replication
     Setting("replicaof", "special", "", "<host> <port> of a leader to follow when ZooKeeper is not used; empty (or 'no one') for none.", "replication", mutable=False, multi_arg=True, aliases=("slaveof",)),
+    _str("masteruser", "", "ACL user a replica authenticates as to its leader (with masterauth); empty: AUTH with the password only.", "replication"),
     _str("masterauth", "", "Password a replica sends to its leader.", "replication", sensitive=True),
     _bool("replica-read-only", True, "Replicas refuse writes from clients (READONLY).", "replication", aliases=("slave-read-only",)),
     _bool("replica-serve-stale-data", True, "A replica that lost its leader still answers reads.", "replication", aliases=("slave-serve-stale-data",)),
@@ -319,6 +320,7 @@ _TABLE: tuple[Setting, ...] = (
     _enum("enable-protected-configs", "no", _PROTECTED_ACTION, "Allow CONFIG SET of protected settings (dir): no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
     _enum("enable-debug-command", "no", _PROTECTED_ACTION, "Allow the DEBUG command: no, yes, or local (loopback and Unix socket clients only).", "security", mutable=False),
     _int("acllog-max-len", 128, "Entries kept in ACL LOG.", "security", 0, LLONG_MAX),
+    _str("aclfile", "", "ACL file of users (ACL LOAD reads it, ACL SAVE writes it); not together with user lines in the config file.", "security", mutable=False),
     _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels"), "Channel permissions of users ACL SETUSER creates: resetchannels (none) or allchannels.", "security"),
     _enum("enable-module-command", "no", _PROTECTED_ACTION, "Allow the MODULE command: no, yes, or local. respcache loads no modules either way.", "security", mutable=False),
     # --- TLS (issue 14: Redis 7.0's tls-* settings, config.c and tls.c; respcache/server/tls.py)
@@ -1260,6 +1262,7 @@ class Config:
     # --- replication
     replicaof = _Field["tuple[str, int] | None"]("replicaof")
     masterauth = _Field[str]("masterauth")
+    masteruser = _Field[str]("masteruser")
     replica_read_only = _Field[bool]("replica-read-only")
     replica_serve_stale_data = _Field[bool]("replica-serve-stale-data")
     repl_backlog_size = _Field[int]("repl-backlog-size")
@@ -1377,6 +1380,7 @@ class Config:
     enable_debug_command = _Field[str]("enable-debug-command")
     enable_module_command = _Field[str]("enable-module-command")
     acl_pubsub_default = _Field[str]("acl-pubsub-default")
+    aclfile = _Field[str]("aclfile")
     acllog_max_len = _Field[int]("acllog-max-len")
     # --- TLS
     tls_port = _Field[int]("tls-port")

@@ -64,8 +64,8 @@ class Client:
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
         default = engine.acl.default
-        self.authenticated = default.nopass and default.enabled  # clientSetDefaultAuth
-        self.user = engine.acl.default
+        self.authenticated = default.nopass and default.enabled  # (clientSetDefaultAuth)
+        self.user = default
         """The ACL user this connection is authenticated as (``default`` until AUTH)."""
         self.name = b""
         self.lib_name = ""

@@ -24,7 +24,7 @@ from respcache.errors import DB_INDEX_OUT_OF_RANGE, SYNTAX, WRONGPASS, CommandEr
 from respcache.protocol.types import OK, PONG, Reply, Verbatim
 
 if TYPE_CHECKING:
-    pass
+    from respcache.security.acl import User
 
 NAME_ERROR: Final = "ERR Client names cannot contain spaces, newlines or special characters."
 UNBLOCKED_ERROR: Final = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
@@ -603,8 +603,10 @@ def client_kill(c: Client, argv: list[bytes]) -> Reply:
         elif option == b"laddr":
             filters.append(_match("laddr", text))
         elif option == b"user":
-            if value != b"default":
+            wanted_user = c.engine.acl.users.get(text)
+            if wanted_user is None:
                 raise CommandError(f"ERR No such user '{text}'")
+            filters.append(_user_is(wanted_user))
         elif option == b"skipme":
             lowered = value.lower()
             if lowered == b"yes":
@@ -624,6 +626,11 @@ def client_kill(c: Client, argv: list[bytes]) -> Reply:
             _kill(c, target)
             killed += 1
     return killed
+
+
+def _user_is(wanted: User) -> Callable[[Client], bool]:
+    """CLIENT KILL USER: clients authenticated as ``wanted``."""
+    return lambda cl: cl.user is wanted
 
 
 def _match(field: str, wanted: object) -> Callable[[Client], bool]:

@@ -45,7 +45,14 @@ from respcache.errors import (
 )
 from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
-from respcache.security.acl import AccessControl, AclLogEntry, UserLineError
+from respcache.security.acl import (
+    AccessControl,
+    AclFileError,
+    AclLogEntry,
+    UserLineError,
+    acl_file_path,
+    read_acl_file,
+)
 from respcache.store.keyspace import Keyspace
 
 if TYPE_CHECKING:
@@ -161,16 +168,45 @@ def load_acl(config: Config) -> AccessControl:
     Raises :class:`ConfigFileError` as redis-server reports a bad user line (the CLI
     checks this before starting).
     """
+    from respcache.commands.introspection import acl_key_access
+    from respcache.commands.recorded import docs_data
     from respcache.config import ConfigFileError
 
-    acl = AccessControl(REGISTRY, config.requirepass)
+    redis_commands = docs_data()  # Redis 7.0's own (sub)commands: the ACL's command table
+    acl = AccessControl(
+        REGISTRY,
+        config.requirepass,
+        key_access=acl_key_access,  # type: ignore[arg-type]
+        known=(lambda name: name in redis_commands) if redis_commands else None,
+    )
+    if config.user_lines and config.aclfile:
+        raise ConfigFileError(
+            "Configuring Redis with users defined in redis.conf and at the same setting an "
+            "ACL file path is invalid. This setup is very likely to lead to configuration "
+            "errors and security holes, please define either an ACL file or declare users "
+            "directly in your redis.conf, but not both.",
+            header=False,
+        )
     for words, lineno, line in config.user_lines:
         try:
-            acl.load_user_line(words)
+            acl.load_user_line(words, allchannels=config.acl_pubsub_default == "allchannels")
         except UserLineError as exc:
             raise ConfigFileError(
                 f"Error in user declaration '{exc.word}': {exc}", lineno, line
             ) from None
+    if config.aclfile:
+        try:
+            users = read_acl_file(
+                acl_file_path(config.aclfile, config.dir),
+                acl.table,
+                allchannels=config.acl_pubsub_default == "allchannels",
+                shown=config.aclfile,
+            )
+        except AclFileError as exc:
+            raise ConfigFileError(
+                f"Aborting Redis startup because of ACL errors: {exc}", header=False
+            ) from None
+        acl.replace_users(users)
     return acl
 
 

@@ -394,6 +394,31 @@ def command_list(c: Client, argv: list[bytes]) -> Reply:
     raise CommandError(SYNTAX)
 
 
+_ACL_READ: Final = 1  # respcache.security.acl.READ / WRITE
+_ACL_WRITE: Final = 2
+
+
+def acl_key_access(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, int]]:
+    """The permission each key needs (``ACLSelectorCheckKey``): ``%R~`` for a key spec's
+    ``access`` flag, ``%W~`` for ``insert``/``delete``/``update``, none for neither.
+
+    Keys come from :func:`~respcache.commands.keyspecs.command_keys`, the one key finder
+    COMMAND GETKEYS and client tracking use too; where the arguments do not fit the key
+    specs, the registry's key positions are judged by the command's write flag.
+    """
+    found = command_keys(spec, argv)
+    if not found:
+        needs = _ACL_WRITE if spec.is_write else _ACL_READ
+        return [(i, needs) for i in spec.key_positions(argv)]
+    out: list[tuple[int, int]] = []
+    for pos, flags in found:
+        needs = _ACL_READ if "access" in flags else 0
+        if "insert" in flags or "delete" in flags or "update" in flags:
+            needs |= _ACL_WRITE
+        out.append((pos, needs))
+    return out
+
+
 def _getkeys(argv: list[bytes]) -> list[KeyRef]:
     """Redis's ``getKeysSubcommandImpl``: the keys of the command line after GETKEYS."""
     target = argv[2:]

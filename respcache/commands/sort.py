@@ -22,7 +22,7 @@ from respcache.commands.args import parse_int
 from respcache.commands.client import Client
 from respcache.commands.keyspecs import GETKEYS_PROCS
 from respcache.commands.lists import item_size
-from respcache.commands.registry import command
+from respcache.commands.registry import REGISTRY, command
 from respcache.commands.sets import members_in_order, notify_new
 from respcache.commands.zsets import strtod
 from respcache.errors import SYNTAX, WRONGTYPE, CommandError
@@ -85,6 +85,18 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
     gets: list[bytes] = []
     j = 2
     n = len(argv)
+    full_key_access: bool | None = None  # (asked only for a BY or GET pattern)
+
+    def refuse_pattern(option: str) -> None:
+        nonlocal full_key_access
+        if full_key_access is None:
+            spec = REGISTRY["sort_ro" if readonly else "sort"]
+            full_key_access = c.engine.acl.unrestricted_key_access(c.user, spec, argv)
+        if not full_key_access:
+            raise CommandError(
+                f"ERR {option} option of SORT denied due to insufficient ACL permissions."
+            )
+
     while j < n:
         left = n - j - 1
         arg = argv[j].lower()
@@ -104,8 +116,11 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
         elif arg == b"by" and left >= 1:
             sortby = argv[j + 1]
             dontsort = b"*" not in sortby
+            if not dontsort:
+                refuse_pattern("BY")
             j += 1
         elif arg == b"get" and left >= 1:
+            refuse_pattern("GET")
             gets.append(argv[j + 1])
             j += 1
         else:

@@ -145,6 +145,11 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
     c.in_exec = True
     try:
         for spec, queued_argv in queue:
+            denied = engine.acl.check(c.user, cast(CommandSpec, spec), queued_argv)
+            if denied is not None:  # the rules changed since it was queued (execCommand)
+                engine.log_acl(c, denied.reason, denied.object, c.user.name, "multi")
+                replies.append(CommandError(EXEC_NOPERM + _EXEC_NOPERM_REASONS[denied.reason]))
+                continue
             reply = engine.call(c, cast(CommandSpec, spec), queued_argv)
             if isinstance(reply, Blocked):  # in_exec: handlers never block; be safe
                 reply = reply.timeout_reply
@@ -158,6 +163,17 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
         if engine.dirty == dirty:
             engine.dirty += 1  # only PUBLISH: replicated all the same (by Engine.call)
     return replies
+
+
+EXEC_NOPERM: Final = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+    "EXEC call. This command is no longer allowed for the following reason: "
+)
+_EXEC_NOPERM_REASONS: Final = {
+    "command": "no permission to execute the command or subcommand",
+    "key": "no permission to touch the specified keys",
+    "channel": "no permission to access one of the channels used as arguments",
+}
 
 
 def wrap_transaction(

@@ -9,7 +9,7 @@ link: the snapshot begins, its records, it ends, commands of the stream.
 The handshake follows Redis's::
 
     PING                                  → +PONG (or -NOAUTH: AUTH comes next)
-    AUTH <masterauth>                     → +OK          (only with masterauth)
+    AUTH [<masteruser>] <masterauth>      → +OK          (only with masterauth)
     REPLCONF listening-port <port>        → +OK
     REPLCONF capa eof capa psync2         → +OK
     REPLCONF node-id <id> run-id <id> epoch <n>   (respcache, only when managed)
@@ -105,6 +105,7 @@ class FollowerSession:
         handler: SessionHandler,
         listening_port: int,
         masterauth: str = "",
+        masteruser: str = "",
         announce_ip: str = "",
         node_id: str = "",
         run_id: str = "",
@@ -116,6 +117,8 @@ class FollowerSession:
         self.handler = handler
         self.listening_port = listening_port
         self.masterauth = masterauth
+        self.masteruser = masteruser
+        """The ACL user to AUTH as (Redis's ``masteruser``); empty: AUTH <masterauth>."""
         self.announce_ip = announce_ip
         self.node_id = node_id
         self.run_id = run_id
@@ -300,7 +303,10 @@ class FollowerSession:
     def _after_ping(self) -> bytes:
         cmds: list[bytes] = []
         if self.masterauth:
-            cmds.append(encode_command([b"AUTH", self.masterauth.encode()]))
+            auth = [b"AUTH", self.masterauth.encode()]
+            if self.masteruser:
+                auth.insert(1, self.masteruser.encode())
+            cmds.append(encode_command(auth))
             self._expect.append("auth")
         port = [b"REPLCONF", b"listening-port", b"%d" % self.listening_port]
         if self.announce_ip:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from respcache.replication.backlog import Backlog, History
 from respcache.replication.isr import InSyncSet
 from respcache.replication.snapshot import SnapshotWriter
+from respcache.security.acl import state_commands
 
 if TYPE_CHECKING:
     from respcache.commands.client import Client
@@ -396,6 +397,11 @@ class LeaderSide:
             log.warning("Can't fork the snapshot child for %s: %s", link.fid, err)
             link.job = None
             self.drop(link, "fork failed")
+            return
+        # The ACL users follow the snapshot (respcache replicates ACL, Redis does not):
+        # they are the first commands after its offset, so the new follower applies them
+        # right after loading it (the others get them again, changing nothing).
+        self.propagate(0, state_commands(self.engine.acl))
 
     def snapshot_done(self, link: ReplicaLink, job: SnapshotJob) -> None:
         """The child wrote the whole snapshot: send what was produced meanwhile, go online."""

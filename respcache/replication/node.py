@@ -887,6 +887,7 @@ class Replication:
             handler=self,
             listening_port=self.listening_port(),
             masterauth=self.config.masterauth,
+            masteruser=self.config.masteruser,
             announce_ip=self.announce_ip,
             node_id=self.node_id,
             run_id=self.run_id,

@@ -17,22 +17,29 @@ per-selector bitmap.
 engine makes right after authentication (``Engine.execute``) and that a script's
 ``redis.call`` should make the same way: ``acl.check(client.user, spec, argv)``.
 
-NOT YET (issue 14, left for the next session): selectors ``(...)``/``clearselectors``
-(refused), ACL LOG/DRYRUN/SAVE/LOAD/HELP, aclfile and ``user`` config lines, ACL changes
-on the replication stream, masteruser, the re-check of queued commands at EXEC, killing
-pub/sub clients whose channels shrink, per-key-spec read/write flags (a key needs W for a
-``write`` command, R otherwise). ACL LIST orders two or more single-command rules by
-name, Redis by its command dict's hash order.
+Selectors (``(...)``, ``clearselectors``) are more :class:`Selector` objects on a user,
+tried after the root one (``ACLCheckAllUserCommandPerm``: the first that allows the
+command wins; otherwise the "most relevant" denial is reported). Key permissions follow
+the command's key specs (``%R~`` needs the spec's ``access`` flag, ``%W~`` its insert,
+delete or update flags) when the engine passes a key walk (``key_access``); without it a
+key needs W for a ``write`` command, R otherwise. An ACL file (``ACL LOAD``, ``aclfile``)
+is parsed by :func:`parse_acl_file` into new users, all or nothing (``ACLLoadFromFile``).
+
+Known difference: ACL LIST orders two or more single-command rules by name, Redis by its
+command dict's hash order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple, Protocol
 
 __all__ = [
+    "AclFileError",
     "AclRuleError",
     "CommandInfo",
     "Selector",
@@ -72,6 +79,18 @@ class UserLineError(ValueError):
     def __init__(self, word: str, reason: str) -> None:
         super().__init__(reason)
         self.word = word
+
+
+class AclFileError(ValueError):
+    """An ACL file Redis refuses as a whole: ``str()`` is ``ACL LOAD``'s error text."""
+
+
+class UnmatchedSelector(ValueError):
+    """``ACLMergeSelectorArguments``: a ``(`` never closed; ``index`` is where it opened."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 class AclRuleError(ValueError):
@@ -119,6 +138,17 @@ class Selector:
     all_keys: bool = False
     channels: list[str] = field(default_factory=list)
     all_channels: bool = False
+
+    def copy(self) -> Selector:
+        return Selector(
+            allowed=set(self.allowed),
+            future=self.future,
+            first_args={k: list(v) for k, v in self.first_args.items()},
+            key_patterns=list(self.key_patterns),
+            all_keys=self.all_keys,
+            channels=list(self.channels),
+            all_channels=self.all_channels,
+        )
 
     def apply(self, op: str, table: Mapping[str, CommandInfo]) -> None:
         """One rule of ``ACLSetSelector``; raises :class:`AclRuleError`."""
@@ -243,9 +273,12 @@ class Selector:
 
     def can_run(self, spec: CommandInfo, first_arg: bytes | None) -> bool:
         """Whether the command (full name) may run; a first-arg rule allows only that arg."""
-        if spec.name in self.allowed:
+        return self.can_run_name(spec.name, first_arg)
+
+    def can_run_name(self, name: str, first_arg: bytes | None) -> bool:
+        if name in self.allowed:
             return True
-        args = self.first_args.get(spec.name)
+        args = self.first_args.get(name)
         if args and first_arg is not None:
             text = first_arg.decode("utf-8", "surrogateescape").lower()
             return any(a.lower() == text for a in args)
@@ -290,25 +323,74 @@ _KNOWN_CATEGORIES: Final = frozenset(
 )
 
 
+def merge_selector_args(args: list[str]) -> list[str]:
+    """``ACLMergeSelectorArguments``: a selector spread over several words is one rule.
+
+    ``(`` starts one (unless the word also ends with ``)``), the first word ending with
+    ``)`` closes it; raises :class:`UnmatchedSelector` with the opening word's index.
+    """
+    merged: list[str] = []
+    opened = -1
+    current = ""
+    for j, op in enumerate(args):
+        if opened < 0 and op[:1] == "(" and op[-1:] != ")":
+            current, opened = op, j
+            continue
+        if opened >= 0:
+            current += " " + op
+            if op[-1:] == ")":
+                merged.append(current)
+                opened = -1
+            continue
+        merged.append(op)
+    if opened >= 0:
+        raise UnmatchedSelector(opened)
+    return merged
+
+
+def selector_from_opset(
+    op: str, table: Mapping[str, CommandInfo], allchannels: bool = False
+) -> Selector:
+    """``aclCreateSelectorFromOpSet``: ``(rule rule ...)`` as a new selector (which, as
+    every new selector, starts with ``acl-pubsub-default``'s channels)."""
+    from respcache.config import split_args
+
+    sel = Selector(all_channels=allchannels)
+    for rule in split_args(op[1:-1]) or []:
+        sel.apply(rule, table)
+    return sel
+
+
 @dataclass
 class User:
-    """One ACL user (``struct user``): flags, passwords and its root selector."""
+    """One ACL user (``struct user``): flags, passwords, its root selector and the others."""
 
     name: str
     enabled: bool = False
     nopass: bool = False
     passwords: list[str] = field(default_factory=list)  # SHA-256 hex, in order added
     root: Selector = field(default_factory=Selector)
+    selectors: list[Selector] = field(default_factory=list)
+    """The selectors after the root one, in the order added (``(...)`` rules)."""
+    sanitize: str = ""
+    """``sanitize-payload``, ``skip-sanitize-payload`` or neither (a flag ACL LIST shows)."""
 
-    def apply(self, op: str, table: Mapping[str, CommandInfo]) -> None:
-        """One rule of ``ACLSetUser``; raises :class:`AclRuleError`."""
+    def apply(
+        self, op: str, table: Mapping[str, CommandInfo], *, allchannels: bool = False
+    ) -> None:
+        """One rule of ``ACLSetUser``; raises :class:`AclRuleError`.
+
+        ``allchannels``: ``acl-pubsub-default`` is ``allchannels`` (what ``reset`` gives).
+        """
+        if not op:
+            return  # Redis: an empty rule is a no-operation
         low = op.lower()
         if low == "on":
             self.enabled = True
         elif low == "off":
             self.enabled = False
         elif low == "skip-sanitize-payload" or low == "sanitize-payload":
-            pass  # RESTORE payload sanitizing: respcache has no RESTORE
+            self.sanitize = low  # RESTORE payload sanitizing: shown, not used
         elif low == "nopass":
             self.nopass = True
             self.passwords.clear()
@@ -335,30 +417,50 @@ class User:
             if digest not in self.passwords:
                 raise AclRuleError("ENODEV")
             self.passwords.remove(digest)
+        elif op[0] == "(" and op[-1] == ")":
+            self.selectors.append(selector_from_opset(op, table, allchannels))
+        elif low == "clearselectors":
+            self.selectors.clear()
         elif low == "reset":
-            for rule in ("resetpass", "resetkeys", "resetchannels", "off", "-@all"):
+            for rule in ("resetpass", "resetkeys", "resetchannels"):
+                self.apply(rule, table)
+            if allchannels:
+                self.apply("allchannels", table)
+            for rule in ("off", "sanitize-payload", "clearselectors", "-@all"):
                 self.apply(rule, table)
         else:
             self.root.apply(op, table)
 
+    def all_selectors(self) -> list[Selector]:
+        """The root selector, then the others (the order Redis checks them in)."""
+        return [self.root, *self.selectors]
+
+    def flag_names(self) -> list[str]:
+        """ACL GETUSER's ``flags`` (``ACLUserFlags`` order)."""
+        flags = ["on" if self.enabled else "off"]
+        if self.nopass:
+            flags.append("nopass")
+        if self.sanitize:
+            flags.append(self.sanitize)
+        return flags
+
     def copy(self) -> User:
         """A deep copy: ACL SETUSER applies its rules to one and keeps it only if all pass."""
-        sel = self.root
-        root = Selector(
-            allowed=set(sel.allowed),
-            future=sel.future,
-            first_args={k: list(v) for k, v in sel.first_args.items()},
-            key_patterns=list(sel.key_patterns),
-            all_keys=sel.all_keys,
-            channels=list(sel.channels),
-            all_channels=sel.all_channels,
+        return User(
+            self.name,
+            self.enabled,
+            self.nopass,
+            list(self.passwords),
+            self.root.copy(),
+            [s.copy() for s in self.selectors],
+            self.sanitize,
         )
-        return User(self.name, self.enabled, self.nopass, list(self.passwords), root)
 
     def replace_with(self, other: User) -> None:
         """Take ``other``'s rules (connections keep pointing at this object)."""
         self.enabled, self.nopass = other.enabled, other.nopass
         self.passwords, self.root = other.passwords, other.root
+        self.selectors, self.sanitize = other.selectors, other.sanitize
 
     def check_password(self, password: bytes) -> bool:
         """``ACLCheckUserCredentials``: enabled, and nopass or a matching hash."""
@@ -418,10 +520,12 @@ def describe_commands(selector: Selector, table: Mapping[str, CommandInfo]) -> s
             user_bit = spec.name in selector.allowed
             if user_bit != (spec.name in fake.allowed):
                 rules.append(("+" if user_bit else "-") + spec.name)
-                if user_bit:
-                    fake.allowed.add(spec.name)
-                else:
-                    fake.allowed.discard(spec.name)
+                # ACLChangeSelectorPerm: a parent's rule changes its subcommands too
+                for one in (spec, *spec.subcommands.values()):
+                    if user_bit:
+                        fake.allowed.add(one.name)
+                    else:
+                        fake.allowed.discard(one.name)
             if not user_bit:
                 rules.extend(
                     f"+{spec.name}|{arg}" for arg in selector.first_args.get(spec.name, ())
@@ -444,13 +548,9 @@ def describe_channels(selector: Selector) -> str:
     return " ".join("&" + c for c in selector.channels)
 
 
-def describe_user(u: User, table: Mapping[str, CommandInfo]) -> str:
-    """``ACLDescribeUser``: an ``ACL LIST`` line without the leading ``user <name> ``."""
-    parts = ["on" if u.enabled else "off"]
-    if u.nopass:
-        parts.append("nopass")
-    parts.extend("#" + p for p in u.passwords)
-    sel = u.root
+def describe_selector(sel: Selector, table: Mapping[str, CommandInfo]) -> str:
+    """``ACLDescribeSelector``: keys, channels (``resetchannels`` first) and commands."""
+    parts = []
     keys = describe_keys(sel)
     if keys:
         parts.append(keys)
@@ -458,6 +558,15 @@ def describe_user(u: User, table: Mapping[str, CommandInfo]) -> str:
         "&*" if sel.all_channels else " ".join(["resetchannels", *("&" + c for c in sel.channels)])
     )
     parts.append(describe_commands(sel, table))
+    return " ".join(parts)
+
+
+def describe_user(u: User, table: Mapping[str, CommandInfo]) -> str:
+    """``ACLDescribeUser``: an ``ACL LIST`` line without the leading ``user <name> ``."""
+    parts = u.flag_names()
+    parts.extend("#" + p for p in u.passwords)
+    parts.append(describe_selector(u.root, table))
+    parts.extend(f"({describe_selector(s, table)})" for s in u.selectors)
     return " ".join(parts)
 
 
@@ -519,14 +628,103 @@ class KeyedCommand(CommandInfo, Protocol):
     def key_positions(self, argv: list[bytes]) -> list[int]: ...
 
 
+KeyAccess = Callable[[KeyedCommand, list[bytes]], list[tuple[int, int]]]
+"""(position, READ|WRITE needed) of each key of a command line: the engine's key walk."""
+
+DENIED_CMD: Final = 1  # Redis's ACL_DENIED_CMD < ACL_DENIED_KEY < ACL_DENIED_CHANNEL
+DENIED_KEY_CODE: Final = 2
+DENIED_CHANNEL_CODE: Final = 4
+
+
+def flag_key_access(spec: KeyedCommand, argv: list[bytes]) -> list[tuple[int, int]]:
+    """Without key specs: a key needs W for a ``write`` command, R otherwise."""
+    needs = WRITE if spec.is_write else READ
+    return [(i, needs) for i in spec.key_positions(argv)]
+
+
+def _check_selector(
+    sel: Selector,
+    spec: KeyedCommand,
+    name: str,
+    argv: list[bytes],
+    keys: Callable[[], list[tuple[int, int]]],
+) -> tuple[int, int]:
+    """``ACLSelectorCheckCmd``: (0, 0) if allowed, else (denial code, argument index).
+
+    ``name`` is the command as the ACL knows it (``spec.name``, or the parent of a
+    subcommand Redis does not have: see :func:`fold_table`).
+    """
+    if not spec.no_auth and not sel.can_run_name(name, argv[1] if len(argv) > 1 else None):
+        return DENIED_CMD, 0
+    if not sel.all_keys:
+        for i, needs in keys():
+            if not key_allowed(sel, argv[i], needs):
+                return DENIED_KEY_CODE, i
+    if not sel.all_channels:
+        name = spec.name
+        if name in _CHANNEL_COMMANDS and len(argv) > 1:
+            if not channel_allowed(sel, argv[1], False):
+                return DENIED_CHANNEL_CODE, 1
+        elif name in _SUBSCRIBE:
+            is_pattern = _SUBSCRIBE[name]
+            for i in range(1, len(argv)):
+                if not channel_allowed(sel, argv[i], is_pattern):
+                    return DENIED_CHANNEL_CODE, i
+    return 0, 0
+
+
+@dataclass(frozen=True)
+class _FoldedCommand:
+    """A command as Redis's ACL sees it: without the subcommands Redis does not have."""
+
+    name: str
+    acl_categories: tuple[str, ...]
+    subcommands: Mapping[str, CommandInfo]
+
+
+def fold_table(
+    table: Mapping[str, CommandInfo], known: Callable[[str], bool]
+) -> tuple[dict[str, CommandInfo], dict[str, str]]:
+    """The ACL's command table: subcommands Redis 7.0 does not have (respcache's DEBUG
+    DIGEST, SENTINEL MASTERS, CLIENT SETINFO...) are folded into their parent, so
+    ``+debug|digest`` is a first-argument rule and ``ACL LIST`` reads as Redis's.
+    Returns the table and, for each folded subcommand, its parent's name."""
+    out: dict[str, CommandInfo] = {}
+    folded: dict[str, str] = {}
+    for key, spec in table.items():
+        subs = {k: v for k, v in spec.subcommands.items() if known(v.name)}
+        if len(subs) == len(spec.subcommands):
+            out[key] = spec
+            continue
+        out[key] = _FoldedCommand(spec.name, spec.acl_categories, subs)
+        folded.update(
+            (v.name, spec.name)
+            for v in spec.subcommands.values()
+            if v.name not in {s.name for s in subs.values()}
+        )
+    return out, folded
+
+
 class AccessControl:
     """The users of one server and the permission check (``ACLCheckAllPerm``).
 
     :meth:`check` is the one call the engine makes after authentication, and the one a
     script's ``redis.call`` should make: ``refusal = acl.check(user, spec, argv)``.
+    ``key_access`` finds a command's keys and the permission each needs (the engine
+    passes one built on the key specs); the default goes by the ``write`` flag.
     """
 
-    def __init__(self, table: Mapping[str, CommandInfo], requirepass: str = "") -> None:
+    def __init__(
+        self,
+        table: Mapping[str, CommandInfo],
+        requirepass: str = "",
+        key_access: KeyAccess | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``known``: whether Redis has a (sub)command of that full name (None: all)."""
+        self._folded: dict[str, str] = {}
+        if known is not None:
+            table, self._folded = fold_table(table, known)
         self.table = table
         self.users: dict[str, User] = {}
         self.default = default_user(table)
@@ -534,9 +732,10 @@ class AccessControl:
         self._all = {spec.name for spec in _all_commands(table)}
         self.log = AclLog()
         self._loaded: set[str] = set()
+        self.key_access: KeyAccess = key_access or flag_key_access
         self.set_requirepass(requirepass)
 
-    def load_user_line(self, words: list[str]) -> None:
+    def load_user_line(self, words: list[str], *, allchannels: bool = False) -> None:
         """A ``user NAME RULE...`` config line (``ACLAppendUserForLoading`` + loading).
 
         Raises :class:`UserLineError` naming the word at fault, as redis-server reports
@@ -548,12 +747,16 @@ class AccessControl:
             raise UserLineError(
                 words[1], "Duplicate user found. A user can only be defined once in config files"
             )
-        draft = User(name)
-        for j, rule in enumerate(words[2:]):
-            if rule.startswith("(") or rule.lower() == "clearselectors":
-                raise UserLineError(rule, "selectors are not supported by respcache yet")
+        try:
+            rules = merge_selector_args(words[2:])
+        except UnmatchedSelector as exc:
+            raise UserLineError(words[exc.index], _ERRORS["EINVAL"]) from None
+        draft = User(name, root=Selector(all_channels=allchannels))
+        if name == "default":
+            draft.apply("reset", self.table, allchannels=allchannels)  # ACLLoadConfiguredUsers
+        for j, rule in enumerate(rules):
             try:
-                draft.apply(rule, self.table)
+                draft.apply(rule, self.table, allchannels=allchannels)
             except AclRuleError as exc:
                 # Redis names words[j], not the rule (its argc_err indexes the whole line).
                 raise UserLineError(words[j], str(exc)) from None
@@ -586,29 +789,230 @@ class AccessControl:
         return sel.all_keys and sel.all_channels and len(sel.allowed) >= len(self._all)
 
     def check(self, u: User, spec: KeyedCommand, argv: list[bytes]) -> Denial | None:
-        """Why ``u`` may not run ``argv`` (``ACLCheckAllUserCommandPerm``), or None."""
+        """Why ``u`` may not run ``argv`` (``ACLCheckAllUserCommandPerm``), or None.
+
+        Every selector is tried, the root first; the first that allows the command wins.
+        Otherwise the denial reported is the most relevant one: a channel over a key over
+        the command, and among equals the one at the later argument.
+        """
         sel = u.root
         if sel.all_keys and sel.all_channels and spec.name in sel.allowed:
-            return None
-        first = argv[1] if len(argv) > 1 else None
-        if not spec.no_auth and not sel.can_run(spec, first):  # AUTH, HELLO: always
-            return Denial(NOPERM_COMMAND.format(spec.name), "command", spec.name)
-        if not sel.all_keys:
-            needs = WRITE if spec.is_write else READ
-            for i in spec.key_positions(argv):
-                if not key_allowed(sel, argv[i], needs):
-                    return Denial(NOPERM_KEY, "key", _decode(argv[i]))
-        if not sel.all_channels:
-            name = spec.name
-            if name in _CHANNEL_COMMANDS and len(argv) > 1:
-                if not channel_allowed(sel, argv[1], False):
-                    return Denial(NOPERM_CHANNEL, "channel", _decode(argv[1]))
-            elif name in _SUBSCRIBE:
-                is_pattern = _SUBSCRIBE[name]
-                for ch in argv[1:]:
-                    if not channel_allowed(sel, ch, is_pattern):
-                        return Denial(NOPERM_CHANNEL, "channel", _decode(ch))
+            return None  # (a folded subcommand is never in ``allowed``: no shortcut)
+        cache: list[list[tuple[int, int]]] = []
+
+        def keys() -> list[tuple[int, int]]:
+            if not cache:
+                cache.append(self.key_access(spec, argv))
+            return cache[0]
+
+        name = self._folded.get(spec.name, spec.name) if self._folded else spec.name
+        worst, worst_at = DENIED_CMD, 0
+        for one in (sel, *u.selectors):
+            code, at = _check_selector(one, spec, name, argv, keys)
+            if not code:
+                return None
+            if code > worst or (code == worst and at > worst_at):
+                worst, worst_at = code, at
+        if worst == DENIED_CMD:
+            return Denial(NOPERM_COMMAND.format(name), "command", name)
+        if worst == DENIED_KEY_CODE:
+            return Denial(NOPERM_KEY, "key", _decode(argv[worst_at]))
+        return Denial(NOPERM_CHANNEL, "channel", _decode(argv[worst_at]))
+
+    def unrestricted_key_access(
+        self, u: User, spec: KeyedCommand, argv: list[bytes], needs: int = READ
+    ) -> bool:
+        """``ACLUserCheckCmdWithUnrestrictedKeyAccess``: a selector that allows the command
+        also reaches every key with ``needs`` (``allkeys``, or ``*`` with those permissions).
+        SORT's BY and GET patterns need it (they name keys the command line does not)."""
+        name = self._folded.get(spec.name, spec.name) if self._folded else spec.name
+        cache: list[list[tuple[int, int]]] = []
+
+        def keys() -> list[tuple[int, int]]:
+            if not cache:
+                cache.append(self.key_access(spec, argv))
+            return cache[0]
+
+        for sel in u.all_selectors():
+            if _check_selector(sel, spec, name, argv, keys)[0]:
+                continue
+            if sel.all_keys or any(
+                p == "*" and flags & needs == needs for p, flags in sel.key_patterns
+            ):
+                return True
+        return False
+
+    # --- ACL LOAD / aclfile ----------------------------------------------------------------
+
+    def replace_users(self, users: dict[str, User]) -> list[User]:
+        """Take a loaded set of users (``ACLLoadFromFile``'s success path).
+
+        The ``default`` user object stays (connections point at it) and takes the new
+        rules (Redis's default ``on nopass ~* &* +@all`` when the file has none). Returns
+        the users that are gone: every other old user, whose clients Redis disconnects
+        (``ACLFreeUsersSet``), even if the file defines a user of the same name.
+        """
+        new_default = users.pop("default", None) or default_user(self.table)
+        self.default.replace_with(new_default)
+        old = [u for name, u in self.users.items() if name != "default"]
+        self.users = {"default": self.default, **users}
+        return old
+
+
+def user_state_command(u: User, table: Mapping[str, CommandInfo]) -> list[bytes]:
+    """``ACL SETUSER <name> resetpass ... <rules>``: the whole state of ``u`` as one command
+    (what a leader sends its followers, so they end up with exactly this user)."""
+    rules = [*_RESET_ALL_BUT_FLAGS, *describe_user(u, table).split(" ")]
+    enc = [r.encode("utf-8", "surrogateescape") for r in rules]
+    return [b"ACL", b"SETUSER", u.name.encode("utf-8", "surrogateescape"), *enc]
+
+
+# ``reset`` without its ``sanitize-payload`` (a flag the description may not have).
+_RESET_ALL_BUT_FLAGS: Final = ("resetpass", "resetkeys", "resetchannels", "clearselectors", "-@all")
+
+
+def state_commands(acl: AccessControl) -> list[list[bytes]]:
+    """Every user as :func:`user_state_command` (a full sync sends them after the snapshot)."""
+    return [user_state_command(acl.users[name], acl.table) for name in sorted(acl.users)]
+
+
+def channel_list(u: User) -> list[str] | None:
+    """Every channel pattern of every selector of ``u``; None if one allows all channels."""
+    if any(s.all_channels for s in u.all_selectors()):
         return None
+    return [c for s in u.all_selectors() for c in s.channels]
+
+
+def pubsub_may_lose(new: User, original: User) -> list[str] | None:
+    """``ACLKillPubsubClientsIfNeeded``'s shortcuts: None if no subscriber can lose a channel.
+
+    Otherwise the new user's channel patterns, against which each subscription of the
+    original user's pub/sub clients is checked (:func:`channel_in_list`).
+    """
+    upcoming = channel_list(new)
+    if upcoming is None:
+        return None
+    for s in original.all_selectors():
+        if s.all_channels:
+            return upcoming
+        if any(c not in upcoming for c in s.channels):
+            return upcoming
+    return None
+
+
+def channel_in_list(patterns: list[str], channel: bytes, is_pattern: bool) -> bool:
+    """``ACLCheckChannelAgainstList``: a pattern subscription must be listed literally."""
+    from respcache.config import stringmatch
+
+    text = channel.decode("utf-8", "surrogateescape")
+    if is_pattern:
+        return text in patterns
+    return any(stringmatch(p, text) for p in patterns)
+
+
+def parse_acl_file(
+    text: str, filename: str, table: Mapping[str, CommandInfo], *, allchannels: bool = False
+) -> dict[str, User]:
+    """``ACLLoadFromFile``'s parse: the users of an ACL file, or :class:`AclFileError`.
+
+    Every line is checked and every problem collected into one line of text, as Redis
+    reports them; with any problem nothing is loaded.
+    """
+    errors: list[str] = []
+    users: dict[str, User] = {}
+    for i, raw in enumerate(text.split("\n")):
+        linenum = i + 1
+        line = raw.strip(" \t\r\n")
+        if not line:
+            continue
+        argv = line.split(" ")
+        if argv[0] != "user" or len(argv) < 2:
+            errors.append(
+                f"{filename}:{linenum} should start with user keyword followed by the username. "
+            )
+            continue
+        name = argv[1]
+        if _has_spaces(name) or "\0" in name:
+            errors.append(f"'{filename}:{linenum}: username '{name}' contains invalid characters. ")
+            continue
+        if name in users:
+            errors.append(f"WARNING: Duplicate user '{name}' found on line {linenum}. ")
+            continue
+        u = users[name] = User(name, root=Selector(all_channels=allchannels))
+        try:
+            rules = merge_selector_args(argv[2:])
+        except UnmatchedSelector:
+            errors.append(f"{filename}:{linenum}: Unmatched parenthesis in selector definition.")
+            continue
+        syntax_error = False
+        for rule in rules:
+            rule = rule.strip("\t\r\n")
+            try:
+                u.apply(rule, table, allchannels=allchannels)
+            except AclRuleError as exc:
+                if exc.code == "ENOENT":
+                    errors.append(
+                        f"{filename}:{linenum}: Error in applying operation '{rule}': {exc}. "
+                    )
+                elif not syntax_error:
+                    errors.append(f"{filename}:{linenum}: {exc}. ")
+                    syntax_error = True
+    if errors:
+        errors.append(
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was "
+            "performed"
+        )
+        raise AclFileError("".join(errors))
+    return users
+
+
+def acl_file_path(aclfile: str, directory: str) -> str:
+    """Where ``aclfile`` is: relative to ``dir``, as in Redis (which chdirs to ``dir``)."""
+    return os.path.join(directory, aclfile) if aclfile else ""
+
+
+def read_acl_file(
+    filename: str,
+    table: Mapping[str, CommandInfo],
+    *,
+    allchannels: bool = False,
+    shown: str | None = None,
+) -> dict[str, User]:
+    """Read and parse an ACL file; :class:`AclFileError` as Redis words an unreadable one.
+
+    ``shown``: the name the error texts use (the ``aclfile`` setting as given).
+    """
+    name = filename if shown is None else shown
+    try:
+        with open(filename, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise AclFileError(f"Error loading ACLs, opening file '{name}': {reason}") from None
+    return parse_acl_file(text, name, table, allchannels=allchannels)
+
+
+def acl_file_text(acl: AccessControl) -> str:
+    """What ``ACL SAVE`` writes: one ``user`` line per user, sorted by name (``ACLSaveToFile``)."""
+    return "".join(
+        f"user {name} {describe_user(acl.users[name], acl.table)}\n" for name in sorted(acl.users)
+    )
+
+
+def write_acl_file(filename: str, text: str) -> bool:
+    """Write ``text`` atomically (a temporary file renamed over ``filename``); False on error."""
+    import time
+
+    tmp = f"{filename}.tmp-{os.getpid()}-{int(time.time() * 1000)}"
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+        os.replace(tmp, filename)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
 
 
 def _decode(arg: bytes) -> str:

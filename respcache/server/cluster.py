@@ -567,7 +567,9 @@ class ClusterNode:
             return
         prefix: list[list[bytes]] = []
         password = self.config.masterauth or self.config.requirepass
-        if password:
+        if self.config.masterauth and self.config.masteruser:
+            prefix.append([b"AUTH", self.config.masteruser.encode(), password.encode()])
+        elif password:
             prefix.append([b"AUTH", password.encode()])
         if client.resp == 3:
             prefix.append([b"HELLO", b"3"])
