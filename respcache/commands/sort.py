@@ -185,7 +185,8 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
             j += 1
         elif arg == b"by" and left >= 1:
             sortby = argv[j + 1]
-            dontsort = b"*" not in sortby
+            if b"*" not in sortby:
+                dontsort = True  # for good, as in Redis: a later BY pattern does not undo it
             j += 1
         elif arg == b"get" and left >= 1:
             gets.append(argv[j + 1])

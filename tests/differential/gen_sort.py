@@ -68,7 +68,7 @@ def redis_order_is_defined(cmd: Cmd) -> bool:
     key = cmd.argv[1]
     if key not in (b"sz", b"k1"):
         return True
-    alpha = store = False
+    alpha = store = dontsort = False
     by: bytes | None = None
     args = cmd.argv[2:]
     j = 0
@@ -85,6 +85,7 @@ def redis_order_is_defined(cmd: Cmd) -> bool:
         elif word in (b"by", b"get", b"store") and left >= 1:
             if word == b"by":
                 by = args[j + 1]
+                dontsort = dontsort or b"*" not in by  # Redis never resets it
             store = store or (word == b"store" and cmd.name == "sort")
             if word == b"store" and cmd.name == "sort_ro":
                 return True  # a syntax error
@@ -92,11 +93,9 @@ def redis_order_is_defined(cmd: Cmd) -> bool:
         else:
             return True  # a syntax error
         j += 1
-    if by is None:
-        return True
-    if b"*" in by:
-        return not alpha
-    return key != b"k1" or store  # a set with STORE is sorted (ALPHA) as Redis forces
+    if dontsort:
+        return key != b"k1" or store  # a set with STORE is sorted (ALPHA) as Redis forces
+    return by is None or not alpha
 
 
 def _is_long(arg: bytes) -> bool:

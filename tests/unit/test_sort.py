@@ -79,7 +79,7 @@ def test_command_getkeys_finds_the_store_key(client: Client) -> None:
 def test_alpha_by_ties_with_limit_keep_redis_partial_quicksort_order(client: Client) -> None:
     # BY + LIMIT: Redis sorts with its partial quicksort (src/pqsort.c), which is not
     # stable; equal (here missing or equal) weights come out in its order, not the list's.
-    run(client, "RPUSH", "sl", *"3 1 2 b a 10 1 2 3 a b c d e f".split())
+    run(client, "RPUSH", "sl", 3, 1, 2, "b", "a", 10, 1, 2, 3, "a", "b", "c", "d", "e", "f")
     assert run(client, "SORT", "sl", "BY", "nokey_*", "ALPHA", "LIMIT", 0, 5) == [
         b"f", b"1", b"2", b"b", b"a"
     ]  # fmt: skip
@@ -92,3 +92,13 @@ def test_alpha_by_ties_with_limit_keep_redis_partial_quicksort_order(client: Cli
     assert run(client, "SORT", "sl", "BY", "nokey_*", "ALPHA") == [
         b"3", b"1", b"2", b"b", b"a", b"10", b"1", b"2", b"3", b"a", b"b", b"c", b"d", b"e", b"f"
     ]  # fmt: skip
+
+
+def test_a_constant_by_skips_sorting_even_before_a_pattern(client: Client) -> None:
+    # Redis sets "dontsort" at a BY without "*" and never clears it: the last BY is the
+    # pattern, but nothing is sorted.
+    run(client, "LPUSH", "k1", 1, 2)
+    run(client, "MSET", "w_1", 1, "w_2", 2)
+    assert run(client, "SORT", "k1", "BY", "nosort", "BY", "w_*") == [b"2", b"1"]
+    assert run(client, "SORT", "k1", "BY", "w_*", "BY", "nosort", "DESC") == [b"1", b"2"]
+    assert run(client, "SORT", "k1", "BY", "w_*", "DESC") == [b"2", b"1"]
