@@ -27,12 +27,19 @@ the logs of the servers still running are added to its report.
 ``RCTEST_IMPL=redis pytest tests/integration`` runs the "respcache" servers as
 redis-server: the tests checked against the oracle. Hypothesis profiles:
 ``HYPOTHESIS_PROFILE=ci`` (the default when ``CI`` is set: derandomized), ``dev``.
+
+``@pytest.mark.slow`` marks soak and long-fuzz runs whose coverage the default run has
+too (e.g. the chaos run with a random seed, next to the replayed regression seeds). They
+are skipped, saying so, unless ``--runslow`` or ``RCTEST_SLOW=1`` is given; CI does not
+run them. A test that is merely long but covers something nothing else does is *not*
+marked slow: it runs everywhere.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,22 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from support import RawConnection, ServerFactory, ServerProcess, failure_report, live_servers
+
+
+def _cache_the_servers_bytecode() -> None:
+    """Let the processes the tests start (servers, CLIs) cache their bytecode.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as in some CI and sandboxed shells) every
+    ``python -m respcache`` compiled the whole package again: a start took 0.6-0.8 s
+    instead of 0.2-0.4 s, a minute over the suite. The cache goes to a directory of its
+    own (``PYTHONPYCACHEPREFIX``), not into the source tree; one set by the caller wins.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    prefix = Path(tempfile.gettempdir()) / f"respcache-tests-pycache-{os.getuid()}"
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(prefix))
+
+
+_cache_the_servers_bytecode()
 
 settings.register_profile(
     "ci",
@@ -50,6 +73,31 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow (soak and long-fuzz runs; or RCTEST_SLOW=1)",
+    )
+
+
+def run_slow(config: pytest.Config) -> bool:
+    return bool(config.getoption("--runslow")) or os.environ.get("RCTEST_SLOW", "") not in (
+        "",
+        "0",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if run_slow(config):
+        return
+    skip = pytest.mark.skip(reason="slow (a soak run): --runslow or RCTEST_SLOW=1 runs it")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
 
 
 def _safe_name(name: str) -> str:

@@ -7,7 +7,11 @@ elements themselves or by ``BY`` pattern weights (``*`` substituted once, ``->fi
 for a hash field); a ``BY`` without ``*`` skips sorting and keeps the native order
 (lists, sorted sets; a set is then sorted ALPHA when storing, as Redis forces).
 Python's sort is stable like glibc's merge-sort ``qsort``, so equal ALPHA weights keep
-the input order. As in Redis, sorting a sorted set converts it to a skiplist for good.
+the input order. With ``BY`` and a ``LIMIT`` narrower than the whole input Redis sorts
+with its own partial quicksort (``src/pqsort.c``), which is not stable: :func:`pqsort`
+is a port of it, used where ties are visible (ALPHA ``BY``: equal or missing weights;
+numeric ties are broken by the elements' bytes, so only identical elements tie). As in
+Redis, sorting a sorted set converts it to a skiplist for good.
 
 ``SORT ... STORE`` is a write (a list, or the key deleted when the result is empty) and is
 replicated as it is; without STORE nothing changes and nothing is replicated.
@@ -16,7 +20,8 @@ replicated as it is; without STORE nothing changes and nothing is replicated.
 from __future__ import annotations
 
 import math
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
@@ -32,6 +37,8 @@ from respcache.store.values import HashValue, ListValue, SetValue
 from respcache.store.zset import ZSetValue
 
 _WHITESPACE: Final = b" \t\n\v\f\r"
+
+T = TypeVar("T")
 
 
 def lookup_by_pattern(db: Database, pattern: bytes, subst: bytes) -> bytes | None:
@@ -77,6 +84,81 @@ def _alpha_key(value: bytes) -> bytes:
     return value.split(b"\0", 1)[0]
 
 
+def _med3(v: list[T], a: int, b: int, c: int, cmp: Callable[[T, T], int]) -> int:
+    if cmp(v[a], v[b]) < 0:
+        return b if cmp(v[b], v[c]) < 0 else (c if cmp(v[a], v[c]) < 0 else a)
+    return b if cmp(v[b], v[c]) > 0 else (a if cmp(v[a], v[c]) < 0 else c)
+
+
+def _vecswap(v: list[T], a: int, b: int, n: int) -> None:
+    for i in range(n):
+        v[a + i], v[b + i] = v[b + i], v[a + i]
+
+
+def pqsort(v: list[T], cmp: Callable[[T, T], int], lrange: int, rrange: int) -> None:
+    """Redis's ``pqsort`` (``src/pqsort.c``: Bentley & McIlroy's quicksort that only goes
+    into the parts overlapping ``[lrange, rrange]``), in place, step for step, so that
+    equal elements end in Redis's order. The parts are disjoint: the order they are
+    sorted in (C recursion, here a stack) does not change the result."""
+    parts = [(0, len(v))]
+    while parts:
+        a, n = parts.pop()
+        if n < 7:
+            for pm in range(a + 1, a + n):
+                pl = pm
+                while pl > a and cmp(v[pl - 1], v[pl]) > 0:
+                    v[pl], v[pl - 1] = v[pl - 1], v[pl]
+                    pl -= 1
+            continue
+        pm = a + n // 2
+        if n > 7:
+            pl = a
+            pn = a + n - 1
+            if n > 40:
+                d = n // 8
+                pl = _med3(v, pl, pl + d, pl + 2 * d, cmp)
+                pm = _med3(v, pm - d, pm, pm + d, cmp)
+                pn = _med3(v, pn - 2 * d, pn - d, pn, cmp)
+            pm = _med3(v, pl, pm, pn, cmp)
+        v[a], v[pm] = v[pm], v[a]
+        pa = pb = a + 1
+        pc = pd = a + n - 1
+        while True:
+            while pb <= pc:
+                result = cmp(v[pb], v[a])
+                if result > 0:
+                    break
+                if result == 0:
+                    v[pa], v[pb] = v[pb], v[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc:
+                result = cmp(v[pc], v[a])
+                if result < 0:
+                    break
+                if result == 0:
+                    v[pc], v[pd] = v[pd], v[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            v[pb], v[pc] = v[pc], v[pb]
+            pb += 1
+            pc -= 1
+        pn = a + n
+        r = min(pa - a, pb - pa)
+        _vecswap(v, a, pb - r, r)
+        r = min(pd - pc, pn - pd - 1)
+        _vecswap(v, pb, pn - r, r)
+        for lo, size in ((a, pb - pa), (pn - (pd - pc), pd - pc)):
+            if size > 1 and _overlaps(lo, lo + size - 1, lrange, rrange):
+                parts.append((lo, size))
+
+
+def _overlaps(lo: int, hi: int, lrange: int, rrange: int) -> bool:
+    return not ((lrange < lo and rrange < lo) or (lrange > hi and rrange > hi))
+
+
 def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -115,8 +197,9 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
             j += 1
         elif arg == b"by" and left >= 1:
             sortby = argv[j + 1]
-            dontsort = b"*" not in sortby
-            if not dontsort:
+            if b"*" not in sortby:
+                dontsort = True  # for good, as in Redis: a later BY pattern does not undo it
+            else:
                 refuse_pattern("BY")
             j += 1
         elif arg == b"get" and left >= 1:
@@ -176,18 +259,28 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Reply:
                 else:
                     elements.sort(key=_alpha_key, reverse=desc)
             else:
-                by_values = [lookup_by_pattern(db, sortby, e) for e in elements]
-                order = list(range(len(elements)))
                 binary = store is not None
+                keyed_by: list[tuple[bytes | None, bytes]] = []
+                for e in elements:
+                    by = lookup_by_pattern(db, sortby, e)
+                    keyed_by.append((by if by is None or binary else _alpha_key(by), e))
+                if start != 0 or end != size - 1:
+                    sign = -1 if desc else 1
 
-                def alpha_cmp(i: int) -> tuple[int, bytes]:
-                    v = by_values[i]
-                    if v is None:
-                        return (0, b"")
-                    return (1, v if binary else _alpha_key(v))
+                    def alpha_cmp(
+                        x: tuple[bytes | None, bytes], y: tuple[bytes | None, bytes]
+                    ) -> int:
+                        a, b = x[0], y[0]
+                        if a is None or b is None:
+                            return 0 if a is b else (-sign if a is None else sign)
+                        return sign * ((a > b) - (a < b))
 
-                order.sort(key=alpha_cmp, reverse=desc)
-                elements = [elements[i] for i in order]
+                    pqsort(keyed_by, alpha_cmp, start, end)
+                else:
+                    keyed_by.sort(
+                        key=lambda kv: (0, b"") if kv[0] is None else (1, kv[0]), reverse=desc
+                    )
+                elements = [e for _by, e in keyed_by]
         else:
             keyed: list[tuple[float, bytes]] = []
             for element in elements:

@@ -1,13 +1,14 @@
-"""Whole chaos runs: the CI short run against respcache, and the machinery against redis-server.
+"""Whole chaos runs: regression seeds and a random-seed run against respcache, the machinery.
 
-``test_short_run`` is the suite's short run (about two minutes) against the
-ZooKeeper-led respcache cluster. It *skips*, saying why, while the cluster
-cannot elect a leader (the server not yet wired to ZooKeeper); once it can,
-a violation fails the test with the seed and the command that replays it.
-Set ``RESPCACHE_CHAOS_SEED`` to run it with a given seed.
+``REGRESSION_SEEDS`` lists seeds of runs that once found a bug (fixed in respcache
+since): each is replayed as its own test, in every run (CI included): the ZooKeeper-led
+respcache cluster under the nemesis, end to end, with a schedule that is known to bite.
 
-``REGRESSION_SEEDS`` lists seeds of runs that once found a bug (fixed in
-respcache since): each is replayed as its own test.
+``test_short_run`` is the same run (about two minutes) with a *random* seed: a soak
+run that looks for new bugs, marked ``slow`` (``--runslow`` or ``RCTEST_SLOW=1``; CI
+leaves it out, the regression seeds cover the same machinery). It *skips*, saying why,
+while the cluster cannot elect a leader; a violation fails the test with the seed and
+the command that replays it. Set ``RESPCACHE_CHAOS_SEED`` to run it with a given seed.
 
 The runs of a fixed primary with replicas prove the harness end to end: under
 faults that lose nothing redis-server (the oracle) and respcache's Redis-style
@@ -89,7 +90,6 @@ def test_short_run(tmp_path: Path) -> None:
         assert result.network_mode == "netns"
 
 
-@pytest.mark.slow
 @pytest.mark.cluster
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("seed", sorted(REGRESSION_SEEDS))
@@ -101,7 +101,6 @@ def test_regression_seed(tmp_path: Path, seed: int) -> None:
 # --------------------------------------------------------------------------- the machinery
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("server", ["redis", "respcache"])
 def test_a_fixed_primary_under_faults_that_lose_nothing_passes(tmp_path: Path, server: str) -> None:
@@ -149,7 +148,6 @@ def test_a_fixed_primary_under_faults_that_lose_nothing_passes(tmp_path: Path, s
     assert "seed 1234" in report and "## Faults" in report and "--seed 1234" in report
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_killing_a_redis_primary_without_persistence_is_caught(tmp_path: Path) -> None:
     result = run(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.backoff import ConstantBackoff
+from redis.backoff import ConstantBackoff, NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 from support import ServerProcess, start_respcache, wait_until
@@ -214,7 +214,13 @@ class NodeCluster:
     # --- clients -------------------------------------------------------------------------
 
     def sentinel(self) -> Sentinel:
-        return Sentinel([("127.0.0.1", n.port) for n in self.nodes], socket_timeout=2.0)
+        # A node that is down is skipped at once (Sentinel asks the next one): no
+        # retries with backoff on the connections to the Sentinels themselves.
+        return Sentinel(
+            [("127.0.0.1", n.port) for n in self.nodes],
+            sentinel_kwargs={"socket_timeout": 2.0, "retry": Retry(NoBackoff(), 0)},
+            socket_timeout=2.0,
+        )
 
     def master_client(self, retries: int = 100) -> Any:
         """A redis-py Sentinel client for the cluster's master, retrying connection errors."""

@@ -20,7 +20,7 @@ from support.net import free_port
 
 from respcache.coordination.zkserver import ZooKeeperServer
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = pytest.mark.cluster
 
 EXECABORT_READ = b"EXECABORT Transaction discarded because of: " + NOT_LEADER_READ
 EXECABORT_PREVIOUS = b"EXECABORT Transaction discarded because of previous errors."

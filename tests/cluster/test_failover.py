@@ -31,7 +31,7 @@ from support import ConnectionClosed, ServerProcess, wait_until
 
 from respcache.coordination.zkserver import ZooKeeperServer
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = pytest.mark.cluster
 
 
 def write_keys(client: Any, prefix: str, count: int) -> list[str]:

@@ -19,7 +19,7 @@ from support import ServerProcess, wait_until
 
 from respcache.coordination.zkserver import ZooKeeperServer
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = pytest.mark.cluster
 
 
 def call(node: ServerProcess, *args: str | int) -> bytes:

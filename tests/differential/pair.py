@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import ConnectionClosed, RawConnection, Reply, ServerProcess
+from support import ConnectionClosed, RawConnection, Reply, ServerProcess, encode_command
 
 CLOSED = Reply("!", b"(connection closed by the server)")
 
@@ -79,14 +79,17 @@ class Pair:
                 )
 
     def run(self, argv: tuple[bytes, ...]) -> tuple[Reply, Reply]:
-        """Send to redis-server, then to respcache; the two replies."""
+        """Send to both servers (they work at the same time), then read both replies."""
         assert self.theirs is not None and self.ours is not None
+        frame = encode_command(argv)
+        self.theirs.send_raw(frame)
+        self.ours.send_raw(frame)
         try:
-            theirs = self.theirs.call(*argv)
+            theirs = self.theirs.read_reply()
         except ConnectionClosed:
             theirs = CLOSED
         try:
-            ours = self.ours.call(*argv)
+            ours = self.ours.read_reply()
         except ConnectionClosed:
             ours = CLOSED
         except TimeoutError as err:

@@ -260,7 +260,6 @@ class Writers:
                 self.acked[n] += 1
 
 
-@pytest.mark.slow
 def test_full_sync_of_a_large_dataset_under_concurrent_writes(
     cluster: Callable[..., Cluster],
 ) -> None:

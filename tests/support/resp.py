@@ -77,6 +77,11 @@ class Incomplete(Exception):
     """The buffer does not yet hold a whole reply."""
 
 
+_KIND = [chr(i) for i in range(256)]
+_SCALARS = frozenset(b"+-:,(#")
+_BULKS = frozenset(b"$=!")
+
+
 def parse_reply(buf: bytes, pos: int = 0) -> tuple[Reply, int]:
     """Parse one reply from ``buf[pos:]``; returns it and the position after it."""
     end = buf.find(CRLF, pos)
@@ -100,10 +105,33 @@ def parse_reply(buf: bytes, pos: int = 0) -> tuple[Reply, int]:
         count = int(line)
         if count < 0:
             return Reply(kind, None), pos
-        items = []
+        # Scalar and bulk elements are parsed inline: arrays of thousands of
+        # elements (PFDEBUG GETREG, LRANGE, a SCAN page) are common in tests.
+        items: list[Reply] = []
+        append = items.append
+        find = buf.find
         for _ in range(count):
-            item, pos = parse_reply(buf, pos)
-            items.append(item)
+            end = find(CRLF, pos)
+            if end < 0:
+                raise Incomplete
+            byte = buf[pos]
+            if byte in _SCALARS:
+                append(Reply(_KIND[byte], buf[pos + 1 : end]))
+                pos = end + 2
+            elif byte in _BULKS:
+                length = int(buf[pos + 1 : end])
+                start = end + 2
+                if length < 0:
+                    append(Reply(_KIND[byte], None))
+                    pos = start
+                    continue
+                pos = start + length + 2
+                if len(buf) < pos:
+                    raise Incomplete
+                append(Reply(_KIND[byte], buf[start : pos - 2]))
+            else:
+                item, pos = parse_reply(buf, pos)
+                append(item)
         return Reply(kind, items), pos
     if kind in ("%", "|"):
         count = int(line)

@@ -177,7 +177,7 @@ class ServerProcess:
                 return
             except (OSError, ConnectionError, TimeoutError, Exception) as err:
                 last_error = err
-                time.sleep(0.05)
+                time.sleep(0.01)
         raise ServerStartError(
             f"{self.name} did not answer PING within {timeout}s ({last_error!r})\n"
             f"argv: {shlex.join(self.argv)}\n--- log ---\n{self.log_text()}"
@@ -281,19 +281,32 @@ class ServerProcess:
     # --- clients ------------------------------------------------------------------------
 
     def client(self, **kwargs: Any) -> Any:
-        """A redis-py ``Redis`` (RESP2 unless ``protocol=3``), closed by the caller."""
+        """A redis-py ``Redis`` (RESP2 unless ``protocol=3``), closed by the caller.
+
+        It retries a failed call once, at once (``retry=`` overrides): redis-py's own
+        default (ten retries, backing off up to a second) spends seconds before a test
+        that expects the connection to drop (SHUTDOWN, a deleted user, a killed
+        server) sees its ``ConnectionError``.
+        """
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         kwargs.setdefault("password", self.password)
         kwargs.setdefault("socket_timeout", 30)
+        kwargs.setdefault("retry", Retry(NoBackoff(), 1))
         return redis.Redis(host=self.host, port=self.port, **kwargs)
 
     def async_client(self, **kwargs: Any) -> Any:
-        """A ``redis.asyncio.Redis``; create it inside the running event loop."""
+        """A ``redis.asyncio.Redis``; create it inside the running event loop (retries
+        as :meth:`client`)."""
         import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         kwargs.setdefault("password", self.password)
         kwargs.setdefault("socket_timeout", 30)
+        kwargs.setdefault("retry", Retry(NoBackoff(), 1))
         return redis.asyncio.Redis(host=self.host, port=self.port, **kwargs)
 
     def raw(self, timeout: float = 10.0, source: tuple[str, int] | None = None) -> RawConnection:

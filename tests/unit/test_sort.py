@@ -74,3 +74,31 @@ def test_command_getkeys_finds_the_store_key(client: Client) -> None:
         client, "COMMAND", "GETKEYS", "SORT", "abc", "GET", "store", "store", "x", "store", "y"
     ) == [b"abc", b"y"]
     assert run(client, "COMMAND", "GETKEYS", "SORT_RO", "abc", "STORE", "def") == [b"abc"]
+
+
+def test_alpha_by_ties_with_limit_keep_redis_partial_quicksort_order(client: Client) -> None:
+    # BY + LIMIT: Redis sorts with its partial quicksort (src/pqsort.c), which is not
+    # stable; equal (here missing or equal) weights come out in its order, not the list's.
+    run(client, "RPUSH", "sl", 3, 1, 2, "b", "a", 10, 1, 2, 3, "a", "b", "c", "d", "e", "f")
+    assert run(client, "SORT", "sl", "BY", "nokey_*", "ALPHA", "LIMIT", 0, 5) == [
+        b"f", b"1", b"2", b"b", b"a"
+    ]  # fmt: skip
+    assert run(client, "SORT", "sl", "BY", "nokey_*", "ALPHA", "DESC", "LIMIT", 1, 5) == [
+        b"1", b"2", b"b", b"a", b"10"
+    ]  # fmt: skip
+    run(client, "MSET", "w_1", 5, "w_2", 5)
+    assert run(client, "SORT", "sl", "BY", "w_*", "ALPHA", "LIMIT", 0, 3) == [b"3", b"c", b"d"]
+    # The whole range: a stable sort, as glibc's qsort.
+    assert run(client, "SORT", "sl", "BY", "nokey_*", "ALPHA") == [
+        b"3", b"1", b"2", b"b", b"a", b"10", b"1", b"2", b"3", b"a", b"b", b"c", b"d", b"e", b"f"
+    ]  # fmt: skip
+
+
+def test_a_constant_by_skips_sorting_even_before_a_pattern(client: Client) -> None:
+    # Redis sets "dontsort" at a BY without "*" and never clears it: the last BY is the
+    # pattern, but nothing is sorted.
+    run(client, "LPUSH", "k1", 1, 2)
+    run(client, "MSET", "w_1", 1, "w_2", 2)
+    assert run(client, "SORT", "k1", "BY", "nosort", "BY", "w_*") == [b"2", b"1"]
+    assert run(client, "SORT", "k1", "BY", "w_*", "BY", "nosort", "DESC") == [b"1", b"2"]
+    assert run(client, "SORT", "k1", "BY", "w_*", "DESC") == [b"2", b"1"]
