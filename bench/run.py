@@ -8,7 +8,9 @@
 
 Both servers run on free loopback ports for the whole run (respcache with
 ``--save '' --loglevel warning``, redis-server also with ``--appendonly no``); each
-measurement runs against one server at a time, so the idle one costs nothing.
+measurement runs against one server at a time, so the idle one costs nothing. With
+``--repeat N`` the servers take turns N times and each figure is the median: on a
+shared 2-core machine single runs vary by 20% and more.
 The results are printed as a markdown table and written to
 ``bench/results/<UTC timestamp>.json``.
 
@@ -18,6 +20,8 @@ Scenarios (``-s``, repeatable; default all):
     ``redis-benchmark -t get,set -c 50 -n 200000 -r 100000 -d 100``
 ``get-set-P16``
     the same with ``-P 16`` (pipelining)
+``types``
+    ``-t incr,lpush,lpop,sadd,hset,zadd`` with the same arguments (unpipelined)
 ``memory``
     RSS of each process after storing 1,000,000 keys (``key:000000000001``...) with
     100-byte values, written by a pipelined filler (``bench/fill.py``); also the
@@ -132,16 +136,21 @@ class Throughput(Scenario):
     def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
         bench_args = self.arguments(args)
         result: dict[str, Any] = {"command": "redis-benchmark " + " ".join(bench_args), "rps": {}}
-        for label, server in servers.each():
-            runs: list[dict[str, float]] = []
-            for _ in range(args.repeat):
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in servers.each()}
+        order = servers.each()
+        for _ in range(args.repeat):
+            # The servers take turns (A B, then B A...): a neighbour's burst on the
+            # shared cores then falls on both alike, not on one server's whole series.
+            for label, server in order:
                 flushall(server)
-                runs.append(redis_benchmark(server, bench_args))
+                runs[label].append(redis_benchmark(server, bench_args))
+            order = order[::-1]
+        for label, series in runs.items():
             # The median run of each test (a 2-core machine is noisy).
             result["rps"][label] = {
-                test: statistics.median(run[test] for run in runs) for test in runs[0]
+                test: statistics.median(run[test] for run in series) for test in series[0]
             }
-            result.setdefault("runs", {})[label] = runs
+        result["runs"] = runs
         return result
 
     def table(self, result: dict[str, Any]) -> list[list[str]]:
@@ -225,11 +234,13 @@ class Memory(Scenario):
 
 
 BASE = ["-t", "get,set", "-c", "50", "-n", "200000", "-r", "100000", "-d", "100"]
+TYPES = [*BASE[:1], "incr,lpush,lpop,sadd,hset,zadd", *BASE[2:]]
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Throughput("get-set", "redis-benchmark " + " ".join(BASE), bench_args=BASE),
         Throughput("get-set-P16", "the same, pipelined 16", bench_args=[*BASE, "-P", "16"]),
+        Throughput("types", "redis-benchmark " + " ".join(TYPES), bench_args=TYPES),
         Memory("memory", "RSS for 1,000,000 keys of 100 bytes"),
     )
 }
@@ -252,6 +263,8 @@ def environment() -> dict[str, Any]:
         loop = "asyncio"
     return {
         "cpus": os.cpu_count(),
+        # Other processes share the cores (the ratio is the figure to read, not the rps).
+        "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "event_loop": loop,
         "redis": output(["redis-server", "--version"]),
@@ -300,7 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         servers.respcache.stop()
         servers.redis.stop()
+    report["environment"]["loadavg_at_end"] = os.getloadavg()
     table = markdown(rows)
+    load = report["environment"]
+    table += (
+        f"\n\n{load['cpus']} CPUs, load average {load['loadavg_at_start'][0]:.1f} at start, "
+        f"{load['loadavg_at_end'][0]:.1f} at end; median of {args.repeat} alternating run(s)"
+    )
     print(table)
     report["markdown"] = table
     out = args.output or RESULTS / (report["time"].replace(":", "").replace("+0000", "Z") + ".json")
