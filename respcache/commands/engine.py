@@ -67,6 +67,9 @@ PUBSUB_ALLOWED = frozenset(
 )
 # Commands that run at once inside MULTI instead of being queued.
 MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+CLOCK_HOLD_NS = 1_000_000
+"""Within a connection's batch the cached clock is taken again once it is this old (1 ms,
+the resolution of ``now_ms``) instead of before every command (``Keyspace.hold_clock``)."""
 
 
 @dataclass
@@ -125,6 +128,27 @@ Refusal = CommandError | Hold | Forward
 GateStep = Callable[[Client, CommandSpec, list[bytes], bool, bool], Refusal | None]
 """One admission step: (client, spec, argv, writes, reads) → refusal or None. ``writes`` and
 ``reads`` are the command's flags, or for EXEC its queued commands'."""
+
+_GateFunction = Callable[..., "Refusal | None"]
+
+
+def refuses_only(
+    applies: Callable[[CommandSpec], bool],
+) -> Callable[[_GateFunction], _GateFunction]:
+    """Mark a gate step that can only ever refuse commands for which ``applies(spec)``.
+
+    The engine then leaves the step out of the admission of every other command
+    (the plans are computed once per command spec, see ``Engine._gate_plan``).
+    ``applies`` sees only the spec, never the client or the node's state: it must be
+    true for every spec the step could refuse in any state. A step without the mark
+    runs for every command. EXEC always runs every step (its flags are its queue's).
+    """
+
+    def mark(step: _GateFunction) -> _GateFunction:
+        step.refuses_only = applies  # type: ignore[attr-defined]
+        return step
+
+    return mark
 
 
 def command_table(config: Config) -> dict[str, CommandSpec]:
@@ -263,6 +287,10 @@ class Engine:
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
         ]
         """The admission stage, in order; one more gate is one more line."""
+        self._gate_plans: dict[int, tuple[GateStep, ...]] = {}
+        """Per command spec (by id): the steps of :attr:`gates` that may refuse it."""
+        self._gate_plans_of: tuple[GateStep, ...] = ()
+        """The :attr:`gates` the plans were computed from (a changed list recomputes them)."""
         tuning.follow(config)
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
@@ -361,11 +389,13 @@ class Engine:
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
             return self._reject(client, wrong_arity(spec.name), spec)
+        node = self.node
+        standalone = type(node) is Standalone  # its reveals_data/executed are constants
         if client.is_master:
             # The replication apply path: the leader's stream passes no gate.
             self.reveals_data = False
         else:
-            self.reveals_data = self.node.reveals_data(client, spec)
+            self.reveals_data = True if standalone else node.reveals_data(client, spec)
             verdict = self._admit(client, spec, argv)
             if verdict is not None:
                 return verdict
@@ -373,12 +403,12 @@ class Engine:
         if queue is not None and spec.name not in MULTI_IMMEDIATE:
             queue.append((spec, argv))
             return QUEUED
-        if client.is_master:
+        if client.is_master or standalone:
             reply = self.call(client, spec, argv)
         else:
             dirty = self.dirty
             reply = self.call(client, spec, argv)
-            self.node.executed(client, spec, self.dirty != dirty)
+            node.executed(client, spec, self.dirty != dirty)
         if self.ready:
             self.serve_ready()
         return reply
@@ -399,13 +429,33 @@ class Engine:
         else:
             writes = spec.is_write
             reads = "readonly" in spec.flags
-        for gate in self.gates:
+        plan = self._gate_plans.get(id(spec))
+        if plan is None or len(self.gates) != len(self._gate_plans_of):
+            plan = self._gate_plan(spec)
+        for gate in plan:
             verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:
                 if type(verdict) is CommandError:
                     return self._refuse(client, verdict, spec)
                 return verdict
         return None
+
+    def _gate_plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
+        """The steps of :attr:`gates` that may refuse ``spec`` (see :func:`refuses_only`)."""
+        gates = tuple(self.gates)
+        if gates != self._gate_plans_of:
+            self._gate_plans.clear()
+            self._gate_plans_of = gates
+        if spec.name == "exec":  # its flags are its queue's: every step decides
+            plan = gates
+        else:
+            plan = tuple(
+                gate
+                for gate in gates
+                if (applies := getattr(gate, "refuses_only", None)) is None or applies(spec)
+            )
+        self._gate_plans[id(spec)] = plan
+        return plan
 
     def _refuse(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
         if client.multi is not None:
@@ -415,6 +465,7 @@ class Engine:
                 client.multi_error = True
         return self._reject(client, err, spec)
 
+    @refuses_only(lambda spec: not spec.no_auth)
     def _gate_auth(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -424,6 +475,7 @@ class Engine:
             return CommandError(NOAUTH)
         return None
 
+    @refuses_only(lambda spec: spec.protected_by is not None)
     def _gate_protected(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -440,6 +492,7 @@ class Engine:
         self.log_acl(client, denied.reason, denied.object, client.user.name)
         return CommandError(denied.message)
 
+    @refuses_only(lambda spec: "no_multi" in spec.flags)
     def _gate_no_multi(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -476,6 +529,7 @@ class Engine:
                 denyoom = True  # queueing may use unlimited memory: refused too
         return CommandError(OOM) if denyoom else None
 
+    @refuses_only(lambda spec: spec.is_write or spec.name == "ping")
     def _gate_misconf(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -496,6 +550,7 @@ class Engine:
             return CommandError(READONLY)
         return None
 
+    @refuses_only(lambda spec: spec.name.partition("|")[0] not in PUBSUB_ALLOWED)
     def _gate_pubsub(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -567,11 +622,14 @@ class Engine:
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""
         ks = self.keyspace
-        ks.update_clock()
+        start = time.perf_counter_ns()
+        if start > ks.clock_held_until_ns:
+            ks.update_clock()
+            if ks.clock_held_until_ns:  # in a batch: the clock stands another millisecond
+                ks.clock_held_until_ns = start + CLOCK_HOLD_NS
         if client.no_touch:
             ks.no_touch = True
         dirty = self.dirty
-        start = time.perf_counter_ns()
         handler = spec.handler
         assert handler is not None
         try:
@@ -612,11 +670,11 @@ class Engine:
             if propagate is not None:
                 client.propagate_as = None
                 self.propagate(client.db.id, propagate)
-            else:
-                self.propagate(client.db.id, [argv])
+            elif self.propagator is not None:
+                self.propagator(client.db.id, [argv])
         elif client.propagate_as is not None:
             client.propagate_as = None
-        if isinstance(reply, Blocked):
+        if type(reply) is Blocked:
             reply.spec = spec
             reply.argv = argv
             reply.db = client.db.id
