@@ -145,10 +145,15 @@ def refuses_only(
     """
 
     def mark(step: _GateFunction) -> _GateFunction:
-        step.refuses_only = applies  # type: ignore[attr-defined]
+        # By name, not as an attribute of the function: compiled methods (mypyc) take none.
+        _REFUSES_ONLY[step.__qualname__] = applies
         return step
 
     return mark
+
+
+_REFUSES_ONLY: dict[str, Callable[[CommandSpec], bool]] = {}
+"""The marks of :func:`refuses_only`, by the step's ``__qualname__``."""
 
 
 def command_table(config: Config) -> dict[str, CommandSpec]:
@@ -452,7 +457,8 @@ class Engine:
             plan = tuple(
                 gate
                 for gate in gates
-                if (applies := getattr(gate, "refuses_only", None)) is None or applies(spec)
+                if (applies := _REFUSES_ONLY.get(getattr(gate, "__qualname__", ""))) is None
+                or applies(spec)
             )
         self._gate_plans[id(spec)] = plan
         return plan
