@@ -376,8 +376,10 @@ class Engine:
             tracking.after_reply()
         if client.tracking is not None:
             tracking.current = client  # its own invalidations wait for its reply
+        spec = self._lookup_cache.get(argv[0])  # lookup's cache, inlined: the common case
         try:
-            spec = self.lookup(argv)
+            if spec is None or spec.subcommands:
+                spec = self.lookup(argv)
         except CommandError as err:
             self.reveals_data = False
             return self._reject(client, err, None)
@@ -511,8 +513,11 @@ class Engine:
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
+        node = self.node
+        if type(node) is Standalone:  # routes nothing
+            return None
         queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
-        return self.node.route(client, spec, writes, writes or reads, queued)
+        return node.route(client, spec, writes, writes or reads, queued)
 
     def _gate_oom(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
@@ -520,7 +525,8 @@ class Engine:
         ks = self.keyspace
         if not ks.maxmemory:
             return None
-        ks.update_clock()
+        if not ks.clock_held_until_ns:  # (in a batch, the batch's clock)
+            ks.update_clock()
         ks.evict()
         if ks.events:
             self.flush_store_events()
@@ -578,9 +584,11 @@ class Engine:
         """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
         if client.is_replica:
             return None  # replicas are never paused
-        hold = self.node.hold(client, spec, writes, writes or reads)
-        if hold is not None:
-            return hold
+        node = self.node
+        if type(node) is not Standalone:  # (which holds nothing)
+            hold = node.hold(client, spec, writes, writes or reads)
+            if hold is not None:
+                return hold
         if self.pause.type:
             may_replicate = writes or "may_replicate" in spec.flags
             if not may_replicate and client.multi is not None and spec.name == "exec":
