@@ -8,7 +8,9 @@
 
 Both servers run on free loopback ports for the whole run (respcache with
 ``--save '' --loglevel warning``, redis-server also with ``--appendonly no``); each
-measurement runs against one server at a time, so the idle one costs nothing.
+measurement runs against one server at a time, so the idle one costs nothing. With
+``--repeat N`` the servers take turns N times and each figure is the median: on a
+shared 2-core machine single runs vary by 20% and more.
 The results are printed as a markdown table and written to
 ``bench/results/<UTC timestamp>.json``.
 
@@ -18,10 +20,16 @@ Scenarios (``-s``, repeatable; default all):
     ``redis-benchmark -t get,set -c 50 -n 200000 -r 100000 -d 100``
 ``get-set-P16``
     the same with ``-P 16`` (pipelining)
+``types``
+    ``-t incr,lpush,lpop,sadd,hset,zadd`` with the same arguments (unpipelined)
 ``memory``
     RSS of each process after storing 1,000,000 keys (``key:000000000001``...) with
     100-byte values, written by a pipelined filler (``bench/fill.py``); also the
     per-key cost and respcache's own estimate (``INFO memory`` ``used_memory``).
+
+``--variant base=HEAD~3`` (or ``compiled=/tmp/dir``) adds another respcache build to
+the throughput scenarios of the same run: before/after figures against one redis-server
+under the same neighbours.
 
 A new scenario is a :class:`Scenario` subclass added to :data:`SCENARIOS`
 (e.g. a replication scenario would start a leader and followers in ``run`` and
@@ -37,9 +45,11 @@ import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +91,45 @@ def flushall(server: ServerProcess) -> None:
 class Servers:
     respcache: ServerProcess
     redis: ServerProcess
+    variants: dict[str, ServerProcess] = field(default_factory=dict)
+    """Other respcache builds (``--variant``), measured in the throughput scenarios."""
 
     def each(self) -> list[tuple[str, ServerProcess]]:
         return [("respcache", self.respcache), ("redis", self.redis)]
+
+    def throughput(self) -> list[tuple[str, ServerProcess]]:
+        return [*self.each(), *self.variants.items()]
+
+    def stop(self) -> None:
+        for _, server in self.throughput():
+            server.stop()
+
+
+def start_variant(spec: str, tmp: Path) -> tuple[str, ServerProcess]:
+    """``LABEL=REV`` (a git revision of this repository's ``respcache/``) or ``LABEL=DIR``
+    (a directory holding a ``respcache`` package, e.g. a mypyc-compiled copy)."""
+    label, _, source = spec.partition("=")
+    if not label or not source:
+        raise SystemExit(f"--variant {spec!r}: expected LABEL=REV or LABEL=DIR")
+    path = Path(source)
+    if not (path / "respcache" / "__init__.py").exists():
+        path = tmp / label
+        path.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", source, "respcache"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True)
+    saved = os.environ.get("RCTEST_SERVER_CMD")
+    os.environ["RCTEST_SERVER_CMD"] = (
+        f"env PYTHONPATH={path.resolve()} {sys.executable} -m respcache"
+    )
+    try:
+        return label, start_respcache(name=f"respcache[{label}]")
+    finally:
+        if saved is None:
+            del os.environ["RCTEST_SERVER_CMD"]
+        else:
+            os.environ["RCTEST_SERVER_CMD"] = saved
 
 
 @dataclass
@@ -132,25 +178,36 @@ class Throughput(Scenario):
     def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
         bench_args = self.arguments(args)
         result: dict[str, Any] = {"command": "redis-benchmark " + " ".join(bench_args), "rps": {}}
-        for label, server in servers.each():
-            runs: list[dict[str, float]] = []
-            for _ in range(args.repeat):
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in servers.throughput()}
+        order = servers.throughput()
+        for _ in range(args.repeat):
+            # The servers take turns (A B, then B A...): a neighbour's burst on the
+            # shared cores then falls on both alike, not on one server's whole series.
+            for label, server in order:
                 flushall(server)
-                runs.append(redis_benchmark(server, bench_args))
+                runs[label].append(redis_benchmark(server, bench_args))
+            order = order[::-1]
+        for label, series in runs.items():
             # The median run of each test (a 2-core machine is noisy).
             result["rps"][label] = {
-                test: statistics.median(run[test] for run in runs) for test in runs[0]
+                test: statistics.median(run[test] for run in series) for test in series[0]
             }
-            result.setdefault("runs", {})[label] = runs
+        result["runs"] = runs
         return result
 
     def table(self, result: dict[str, Any]) -> list[list[str]]:
         rows = []
-        ours, theirs = result["rps"]["respcache"], result["rps"]["redis"]
-        for test in theirs:
-            a, b = ours.get(test), theirs[test]
-            ratio = f"{a / b:.2f}" if a else "-"
-            rows.append([f"{test} ({self.name})", f"{a:,.0f}" if a else "-", f"{b:,.0f}", ratio])
+        theirs = result["rps"]["redis"]
+        for label, ours in result["rps"].items():
+            if label == "redis":
+                continue
+            which = "" if label == "respcache" else f" [{label}]"
+            for test in theirs:
+                a, b = ours.get(test), theirs[test]
+                ratio = f"{a / b:.2f}" if a else "-"
+                rows.append(
+                    [f"{test} ({self.name}){which}", f"{a:,.0f}" if a else "-", f"{b:,.0f}", ratio]
+                )
         return rows
 
 
@@ -225,11 +282,13 @@ class Memory(Scenario):
 
 
 BASE = ["-t", "get,set", "-c", "50", "-n", "200000", "-r", "100000", "-d", "100"]
+TYPES = [*BASE[:1], "incr,lpush,lpop,sadd,hset,zadd", *BASE[2:]]
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Throughput("get-set", "redis-benchmark " + " ".join(BASE), bench_args=BASE),
         Throughput("get-set-P16", "the same, pipelined 16", bench_args=[*BASE, "-P", "16"]),
+        Throughput("types", "redis-benchmark " + " ".join(TYPES), bench_args=TYPES),
         Memory("memory", "RSS for 1,000,000 keys of 100 bytes"),
     )
 }
@@ -252,6 +311,8 @@ def environment() -> dict[str, Any]:
         loop = "asyncio"
     return {
         "cpus": os.cpu_count(),
+        # Other processes share the cores (the ratio is the figure to read, not the rps).
+        "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "event_loop": loop,
         "redis": output(["redis-server", "--version"]),
@@ -276,6 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per benchmark (median)")
     parser.add_argument("--quick", action="store_true", help="-n 20000 --keys 100000")
     parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=REV|DIR",
+        help="also measure another respcache build (a git revision, or a directory with a "
+        "respcache package) in the throughput scenarios, in the same run",
+    )
+    parser.add_argument(
         "--output", type=Path, default=None, help="JSON file (default: bench/results/)"
     )
     args = parser.parse_args(argv)
@@ -284,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         args.keys = args.keys or 100_000
     chosen = [SCENARIOS[name] for name in (args.scenario or list(SCENARIOS))]
 
+    tmp = Path(tempfile.mkdtemp(prefix="bench-variants-"))
     servers = Servers(respcache=start_respcache(), redis=start_redis())
+    for spec in args.variant:
+        label, server = start_variant(spec, tmp)
+        servers.variants[label] = server
     report: dict[str, Any] = {
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "environment": environment(),
@@ -298,9 +371,15 @@ def main(argv: list[str] | None = None) -> int:
             report["scenarios"][scenario.name] = result
             rows += scenario.table(result)
     finally:
-        servers.respcache.stop()
-        servers.redis.stop()
+        servers.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["environment"]["loadavg_at_end"] = os.getloadavg()
     table = markdown(rows)
+    load = report["environment"]
+    table += (
+        f"\n\n{load['cpus']} CPUs, load average {load['loadavg_at_start'][0]:.1f} at start, "
+        f"{load['loadavg_at_end'][0]:.1f} at end; median of {args.repeat} alternating run(s)"
+    )
     print(table)
     report["markdown"] = table
     out = args.output or RESULTS / (report["time"].replace(":", "").replace("+0000", "Z") + ".json")

@@ -78,6 +78,10 @@ MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset
 # Commands that may run a Lua script: they run on a greenlet of their own, which a
 # script past busy-reply-threshold leaves to let the event loop serve other clients.
 RUNS_SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "exec"})
+_perf_counter_ns = time.perf_counter_ns
+CLOCK_HOLD_NS = 1_000_000
+"""Within a connection's batch the cached clock is taken again once it is this old (1 ms,
+the resolution of ``now_ms``) instead of before every command (``Keyspace.hold_clock``)."""
 
 
 @dataclass
@@ -138,6 +142,32 @@ Refusal = CommandError | Hold | Forward
 GateStep = Callable[[Client, CommandSpec, list[bytes], bool, bool], Refusal | None]
 """One admission step: (client, spec, argv, writes, reads) → refusal or None. ``writes`` and
 ``reads`` are the command's flags, or for EXEC its queued commands'."""
+
+_GateFunction = Callable[..., "Refusal | None"]
+
+
+def refuses_only(
+    applies: Callable[[CommandSpec], bool],
+) -> Callable[[_GateFunction], _GateFunction]:
+    """Mark a gate step that can only ever refuse commands for which ``applies(spec)``.
+
+    The engine then leaves the step out of the admission of every other command
+    (the plans are computed once per command spec, see ``Engine._gate_plan``).
+    ``applies`` sees only the spec, never the client or the node's state: it must be
+    true for every spec the step could refuse in any state. A step without the mark
+    runs for every command. EXEC always runs every step (its flags are its queue's).
+    """
+
+    def mark(step: _GateFunction) -> _GateFunction:
+        # By name, not as an attribute of the function: compiled methods (mypyc) take none.
+        _REFUSES_ONLY[step.__qualname__] = applies
+        return step
+
+    return mark
+
+
+_REFUSES_ONLY: dict[str, Callable[[CommandSpec], bool]] = {}
+"""The marks of :func:`refuses_only`, by the step's ``__qualname__``."""
 
 
 def command_table(config: Config) -> dict[str, CommandSpec]:
@@ -317,6 +347,10 @@ class Engine:
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
         ]
         """The admission stage, in order; one more gate is one more line."""
+        self._gate_plans: dict[int, tuple[GateStep, ...]] = {}
+        """Per command spec (by id): the steps of :attr:`gates` that may refuse it."""
+        self._gate_plans_of: tuple[GateStep, ...] = ()
+        """The :attr:`gates` the plans were computed from (a changed list recomputes them)."""
         tuning.follow(config)
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
@@ -396,8 +430,10 @@ class Engine:
             tracking.after_reply()
         if client.tracking is not None:
             tracking.current = client  # its own invalidations wait for its reply
+        spec = self._lookup_cache.get(argv[0])  # lookup's cache, inlined: the common case
         try:
-            spec = self.lookup(argv)
+            if spec is None or spec.subcommands:
+                spec = self.lookup(argv)
         except CommandError as err:
             self.reveals_data = False
             return self._reject(client, err, None)
@@ -415,11 +451,13 @@ class Engine:
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
             return self._reject(client, wrong_arity(spec.name), spec)
+        node = self.node
+        standalone = type(node) is Standalone  # its reveals_data/executed are constants
         if client.is_master:
             # The replication apply path: the leader's stream passes no gate.
             self.reveals_data = False
         else:
-            self.reveals_data = self.node.reveals_data(client, spec)
+            self.reveals_data = True if standalone else node.reveals_data(client, spec)
             verdict = self._admit(client, spec, argv)
             if verdict is not None:
                 return verdict
@@ -431,10 +469,12 @@ class Engine:
             reply = self.call(client, spec, argv)
         elif spec.name in RUNS_SCRIPTS and self.call_later is not None:
             return self._run_yielding(self, client, spec, argv)  # the same, on a greenlet
+        elif standalone:
+            reply = self.call(client, spec, argv)
         else:
             dirty = self.dirty
             reply = self.call(client, spec, argv)
-            self.node.executed(client, spec, self.dirty != dirty)
+            node.executed(client, spec, self.dirty != dirty)
         if self.ready:
             self.serve_ready()
         return reply
@@ -455,13 +495,34 @@ class Engine:
         else:
             writes = spec.is_write
             reads = "readonly" in spec.flags
-        for gate in self.gates:
+        plan = self._gate_plans.get(id(spec))
+        if plan is None or len(self.gates) != len(self._gate_plans_of):
+            plan = self._gate_plan(spec)
+        for gate in plan:
             verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:
                 if type(verdict) is CommandError:
                     return self._refuse(client, verdict, spec)
                 return verdict
         return None
+
+    def _gate_plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
+        """The steps of :attr:`gates` that may refuse ``spec`` (see :func:`refuses_only`)."""
+        gates = tuple(self.gates)
+        if gates != self._gate_plans_of:
+            self._gate_plans.clear()
+            self._gate_plans_of = gates
+        if spec.name == "exec":  # its flags are its queue's: every step decides
+            plan = gates
+        else:
+            plan = tuple(
+                gate
+                for gate in gates
+                if (applies := _REFUSES_ONLY.get(getattr(gate, "__qualname__", ""))) is None
+                or applies(spec)
+            )
+        self._gate_plans[id(spec)] = plan
+        return plan
 
     def _refuse(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
         if client.multi is not None:
@@ -471,6 +532,7 @@ class Engine:
                 client.multi_error = True
         return self._reject(client, err, spec)
 
+    @refuses_only(lambda spec: not spec.no_auth)
     def _gate_auth(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -480,6 +542,7 @@ class Engine:
             return CommandError(NOAUTH)
         return None
 
+    @refuses_only(lambda spec: spec.protected_by is not None)
     def _gate_protected(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -496,6 +559,7 @@ class Engine:
         self.log_acl(client, denied.reason, denied.object, client.user.name)
         return CommandError(denied.message)
 
+    @refuses_only(lambda spec: "no_multi" in spec.flags)
     def _gate_no_multi(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -507,8 +571,11 @@ class Engine:
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
         """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
+        node = self.node
+        if type(node) is Standalone:  # routes nothing
+            return None
         queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
-        return self.node.route(client, spec, writes, writes or reads, queued)
+        return node.route(client, spec, writes, writes or reads, queued)
 
     def _gate_oom(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
@@ -516,7 +583,8 @@ class Engine:
         ks = self.keyspace
         if not ks.maxmemory or self.busy is not None:  # (a busy script's keyspace: no eviction)
             return None
-        ks.update_clock()
+        if not ks.clock_held_until_ns:  # (in a batch, the batch's clock)
+            ks.update_clock()
         ks.evict()
         if ks.events:
             with self.tracking.outside_command():  # evicted before the command runs
@@ -533,6 +601,7 @@ class Engine:
                 denyoom = True  # queueing may use unlimited memory: refused too
         return CommandError(OOM) if denyoom else None
 
+    @refuses_only(lambda spec: spec.is_write or spec.name == "ping")
     def _gate_misconf(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -553,6 +622,7 @@ class Engine:
             return CommandError(READONLY)
         return None
 
+    @refuses_only(lambda spec: spec.name.partition("|")[0] not in PUBSUB_ALLOWED)
     def _gate_pubsub(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
@@ -582,9 +652,11 @@ class Engine:
         """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
         if client.is_replica:
             return None  # replicas are never paused
-        hold = self.node.hold(client, spec, writes, writes or reads)
-        if hold is not None:
-            return hold
+        node = self.node
+        if type(node) is not Standalone:  # (which holds nothing)
+            hold = node.hold(client, spec, writes, writes or reads)
+            if hold is not None:
+                return hold
         if self.pause.type:
             may_replicate = writes or "may_replicate" in spec.flags
             if not may_replicate and client.multi is not None and spec.name == "exec":
@@ -633,13 +705,16 @@ class Engine:
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""
         ks = self.keyspace
-        ks.update_clock()
+        start = _perf_counter_ns()
+        if start > ks.clock_held_until_ns:
+            ks.update_clock()
+            if ks.clock_held_until_ns:  # in a batch: the clock stands another millisecond
+                ks.clock_held_until_ns = start + CLOCK_HOLD_NS
         if client.no_touch:
             ks.no_touch = True
         dirty = self.dirty
         if self.monitors.clients and spec.name in SCRIPT_RUNNERS:
             self.monitors.announce(client, argv)  # before the commands its script runs
-        start = time.perf_counter_ns()
         handler = spec.handler
         assert handler is not None
         try:
@@ -652,7 +727,7 @@ class Engine:
             self.tracking.after_command(client, spec, argv)
         if self.monitors.clients and client.blocked is None:  # (a re-run is shown once)
             self.monitors.feed(client, spec, argv)
-        elapsed = (time.perf_counter_ns() - start) // 1000
+        elapsed = (_perf_counter_ns() - start) // 1000
         if elapsed >= self.monitoring.threshold_us:
             self.monitoring.command_done(client, spec, argv, elapsed)
         name = spec.name
@@ -684,11 +759,11 @@ class Engine:
             if propagate is not None:
                 client.propagate_as = None
                 self.propagate(client.db.id, propagate)
-            else:
-                self.propagate(client.db.id, [argv])
+            elif self.propagator is not None:
+                self.propagator(client.db.id, [argv])
         elif client.propagate_as is not None:
             client.propagate_as = None
-        if isinstance(reply, Blocked):
+        if type(reply) is Blocked:
             reply.spec = spec
             reply.argv = argv
             reply.db = client.db.id

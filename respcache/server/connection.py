@@ -17,16 +17,17 @@ import asyncio
 import logging
 import socket
 from collections import deque
+from time import perf_counter_ns as _perf_counter_ns
 from time import time as _time
 from typing import TYPE_CHECKING, cast
 
 from respcache.commands.admission import Forward, Hold, HoldQueue
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
+from respcache.commands.engine import CLOCK_HOLD_NS, Blocked
 from respcache.errors import ProtocolError
 from respcache.protocol.encoder import encode
 from respcache.protocol.parser import QueryBufferLimitError, RequestParser
-from respcache.protocol.types import Reply
+from respcache.protocol.types import Raw, Reply
 
 if TYPE_CHECKING:
     from respcache.server.app import Server
@@ -35,6 +36,9 @@ log = logging.getLogger("respcache.server")
 
 FLUSH_BYTES = 64 * 1024
 """Replies of one batch are written once they pass this size, not held to the end."""
+_SMALL_INT_COUNT = 1024
+_SMALL_INTS = tuple(b":%d\r\n" % n for n in range(_SMALL_INT_COUNT))
+"""Integer replies (counts, lengths, 0/1) that are encoded once, not per reply."""
 
 
 class ServerClient(Client):
@@ -197,10 +201,14 @@ class RespConnection(asyncio.Protocol):
         assert client is not None
         engine = self.engine
         parser = self.parser
+        tracking = engine.tracking
         out: list[bytes] = []
         out_size = 0
         self.pending = out
         close = False
+        # One clock reading for the batch (renewed when it gets a millisecond old).
+        keyspace = engine.keyspace
+        keyspace.hold_clock(_perf_counter_ns() + CLOCK_HOLD_NS)
         # Replies wait for the commit barrier when they may reveal data
         # (``engine.reveals_data``; standalone: every reply).
         gated = False
@@ -226,24 +234,38 @@ class RespConnection(asyncio.Protocol):
             reply = engine.execute(client, argv)
             gated = gated or engine.reveals_data
             kind = type(reply)
-            if kind is Hold:
+            if kind is Raw:  # +OK, +QUEUED...: already encoded
+                data = cast(bytes, reply)
+            elif kind is bytes:  # a bulk string, in RESP2 and RESP3 alike
+                value = cast(bytes, reply)
+                size = len(value)
+                data = b"$%d\r\n%b\r\n" % (size, value) if size < 16384 else encode(value)
+            elif kind is int:
+                number = cast(int, reply)
+                data = (
+                    _SMALL_INTS[number] if 0 <= number < _SMALL_INT_COUNT else b":%d\r\n" % number
+                )
+            elif kind is Hold:
                 # Not executed: it runs when the hold's queue releases it.
                 self._held_command = argv
                 self._parked_in = queue = cast(Hold, reply).queue
                 queue.add(self)
                 break
-            if kind is Forward:
+            elif kind is Forward:
                 self._held_command = argv
                 forward = cast(Forward, reply)
                 forward.relay(self, forward.leader)
                 break
-            if type(reply) is Blocked:
-                engine.park(client, reply)
+            elif kind is Blocked:
+                engine.park(client, cast(Blocked, reply))
                 break
+            else:
+                data = b""  # encoded below, if it is sent
             mode = client.reply_mode
             if mode == "on":
-                # After the command: HELLO 3 is answered in RESP3 already.
-                data = encode(reply, client.resp == 3)  # type: ignore[arg-type]
+                if not data:
+                    # After the command: HELLO 3 is answered in RESP3 already.
+                    data = encode(cast(Reply, reply), client.resp == 3)
                 out.append(data)
                 out_size += len(data)
                 if out_size > FLUSH_BYTES:
@@ -259,8 +281,8 @@ class RespConnection(asyncio.Protocol):
                 client.reply_mode = "on"
             elif mode == "skip_next":  # CLIENT REPLY SKIP itself: no reply, skip the next
                 client.reply_mode = "skip"
-            if engine.tracking.current is not None:  # invalidations it caused for itself
-                engine.tracking.after_reply()
+            if tracking.current is not None:  # invalidations it caused for itself
+                tracking.after_reply()
             if client.close_after_reply:
                 close = True
                 break
@@ -269,8 +291,9 @@ class RespConnection(asyncio.Protocol):
             # Redis applies the unauthenticated size limits per command: an AUTH early
             # in a pipeline lifts them for the commands after it (and RESET restores them).
             parser.authenticated = client.authenticated
-        if engine.tracking.current is not None:  # after a command that blocked
-            engine.tracking.after_reply()
+        keyspace.release_clock()
+        if tracking.current is not None:  # after a command that blocked
+            tracking.after_reply()
         self.pending = None
         if out:
             self.send(b"".join(out) if len(out) > 1 else out[0], gated)
@@ -354,7 +377,9 @@ class RespConnection(asyncio.Protocol):
             return
         self.engine.stats.total_net_output_bytes += len(data)
         transport.write(data)
-        self.server.check_output_limit(self)
+        if self.obuf_soft_since is not None or transport.get_write_buffer_size():
+            # (Written at once, with nothing held: no limit can be passed.)
+            self.server.check_output_limit(self)
 
     def release(self, committed: int) -> None:
         """Called by the gate when ``committed`` advanced: write what may now leave."""

@@ -24,7 +24,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from respcache.store.values import EXPIRE_OVERHEAD, entry_size, value_size
+from respcache.store.values import (
+    BYTES_OVERHEAD,
+    ENTRY_OVERHEAD,
+    EXPIRE_OVERHEAD,
+    entry_size,
+    value_size,
+)
 
 POLICIES: Final = (
     "noeviction",
@@ -37,6 +43,8 @@ POLICIES: Final = (
     "volatile-ttl",
 )
 LFU_INIT_VAL: Final = 5
+_STRING_ENTRY: Final = ENTRY_OVERHEAD + 2 * BYTES_OVERHEAD
+"""``entry_size`` of a string key without the rounded lengths of key and value."""
 ACTIVE_EXPIRE_KEYS_PER_LOOP: Final = 20
 
 
@@ -123,14 +131,22 @@ class Database:
     def lookup(self, key: bytes) -> object | None:
         """Read access: lazy expiry, LRU/LFU touch, hit/miss statistics."""
         value = self.data.get(key)
+        ks = self.ks
         if value is None:
-            self.ks.misses += 1
+            ks.misses += 1
             return None
-        if self.expires and key in self.expires and self._expired(key):
-            self.ks.misses += 1
-            return None
-        self.ks.hits += 1
-        self._touch(key)
+        expires = self.expires
+        if expires and key in expires:
+            if self._expired(key):
+                ks.misses += 1
+                return None
+            if not ks.no_touch:
+                expires.move_to_end(key)
+        ks.hits += 1
+        if not ks.no_touch:  # _touch, inlined: the hot path of every read
+            self.data.move_to_end(key)
+            if ks.lfu_enabled:
+                self.lfu[key] = ks.lfu_touch(self.lfu.get(key))
         return value
 
     def lookup_write(self, key: bytes) -> object | None:
@@ -138,7 +154,8 @@ class Database:
         value = self.data.get(key)
         if value is None:
             return None
-        if self.expires and key in self.expires and self._expired(key):
+        expires = self.expires
+        if expires and key in expires and self._expired(key):
             return None
         self._touch(key)
         return value
@@ -180,17 +197,25 @@ class Database:
         data = self.data
         old = data.get(key)
         ks = self.ks
+        # (entry_size and value_size inlined for strings, the common case: the hot path.)
         if old is None:
-            ks.used_memory += entry_size(key, value)
+            if type(value) is bytes:
+                ks.used_memory += _STRING_ENTRY + (len(key) & ~15) + (len(value) & ~15)
+            else:
+                ks.used_memory += entry_size(key, value)
+            data[key] = value  # a new key is appended: already the most recently used
             if ks.lfu_enabled:
                 self.lfu[key] = ks.lfu_new()
+            return
+        if type(value) is bytes and type(old) is bytes:
+            ks.used_memory += (len(value) & ~15) - (len(old) & ~15)
         else:
             ks.used_memory += value_size(value) - value_size(old)
-            if not keep_ttl and key in self.expires:
-                del self.expires[key]
-                ks.used_memory -= EXPIRE_OVERHEAD
-            if ks.lfu_enabled:
-                self.lfu[key] = ks.lfu_touch(self.lfu.get(key))
+        if not keep_ttl and self.expires and key in self.expires:
+            del self.expires[key]
+            ks.used_memory -= EXPIRE_OVERHEAD
+        if ks.lfu_enabled:
+            self.lfu[key] = ks.lfu_touch(self.lfu.get(key))
         data[key] = value
         data.move_to_end(key)
 
@@ -338,6 +363,9 @@ class Keyspace:
     ) -> None:
         self.clock = clock
         self.now_ms = int(clock() * 1000)
+        self.clock_held_until_ns = 0
+        """``time.perf_counter_ns()`` until which ``now_ms`` stands for the commands of one
+        batch (:meth:`hold_clock`); 0 outside a batch: the clock is taken per command."""
         self.used_memory = 0
         self.maxmemory = maxmemory
         self.samples = samples
@@ -369,6 +397,20 @@ class Keyspace:
         """Take the time once per command, as Redis caches ``mstime`` per command."""
         self.now_ms = now = int(self.clock() * 1000)
         return now
+
+    def hold_clock(self, until_ns: int) -> None:
+        """Take the time now and let the commands of a batch share it until ``until_ns``
+        (``perf_counter_ns``), then ``release_clock``.
+
+        The command layer takes the time again for the first command after ``until_ns``
+        (a slow command inside the batch moves it on), so ``now_ms`` is never more
+        than about a millisecond old, its own resolution: per batch, not per command.
+        """
+        self.update_clock()
+        self.clock_held_until_ns = until_ns
+
+    def release_clock(self) -> None:
+        self.clock_held_until_ns = 0
 
     # --- configuration -----------------------------------------------------------
 

@@ -359,6 +359,9 @@ def test_authentication_lifts_the_limits_for_the_next_command() -> None:
 
 # -- big declared counts: judged at the header, never allocated ------------------
 
+_LONG_ARGV = [b"SET", b"k", b"x" * 600]
+_LONG = cmd(*_LONG_ARGV)
+
 BIG_COUNTS = [
     (b"*2147483648\r\n", [], "invalid multibulk length"),
     (b"*9223372036854775807\r\n", [], "invalid multibulk length"),
@@ -368,6 +371,10 @@ BIG_COUNTS = [
     (cmd(b"PING") + b"*2147483648\r\n", [[b"PING"]], "invalid multibulk length"),
     (cmd(b"PING") + b"*1\r\n>99999999\r\n", [[b"PING"]], "expected '$', got '>'"),
     (cmd(b"PING") + b"*2147483647\r\n", [[b"PING"]], None),  # Redis waits for its arguments
+    # After a long read (where only "*" is searched unless another marker occurs at all):
+    (_LONG + b"*2147483648\r\n", [_LONG_ARGV], "invalid multibulk length"),
+    (_LONG + b"*1\r\n%2147483647\r\n", [_LONG_ARGV], "expected '$', got '%'"),
+    (_LONG + b"*2\r\n$1\r\naXY|99999999\r\n", [_LONG_ARGV], "expected '$', got '|'"),
 ]
 
 
