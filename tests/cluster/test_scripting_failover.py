@@ -89,7 +89,9 @@ def test_script_writes_are_all_or_nothing_and_functions_survive_a_leader_sigkill
             if present and len(present) != PARTS:
                 torn.append((i, values))
             if i in acked:
-                assert present == [f"v{i}".encode()] * PARTS, f"acknowledged script {i} lost"
+                assert present == [f"v{i}".encode()] * PARTS, (
+                    f"acknowledged script {i} lost ({count_at} acknowledged before the kill)"
+                )
         assert not torn, f"scripts applied in part on the new leader: {torn[:3]}"
         # The counter moved once per applied script: applied ones are exactly those whose
         # keys are there (acknowledged, plus any whose reply was lost with the leader).
