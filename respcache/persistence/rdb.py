@@ -765,6 +765,8 @@ class LoadResult:
     empty_keys_skipped: int = 0
     aux: dict[str, bytes] = field(default_factory=dict)
     checksum_checked: bool = False
+    end: int = 0
+    """Offset just past the file's checksum (an old-style AOF's command tail starts there)."""
 
     @property
     def repl_id(self) -> str | None:
@@ -863,6 +865,7 @@ def iter_entries(
             if crc64(data[:end]) != stored:
                 raise RdbError("RDB CRC error")
             result.checksum_checked = True
+    result.end = r.pos
 
 
 def load_rdb(

@@ -8,7 +8,7 @@ it keeps the engine's switches in agreement with the role:
 ==================================  =================  ==========================
 engine switch                       leader             follower
 ==================================  =================  ==========================
-``engine.propagator``               the leader side    None
+``engine.replicate``                the leader side    None
 ``engine.read_only``                False              ``replica-read-only``
 ``engine.keyspace.expire_keys``     True               False (the leader's DEL)
 ``engine.command_gate``             NOREPLICAS         LOADING, MASTERDOWN
@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from respcache.commands.client import Client
 from respcache.errors import NOREPLICAS, READONLY, CommandError
@@ -119,6 +119,16 @@ class ReplicationStatus:
     link_up: bool
 
 
+class DurableLog(Protocol):
+    """What replication needs of the AOF (``persistence/aof.py``)."""
+
+    def before_ack(self) -> None:
+        """``appendfsync always``: the applied stream on disk before an ACK leaves."""
+
+    def dataset_replaced(self) -> None:
+        """A full sync replaced the dataset: the log starts again from it (a rewrite)."""
+
+
 class MasterLinkClient(Client):
     """The client applying the leader's stream on a follower (``flags=M`` in CLIENT LIST)."""
 
@@ -152,8 +162,12 @@ class Replication:
         config: Config,
         *,
         listening_port: Callable[[], int] = lambda: 0,
+        disk: DurableLog | None = None,
     ) -> None:
         self.engine = engine
+        self.disk = disk
+        """This node's append-only file, when it has one: a follower's acknowledgements
+        wait for it (appendfsync always) and a full sync rewrites it."""
         self.gate = gate
         self.config = config
         self.listening_port = listening_port
@@ -331,7 +345,7 @@ class Replication:
             self.leader = None
         if self.gate.barrier > self.gate.committed:
             self.gate.fail(message)
-        self.engine.propagator = None
+        self.engine.replicate = None
         if reset:
             self.gate.reset(self._offset())
 
@@ -370,7 +384,7 @@ class Replication:
                 events=self,
             )
             leader.armed = self.armed
-            self.engine.propagator = leader.propagate
+            self.engine.replicate = leader.propagate
         return leader
 
     def _role_changed(self) -> None:
@@ -849,6 +863,10 @@ class Replication:
             epoch_floor=lambda: self.epoch,
         )
 
+    def before_ack(self) -> None:
+        if self.disk is not None:
+            self.disk.before_ack()
+
     def link_state_changed(self, link: FollowerLink) -> None:
         if link is not self.link:
             return
@@ -895,6 +913,8 @@ class Replication:
         link = self.link
         took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
+        if self.disk is not None:
+            self.disk.dataset_replaced()
         self._update_gate()
 
     def continued(self, replid: str | None) -> None:
