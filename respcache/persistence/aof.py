@@ -49,6 +49,7 @@ from typing import BinaryIO, Final
 from respcache.config import Config, quote, split_args
 from respcache.persistence.rdb import RdbError, load_rdb, write_keyspace
 from respcache.store.keyspace import Keyspace
+from respcache.store.stream import StreamValue, format_id
 from respcache.store.values import HashValue, ListValue, SetValue
 from respcache.store.zset import ZSetValue
 
@@ -265,6 +266,8 @@ def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -
     elements a command), then PEXPIREAT for keys with an expiry. Returns keys written.
     """
     keys = 0
+    for code in keyspace.functions.values():  # rewriteFunctions
+        out.write(encode_command([b"FUNCTION", b"LOAD", code]))
     for db in keyspace.dbs:
         if not db.data:
             continue
@@ -285,6 +288,8 @@ def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -
             elif isinstance(value, HashValue):
                 flat = [x for pair in value.items() for x in pair]
                 _batched(out, b"HMSET", key, flat, 2)
+            elif isinstance(value, StreamValue):
+                _rewrite_stream(out, key, value)
             else:
                 raise RdbError(
                     f"values of type {type(value).__name__} cannot be rewritten as AOF commands "
@@ -297,6 +302,69 @@ def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -
             if key_delay_us > 0:
                 time.sleep(key_delay_us / 1e6)
     return keys
+
+
+def _rewrite_stream(out: BinaryIO, key: bytes, s: StreamValue) -> None:
+    """``rewriteStreamObject``: XADDs, XSETID, XGROUP CREATE, XCLAIMs, CREATECONSUMER."""
+    w = out.write
+    if s.length:
+        for node in s.nodes:
+            for sid, item in zip(node.ids, node.items, strict=True):
+                if item is not None:
+                    w(encode_command([b"XADD", key, format_id(sid), *item]))
+    else:  # the XADD MAXLEN 0 trick: an empty stream
+        w(encode_command([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]))
+    w(
+        encode_command(
+            [
+                b"XSETID",
+                key,
+                format_id(s.last_id),
+                b"ENTRIESADDED",
+                b"%d" % s.entries_added,
+                b"MAXDELETEDID",
+                format_id(s.max_deleted_id),
+            ]
+        )
+    )
+    for group in s.sorted_groups():
+        w(
+            encode_command(
+                [
+                    b"XGROUP",
+                    b"CREATE",
+                    key,
+                    group.name,
+                    format_id(group.last_id),
+                    b"ENTRIESREAD",
+                    b"%d" % group.entries_read,
+                ]
+            )
+        )
+        for consumer in group.sorted_consumers():
+            if not len(consumer.pel):
+                w(encode_command([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer.name]))
+                continue
+            for sid in consumer.pel.order:
+                nack = consumer.pel.by_id[sid]
+                w(
+                    encode_command(
+                        [
+                            b"XCLAIM",
+                            key,
+                            group.name,
+                            consumer.name,
+                            b"0",
+                            format_id(sid),
+                            b"TIME",
+                            b"%d" % nack.delivery_time,
+                            b"RETRYCOUNT",
+                            b"%d" % nack.delivery_count,
+                            b"JUSTID",
+                            b"FORCE",
+                        ]
+                    )
+                )
 
 
 def _batched(out: BinaryIO, name: bytes, key: bytes, flat: list[bytes], step: int = 1) -> None:

@@ -19,6 +19,7 @@ from support import ServerFactory, ServerProcess, wait_until
 pytestmark = pytest.mark.integration
 
 AOF = {"appendonly": "yes", "appendfsync": "always"}
+LIBRARY = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 1 end)"
 
 
 def _fill(r: Any) -> None:
@@ -37,6 +38,17 @@ def _fill(r: Any) -> None:
         p.lpush("l2", "x")
         p.execute()
     r.eval("redis.call('set', KEYS[1], ARGV[1]) redis.call('incr', 'counter')", 1, "ev", "x")
+    for i in range(120):  # a stream of several nodes, groups, consumers, pending entries
+        r.xadd("st", {"f": i, "g": "v" * (i % 5)} if i % 3 else {"other": i})
+    r.xgroup_create("st", "g1", id="0")
+    r.xgroup_create("st", "g2", id="$")
+    r.xreadgroup("g1", "alice", {"st": ">"}, count=10)
+    r.xreadgroup("g1", "bob", {"st": ">"}, count=5)
+    ids = [e[0] for e in r.xrange("st", count=40)]
+    r.xack("st", "g1", ids[0], ids[3])
+    r.xdel("st", ids[15], ids[30])
+    r.xgroup_createconsumer("st", "g2", "idle")
+    r.function_load(LIBRARY)
     r.execute_command("SELECT", 2)  # (one connection: redis-py has no pool switching here)
     r.set("other-db", "x")
     r.execute_command("SELECT", 0)
@@ -63,11 +75,23 @@ def _content(r: Any) -> dict[tuple[int, bytes], Any]:
                 value = sorted(r.smembers(key))
             elif kind == b"hash":
                 value = r.hgetall(key)
+            elif kind == b"stream":
+                value = _stream(r.execute_command("XINFO", "STREAM", key, "FULL"))
             else:
                 value = r.zrange(key, 0, -1, withscores=True)
             out[db, key] = (kind, value, r.execute_command("PEXPIRETIME", key))
     r.execute_command("SELECT", 0)
+    out[-1, b"functions"] = sorted(map(str, r.function_list(withcode=True)))
     return out
+
+
+def _stream(full: dict[bytes, Any]) -> dict[bytes, Any]:
+    """XINFO STREAM FULL without the consumers' seen-time (an AOF's XCLAIMs set it anew,
+    in Redis too)."""
+    for group in full[b"groups"]:
+        for consumer in group[b"consumers"]:
+            consumer.pop(b"seen-time")
+    return full
 
 
 def _info(server: ServerProcess) -> dict[str, str]:
