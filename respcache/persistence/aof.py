@@ -80,6 +80,10 @@ AUTOSYNC_BYTES: Final = 4 * 1024 * 1024
 MANIFEST_MAX_LINE: Final = 1024
 
 
+_REPL_ONLY: Final = frozenset({b"PUBLISH", b"SPUBLISH"})
+"""Propagated to replicas only (``forceCommandPropagation(c, PROPAGATE_REPL)``)."""
+
+
 class AofError(Exception):
     """A fatal AOF problem (bad manifest, unreadable file): Redis exits on it."""
 
@@ -617,6 +621,12 @@ class AppendOnlyFile:
         state = self.state
         if state is State.OFF or (state is State.WAIT_REWRITE and self.child is None):
             return
+        if any(len(argv) == 3 and argv[0].upper() in _REPL_ONLY for argv in commands):
+            commands = [a for a in commands if not (len(a) == 3 and a[0].upper() in _REPL_ONLY)]
+            if len(commands) == 2 and commands[0][0] == b"MULTI":
+                return  # a transaction of PUBLISHes only
+            if not commands:
+                return
         buf = self.buf
         before = len(buf)
         if self.config.aof_timestamp_enabled:

@@ -181,6 +181,23 @@ def test_what_is_fed_reloads_equal_and_expiries_are_absolute(tmp_path: Path) -> 
     assert engine.keyspace.dbs[3].data[b"in3"] == b"yes"
 
 
+def test_publish_is_replicated_but_not_appended(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    c = engine.new_client()
+    run(c, "PUBLISH", "ch", "m")
+    run(c, "MULTI")
+    run(c, "publish", "ch", "m")
+    run(c, "EXEC")
+    run(c, "MULTI")
+    run(c, "PUBLISH", "ch", "m")
+    run(c, "SET", "k", "v")
+    run(c, "EXEC")
+    engine.aof.flush()
+    incr = (tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
+    assert b"PUBLISH" not in incr.upper()
+    assert incr.count(b"MULTI") == 1 and b"SET" in incr
+
+
 def test_truncated_last_file_is_cut_and_loaded(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     _write_some(engine)
