@@ -147,6 +147,7 @@ def load_aof(engine: Engine) -> AofStatus:
     ks = engine.keyspace
     propagator, engine.propagator = engine.propagator, None
     expire_keys, ks.expire_keys = ks.expire_keys, False
+    ks.loading = True
     saver = engine.persistence
     saver.loading = True
 
@@ -170,11 +171,31 @@ def load_aof(engine: Engine) -> AofStatus:
     finally:
         saver.loading = False
         ks.expire_keys = expire_keys
+        ks.loading = False
         engine.propagator = propagator
         if client.multi is not None:
             engine.discard_transaction(client)
     saver.dirty_at_save = engine.dirty
     return status
+
+
+@command(
+    "debug|aof-flush-sleep",
+    arity=3,
+    flags="admin noscript loading stale",
+    group="server",
+    summary="Sleep before each AOF write (testing the reply barrier)",
+    since="7.0.0",
+    complexity="O(1)",
+    acl="@admin @slow @dangerous",
+)
+def debug_aof_flush_sleep(c: Client, argv: list[bytes]) -> Reply:
+    """DEBUG AOF-FLUSH-SLEEP <microsec>: ``server.aof_flush_sleep`` (Redis's debug.c)."""
+    try:
+        c.engine.aof.flush_sleep_us = max(0, int(argv[2]))
+    except ValueError:
+        raise CommandError(NOT_INTEGER) from None
+    return OK
 
 
 @command(

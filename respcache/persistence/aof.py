@@ -559,6 +559,8 @@ class AppendOnlyFile:
         self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
         self._bio_job: Future[None] | None = None
         self.loading = False
+        self.flush_sleep_us = 0
+        """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -678,6 +680,8 @@ class AppendOnlyFile:
         policy = self.config.appendfsync
         buf = self.buf
         if buf:
+            if self.flush_sleep_us:
+                time.sleep(self.flush_sleep_us / 1e6)
             data = bytes(buf)
             try:
                 written = _write_all(self.fd, data)

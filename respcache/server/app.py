@@ -167,13 +167,14 @@ class Server:
         try:
             aof.load_manifest()
         except AofError as err:
-            log.error("*** FATAL AOF MANIFEST FILE ERROR *** %s", err)
-            raise OSError(f"Fatal AOF manifest file error: {err}") from err
+            log.error("*** FATAL AOF MANIFEST FILE ERROR ***")
+            log.error("%s", err)
+            raise SystemExit(1) from err  # as Redis: its message is the last line logged
         if self.config.appendonly:
             started = time.monotonic()
             status = load_aof(self.engine)
             if status in (AofStatus.FAILED, AofStatus.OPEN_ERR):
-                raise OSError(f"Fatal error loading the AOF files in {aof.dirname} ({status.value})")
+                raise SystemExit(1)  # the reason was logged by the loader, last
             if status is not AofStatus.NOT_EXIST:
                 log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
         else:

@@ -25,6 +25,7 @@ EXTENSIONS: dict[str, str] = {
     "debug|digest-value": "as debug|digest",
     "debug|reload": "as debug|digest",
     "debug|loadaof": "as debug|digest",
+    "debug|aof-flush-sleep": "as debug|digest",
 }
 
 
