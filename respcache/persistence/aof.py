@@ -14,11 +14,12 @@ What goes into the incremental file is what replication propagates
 relative expiries already made absolute, scripts as their effects, transactions wrapped
 in ``MULTI``/``EXEC``), with a ``SELECT`` whenever the database changes. Writes are
 buffered and written once per event-loop iteration (:meth:`AppendOnlyFile.flush`, Redis's
-``beforeSleep`` call of ``flushAppendOnlyFile``); with ``appendfsync always`` that same
-call fsyncs, and the server holds every reply behind it (``server/gate.py``'s disk
-barrier), so one ``fsync`` covers the writes of all clients served in that iteration.
-``everysec`` fsyncs from a background thread about once a second (Redis's bio job);
-``no`` leaves it to the kernel.
+``beforeSleep`` call of ``flushAppendOnlyFile``), and the server holds every reply until
+that write is done (``server/gate.py``'s disk barrier), as Redis writes the AOF before
+it writes any reply. With ``appendfsync always`` that same call fsyncs before the
+replies are released, so one ``fsync`` covers the writes of all clients served in that
+iteration. ``everysec`` fsyncs from a background thread about once a second (Redis's
+bio job); ``no`` leaves it to the kernel.
 
 ``BGREWRITEAOF`` (and ``auto-aof-rewrite-percentage``) first opens a new incremental
 file (persisting the manifest that names it), then forks: the child writes the new base
@@ -585,8 +586,9 @@ class AppendOnlyFile:
 
     @property
     def gating(self) -> bool:
-        """True when replies must wait for the fsync (``appendfsync always``)."""
-        return self.state is not State.OFF and self.config.appendfsync == "always"
+        """True when replies must wait for the AOF: for the write (as Redis writes the AOF
+        in ``beforeSleep``, before any reply), and with ``always`` for the fsync too."""
+        return self.state is not State.OFF
 
     # --- the manifest on disk -----------------------------------------------------------------
 
@@ -700,6 +702,7 @@ class AppendOnlyFile:
                     self.current_size += written
                     self.last_incr_size += written
                     del buf[:written]
+                self._synced_up_to(self.fed)  # retried next time; replies are not held
                 return
             if not self.last_write_ok:
                 log.warning("AOF write error looks solved, Redis can write again.")

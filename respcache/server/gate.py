@@ -9,12 +9,13 @@ rules out dirty reads: nobody observes a write a failover could still lose.
 
 Standalone (no replication), nothing moves the barrier and the gate is open.
 
-The disk barrier (``appendfsync always``): a second, independent pair of counters in
-the AOF's unit, bytes fed (``disk_barrier``) and bytes fsynced (``disk_synced``). A
-reply waits for both: its writes acknowledged by the in-sync followers *and* on this
-node's disk. The AOF writes and fsyncs once per event-loop iteration for every client
-served in it (``persistence/aof.py``), so one fsync releases a whole batch. With the
-disk barrier off (no AOF, or another policy) ``disk_synced`` follows ``disk_barrier``.
+The disk barrier (``appendonly yes``): a second, independent pair of counters in the
+AOF's unit, bytes fed (``disk_barrier``) and bytes on disk (``disk_synced``). A reply
+waits for both: its writes acknowledged by the in-sync followers *and* in this node's
+AOF, written (as Redis writes the AOF before any reply, in ``beforeSleep``) and, with
+``appendfsync always``, fsynced. The AOF writes (and fsyncs) once per event-loop
+iteration for every client served in it (``persistence/aof.py``), so one fsync releases
+a whole batch. Without an AOF nothing moves the disk barrier.
 """
 
 from __future__ import annotations
