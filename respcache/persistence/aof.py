@@ -560,6 +560,8 @@ class AppendOnlyFile:
         self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
         self._bio_job: Future[None] | None = None
         self.loading = False
+        self._limit_delay = 0
+        self._limit_until = 0.0
         self.flush_sleep_us = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
@@ -1055,10 +1057,14 @@ class AppendOnlyFile:
         """Reap the child; start a scheduled or an automatic rewrite; everysec flushes."""
         self.poll()
         if self.child is None and not self.other_child():
-            if self.rewrite_scheduled and self.consecutive_failures < 3:
+            if self.rewrite_scheduled and not self._rewrite_limited():
                 with contextlib.suppress(AofError):
                     self.rewrite_background()
-            elif self.state is State.ON and self._growth_wants_rewrite():
+            elif (
+                self.state is State.ON
+                and self._growth_wants_rewrite()
+                and not self._rewrite_limited()
+            ):
                 log.info(
                     "Starting automatic rewriting of AOF on %d%% growth",
                     self._growth(),
@@ -1067,6 +1073,27 @@ class AppendOnlyFile:
                     self.rewrite_background()
         if self.state is not State.OFF and self.config.appendfsync == "everysec":
             self.flush()
+
+    def _rewrite_limited(self) -> bool:
+        """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
+        if self.consecutive_failures < 3:
+            self._limit_delay = 0
+            self._limit_until = 0.0
+            return False
+        now = time.time()
+        if self._limit_until:
+            if now < self._limit_until:
+                return True
+            self._limit_until = 0.0
+            return False
+        self._limit_delay = min(60, self._limit_delay * 2 or 1)
+        self._limit_until = now + self._limit_delay * 60
+        log.warning(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry "
+            "in %d minutes",
+            self._limit_delay,
+        )
+        return True
 
     def _growth(self) -> int:
         base = self.rewrite_base_size or 1
