@@ -212,6 +212,7 @@ def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
     """DEBUG LOADAOF: flush the AOF, empty the dataset, load the AOF files again."""
     engine = c.engine
     aof = engine.aof
+    dirty = engine.dirty
     if aof.enabled:
         aof.flush(force=True)
     engine.keyspace.flushall()
@@ -226,6 +227,9 @@ def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
     if status not in (AofStatus.OK, AofStatus.EMPTY, AofStatus.TRUNCATED, AofStatus.NOT_EXIST):
         log.warning("DEBUG LOADAOF failed: %s. Exiting.", status.value)
         os._exit(1)
+    # Redis's "server.dirty = 0; /* Prevent AOF / replication */": the load is no write
+    # (propagated, DEBUG LOADAOF would land in the AOF and reload itself when replayed).
+    engine.dirty = engine.persistence.dirty_at_save = dirty
     log.warning("Append Only File loaded by DEBUG LOADAOF")
     return OK
 

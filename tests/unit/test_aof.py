@@ -133,7 +133,13 @@ def test_bad_format_and_unknown_commands_fail() -> None:
 
 
 def _engine(tmp_path: Path, **options: str) -> Engine:
-    cfg = Config(dir=str(tmp_path), appendonly="yes", appendfsync="always", **options)
+    cfg = Config(
+        dir=str(tmp_path),
+        appendonly="yes",
+        appendfsync="always",
+        enable_debug_command="yes",
+        **options,
+    )
     engine = Engine(cfg)
     aof = engine.aof
     aof.load_manifest()
@@ -196,6 +202,18 @@ def test_publish_is_replicated_but_not_appended(tmp_path: Path) -> None:
     incr = (tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
     assert b"PUBLISH" not in incr.upper()
     assert incr.count(b"MULTI") == 1 and b"SET" in incr
+
+
+def test_debug_loadaof_reloads_and_is_not_appended(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    _write_some(engine)
+    before = _content(engine)
+    c = engine.new_client()
+    assert run(c, "DEBUG", "LOADAOF") == OK
+    engine.aof.flush()
+    assert _content(engine) == before
+    incr = (tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
+    assert b"LOADAOF" not in incr.upper()
 
 
 def test_truncated_last_file_is_cut_and_loaded(tmp_path: Path) -> None:
