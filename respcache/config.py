@@ -180,6 +180,7 @@ _TABLE: tuple[Setting, ...] = (
     _bool("aof-timestamp-enabled", False, "Write #TS:<unix time> annotations into the AOF (skipped when loading).", "general"),
     _bool("no-appendfsync-on-rewrite", False, "Skip AOF fsyncs while a BGSAVE or BGREWRITEAOF child runs (appendfsync always then replies without it).", "general"),
     _bool("aof-rewrite-incremental-fsync", True, "fsync a rewritten AOF base every 4 MB, not only at the end.", "general"),
+    _bool("aof-disable-auto-gc", False, "Keep the history files a rewrite replaced (testing only, as Redis's hidden setting).", "general", hidden=True),
     # --- limits
     _str("requirepass", "", "Password clients must send with AUTH; empty disables authentication.", "limits", sensitive=True),
     _int("maxclients", 10000, "Maximum number of connected clients.", "limits", 1, UINT_MAX, unsigned=True),
@@ -1210,6 +1211,7 @@ class Config:
     aof_timestamp_enabled = _Field[bool]("aof-timestamp-enabled")
     no_appendfsync_on_rewrite = _Field[bool]("no-appendfsync-on-rewrite")
     aof_rewrite_incremental_fsync = _Field[bool]("aof-rewrite-incremental-fsync")
+    aof_disable_auto_gc = _Field[bool]("aof-disable-auto-gc")
     # --- limits
     requirepass = _Field[str]("requirepass")
     maxclients = _Field[int]("maxclients")

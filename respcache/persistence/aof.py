@@ -1043,7 +1043,7 @@ class AppendOnlyFile:
     def del_history(self) -> None:
         """``aofDelHistoryFiles``."""
         am = self.manifest
-        if not am.history:
+        if not am.history or self.config.aof_disable_auto_gc:
             return
         for info in am.history:
             log.info("Removing the history file %s in the background", info.name)

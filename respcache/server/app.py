@@ -154,6 +154,9 @@ class Server:
 
         self.config.on_change("appendonly", switch_aof)
         self.config.on_change("appendfsync", switch_fsync)
+        self.config.on_change(
+            "aof-disable-auto-gc", lambda value: None if value else aof.del_history()
+        )
 
     def _repl_info(self) -> tuple[str, int] | None:
         """The replication id and offset an RDB file records (its ``repl-id`` aux fields)."""
