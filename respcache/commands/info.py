@@ -294,7 +294,7 @@ def _stats(engine: Engine) -> list[str]:
         f"pubsub_patterns:{len(patterns)}",
         "pubsubshard_channels:0",
         "latest_fork_usec:0",
-        "total_forks:0",
+        f"total_forks:{engine.persistence.forks + engine.aof.forks}",
         "migrate_cached_sockets:0",
         "slave_expires_tracked_keys:0",
         "active_defrag_hits:0",

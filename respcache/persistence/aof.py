@@ -563,6 +563,7 @@ class AppendOnlyFile:
         self._limit_delay = 0
         self._limit_until = 0.0
         self.flush_sleep_us = 0
+        self.forks = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
     # --- paths ------------------------------------------------------------------------------
@@ -918,6 +919,7 @@ class AppendOnlyFile:
             self._child_main(write_fd)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
+        self.forks += 1
         self.child = _Child(pid, time.time(), read_fd)
         self.rewrite_scheduled = False
         self.rewrite_time_start = time.time()

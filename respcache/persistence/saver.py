@@ -111,6 +111,8 @@ class RdbSaver:
         self.loading = False
         self.shutdown_saved = False
         self.on_saved: list[Callable[[], None]] = []
+        self.forks = 0
+        """Background saves forked (INFO stats ``total_forks``, with the AOF's)."""
         self.other_child: Callable[[], bool] = lambda: False
         """True while another forked child (an AOF rewrite) runs: one child at a time."""
 
@@ -198,6 +200,7 @@ class RdbSaver:
             self._child_main(write_fd)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
+        self.forks += 1
         self.child = ChildInfo(pid, started, read_fd, dirty, self.path)
         self.bgsave_scheduled = False
         log.info("Background saving started by pid %d", pid)
