@@ -60,8 +60,10 @@ def throughput(name: str, policy: str, requests: int) -> float:
     proc, _ = _start(argv, port, workdir)
     try:
         out = subprocess.run(
-            ["redis-benchmark", "-p", str(port), "-t", "set", "-c", "50", "-n", str(requests)]
-            + ["-r", "100000", "-d", "100", "-q"],
+            [
+                *("redis-benchmark", "-p", str(port), "-t", "set", "-c", "50"),
+                *("-n", str(requests), "-r", "100000", "-d", "100", "-q"),
+            ],
             capture_output=True,
             text=True,
             timeout=1800,
