@@ -169,17 +169,18 @@ _TABLE: tuple[Setting, ...] = (
     _bool("rdb-del-sync-files", False, "Accepted for compatibility: respcache's full syncs never write RDB files.", "general"),
     _int("rdb-key-save-delay", 0, "Microseconds to sleep per key written by SAVE/BGSAVE (testing only); 0 none.", "general", -INT_MAX - 1, INT_MAX),
     _bool("rdb-save-incremental-fsync", True, "fsync an RDB file being written every 4 MB, not only at the end.", "general"),
-    _bool("appendonly", False, "Append-only file: not implemented yet, only 'no' is accepted (see docs/persistence.md).", "general"),
-    _str("appendfilename", "appendonly.aof", "Base name of the AOF files (AOF: not implemented yet).", "general", mutable=False),
-    _str("appenddirname", "appendonlydir", "Directory of the AOF files in dir (AOF: not implemented yet).", "general", mutable=False),
-    _enum("appendfsync", "everysec", ("always", "everysec", "no"), "When the AOF is fsynced (AOF: not implemented yet).", "general"),
-    _int("auto-aof-rewrite-percentage", 100, "AOF growth that triggers a rewrite (AOF: not implemented yet).", "general"),
-    _mem("auto-aof-rewrite-min-size", "64mb", "Smallest AOF that is rewritten automatically (AOF: not implemented yet).", "general"),
-    _bool("aof-load-truncated", True, "Load an AOF with a truncated tail (AOF: not implemented yet).", "general"),
-    _bool("aof-use-rdb-preamble", True, "AOF base file in RDB format (AOF: not implemented yet).", "general"),
-    _bool("aof-timestamp-enabled", False, "Timestamp annotations in the AOF (AOF: not implemented yet).", "general"),
-    _bool("no-appendfsync-on-rewrite", False, "Skip AOF fsyncs during a rewrite (AOF: not implemented yet).", "general"),
-    _bool("aof-rewrite-incremental-fsync", True, "fsync a rewritten AOF every 4 MB (AOF: not implemented yet).", "general"),
+    _bool("appendonly", False, "Append-only file in Redis 7.0's multi-part layout (dir/appenddirname); at start it is loaded instead of the RDB file; CONFIG SET yes starts with a rewrite.", "general"),
+    _str("appendfilename", "appendonly.aof", "Base name of the AOF files (appendonly.aof.1.base.rdb, .1.incr.aof, .manifest).", "general", mutable=False),
+    _str("appenddirname", "appendonlydir", "Directory of the AOF files, inside dir.", "general", mutable=False),
+    _enum("appendfsync", "everysec", ("always", "everysec", "no"), "When the AOF is fsynced: always (no reply before its write is fsynced; one fsync per event-loop iteration), everysec (a background fsync each second), no.", "general"),
+    _int("auto-aof-rewrite-percentage", 100, "AOF growth over the size after the last rewrite, in percent, that starts BGREWRITEAOF; 0 never.", "general"),
+    _mem("auto-aof-rewrite-min-size", "64mb", "Smallest AOF that is rewritten automatically.", "general"),
+    _bool("aof-load-truncated", True, "Load an AOF whose last file has a truncated tail (cut off at the last whole command); no refuses to start.", "general"),
+    _bool("aof-use-rdb-preamble", True, "Write the AOF base file in RDB format (.base.rdb); no writes commands (.base.aof).", "general"),
+    _bool("aof-timestamp-enabled", False, "Write #TS:<unix time> annotations into the AOF (skipped when loading).", "general"),
+    _bool("no-appendfsync-on-rewrite", False, "Skip AOF fsyncs while a BGSAVE or BGREWRITEAOF child runs (appendfsync always then replies without it).", "general"),
+    _bool("aof-rewrite-incremental-fsync", True, "fsync a rewritten AOF base every 4 MB, not only at the end.", "general"),
+    _bool("aof-disable-auto-gc", False, "Keep the history files a rewrite replaced (testing only, as Redis's hidden setting).", "general", hidden=True),
     # --- limits
     _str("requirepass", "", "Password clients must send with AUTH; empty disables authentication.", "limits", sensitive=True),
     _int("maxclients", 10000, "Maximum number of connected clients.", "limits", 1, UINT_MAX, unsigned=True),
@@ -1240,6 +1241,7 @@ class Config:
     aof_timestamp_enabled = _Field[bool]("aof-timestamp-enabled")
     no_appendfsync_on_rewrite = _Field[bool]("no-appendfsync-on-rewrite")
     aof_rewrite_incremental_fsync = _Field[bool]("aof-rewrite-incremental-fsync")
+    aof_disable_auto_gc = _Field[bool]("aof-disable-auto-gc")
     # --- limits
     requirepass = _Field[str]("requirepass")
     maxclients = _Field[int]("maxclients")

@@ -43,6 +43,7 @@ from respcache.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from respcache.persistence.aof import AppendOnlyFile
 from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
 from respcache.security.acl import (
@@ -270,8 +271,13 @@ class Engine:
         """Count of changes to the dataset since start (Redis's server.dirty)."""
         self.read_only = False
         """True on a follower with replica-read-only: client writes get READONLY."""
-        self.propagator: Propagator | None = None
-        """Set by the replication layer on a leader; None when nobody listens."""
+        self.replicate: Propagator | None = None
+        """Set by the replication layer on a leader; None when no follower listens."""
+        self.aof_feed: Propagator | None = None
+        """The append-only file's feed (set by the server once the AOF is loaded)."""
+        self.propagator: Propagator | None = self._propagate_out
+        """Where the running unit's writes go: replication and the AOF at top level;
+        EXEC and scripts swap in a collector while they run, and wrap what it got."""
         self.call_later: Callable[[float, Callable[[], None]], Any] | None = None
         """Timer facility injected by the server (loop.call_later)."""
         self.info_providers: dict[str, Callable[[], list[str]]] = {}
@@ -364,6 +370,11 @@ class Engine:
         self.disconnect_hooks.append(self.monitors.forget)
         self.persistence = RdbSaver(config, self.keyspace, lambda: self.dirty, started=self.started)
         """SAVE/BGSAVE, the ``save`` schedule and INFO persistence (respcache.persistence)."""
+        self.aof = AppendOnlyFile(
+            config, self.keyspace, other_child=lambda: self.persistence.child is not None
+        )
+        """The append-only file: BGREWRITEAOF, loading, INFO (respcache.persistence.aof)."""
+        self.persistence.other_child = lambda: self.aof.child is not None
 
     # --- clients ------------------------------------------------------------------------
 
@@ -808,9 +819,18 @@ class Engine:
     # --- effects --------------------------------------------------------------------------
 
     def propagate(self, db: int, commands: list[list[bytes]]) -> None:
-        """Hand commands that changed the dataset to replication (if anyone listens)."""
+        """Hand commands that changed the dataset to replication and the AOF."""
         if self.propagator is not None:
             self.propagator(db, commands)
+
+    def _propagate_out(self, db: int, commands: list[list[bytes]]) -> None:
+        """Redis's ``propagateNow``: the same commands to the followers and the AOF."""
+        replicate = self.replicate
+        if replicate is not None:
+            replicate(db, commands)
+        feed = self.aof_feed
+        if feed is not None:
+            feed(db, commands)
 
     def key_modified(self, db: int, key: bytes, event: bytes | None, kind: str) -> None:
         """A key changed: dataset dirty, WATCHers invalidated, notification, blocked clients."""

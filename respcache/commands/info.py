@@ -226,7 +226,7 @@ def _memory(engine: Engine) -> list[str]:
         "mem_clients_slaves:0",
         "mem_clients_normal:0",
         "mem_cluster_links:0",
-        "mem_aof_buffer:0",
+        f"mem_aof_buffer:{len(engine.aof.buf)}",
         "mem_allocator:pymalloc",
         "active_defrag_running:0",
         "lazyfree_pending_objects:0",
@@ -243,18 +243,10 @@ def _scripting_memory(engine: Engine) -> list[str]:
 def _persistence(engine: Engine) -> list[str]:
     return [
         *engine.persistence.info_lines(),
-        "aof_enabled:0",
-        "aof_rewrite_in_progress:0",
-        "aof_rewrite_scheduled:0",
-        "aof_last_rewrite_time_sec:-1",
-        "aof_current_rewrite_time_sec:-1",
-        "aof_last_bgrewrite_status:ok",
-        "aof_rewrites:0",
-        "aof_rewrites_consecutive_failures:0",
-        "aof_last_write_status:ok",
-        "aof_last_cow_size:0",
+        *engine.aof.info_lines(),
         "module_fork_in_progress:0",
         "module_fork_last_cow_size:0",
+        *engine.aof.enabled_info_lines(),
     ]
 
 
@@ -304,7 +296,7 @@ def _stats(engine: Engine) -> list[str]:
         f"pubsub_patterns:{len(patterns)}",
         "pubsubshard_channels:0",
         "latest_fork_usec:0",
-        "total_forks:0",
+        f"total_forks:{engine.persistence.forks + engine.aof.forks}",
         "migrate_cached_sockets:0",
         "slave_expires_tracked_keys:0",
         "active_defrag_hits:0",

@@ -1,5 +1,5 @@
 """Persistence commands: SAVE, BGSAVE [SCHEDULE], LASTSAVE, DEBUG RELOAD, SHUTDOWN's save,
-DUMP, RESTORE and MIGRATE.
+BGREWRITEAOF, DEBUG LOADAOF (and the AOF load every start uses), DUMP, RESTORE and MIGRATE.
 
 The work is :class:`respcache.persistence.saver.RdbSaver`'s (``engine.persistence``); the
 handlers only give Redis 7.0.15's replies (``rdb.c`` ``saveCommand``/``bgsaveCommand``,
@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+from typing import TYPE_CHECKING
 
 from respcache.commands.client import Client
 from respcache.commands.registry import command
 from respcache.commands.sets import notify_new
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError
+from respcache.persistence.aof import AofError, AofStatus
 from respcache.persistence.dump import create_payload, load_payload, verify_payload
 from respcache.persistence.encodings import canonical_int
 from respcache.persistence.rdb import RdbError, load_rdb
 from respcache.persistence.saver import RdbSaver, SaveError
 from respcache.protocol.types import OK, Reply
+
+if TYPE_CHECKING:
+    from respcache.commands.engine import Engine
 
 log = logging.getLogger("respcache.persistence")
 
@@ -81,17 +87,152 @@ def bgsave(c: Client, argv: list[bytes]) -> Reply:
             raise CommandError(SYNTAX)
     saver = c.engine.persistence
     saver.poll()
+    c.engine.aof.poll()
     if saver.child is not None:
         raise CommandError(IN_PROGRESS)
-    if c.in_exec:  # Redis does not fork inside EXEC: it schedules
-        saver.bgsave_scheduled = True
-        return "Background saving scheduled"
+    if c.engine.aof.child is not None or c.in_exec:
+        # Redis does not fork inside EXEC, nor beside another child: it schedules
+        if schedule or c.in_exec:
+            saver.bgsave_scheduled = True
+            return "Background saving scheduled"
+        raise CommandError(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+            "SCHEDULE in order to schedule a BGSAVE whenever possible."
+        )
     try:
         saver.bgsave()
     except SaveError:
         raise CommandError("ERR") from None
-    del schedule  # only matters while another child runs, which cannot happen here
     return "Background saving started"
+
+
+@command(
+    "bgrewriteaof",
+    arity=1,
+    flags="admin noscript no_async_loading",
+    group="server",
+    summary="Asynchronously rewrite the append-only file",
+    since="1.0.0",
+    complexity="O(1)",
+    acl="@admin @slow @dangerous",
+)
+def bgrewriteaof(c: Client, argv: list[bytes]) -> Reply:
+    """``bgrewriteaofCommand``."""
+    aof = c.engine.aof
+    saver = c.engine.persistence
+    aof.poll()
+    saver.poll()
+    if aof.child is not None:
+        raise CommandError("ERR Background append only file rewriting already in progress")
+    if saver.child is not None or c.in_exec:
+        aof.rewrite_scheduled = True
+        aof.consecutive_failures = 0
+        return "Background append only file rewriting scheduled"
+    try:
+        aof.rewrite_background()
+    except AofError:
+        raise CommandError(
+            "ERR Can't execute an AOF background rewriting. Please check the server logs for "
+            "more information."
+        ) from None
+    return "Background append only file rewriting started"
+
+
+def load_aof(engine: Engine) -> AofStatus:
+    """``loadAppendOnlyFiles`` into the engine: each command runs as on the master link
+    (no gate), nothing is propagated, no key expires while loading (Redis's ``loading``)."""
+    client = Client(engine)
+    client.is_master = True
+    client.no_touch = True
+    client.authenticated = True
+    ks = engine.keyspace
+    propagator, engine.propagator = engine.propagator, None
+    expire_keys, ks.expire_keys = ks.expire_keys, False
+    ks.loading = True
+    saver = engine.persistence
+    saver.loading = True
+
+    def execute(argv: list[bytes]) -> bool:
+        try:
+            if engine.lookup(argv) is None:
+                return False
+        except CommandError:
+            return False
+        verdict = engine.execute(client, argv)
+        if type(verdict) is CommandError:
+            log.warning(
+                "Error executing %s from the AOF: %s",
+                argv[0].decode("utf-8", "replace"),
+                verdict.message,
+            )
+        return True
+
+    try:
+        status = engine.aof.load(execute)
+    finally:
+        saver.loading = False
+        ks.expire_keys = expire_keys
+        ks.loading = False
+        engine.propagator = propagator
+        if client.multi is not None:
+            engine.discard_transaction(client)
+    saver.dirty_at_save = engine.dirty
+    return status
+
+
+@command(
+    "debug|aof-flush-sleep",
+    arity=3,
+    flags="admin noscript loading stale",
+    group="server",
+    summary="Sleep before each AOF write (testing the reply barrier)",
+    since="7.0.0",
+    complexity="O(1)",
+    acl="@admin @slow @dangerous",
+)
+def debug_aof_flush_sleep(c: Client, argv: list[bytes]) -> Reply:
+    """DEBUG AOF-FLUSH-SLEEP <microsec>: ``server.aof_flush_sleep`` (Redis's debug.c)."""
+    try:
+        c.engine.aof.flush_sleep_us = max(0, int(argv[2]))
+    except ValueError:
+        raise CommandError(NOT_INTEGER) from None
+    return OK
+
+
+@command(
+    "debug|loadaof",
+    arity=2,
+    flags="admin noscript loading stale",
+    group="server",
+    summary="Flush the AOF buffers on disk and reload the AOF in memory",
+    since="1.0.0",
+    complexity="O(N)",
+    acl="@admin @slow @dangerous",
+)
+def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
+    """DEBUG LOADAOF: flush the AOF, empty the dataset, load the AOF files again."""
+    engine = c.engine
+    aof = engine.aof
+    dirty = engine.dirty
+    if aof.enabled:
+        aof.flush(force=True)
+    engine.keyspace.flushall()
+    engine.touch_all_watched()
+    try:
+        aof.load_manifest()
+    except AofError as err:
+        log.warning("DEBUG LOADAOF: %s", err)
+        os._exit(1)
+    aof.del_history()
+    status = load_aof(engine)
+    if status not in (AofStatus.OK, AofStatus.EMPTY, AofStatus.TRUNCATED, AofStatus.NOT_EXIST):
+        log.warning("DEBUG LOADAOF failed: %s. Exiting.", status.value)
+        os._exit(1)
+    # Redis's "server.dirty = 0; /* Prevent AOF / replication */": the load is no write
+    # (propagated, DEBUG LOADAOF would land in the AOF and reload itself when replayed).
+    engine.dirty = engine.persistence.dirty_at_save = dirty
+    log.warning("Append Only File loaded by DEBUG LOADAOF")
+    return OK
 
 
 def shutdown_save(saver: RdbSaver, save_flag: bool, nosave: bool, force: bool) -> bool:

@@ -367,6 +367,11 @@ class RdbWriter:
             self.aux("repl-offset", repl_offset or 0)
         self.aux("aof-base", int(aof_base))
 
+    def functions(self, codes: Iterable[bytes]) -> None:
+        """``rdbSaveFunctions``: each library's code after ``RDB_OPCODE_FUNCTION2``."""
+        for code in codes:
+            self._emit(bytes((OP_FUNCTION2,)) + encode_string(code, self.compress))
+
     def database(
         self,
         db: Database,
@@ -450,6 +455,7 @@ def write_keyspace(
     )
     for name, value in (extra_aux or {}).items():
         writer.aux(name, value)
+    writer.functions(keyspace.functions.values())
     lfu = keyspace.lfu_counter if keyspace.lfu_enabled else None
     for db in keyspace.dbs:
         writer.database(db, lfu=lfu, key_delay_us=key_delay_us)
@@ -737,14 +743,12 @@ VALUE_READERS: dict[int, Callable[[RdbReader], object]] = {
     TYPE_ZSET_ZIPLIST: lambda r: _zset_from(_pairs(ziplist_decode(r.string())), listpack=True),
     TYPE_HASH_ZIPLIST: lambda r: _hash_from(ziplist_decode(r.string()), listpack=True),
     TYPE_LIST_QUICKLIST: lambda r: _read_quicklist(r, version2=False),
-    TYPE_STREAM_LISTPACKS: _unsupported("a stream (type 15)"),
     TYPE_HASH_LISTPACK: lambda r: _hash_from(listpack_decode(r.string()), listpack=True),
     TYPE_ZSET_LISTPACK: lambda r: _zset_from(_pairs(listpack_decode(r.string())), listpack=True),
     TYPE_LIST_QUICKLIST_2: lambda r: _read_quicklist(r, version2=True),
-    TYPE_STREAM_LISTPACKS_2: _unsupported("a stream (type 19)"),
 }
-"""How each RDB value type is read into a store value. Streams (15, 19) and modules refuse
-until their value type exists here."""
+"""How each RDB value type is read into a store value (streams, 15 and 19, are added by
+:mod:`respcache.persistence.rdbstream`). Modules refuse."""
 
 
 def read_value(r: RdbReader, kind: int) -> object:
@@ -769,6 +773,10 @@ class LoadResult:
     empty_keys_skipped: int = 0
     aux: dict[str, bytes] = field(default_factory=dict)
     checksum_checked: bool = False
+    end: int = 0
+    functions: list[bytes] = field(default_factory=list)
+    """Function libraries' codes (``RDB_OPCODE_FUNCTION2``), in file order."""
+    """Offset just past the file's checksum (an old-style AOF's command tail starts there)."""
 
     @property
     def repl_id(self) -> str | None:
@@ -850,8 +858,11 @@ def iter_entries(
             continue
         if kind == OP_MODULE_AUX:
             raise RdbError("the RDB holds module data, which respcache cannot load")
-        if kind in (OP_FUNCTION, OP_FUNCTION2):
-            raise RdbError("the RDB holds function libraries, which respcache cannot load yet")
+        if kind == OP_FUNCTION2:
+            result.functions.append(r.string())
+            continue
+        if kind == OP_FUNCTION:
+            raise RdbError("Pre-GA function format not supported")
         key = r.string()
         try:
             value = read_value(r, kind)
@@ -867,6 +878,7 @@ def iter_entries(
             if crc64(data[:end]) != stored:
                 raise RdbError("RDB CRC error")
             result.checksum_checked = True
+    result.end = r.pos
 
 
 def load_rdb(
@@ -922,12 +934,25 @@ def load_rdb(
         if idle is not None:
             idle_order.setdefault(dbid, []).append((idle, key))
         result.keys_loaded += 1
+    for code in result.functions:
+        keyspace.functions[library_name(code)] = code
     for dbid, order in idle_order.items():
         db = dbs[dbid]
         order.sort(key=lambda item: -item[0])  # stable: equal idle times keep file order
         for _idle, key in order:
             db.data.move_to_end(key)
     return result
+
+
+def library_name(code: bytes) -> str:
+    """The ``name=`` of a library's ``#!<engine> name=<name>`` first line (``""`` if none).
+
+    (The commands layer checks the metadata fully when it compiles the library.)"""
+    first = code.split(b"\n", 1)[0]
+    for word in first.split()[1:]:
+        if word.startswith(b"name="):
+            return word[5:].decode("utf-8", "surrogateescape")
+    return ""
 
 
 def save_keyspace_bytes(keyspace: Keyspace, *, compress: bool = True) -> bytes:
@@ -937,3 +962,15 @@ def save_keyspace_bytes(keyspace: Keyspace, *, compress: bool = True) -> bytes:
     buffer = io.BytesIO()
     write_keyspace(buffer, keyspace, compress=compress)
     return buffer.getvalue()
+
+
+def _register_streams() -> None:
+    from respcache.persistence.rdbstream import read_stream, read_stream_v1, write_stream
+    from respcache.store.stream import StreamValue
+
+    VALUE_WRITERS[StreamValue] = write_stream
+    VALUE_READERS[TYPE_STREAM_LISTPACKS] = read_stream_v1
+    VALUE_READERS[TYPE_STREAM_LISTPACKS_2] = read_stream
+
+
+_register_streams()

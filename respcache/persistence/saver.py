@@ -31,7 +31,7 @@ from respcache.config import Config
 from respcache.persistence.rdb import LoadResult, RdbError, load_rdb, write_keyspace
 from respcache.store.keyspace import Keyspace
 
-__all__ = ["AOF_UNSUPPORTED", "MISCONF", "RdbSaver", "SaveError"]
+__all__ = ["MISCONF", "RdbSaver", "SaveError", "child_setup", "private_dirty"]
 
 log = logging.getLogger("respcache.persistence")
 
@@ -41,10 +41,6 @@ MISCONF: Final = (
     "instance is configured to report errors during writes if RDB snapshotting fails "
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
     "the RDB error."
-)
-AOF_UNSUPPORTED: Final = (
-    "appendonly yes is not supported yet: respcache persists with RDB snapshots only "
-    "(save, BGSAVE); see docs/persistence.md"
 )
 BGSAVE_RETRY_DELAY: Final = 5
 """Seconds before the schedule retries after a failed background save (Redis's value)."""
@@ -117,6 +113,10 @@ class RdbSaver:
         self.loading = False
         self.shutdown_saved = False
         self.on_saved: list[Callable[[], None]] = []
+        self.forks = 0
+        """Background saves forked (INFO stats ``total_forks``, with the AOF's)."""
+        self.other_child: Callable[[], bool] = lambda: False
+        """True while another forked child (an AOF rewrite) runs: one child at a time."""
 
     # --- paths -------------------------------------------------------------------------
 
@@ -203,6 +203,7 @@ class RdbSaver:
             self._child_main(write_fd)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
+        self.forks += 1
         self.child = ChildInfo(pid, started, read_fd, dirty, self.path)
         self.bgsave_scheduled = False
         log.info("Background saving started by pid %d", pid)
@@ -210,13 +211,9 @@ class RdbSaver:
     def _child_main(self, status_fd: int) -> None:  # pragma: no cover - runs in the child
         code = 1
         try:
-            _die_with_parent()
-            gc.disable()  # a collection would touch (and copy) every container's page
-            signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-                signal.signal(sig, signal.SIG_DFL)
+            child_setup()
             keys = self._write_file(self.path)
-            os.write(status_fd, b"done %d %d\n" % (keys, _private_dirty()))
+            os.write(status_fd, b"done %d %d\n" % (keys, private_dirty()))
             code = 0
         except BaseException as err:
             with contextlib.suppress(BaseException):
@@ -276,7 +273,7 @@ class RdbSaver:
     def cron(self) -> None:
         """Reap a finished child; start a scheduled BGSAVE or one a save point asks for."""
         self.poll()
-        if self.child is not None:
+        if self.child is not None or self.other_child():
             return
         if self.bgsave_scheduled:
             self._try_bgsave("scheduled")
@@ -366,7 +363,16 @@ class RdbSaver:
         ]
 
 
-def _private_dirty() -> int:  # pragma: no cover - runs in the child
+def child_setup() -> None:  # pragma: no cover - runs in the child
+    """A forked save child: dies with its parent, no GC, default signal handlers."""
+    _die_with_parent()
+    gc.disable()  # a collection would touch (and copy) every container's page
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def private_dirty() -> int:  # pragma: no cover - runs in the child
     """Bytes of this process's memory that are no longer shared with its parent."""
     try:
         with open("/proc/self/smaps_rollup", "rb") as f:

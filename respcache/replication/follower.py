@@ -379,6 +379,9 @@ class LinkOwner(SessionHandler, Protocol):
         waits (Redis leaves the master's input unread) and ``resume`` runs after it."""
         ...
 
+    def before_ack(self) -> None:
+        """Called before the bytes answering the leader (its ACKs) are sent."""
+
 
 class FollowerLink:
     """Keeps a connection to the leader at ``host:port`` until :meth:`stop`."""
@@ -517,6 +520,7 @@ class FollowerLink:
             transport.abort()
             return
         if out:
+            self.owner.before_ack()  # appendfsync always: what it acknowledges is on disk
             transport.write(out)
         if session.state != before:
             if session.state == "sync":

@@ -8,7 +8,7 @@ it keeps the engine's switches in agreement with the role:
 ==================================  =================  ==========================
 engine switch                       leader             follower
 ==================================  =================  ==========================
-``engine.propagator``               the leader side    None
+``engine.replicate``                the leader side    None
 ``engine.read_only``                False              ``replica-read-only``
 ``engine.keyspace.expire_keys``     True               False (the leader's DEL)
 ``engine.command_gate``             NOREPLICAS         LOADING, MASTERDOWN
@@ -39,7 +39,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from respcache.commands.client import Client
 from respcache.errors import NOREPLICAS, READONLY, CommandError
@@ -120,6 +120,16 @@ class ReplicationStatus:
     link_up: bool
 
 
+class DurableLog(Protocol):
+    """What replication needs of the AOF (``persistence/aof.py``)."""
+
+    def before_ack(self) -> None:
+        """``appendfsync always``: the applied stream on disk before an ACK leaves."""
+
+    def dataset_replaced(self) -> None:
+        """A full sync replaced the dataset: the log starts again from it (a rewrite)."""
+
+
 class MasterLinkClient(Client):
     """The client applying the leader's stream on a follower (``flags=M`` in CLIENT LIST)."""
 
@@ -154,8 +164,12 @@ class Replication:
         *,
         listening_port: Callable[[], int] = lambda: 0,
         tls: Callable[[], ssl.SSLContext | None] = lambda: None,
+        disk: DurableLog | None = None,
     ) -> None:
         self.engine = engine
+        self.disk = disk
+        """This node's append-only file, when it has one: a follower's acknowledgements
+        wait for it (appendfsync always) and a full sync rewrites it."""
         self.gate = gate
         self.config = config
         self.listening_port = listening_port
@@ -376,7 +390,7 @@ class Replication:
             self.leader = None
         if self.gate.barrier > self.gate.committed:
             self.gate.fail(message)
-        self.engine.propagator = None
+        self.engine.replicate = None
         if reset:
             self.gate.reset(self._offset())
 
@@ -415,7 +429,7 @@ class Replication:
                 events=self,
             )
             leader.armed = self.armed
-            self.engine.propagator = leader.propagate
+            self.engine.replicate = leader.propagate
         return leader
 
     def _role_changed(self) -> None:
@@ -902,6 +916,10 @@ class Replication:
         engine.after_busy.append(resume)
         return True
 
+    def before_ack(self) -> None:
+        if self.disk is not None:
+            self.disk.before_ack()
+
     def link_state_changed(self, link: FollowerLink) -> None:
         if link is not self.link:
             return
@@ -950,6 +968,8 @@ class Replication:
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
         self.data_epoch = self.epoch
         self._recovered = False
+        if self.disk is not None:
+            self.disk.dataset_replaced()
         self._update_gate()
 
     def continued(self, replid: str | None) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respcache.commands import Engine
-from respcache.commands.persistence import shutdown_save
+from respcache.commands.persistence import load_aof, shutdown_save
 from respcache.config import Config
 from respcache.errors import ConfigError
+from respcache.persistence.aof import AofError, AofStatus
 from respcache.persistence.rdb import RdbError
-from respcache.persistence.saver import AOF_UNSUPPORTED
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
 from respcache.server.gate import CommitGate
@@ -84,6 +84,7 @@ class Server:
             config,
             listening_port=self.listening_port,
             tls=self.tls.outgoing,
+            disk=self.engine.aof,
         )
         self.cron_hooks.append(self.replication.cron)
         self.busy_cron_hooks: list[Callable[[], None]] = [self.replication.cron]
@@ -132,16 +133,42 @@ class Server:
     # --- persistence (respcache.persistence) ---------------------------------------------
 
     def _wire_persistence(self) -> None:
-        """The RDB saver's cron, its shutdown save, startup load and the AOF refusal."""
+        """The RDB saver's and the AOF's cron, the AOF's feed and its CONFIG SET switches."""
         saver = self.engine.persistence
+        aof = self.engine.aof
+        gate = self.gate
         self.cron_hooks.append(saver.cron)
+        self.cron_hooks.append(aof.cron)
         self._shutdown_nosave = False
+        aof.on_synced = gate.disk_sync
 
-        def refuse_aof(value: object) -> None:
-            if value:
-                raise ConfigError(AOF_UNSUPPORTED)
+        def feed(db: int, commands: list[list[bytes]]) -> None:
+            aof.feed(db, commands)
+            if aof.gating:
+                gate.disk_fed(aof.fed)
 
-        self.config.on_change("appendonly", refuse_aof)
+        self._aof_feed = feed
+
+        def switch_aof(value: object) -> None:
+            """``updateAppendonly``: start with a rewrite, or stop."""
+            if value and not aof.enabled:
+                try:
+                    aof.start()
+                except AofError:
+                    raise ConfigError("Unable to turn on AOF. Check server logs.") from None
+            elif not value and aof.enabled:
+                aof.stop()
+
+        def switch_fsync(value: object) -> None:
+            if aof.enabled:
+                aof.flush(force=True)
+            gate.disk_sync(aof.fed)
+
+        self.config.on_change("appendonly", switch_aof)
+        self.config.on_change("appendfsync", switch_fsync)
+        self.config.on_change(
+            "aof-disable-auto-gc", lambda value: None if value else aof.del_history()
+        )
 
     # --- CONFIG SET bind / port --------------------------------------------------------------
 
@@ -229,17 +256,37 @@ class Server:
         return status.replid, status.offset
 
     def load_persistence(self) -> None:
-        """At startup, before listening: refuse AOF, load ``dir/dbfilename`` if it exists."""
-        if self.config.appendonly:
-            raise OSError(AOF_UNSUPPORTED)
+        """At startup, before listening: the AOF when ``appendonly yes`` (it holds the
+        latest data, as in Redis), else ``dir/dbfilename``; then open the AOF for append."""
+        aof = self.engine.aof
         try:
-            self.engine.persistence.load()
-        except RdbError as err:
-            log.error("Fatal error loading the DB: %s. Exiting.", err)
-            path = self.engine.persistence.path
-            raise OSError(f"Fatal error loading the DB {path}: {err}") from err
+            aof.load_manifest()
+        except AofError as err:
+            log.error("*** FATAL AOF MANIFEST FILE ERROR ***")
+            log.error("%s", err)
+            raise SystemExit(1) from err  # as Redis: its message is the last line logged
+        if self.config.appendonly:
+            started = time.monotonic()
+            status = load_aof(self.engine)
+            if status in (AofStatus.FAILED, AofStatus.OPEN_ERR):
+                raise SystemExit(1)  # the reason was logged by the loader, last
+            if status is not AofStatus.NOT_EXIST:
+                log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
+        else:
+            try:
+                self.engine.persistence.load()
+            except RdbError as err:
+                log.error("Fatal error loading the DB: %s. Exiting.", err)
+                path = self.engine.persistence.path
+                raise OSError(f"Fatal error loading the DB {path}: {err}") from err
+        try:
+            aof.open_on_start()
+        except (OSError, AofError, RdbError) as err:
+            raise OSError(f"Can't open the append-only file: {err}") from err
+        self.engine.aof_feed = self._aof_feed
 
     def _save_on_shutdown(self) -> None:
+        self.engine.aof.shutdown()
         saver = self.engine.persistence
         if saver.shutdown_saved or self._shutdown_nosave:
             saver.kill_child()
@@ -252,6 +299,7 @@ class Server:
         """Load the RDB file, bind the listeners and start the cron."""
         self.load_persistence()
         loop = self.loop = asyncio.get_running_loop()
+        self.engine.aof.schedule_flush = loop.call_soon
         self._stopped = asyncio.Event()
         self.engine.call_later = loop.call_later
         self.engine.pause.call_later = loop.call_later

@@ -109,7 +109,7 @@ class RespConnection(asyncio.Protocol):
             max_bulk_len=server.config.proto_max_bulk_len,
             query_buffer_limit=server.config.client_query_buffer_limit,
         )
-        self._held: deque[tuple[int, bytes]] = deque()
+        self._held: deque[tuple[tuple[int, int], bytes]] = deque()
         self.pending: list[bytes] | None = None
         """Replies of the batch being processed, not yet written (None between batches)."""
         self._held_command: list[bytes] | None = None
@@ -370,8 +370,8 @@ class RespConnection(asyncio.Protocol):
         if transport is None or self._closing:
             return
         gate = self.gate
-        need = gate.barrier
-        if self._held or (gated and need > gate.committed):
+        need = gate.need()
+        if self._held or (gated and not gate.satisfied(need)):
             self._held.append((need, data))
             gate.wait(self)
             return
@@ -385,7 +385,8 @@ class RespConnection(asyncio.Protocol):
         """Called by the gate when ``committed`` advanced: write what may now leave."""
         held = self._held
         transport = self.transport
-        while held and held[0][0] <= committed:
+        satisfied = self.gate.satisfied
+        while held and satisfied(held[0][0]):
             _, data = held.popleft()
             if transport is not None and not self._closing:
                 self.engine.stats.total_net_output_bytes += len(data)

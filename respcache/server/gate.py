@@ -8,6 +8,14 @@ connection, in order, until ``committed`` reaches the barrier it saw. Holding
 rules out dirty reads: nobody observes a write a failover could still lose.
 
 Standalone (no replication), nothing moves the barrier and the gate is open.
+
+The disk barrier (``appendonly yes``): a second, independent pair of counters in the
+AOF's unit, bytes fed (``disk_barrier``) and bytes on disk (``disk_synced``). A reply
+waits for both: its writes acknowledged by the in-sync followers *and* in this node's
+AOF, written (as Redis writes the AOF before any reply, in ``beforeSleep``) and, with
+``appendfsync always``, fsynced. The AOF writes (and fsyncs) once per event-loop
+iteration for every client served in it (``persistence/aof.py``), so one fsync releases
+a whole batch. Without an AOF nothing moves the disk barrier.
 """
 
 from __future__ import annotations
@@ -24,16 +32,45 @@ class Waiter(Protocol):
 class CommitGate:
     """Offsets executed vs. acknowledged, and the connections waiting between them."""
 
-    __slots__ = ("_waiting", "barrier", "committed")
+    __slots__ = ("_waiting", "barrier", "committed", "disk_barrier", "disk_synced")
 
     def __init__(self) -> None:
         self.barrier = 0
         self.committed = 0
+        self.disk_barrier = 0
+        self.disk_synced = 0
         self._waiting: set[Waiter] = set()
 
     @property
     def open(self) -> bool:
-        return self.committed >= self.barrier
+        return self.committed >= self.barrier and self.disk_synced >= self.disk_barrier
+
+    def need(self) -> tuple[int, int]:
+        """What a reply produced now waits for: (replication offset, disk bytes)."""
+        return self.barrier, self.disk_barrier
+
+    def satisfied(self, need: tuple[int, int]) -> bool:
+        return need[0] <= self.committed and need[1] <= self.disk_synced
+
+    def disk_fed(self, total: int) -> None:
+        """The AOF was handed writes, ``total`` bytes since start (appendfsync always)."""
+        if total > self.disk_barrier:
+            self.disk_barrier = total
+
+    def disk_sync(self, total: int) -> None:
+        """The AOF is fsynced up to ``total`` bytes: release what waited only for that."""
+        if total > self.disk_barrier:
+            self.disk_barrier = total
+        if total <= self.disk_synced:
+            return
+        self.disk_synced = total
+        self._release()
+
+    def _release(self) -> None:
+        waiting, self._waiting = self._waiting, set()
+        committed = self.committed
+        for waiter in waiting:
+            waiter.release(committed)
 
     def advance(self, offset: int) -> None:
         """A write was executed and fed to replication, ending at ``offset``."""
@@ -45,9 +82,7 @@ class CommitGate:
         if offset <= self.committed:
             return
         self.committed = offset
-        waiting, self._waiting = self._waiting, set()
-        for waiter in waiting:
-            waiter.release(offset)
+        self._release()
 
     def reset(self, offset: int) -> None:
         """Align both offsets (standalone, or a new replication history)."""

@@ -99,13 +99,13 @@ class _Parked:
 class _Committed:
     """Waits in the commit gate until ``need`` is acknowledged (or fails)."""
 
-    def __init__(self, gate: CommitGate, need: int) -> None:
+    def __init__(self, gate: CommitGate, need: tuple[int, int]) -> None:
         self.gate = gate
         self.need = need
         self.done: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
 
     def release(self, committed: int) -> None:
-        if committed >= self.need:
+        if self.gate.satisfied(self.need):
             if not self.done.done():
                 self.done.set_result(None)
         else:
@@ -249,8 +249,8 @@ class HttpEndpoint:
                 return forward, None
         if engine.reveals_data:
             gate = self.gate
-            need = gate.barrier
-            if need > gate.committed:
+            need = gate.need()
+            if not gate.satisfied(need):
                 waiter = _Committed(gate, need)
                 gate.wait(waiter)
                 try:

@@ -182,7 +182,7 @@ class Database:
 
     def _expired(self, key: bytes) -> bool:
         """Is the key past its TTL? Deletes it when this node expires keys itself."""
-        if self.expires[key] > self.ks.now_ms:
+        if self.expires[key] > self.ks.now_ms or self.ks.loading:
             return False
         if self.ks.expire_keys and not self.ks.paused:
             self._remove(key)
@@ -376,6 +376,9 @@ class Keyspace:
         self.expire_keys = True
         """False on a replica: expired keys are hidden from reads but only the leader deletes them."""
         self.paused = False
+        self.loading = False
+        """True while an AOF is replayed: no key counts as expired (Redis's ``keyIsExpired``
+        during loading), so the commands see the dataset they were logged against."""
         """True during CLIENT PAUSE: the dataset stays still (Redis 7.0): expired keys are
         hidden but not deleted, no active expiry, no eviction."""
         self.no_touch = False

@@ -24,6 +24,8 @@ EXTENSIONS: dict[str, str] = {
     "debug|digest": "Redis 7.0 parses DEBUG DIGEST inside DEBUG, without a subcommand entry",
     "debug|digest-value": "as debug|digest",
     "debug|reload": "as debug|digest",
+    "debug|loadaof": "as debug|digest",
+    "debug|aof-flush-sleep": "as debug|digest",
 }
 
 

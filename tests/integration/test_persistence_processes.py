@@ -182,13 +182,6 @@ def test_debug_reload_keeps_the_data(server_factory: ServerFactory) -> None:
     assert _content(r) == before
 
 
-def test_appendonly_is_refused_plainly(server_factory: ServerFactory) -> None:
-    server = server_factory.respcache()
-    reply = server.raw().call("CONFIG", "SET", "appendonly", "yes")
-    assert reply.is_error and "appendonly yes is not supported yet" in reply.text()
-    assert server.client().config_get("appendonly") == {"appendonly": "no"}
-
-
 def test_corrupt_file_stops_startup(server_factory: ServerFactory, tmp_path: Path) -> None:
     (tmp_path / "dump.rdb").write_bytes(b"REDIS0010\xfe\x00\x00\x01k")
     with pytest.raises(Exception, match=r"Unexpected EOF|exited"):

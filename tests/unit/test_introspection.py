@@ -27,7 +27,7 @@ HIDDEN_FLAGS = {"may_replicate", "sentinel", "only_sentinel"}
 # Redis 7.2 additions respcache has (see docs/commands.md): not in 7.0.15's table.
 NEWER_THAN_7_0 = {"client|setinfo", "client|no-touch"}
 # Registered on purpose with no Redis 7.0 COMMAND entry (see tests/differential/test_command_table.py).
-EXTENSIONS = {"sentinel", "debug|digest", "debug|digest-value", "debug|reload"}
+EXTENSIONS = {"sentinel", "debug|digest", "debug|digest-value", "debug|reload", "debug|loadaof", "debug|aof-flush-sleep"}
 
 # Replies of redis-server 7.0.15, byte for byte.
 INFO_GET_RESP2 = (

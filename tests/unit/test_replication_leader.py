@@ -128,7 +128,7 @@ def test_standalone_has_no_propagator_and_is_open() -> None:
     async def main() -> None:
         node = Node()
         assert run(node.client, "SET", "a", "1") == OK
-        assert node.engine.propagator is None
+        assert node.engine.replicate is None
         assert node.gate.open
         assert node.engine.command_gate is None
 

@@ -1,0 +1,1314 @@
+"""The append-only file, in Redis 7.0's multi-part layout.
+
+Followed: Redis 7.0.15 ``src/aof.c``. The files live in ``dir/appenddirname``: a *base*
+(``appendonly.aof.<seq>.base.rdb``, an RDB file, or ``.base.aof``, commands, when
+``aof-use-rdb-preamble no``), *incremental* files (``appendonly.aof.<seq>.incr.aof``,
+the commands written since the base) and the *manifest* ``appendonly.aof.manifest``
+that names them, one line each (``file <name> seq <n> type b|h|i``; ``h`` for history
+files, deleted once a rewrite replaced them). The manifest is only ever replaced whole
+(written to ``temp-<name>.manifest``, fsynced, renamed, the directory fsynced), so at
+every moment the files it names hold the whole dataset.
+
+What goes into the incremental file is what replication propagates
+(``feedAppendOnlyFile`` takes exactly the commands ``propagate`` sends to replicas:
+relative expiries already made absolute, scripts as their effects, transactions wrapped
+in ``MULTI``/``EXEC``), with a ``SELECT`` whenever the database changes. Writes are
+buffered and written once per event-loop iteration (:meth:`AppendOnlyFile.flush`, Redis's
+``beforeSleep`` call of ``flushAppendOnlyFile``), and the server holds every reply until
+that write is done (``server/gate.py``'s disk barrier), as Redis writes the AOF before
+it writes any reply. With ``appendfsync always`` that same call fsyncs before the
+replies are released, so one ``fsync`` covers the writes of all clients served in that
+iteration. ``everysec`` fsyncs from a background thread about once a second (Redis's
+bio job); ``no`` leaves it to the kernel.
+
+``BGREWRITEAOF`` (and ``auto-aof-rewrite-percentage``) first opens a new incremental
+file (persisting the manifest that names it), then forks: the child writes the new base
+from its copy-on-write image of the keyspace; when it succeeds the parent renames it
+into place, turns the old base and incremental files into history, persists the new
+manifest and deletes the history files. ``CONFIG SET appendonly yes`` starts in the
+``wait-rewrite`` state: writes accumulate in ``temp-appendonly.aof.incr`` until the
+first rewrite's base exists, as Redis does.
+
+No asyncio here (STYLE.md): the server passes ``schedule_flush`` (``loop.call_soon``) and
+calls :meth:`AppendOnlyFile.cron` on each tick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO, Final
+
+from respcache.config import Config, quote, split_args
+from respcache.persistence.rdb import RdbError, load_rdb, write_keyspace
+from respcache.store.keyspace import Keyspace
+from respcache.store.stream import StreamValue, format_id
+from respcache.store.values import HashValue, ListValue, SetValue
+from respcache.store.zset import ZSetValue
+
+__all__ = [
+    "AofError",
+    "AofStatus",
+    "AppendOnlyFile",
+    "Manifest",
+    "encode_command",
+    "load_commands",
+    "rewrite_commands",
+]
+
+log = logging.getLogger("respcache.persistence")
+
+BASE_SUFFIX: Final = ".base"
+INCR_SUFFIX: Final = ".incr"
+RDB_SUFFIX: Final = ".rdb"
+AOF_SUFFIX: Final = ".aof"
+MANIFEST_SUFFIX: Final = ".manifest"
+TEMP_PREFIX: Final = "temp-"
+TYPE_BASE: Final = "b"
+TYPE_HIST: Final = "h"
+TYPE_INCR: Final = "i"
+REWRITE_ITEMS_PER_CMD: Final = 64
+"""``AOF_REWRITE_ITEMS_PER_CMD``: elements per RPUSH/SADD/ZADD/HMSET of a rewritten base."""
+AUTOSYNC_BYTES: Final = 4 * 1024 * 1024
+MANIFEST_MAX_LINE: Final = 1024
+
+
+_REPL_ONLY: Final = frozenset({b"PUBLISH", b"SPUBLISH"})
+"""Propagated to replicas only (``forceCommandPropagation(c, PROPAGATE_REPL)``)."""
+
+
+class AofError(Exception):
+    """A fatal AOF problem (bad manifest, unreadable file): Redis exits on it."""
+
+
+class AofStatus(enum.Enum):
+    """``loadSingleAppendOnlyFile``/``loadAppendOnlyFiles`` results."""
+
+    OK = "ok"
+    NOT_EXIST = "not-exist"
+    EMPTY = "empty"
+    OPEN_ERR = "open-err"
+    FAILED = "failed"
+    TRUNCATED = "truncated"
+
+
+class State(enum.Enum):
+    OFF = "off"
+    ON = "on"
+    WAIT_REWRITE = "wait-rewrite"
+
+
+# --- the manifest ----------------------------------------------------------------------------
+
+
+@dataclass
+class AofInfo:
+    name: str
+    seq: int
+    type: str
+
+    def line(self) -> str:
+        """``aofInfoFormat``: the name quoted only when ``sdsneedsrepr`` says so."""
+        name = self.name
+        if any(c in name for c in " \t\r\n\"'\\") or not name.isprintable():
+            name = quote(name)
+        return f"file {name} seq {self.seq} type {self.type}\n"
+
+
+@dataclass
+class Manifest:
+    base: AofInfo | None = None
+    history: list[AofInfo] = field(default_factory=list)
+    incr: list[AofInfo] = field(default_factory=list)
+    base_seq: int = 0
+    incr_seq: int = 0
+
+    def copy(self) -> Manifest:
+        return Manifest(
+            replace(self.base) if self.base else None,
+            [replace(i) for i in self.history],
+            [replace(i) for i in self.incr],
+            self.base_seq,
+            self.incr_seq,
+        )
+
+    def format(self) -> str:
+        """``getAofManifestAsString``: base, then history, then incremental files."""
+        infos = ([self.base] if self.base else []) + self.history + self.incr
+        return "".join(info.line() for info in infos)
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest:
+        """``aofLoadManifestFromFile``; raises AofError with Redis's message."""
+        am = cls()
+        maxseq = 0
+        lines = text.splitlines(keepends=True)
+        if not lines:
+            raise AofError("Found an empty AOF manifest")
+        for number, raw in enumerate(lines, 1):
+            if raw.startswith("#"):
+                continue
+            if len(raw) > MANIFEST_MAX_LINE:
+                raise AofError("The AOF manifest file contains too long line")
+            line = raw.strip(" \t\r\n")
+            where = f"Reading the manifest file, at line {number}: '{line}': "
+            if not line:
+                raise AofError(where + "Invalid AOF manifest file format")
+            argv = split_args(line)
+            if argv is None or len(argv) < 6 or len(argv) % 2:
+                raise AofError(where + "Invalid AOF manifest file format")
+            name: str | None = None
+            seq = 0
+            kind = ""
+            for i in range(0, len(argv), 2):
+                key = argv[i].lower()
+                if key == "file":
+                    name = argv[i + 1]
+                    if os.path.basename(name) != name:
+                        raise AofError(where + "File can't be a path, just a filename")
+                elif key == "seq":
+                    seq = _atoll(argv[i + 1])
+                elif key == "type":
+                    kind = argv[i + 1][:1]
+            if not name or not seq or not kind:
+                raise AofError(where + "Invalid AOF manifest file format")
+            info = AofInfo(name, seq, kind)
+            if kind == TYPE_BASE:
+                if am.base is not None:
+                    raise AofError(where + "Found duplicate base file information")
+                am.base = info
+                am.base_seq = seq
+            elif kind == TYPE_HIST:
+                am.history.append(info)
+            elif kind == TYPE_INCR:
+                if seq <= maxseq:
+                    raise AofError(where + "Found a non-monotonic sequence number")
+                am.incr.append(info)
+                am.incr_seq = maxseq = seq
+            else:
+                raise AofError(where + "Unknown AOF file type")
+        return am
+
+    def new_base(self, filename: str, rdb: bool) -> str:
+        """``getNewBaseFileNameAndMarkPreAsHistory``."""
+        if self.base is not None:
+            self.base.type = TYPE_HIST
+            self.history.insert(0, self.base)
+        self.base_seq += 1
+        suffix = RDB_SUFFIX if rdb else AOF_SUFFIX
+        self.base = AofInfo(
+            f"{filename}.{self.base_seq}{BASE_SUFFIX}{suffix}", self.base_seq, TYPE_BASE
+        )
+        return self.base.name
+
+    def new_incr(self, filename: str) -> str:
+        """``getNewIncrAofName``."""
+        self.incr_seq += 1
+        info = AofInfo(
+            f"{filename}.{self.incr_seq}{INCR_SUFFIX}{AOF_SUFFIX}", self.incr_seq, TYPE_INCR
+        )
+        self.incr.append(info)
+        return info.name
+
+    def last_incr(self, filename: str) -> str:
+        """``getLastIncrAofName``: the last incremental file, or a new one."""
+        return self.incr[-1].name if self.incr else self.new_incr(filename)
+
+    def rewritten_incr_to_history(self, keep_last: bool) -> None:
+        """``markRewrittenIncrAofAsHistory``: all but the file being written become history."""
+        moved = self.incr[:-1] if keep_last else self.incr
+        kept = self.incr[-1:] if keep_last else []
+        for info in reversed(moved):
+            self.history.insert(0, AofInfo(info.name, info.seq, TYPE_HIST))
+        self.incr = kept
+
+
+def _atoll(text: str) -> int:
+    digits = ""
+    for i, ch in enumerate(text.strip()):
+        if ch.isdigit() or (i == 0 and ch in "+-"):
+            digits += ch
+        else:
+            break
+    try:
+        return int(digits)
+    except ValueError:
+        return 0
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def encode_command(argv: Iterable[bytes]) -> bytes:
+    """``catAppendOnlyGenericCommand``: one command in RESP multibulk form."""
+    args = list(argv)
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+def _score(score: float) -> bytes:
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if score == int(score) and abs(score) < 2**53:
+        return b"%d" % int(score)
+    return repr(score).encode()
+
+
+def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -> int:
+    """``rewriteAppendOnlyFileRio``: the dataset as commands (``aof-use-rdb-preamble no``).
+
+    Strings as SET, lists RPUSH, sets SADD, sorted sets ZADD, hashes HMSET (at most 64
+    elements a command), then PEXPIREAT for keys with an expiry. Returns keys written.
+    """
+    keys = 0
+    for code in keyspace.functions.values():  # rewriteFunctions
+        out.write(encode_command([b"FUNCTION", b"LOAD", code]))
+    for db in keyspace.dbs:
+        if not db.data:
+            continue
+        out.write(encode_command([b"SELECT", b"%d" % db.id]))
+        expires = db.expires
+        for key, value in db.data.items():
+            if type(value) is bytes:
+                out.write(encode_command([b"SET", key, value]))
+            elif isinstance(value, ListValue):
+                _batched(out, b"RPUSH", key, list(value))
+            elif isinstance(value, SetValue):
+                _batched(out, b"SADD", key, list(value))
+            elif isinstance(value, ZSetValue):
+                flat = [
+                    x for score, member in value.items_in_order() for x in (_score(score), member)
+                ]
+                _batched(out, b"ZADD", key, flat, 2)
+            elif isinstance(value, HashValue):
+                flat = [x for pair in value.items() for x in pair]
+                _batched(out, b"HMSET", key, flat, 2)
+            elif isinstance(value, StreamValue):
+                _rewrite_stream(out, key, value)
+            else:
+                raise RdbError(
+                    f"values of type {type(value).__name__} cannot be rewritten as AOF commands "
+                    "yet (use aof-use-rdb-preamble yes)"
+                )
+            when = expires.get(key) if expires else None
+            if when is not None:
+                out.write(encode_command([b"PEXPIREAT", key, b"%d" % when]))
+            keys += 1
+            if key_delay_us > 0:
+                time.sleep(key_delay_us / 1e6)
+    return keys
+
+
+def _rewrite_stream(out: BinaryIO, key: bytes, s: StreamValue) -> None:
+    """``rewriteStreamObject``: XADDs, XSETID, XGROUP CREATE, XCLAIMs, CREATECONSUMER."""
+    w = out.write
+    if s.length:
+        for node in s.nodes:
+            for sid, item in zip(node.ids, node.items, strict=True):
+                if item is not None:
+                    w(encode_command([b"XADD", key, format_id(sid), *item]))
+    else:  # the XADD MAXLEN 0 trick: an empty stream
+        w(encode_command([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]))
+    w(
+        encode_command(
+            [
+                b"XSETID",
+                key,
+                format_id(s.last_id),
+                b"ENTRIESADDED",
+                b"%d" % s.entries_added,
+                b"MAXDELETEDID",
+                format_id(s.max_deleted_id),
+            ]
+        )
+    )
+    for group in s.sorted_groups():
+        w(
+            encode_command(
+                [
+                    b"XGROUP",
+                    b"CREATE",
+                    key,
+                    group.name,
+                    format_id(group.last_id),
+                    b"ENTRIESREAD",
+                    b"%d" % group.entries_read,
+                ]
+            )
+        )
+        for consumer in group.sorted_consumers():
+            if not len(consumer.pel):
+                w(encode_command([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer.name]))
+                continue
+            for sid in consumer.pel.order:
+                nack = consumer.pel.by_id[sid]
+                w(
+                    encode_command(
+                        [
+                            b"XCLAIM",
+                            key,
+                            group.name,
+                            consumer.name,
+                            b"0",
+                            format_id(sid),
+                            b"TIME",
+                            b"%d" % nack.delivery_time,
+                            b"RETRYCOUNT",
+                            b"%d" % nack.delivery_count,
+                            b"JUSTID",
+                            b"FORCE",
+                        ]
+                    )
+                )
+
+
+def _batched(out: BinaryIO, name: bytes, key: bytes, flat: list[bytes], step: int = 1) -> None:
+    chunk = REWRITE_ITEMS_PER_CMD * step
+    for i in range(0, len(flat), chunk):
+        out.write(encode_command([name, key, *flat[i : i + chunk]]))
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _BadFormat(Exception):
+    pass
+
+
+def _parse_command(data: bytes, pos: int) -> tuple[list[bytes] | None, int]:
+    """One command at ``pos`` (or an annotation line, returned as None); raises
+    _Truncated at a short read and _BadFormat at anything but ``*``/``#``."""
+    size = len(data)
+    end = data.find(b"\n", pos)
+    if end < 0:
+        raise _Truncated
+    first = data[pos]
+    if first == 35:  # '#': annotation
+        return None, end + 1
+    if first != 42:  # '*'
+        raise _BadFormat
+    try:
+        argc = int(data[pos + 1 : end])
+    except ValueError:
+        raise _BadFormat from None
+    if argc < 1:
+        raise _BadFormat
+    pos = end + 1
+    argv: list[bytes] = []
+    for _ in range(argc):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            raise _Truncated
+        if data[pos] != 36:  # '$'
+            raise _BadFormat
+        try:
+            length = int(data[pos + 1 : end])
+        except ValueError:
+            raise _BadFormat from None
+        start = end + 1
+        stop = start + length
+        if stop + 2 > size:
+            raise _Truncated
+        argv.append(data[start:stop])
+        pos = stop + 2
+    return argv, pos
+
+
+def load_commands(
+    data: bytes,
+    start: int,
+    execute: Callable[[list[bytes]], bool],
+    name: str,
+) -> tuple[AofStatus | None, int]:
+    """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
+    an unknown command). Returns (None when the file ended cleanly, else FAILED or
+    "truncated"; the offset up to which it is valid). ``execute`` sees MULTI/EXEC as any
+    command; a transaction left open at the end counts as a truncation before its MULTI."""
+    pos = start
+    valid = start
+    before_multi = start
+    in_multi = False
+    size = len(data)
+    while pos < size:
+        try:
+            argv, pos = _parse_command(data, pos)
+        except _Truncated:
+            return AofStatus.TRUNCATED, (before_multi if in_multi else valid)
+        except _BadFormat:
+            log.warning(
+                "Bad file format reading the append only file %s: make a backup of your AOF "
+                "file, then use ./redis-check-aof --fix <filename.manifest>",
+                name,
+            )
+            return AofStatus.FAILED, valid
+        if argv is None:
+            continue
+        verb = argv[0].lower()
+        if verb == b"multi":
+            before_multi = valid
+            in_multi = True
+        elif verb in (b"exec", b"discard"):
+            in_multi = False
+        if not execute(argv):
+            log.warning(
+                "Unknown command '%s' reading the append only file %s",
+                argv[0].decode("utf-8", "replace"),
+                name,
+            )
+            return AofStatus.FAILED, valid
+        valid = pos
+    if in_multi:
+        log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
+        return AofStatus.TRUNCATED, before_multi
+    return None, valid
+
+
+# --- the file and its life -----------------------------------------------------------------------
+
+
+@dataclass
+class _Child:
+    pid: int
+    started: float
+    status_fd: int
+
+
+class _AutoSyncFile:
+    """``rioSetAutoSync``: fsync every 4 MB written (``aof-rewrite-incremental-fsync``)."""
+
+    def __init__(self, f: BinaryIO, incremental: bool) -> None:
+        self.f = f
+        self.incremental = incremental
+        self.pending = 0
+
+    def write(self, data: bytes) -> int:
+        n = self.f.write(data)
+        if self.incremental:
+            self.pending += len(data)
+            if self.pending >= AUTOSYNC_BYTES:
+                self.f.flush()
+                os.fsync(self.f.fileno())
+                self.pending = 0
+        return n
+
+
+def fsync_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class AppendOnlyFile:
+    """A node's AOF: the manifest, the file being appended, rewrites, loading, INFO.
+
+    ``dirty``: the engine's change counter; ``other_child``: True while another forked
+    child (BGSAVE) runs (one child at a time, as Redis). ``on_synced(n)``: called with
+    the count of bytes fed so far once they are on disk as the policy promises (fsynced
+    with ``always``; written otherwise) — the server's commit gate.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        keyspace: Keyspace,
+        other_child: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.config = config
+        self.keyspace = keyspace
+        self.other_child = other_child
+        self.state = State.ON if config.appendonly else State.OFF
+        self.manifest = Manifest()
+        self.fd = -1
+        self.buf = bytearray()
+        self.selected_db = -1
+        self.last_incr_size = 0
+        self.last_incr_fsync_offset = 0
+        self.current_size = 0
+        self.rewrite_base_size = 0
+        self.last_fsync = 0.0
+        self.child: _Child | None = None
+        self.rewrite_scheduled = False
+        self.rewrite_time_start = -1.0
+        self.rewrite_time_last = -1
+        self.last_bgrewrite_ok = True
+        self.rewrites = 0
+        self.consecutive_failures = 0
+        self.last_write_ok = True
+        self.last_cow_size = 0
+        self.delayed_fsync = 0
+        self.fed = 0
+        """Bytes handed to the AOF since start (the disk barrier's unit)."""
+        self.synced = 0
+        self.on_synced: Callable[[int], None] | None = None
+        self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
+        self._flush_scheduled = False
+        self._cur_ts = 0
+        self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
+        self._bio_job: Future[None] | None = None
+        self.loading = False
+        self._limit_delay = 0
+        self._limit_until = 0.0
+        self.flush_sleep_us = 0
+        self.forks = 0
+        """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
+
+    # --- paths ------------------------------------------------------------------------------
+
+    @property
+    def dirname(self) -> str:
+        return os.path.join(self.config.dir, self.config.appenddirname)
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.dirname, name)
+
+    @property
+    def filename(self) -> str:
+        return self.config.appendfilename
+
+    @property
+    def manifest_name(self) -> str:
+        return self.filename + MANIFEST_SUFFIX
+
+    @property
+    def enabled(self) -> bool:
+        return self.state is not State.OFF
+
+    @property
+    def gating(self) -> bool:
+        """True when replies must wait for the AOF: for the write (as Redis writes the AOF
+        in ``beforeSleep``, before any reply), and with ``always`` for the fsync too."""
+        return self.state is not State.OFF
+
+    # --- the manifest on disk -----------------------------------------------------------------
+
+    def load_manifest(self) -> None:
+        """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
+        self.manifest = Manifest()
+        path = self._path(self.manifest_name)
+        if not os.path.isdir(self.dirname) or not os.path.exists(path):
+            return
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as err:
+            raise AofError(
+                f"Fatal error: can't open the AOF manifest file {path} for reading: {err.strerror}"
+            ) from err
+        self.manifest = Manifest.parse(text)
+
+    def persist_manifest(self, am: Manifest) -> None:
+        """``writeAofManifestFile``: temp file, fsync, rename, fsync the directory."""
+        tmp = self._path(TEMP_PREFIX + self.manifest_name)
+        final = self._path(self.manifest_name)
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(am.format())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+        fsync_dir(self.dirname)
+
+    # --- feeding ------------------------------------------------------------------------------------
+
+    def feed(self, db: int, commands: list[list[bytes]]) -> None:
+        """``feedAppendOnlyFile``: the propagated commands, buffered until :meth:`flush`."""
+        state = self.state
+        if state is State.OFF or (state is State.WAIT_REWRITE and self.child is None):
+            return
+        if any(len(argv) == 3 and argv[0].upper() in _REPL_ONLY for argv in commands):
+            commands = [a for a in commands if not (len(a) == 3 and a[0].upper() in _REPL_ONLY)]
+            if len(commands) == 2 and commands[0][0] == b"MULTI":
+                return  # a transaction of PUBLISHes only
+            if not commands:
+                return
+        buf = self.buf
+        before = len(buf)
+        if self.config.aof_timestamp_enabled:
+            now = int(time.time())
+            if now > self._cur_ts:
+                self._cur_ts = now
+                buf += b"#TS:%d\r\n" % now
+        if db != self.selected_db:
+            sel = b"%d" % db
+            buf += b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(sel), sel)
+            self.selected_db = db
+        for argv in commands:
+            buf += b"*%d\r\n" % len(argv)
+            for arg in argv:
+                buf += b"$%d\r\n%b\r\n" % (len(arg), arg)
+        self.fed += len(buf) - before
+        if not self._flush_scheduled and self.schedule_flush is not None:
+            self._flush_scheduled = True
+            self.schedule_flush(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
+    def _fsync_in_progress(self) -> bool:
+        job = self._bio_job
+        return job is not None and not job.done()
+
+    def _bg_fsync(self, fd: int, close: bool = False) -> None:
+        def work() -> None:
+            try:
+                os.fsync(fd)
+            except OSError as err:
+                log.warning("Fail to fsync the AOF file: %s", err.strerror)
+            finally:
+                if close:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+
+        job = self._bio.submit(work)
+        if not close:
+            self._bio_job = job
+
+    def flush(self, force: bool = False) -> None:
+        """``flushAppendOnlyFile``: write the buffer; fsync as ``appendfsync`` says."""
+        if self.fd < 0:
+            self._synced_up_to(self.fed)
+            return
+        policy = self.config.appendfsync
+        buf = self.buf
+        if buf:
+            if self.flush_sleep_us:
+                time.sleep(self.flush_sleep_us / 1e6)
+            data = bytes(buf)
+            try:
+                written = _write_all(self.fd, data)
+            except OSError as err:
+                log.warning("Error writing to the AOF file: %s", err.strerror)
+                written = -1
+            if written != len(data):
+                if policy == "always":
+                    log.warning(
+                        "Can't recover from AOF write error when the AOF fsync policy is "
+                        "'always'. Exiting..."
+                    )
+                    os._exit(1)
+                self.last_write_ok = False
+                if written > 0:
+                    self.current_size += written
+                    self.last_incr_size += written
+                    del buf[:written]
+                self._synced_up_to(self.fed)  # retried next time; replies are not held
+                return
+            if not self.last_write_ok:
+                log.warning("AOF write error looks solved, Redis can write again.")
+                self.last_write_ok = True
+            self.current_size += written
+            self.last_incr_size += written
+            buf.clear()
+        elif self.last_incr_fsync_offset == self.last_incr_size:
+            self._synced_up_to(self.fed)
+            return
+        if self.config.no_appendfsync_on_rewrite and self.child is not None:
+            self._synced_up_to(self.fed)
+            return
+        now = time.time()
+        if policy == "always":
+            try:
+                os.fsync(self.fd)
+            except OSError as err:
+                log.warning(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is "
+                    "'always': %s. Exiting...",
+                    err.strerror,
+                )
+                os._exit(1)
+            self.last_incr_fsync_offset = self.last_incr_size
+            self.last_fsync = now
+        elif policy == "everysec" and int(now) > int(self.last_fsync):
+            if not self._fsync_in_progress():
+                self._bg_fsync(self.fd)
+                self.last_incr_fsync_offset = self.last_incr_size
+            self.last_fsync = now
+        self._synced_up_to(self.fed)
+
+    def _synced_up_to(self, fed: int) -> None:
+        if fed > self.synced:
+            self.synced = fed
+            if self.on_synced is not None:
+                self.on_synced(fed)
+
+    def before_ack(self) -> None:
+        """A follower about to acknowledge: with ``always``, what it applied is fsynced first."""
+        if self.gating and (self.buf or self.last_incr_fsync_offset != self.last_incr_size):
+            self.flush(force=True)
+
+    def dataset_replaced(self) -> None:
+        """``restartAOFAfterSYNC``: after a full sync the log restarts from a rewrite."""
+        if self.state is State.OFF:
+            return
+        self.stop()
+        try:
+            self.start()
+        except AofError:
+            self.rewrite_scheduled = True
+            self.state = State.WAIT_REWRITE
+
+    # --- writing a base -------------------------------------------------------------------------
+
+    def _write_base(self, path: str) -> None:
+        """``rewriteAppendOnlyFile``: the dataset into ``path`` (RDB or commands), atomically."""
+        cfg = self.config
+        tmp = os.path.join(cfg.dir, f"temp-rewriteaof-{os.getpid()}.aof")
+        try:
+            with open(tmp, "wb") as f:
+                out = _AutoSyncFile(f, cfg.aof_rewrite_incremental_fsync)
+                if cfg.aof_use_rdb_preamble:
+                    write_keyspace(
+                        out,  # type: ignore[arg-type]
+                        self.keyspace,
+                        compress=cfg.rdbcompression,
+                        checksum=cfg.rdbchecksum,
+                        aof_base=True,
+                        key_delay_us=cfg.rdb_key_save_delay,
+                    )
+                else:
+                    if cfg.aof_timestamp_enabled:
+                        out.write(b"#TS:%d\r\n" % int(time.time()))
+                    rewrite_commands(self.keyspace, out, cfg.rdb_key_save_delay)  # type: ignore[arg-type]
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    # --- start, stop ------------------------------------------------------------------------------
+
+    def open_on_start(self) -> None:
+        """``aofOpenIfNeededOnServerStart`` (raises OSError/AofError: the server exits)."""
+        if self.state is not State.ON:
+            return
+        os.makedirs(self.dirname, exist_ok=True)
+        am = self.manifest
+        if am.base is None and not am.incr:
+            name = am.new_base(self.filename, self.config.aof_use_rdb_preamble)
+            self._write_base(self._path(name))
+            log.info("Creating AOF base file %s on server start", name)
+        created = not am.incr
+        name = am.last_incr(self.filename)
+        self.fd = os.open(self._path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.persist_manifest(am)
+        self.last_incr_size = self.last_incr_fsync_offset = os.fstat(self.fd).st_size
+        if not self.current_size:
+            self.current_size = self._size_of(am)
+            self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
+        self.last_fsync = time.time()
+        log.info("%s AOF incr file %s on server start", "Creating" if created else "Opening", name)
+        self.del_history()
+
+    def start(self) -> None:
+        """``startAppendOnly`` (CONFIG SET appendonly yes): wait for a first rewrite."""
+        self.state = State.WAIT_REWRITE
+        if self.child is None and not self.other_child():
+            try:
+                self.rewrite_background()
+            except AofError as err:
+                self.state = State.OFF
+                log.warning(
+                    "Redis needs to enable the AOF but can't trigger a background AOF rewrite "
+                    "operation. Check the above logs for more info about the error. (%s)",
+                    err,
+                )
+                raise
+        else:
+            self.rewrite_scheduled = True
+            log.warning(
+                "AOF was enabled but there is already another background operation. An AOF "
+                "background was scheduled to start when possible."
+            )
+        self.last_fsync = time.time()
+        self.last_write_ok = True
+
+    def stop(self) -> None:
+        """``stopAppendOnly`` (CONFIG SET appendonly no)."""
+        self.flush(force=True)
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.fsync(self.fd)
+            os.close(self.fd)
+        self.fd = -1
+        self.selected_db = -1
+        self.state = State.OFF
+        self.rewrite_scheduled = False
+        self.last_incr_size = self.last_incr_fsync_offset = 0
+        self.kill_child()
+        self.buf.clear()
+        self._synced_up_to(self.fed)
+
+    def shutdown(self) -> None:
+        """On SHUTDOWN: kill a rewrite, flush and fsync (``prepareForShutdown``)."""
+        self.kill_child()
+        if self.state is not State.OFF and self.fd >= 0:
+            self.flush(force=True)
+            with contextlib.suppress(OSError):
+                os.fsync(self.fd)
+        self._bio.shutdown(wait=True)
+
+    # --- rewriting ----------------------------------------------------------------------------------
+
+    def _open_new_incr(self) -> None:
+        """``openNewIncrAofForAppend``: atomically switch to a new incremental file."""
+        if self.state is State.OFF:
+            return
+        temp_am: Manifest | None = None
+        if self.state is State.WAIT_REWRITE:
+            name = TEMP_PREFIX + self.filename + INCR_SUFFIX
+        else:
+            temp_am = self.manifest.copy()
+            name = temp_am.new_incr(self.filename)
+        fd = os.open(self._path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        if temp_am is not None:
+            try:
+                self.persist_manifest(temp_am)
+            except OSError:
+                os.close(fd)
+                raise
+        log.info("Creating AOF incr file %s on background rewrite", name)
+        if self.fd >= 0:
+            self._bg_fsync(self.fd, close=True)
+            self.last_fsync = time.time()
+        self.fd = fd
+        self.last_incr_size = self.last_incr_fsync_offset = 0
+        if temp_am is not None:
+            self.manifest = temp_am
+
+    def rewrite_background(self) -> None:
+        """``rewriteAppendOnlyFileBackground``; raises AofError when it cannot start."""
+        if self.child is not None or self.other_child():
+            raise AofError("another child process is active")
+        try:
+            os.makedirs(self.dirname, exist_ok=True)
+            self.selected_db = -1
+            self.flush(force=True)
+            self._open_new_incr()
+        except OSError as err:
+            self.last_bgrewrite_ok = False
+            log.warning("Can't open or create append-only dir %s: %s", self.dirname, err)
+            raise AofError(str(err)) from err
+        self.rewrites += 1
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as err:
+            os.close(read_fd)
+            os.close(write_fd)
+            self.last_bgrewrite_ok = False
+            log.warning("Can't rewrite append only file in background: fork: %s", err.strerror)
+            raise AofError(f"fork: {err.strerror}") from err
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(read_fd)
+            self._child_main(write_fd)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self.forks += 1
+        self.child = _Child(pid, time.time(), read_fd)
+        self.rewrite_scheduled = False
+        self.rewrite_time_start = time.time()
+        log.info("Background append only file rewriting started by pid %d", pid)
+
+    def _child_main(self, status_fd: int) -> None:  # pragma: no cover - runs in the child
+        from respcache.persistence.saver import child_setup, private_dirty
+
+        code = 1
+        try:
+            child_setup()
+            tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
+            self._write_base(tmp)
+            log.info("Successfully created the temporary AOF base file %s", tmp)
+            os.write(status_fd, b"done %d\n" % private_dirty())
+            code = 0
+        except BaseException as err:
+            with contextlib.suppress(BaseException):
+                os.write(status_fd, b"error %s\n" % str(err).encode()[:500])
+        finally:
+            os._exit(code)
+
+    def _temp_files(self, pid: int) -> list[str]:
+        return [
+            os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof"),
+            os.path.join(self.config.dir, f"temp-rewriteaof-{pid}.aof"),
+        ]
+
+    def kill_child(self) -> None:
+        """``killAppendOnlyChild``."""
+        child = self.child
+        if child is None:
+            return
+        log.info("Killing running AOF rewrite child: %d", child.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGUSR1)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child.pid, 0)
+        os.close(child.status_fd)
+        for path in self._temp_files(child.pid):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self.child = None
+        self.rewrite_time_start = -1
+
+    def poll(self) -> bool:
+        """Reap a finished rewrite child (``backgroundRewriteDoneHandler``)."""
+        child = self.child
+        if child is None:
+            return False
+        try:
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = child.pid, 1 << 8
+        if not pid:
+            return False
+        report = b""
+        with contextlib.suppress(OSError):
+            report = os.read(child.status_fd, 4096)
+        os.close(child.status_fd)
+        self.child = None
+        words = report.split()
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and words[:1] == [b"done"]:
+            self.last_cow_size = int(words[1]) if len(words) > 1 else 0
+            log.info("Background AOF rewrite terminated with success")
+            self._rewrite_done(child.pid)
+        elif os.WIFSIGNALED(status):
+            if os.WTERMSIG(status) != signal.SIGUSR1:
+                self.last_bgrewrite_ok = False
+                self.consecutive_failures += 1
+            log.warning("Background AOF rewrite terminated by signal %d", os.WTERMSIG(status))
+        else:
+            self.last_bgrewrite_ok = False
+            self.consecutive_failures += 1
+            log.warning(
+                "Background AOF rewrite terminated with error: %s",
+                report.decode(errors="replace").strip(),
+            )
+        for path in self._temp_files(child.pid):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        if self.state is State.WAIT_REWRITE:
+            self.buf.clear()
+            with contextlib.suppress(OSError):
+                os.unlink(self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX))
+            self.rewrite_scheduled = True
+        self.rewrite_time_last = int(time.time() - child.started)
+        self.rewrite_time_start = -1
+        return True
+
+    def _rewrite_done(self, pid: int) -> None:
+        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof")
+        temp_am = self.manifest.copy()
+        base = temp_am.new_base(self.filename, self.config.aof_use_rdb_preamble)
+        new_incr: str | None = None
+        try:
+            os.replace(tmp, self._path(base))
+            log.info("Successfully renamed the temporary AOF base file %s into %s", tmp, base)
+            if self.state is State.WAIT_REWRITE:
+                temp_incr = self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX)
+                new_incr = temp_am.new_incr(self.filename)
+                os.replace(temp_incr, self._path(new_incr))
+            temp_am.rewritten_incr_to_history(keep_last=self.state is not State.OFF)
+            self.persist_manifest(temp_am)
+        except OSError as err:
+            log.warning("Error finishing the AOF rewrite: %s", err)
+            with contextlib.suppress(OSError):
+                os.unlink(self._path(base))
+            self.last_bgrewrite_ok = False
+            self.consecutive_failures += 1
+            return
+        self.manifest = temp_am
+        if self.state is not State.OFF:
+            self.current_size = self._file_size(base) + self.last_incr_size
+            self.rewrite_base_size = self.current_size
+        self.del_history()
+        self.last_bgrewrite_ok = True
+        self.consecutive_failures = 0
+        log.info("Background AOF rewrite finished successfully")
+        if self.state is State.WAIT_REWRITE:
+            self.state = State.ON
+
+    def del_history(self) -> None:
+        """``aofDelHistoryFiles``."""
+        am = self.manifest
+        if not am.history or self.config.aof_disable_auto_gc:
+            return
+        for info in am.history:
+            log.info("Removing the history file %s in the background", info.name)
+            with contextlib.suppress(OSError):
+                os.unlink(self._path(info.name))
+        am.history = []
+        with contextlib.suppress(OSError):
+            self.persist_manifest(am)
+
+    def cron(self) -> None:
+        """Reap the child; start a scheduled or an automatic rewrite; everysec flushes."""
+        self.poll()
+        if self.child is None and not self.other_child():
+            if self.rewrite_scheduled and not self._rewrite_limited():
+                with contextlib.suppress(AofError):
+                    self.rewrite_background()
+            elif (
+                self.state is State.ON
+                and self._growth_wants_rewrite()
+                and not self._rewrite_limited()
+            ):
+                log.info(
+                    "Starting automatic rewriting of AOF on %d%% growth",
+                    self._growth(),
+                )
+                with contextlib.suppress(AofError):
+                    self.rewrite_background()
+        if self.state is not State.OFF and self.config.appendfsync == "everysec":
+            self.flush()
+
+    def _rewrite_limited(self) -> bool:
+        """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
+        if self.consecutive_failures < 3:
+            self._limit_delay = 0
+            self._limit_until = 0.0
+            return False
+        now = time.time()
+        if self._limit_until:
+            if now < self._limit_until:
+                return True
+            self._limit_until = 0.0
+            return False
+        self._limit_delay = min(60, self._limit_delay * 2 or 1)
+        self._limit_until = now + self._limit_delay * 60
+        log.warning(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry "
+            "in %d minutes",
+            self._limit_delay,
+        )
+        return True
+
+    def _growth(self) -> int:
+        base = self.rewrite_base_size or 1
+        return self.current_size * 100 // base - 100
+
+    def _growth_wants_rewrite(self) -> bool:
+        cfg = self.config
+        return bool(
+            cfg.auto_aof_rewrite_percentage
+            and self.current_size > cfg.auto_aof_rewrite_min_size
+            and self._growth() >= cfg.auto_aof_rewrite_percentage
+        )
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def _file_size(self, name: str) -> int:
+        try:
+            return os.stat(self._path(name)).st_size
+        except OSError:
+            return 0
+
+    def _size_of(self, am: Manifest) -> int:
+        infos = ([am.base] if am.base else []) + am.incr
+        return sum(self._file_size(i.name) for i in infos)
+
+    def _upgrade_old_style(self) -> None:
+        """``aofUpgradePrepare``: move a pre-7.0 ``dir/appendonly.aof`` into the directory."""
+        old = os.path.join(self.config.dir, self.filename)
+        am = self.manifest
+        if not os.path.exists(old):
+            return
+        if not (
+            not os.path.isdir(self.dirname)
+            or (am.base is None and not am.incr)
+            or (
+                am.base is not None
+                and not am.incr
+                and am.base.name == self.filename
+                and not os.path.exists(self._path(self.filename))
+            )
+        ):
+            return
+        os.makedirs(self.dirname, exist_ok=True)
+        am.base = AofInfo(self.filename, 1, TYPE_BASE)
+        am.base_seq = 1
+        self.persist_manifest(am)
+        os.replace(old, self._path(self.filename))
+        log.info(
+            "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
+            self.filename,
+            self.config.appenddirname,
+        )
+
+    def load(
+        self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
+    ) -> AofStatus:
+        """``loadAppendOnlyFiles``: the base, then each incremental file, in order.
+
+        ``execute`` runs one command (False: unknown command). FAILED and OPEN_ERR are
+        fatal to the caller (Redis exits); a truncated tail of the *last* file is cut off
+        and loaded when ``aof-load-truncated yes``.
+        """
+        self._upgrade_old_style()
+        am = self.manifest
+        if am.base is None and not am.incr:
+            return AofStatus.NOT_EXIST
+        infos = ([am.base] if am.base else []) + am.incr
+        total = 0
+        for info in infos:
+            try:
+                total += os.stat(self._path(info.name)).st_size
+            except OSError as err:
+                log.warning(
+                    "Unable to obtain the AOF file %s length. stat: %s", info.name, err.strerror
+                )
+                return (
+                    AofStatus.FAILED if isinstance(err, FileNotFoundError) else AofStatus.OPEN_ERR
+                )
+        if total == 0:
+            return AofStatus.EMPTY
+        self.loading = True
+        status = AofStatus.OK
+        try:
+            for number, info in enumerate(infos, 1):
+                last = number == len(infos)
+                started = time.monotonic()
+                status = self._load_file(info.name, execute, expire_on_load)
+                if status is AofStatus.EMPTY and info.type == TYPE_INCR:
+                    status = AofStatus.OK
+                if status is AofStatus.TRUNCATED and not last:
+                    log.warning("Fatal error: the truncated file is not the last file")
+                    return AofStatus.FAILED
+                if status in (AofStatus.OPEN_ERR, AofStatus.FAILED):
+                    return status
+                log.info(
+                    "DB loaded from %s file %s: %.3f seconds",
+                    "base" if info.type == TYPE_BASE else "incr",
+                    info.name,
+                    time.monotonic() - started,
+                )
+        finally:
+            self.loading = False
+        self.current_size = self._size_of(am)
+        self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
+        return status
+
+    def _load_file(
+        self, name: str, execute: Callable[[list[bytes]], bool], expire_on_load: bool
+    ) -> AofStatus:
+        """``loadSingleAppendOnlyFile``."""
+        path = self._path(name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            log.warning("The append log file %s doesn't exist", name)
+            return AofStatus.NOT_EXIST
+        except OSError as err:
+            log.warning(
+                "Fatal error: can't open the append log file %s for reading: %s", name, err.strerror
+            )
+            return AofStatus.OPEN_ERR
+        if not data:
+            return AofStatus.EMPTY
+        start = 0
+        if data[:5] == b"REDIS":
+            log.info(
+                "Reading RDB preamble from AOF file..."
+                if name == self.filename
+                else "Reading RDB base file on AOF loading..."
+            )
+            try:
+                result = load_rdb(
+                    data,
+                    self.keyspace,
+                    expire_on_load=expire_on_load,
+                    verify_checksum=self.config.rdbchecksum,
+                )
+            except RdbError as err:
+                log.warning(
+                    "Error reading the RDB base file %s, AOF loading aborted: %s", name, err
+                )
+                return AofStatus.FAILED
+            start = result.end
+        status, valid = load_commands(data, start, execute, name)
+        if status is None:
+            return AofStatus.OK
+        if status is AofStatus.FAILED:
+            return status
+        if self.config.aof_load_truncated:
+            log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
+            log.warning("!!! Truncating the AOF %s at offset %d !!!", name, valid)
+            try:
+                os.truncate(path, valid)
+            except OSError as err:
+                log.warning("Error truncating the AOF file %s: %s", name, err.strerror)
+            else:
+                log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
+                return AofStatus.TRUNCATED
+        log.warning(
+            "Unexpected end of file reading the append only file %s. You can: 1) Make a backup "
+            "of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) "
+            "Alternatively you can set the 'aof-load-truncated' configuration option to yes "
+            "and restart the server.",
+            name,
+        )
+        return AofStatus.FAILED
+
+    # --- INFO -----------------------------------------------------------------------------------
+
+    def info_lines(self) -> list[str]:
+        """The AOF part of INFO persistence, as Redis 7.0 prints it."""
+        child = self.child
+        lines = [
+            f"aof_enabled:{int(self.enabled)}",
+            f"aof_rewrite_in_progress:{int(child is not None)}",
+            f"aof_rewrite_scheduled:{int(self.rewrite_scheduled)}",
+            f"aof_last_rewrite_time_sec:{self.rewrite_time_last}",
+            f"aof_current_rewrite_time_sec:{int(time.time() - child.started) if child else -1}",
+            f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
+            f"aof_rewrites:{self.rewrites}",
+            f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
+            f"aof_last_write_status:{'ok' if self.last_write_ok else 'err'}",
+            f"aof_last_cow_size:{self.last_cow_size}",
+        ]
+        return lines
+
+    def enabled_info_lines(self) -> list[str]:
+        """The lines Redis adds when ``appendonly yes`` (after module_fork_*)."""
+        if not self.config.appendonly:
+            return []
+        return [
+            f"aof_current_size:{self.current_size}",
+            f"aof_base_size:{self.rewrite_base_size}",
+            f"aof_pending_rewrite:{int(self.rewrite_scheduled)}",
+            f"aof_buffer_length:{len(self.buf)}",
+            f"aof_pending_bio_fsync:{int(self._fsync_in_progress())}",
+            f"aof_delayed_fsync:{self.delayed_fsync}",
+        ]
+
+
+def _write_all(fd: int, data: bytes) -> int:
+    """``aofWrite``: retry short writes; the bytes written (raises only with none written)."""
+    view = memoryview(data)
+    total = 0
+    while total < len(data):
+        try:
+            n = os.write(fd, view[total:])
+        except InterruptedError:
+            continue
+        except OSError:
+            if total:
+                return total
+            raise
+        total += n
+    return total
