@@ -18,10 +18,10 @@ from respcache.commands.client import Client
 from respcache.commands.registry import command
 from respcache.commands.sets import notify_new
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError
-from respcache.persistence.aof import AofError, AofStatus
+from respcache.persistence.aof import MARK_EPOCH_AUX, AofError, AofStatus
 from respcache.persistence.dump import create_payload, load_payload, verify_payload
 from respcache.persistence.encodings import canonical_int
-from respcache.persistence.rdb import RdbError, load_rdb
+from respcache.persistence.rdb import LoadResult, RdbError, load_rdb
 from respcache.persistence.saver import RdbSaver, SaveError
 from respcache.protocol.types import OK, Reply
 
@@ -177,6 +177,17 @@ def load_aof(engine: Engine) -> AofStatus:
         if client.multi is not None:
             engine.discard_transaction(client)
     saver.dirty_at_save = engine.dirty
+    mark = engine.aof.loaded_mark
+    if mark is not None and status not in (AofStatus.FAILED, AofStatus.OPEN_ERR):
+        # The replication history the files hold, as an RDB's aux fields would say it.
+        replid, offset, epoch = mark
+        saver.last_load = LoadResult(
+            aux={
+                "repl-id": replid.encode(),
+                "repl-offset": b"%d" % offset,
+                MARK_EPOCH_AUX: b"%d" % epoch,
+            }
+        )
     return status
 
 

@@ -386,6 +386,27 @@ class _BadFormat(Exception):
     pass
 
 
+MARK_PREFIX: Final = b"#RC:"
+MARK_EPOCH_AUX: Final = "respcache-epoch"
+"""The RDB aux field of the epoch (the cluster layer's name for it too)."""
+
+
+def format_mark(mark: tuple[str, int, int]) -> bytes:
+    """``#RC:<replid> <offset> <epoch>``: a replication mark, as an AOF annotation."""
+    return b"#RC:%s %d %d\r\n" % (mark[0].encode(), mark[1], mark[2])
+
+
+def parse_mark(line: bytes) -> tuple[str, int, int] | None:
+    """The mark of an ``#RC:`` annotation line (None when it is not one)."""
+    words = line[len(MARK_PREFIX) :].split()
+    if len(words) != 3 or len(words[0]) != 40:
+        return None
+    try:
+        return words[0].decode("ascii"), int(words[1]), int(words[2])
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
 def _parse_command(data: bytes, pos: int) -> tuple[list[bytes] | None, int]:
     """One command at ``pos`` (or an annotation line, returned as None); raises
     _Truncated at a short read and _BadFormat at anything but ``*``/``#``."""
@@ -430,6 +451,7 @@ def load_commands(
     start: int,
     execute: Callable[[list[bytes]], bool],
     name: str,
+    on_mark: Callable[[tuple[str, int, int]], None] | None = None,
 ) -> tuple[AofStatus | None, int]:
     """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
     an unknown command). Returns (None when the file ended cleanly, else FAILED or
@@ -441,6 +463,7 @@ def load_commands(
     in_multi = False
     size = len(data)
     while pos < size:
+        line_start = pos
         try:
             argv, pos = _parse_command(data, pos)
         except _Truncated:
@@ -453,6 +476,10 @@ def load_commands(
             )
             return AofStatus.FAILED, valid
         if argv is None:
+            if on_mark is not None and not in_multi and data.startswith(MARK_PREFIX, line_start):
+                mark = parse_mark(data[line_start:pos])
+                if mark is not None:
+                    on_mark(mark)
             continue
         verb = argv[0].lower()
         if verb == b"multi":
@@ -554,6 +581,14 @@ class AppendOnlyFile:
         """Bytes handed to the AOF since start (the disk barrier's unit)."""
         self.synced = 0
         self.on_synced: Callable[[int], None] | None = None
+        self.repl_mark: Callable[[], tuple[str, int, int] | None] | None = None
+        """``(replid, offset, epoch)`` of the data written so far (None: no history yet).
+        Each flush ends with it as a ``#RC:`` annotation (and a rewrite's base records it),
+        so a node restarted from its AOF knows which replication history, up to which
+        offset, its data holds: a recovery after every node died compares exactly that.
+        Redis skips annotations when it loads the files."""
+        self.loaded_mark: tuple[str, int, int] | None = None
+        """The last replication mark :meth:`load` read (from the base or an annotation)."""
         self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
         self._cur_ts = 0
@@ -685,6 +720,9 @@ class AppendOnlyFile:
         policy = self.config.appendfsync
         buf = self.buf
         if buf:
+            mark = self.repl_mark() if self.repl_mark is not None else None
+            if mark is not None:
+                buf += format_mark(mark)
             if self.flush_sleep_us:
                 time.sleep(self.flush_sleep_us / 1e6)
             data = bytes(buf)
@@ -770,6 +808,8 @@ class AppendOnlyFile:
         try:
             with open(tmp, "wb") as f:
                 out = _AutoSyncFile(f, cfg.aof_rewrite_incremental_fsync)
+                # (In the rewrite's child: the mark as of the fork, like the data.)
+                mark = self.repl_mark() if self.repl_mark is not None else None
                 if cfg.aof_use_rdb_preamble:
                     write_keyspace(
                         out,  # type: ignore[arg-type]
@@ -778,10 +818,15 @@ class AppendOnlyFile:
                         checksum=cfg.rdbchecksum,
                         aof_base=True,
                         key_delay_us=cfg.rdb_key_save_delay,
+                        repl_id=mark[0] if mark else None,
+                        repl_offset=mark[1] if mark else None,
+                        extra_aux={MARK_EPOCH_AUX: mark[2]} if mark else None,
                     )
                 else:
                     if cfg.aof_timestamp_enabled:
                         out.write(b"#TS:%d\r\n" % int(time.time()))
+                    if mark is not None:
+                        out.write(format_mark(mark))
                     rewrite_commands(self.keyspace, out, cfg.rdb_key_save_delay)  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
@@ -1177,6 +1222,7 @@ class AppendOnlyFile:
         if total == 0:
             return AofStatus.EMPTY
         self.loading = True
+        self.loaded_mark = None
         status = AofStatus.OK
         try:
             for number, info in enumerate(infos, 1):
@@ -1240,7 +1286,18 @@ class AppendOnlyFile:
                 )
                 return AofStatus.FAILED
             start = result.end
-        status, valid = load_commands(data, start, execute, name)
+            replid, offset = result.repl_id, result.repl_offset
+            if replid is not None and offset is not None:
+                try:
+                    epoch = int(result.aux.get(MARK_EPOCH_AUX, b"0"))
+                except ValueError:
+                    epoch = 0
+                self.loaded_mark = (replid, offset, epoch)
+
+        def on_mark(mark: tuple[str, int, int]) -> None:
+            self.loaded_mark = mark
+
+        status, valid = load_commands(data, start, execute, name, on_mark)
         if status is None:
             return AofStatus.OK
         if status is AofStatus.FAILED:

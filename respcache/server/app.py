@@ -141,6 +141,7 @@ class Server:
         self.cron_hooks.append(aof.cron)
         self._shutdown_nosave = False
         aof.on_synced = gate.disk_sync
+        aof.repl_mark = self.replication.data_claim  # (a recovery reads it back: cluster.py)
 
         def feed(db: int, commands: list[list[bytes]]) -> None:
             aof.feed(db, commands)

@@ -50,6 +50,7 @@ from respcache.coordination import (
 from respcache.coordination.config import ZkTls
 from respcache.coordination.state import Recovery
 from respcache.errors import READONLY, CommandError, ConfigError
+from respcache.persistence.aof import MARK_EPOCH_AUX
 from respcache.protocol.encoder import encode
 from respcache.replication import NOT_COMMITTED, IsrChange, IsrShrink
 from respcache.replication.framing import encode_command
@@ -79,7 +80,7 @@ UNBLOCKED_DEMOTED: Final = (
 closes their connections)."""
 
 SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
-EPOCH_AUX: Final = "respcache-epoch"
+EPOCH_AUX: Final = MARK_EPOCH_AUX  # (an AOF records it too)
 """The RDB aux field holding the epoch of the data (beside Redis's repl-id, repl-offset)."""
 _ISR_RETRY = 0.25
 _MEMBERS_REFRESH = 1.0

@@ -69,3 +69,30 @@ def test_all_nodes_killed_then_restarted_lose_no_acknowledged_write(
         client = new.client()
         assert client.set("after", "recovery")
         client.close()
+
+
+def test_with_appendfsync_always_a_kill_of_every_node_under_load_loses_nothing(
+    zookeeper: ZooKeeperServer, tmp_path: Path
+) -> None:
+    # No SAVE: the AOF alone. Each node's files end with the replication mark of what
+    # they hold (``#RC:`` annotations), so the restarted nodes know their offsets and
+    # elect one holding every acknowledged write.
+    with cluster_of(
+        zookeeper, tmp_path, persistent=True, appendonly="yes", appendfsync="always"
+    ) as cluster:
+        leader = cluster.leader()
+        cluster.wait_in_sync(leader)
+        client = leader.client()
+        acked = write_keys(client, "aof", 150)
+        client.close()
+        for node in cluster.nodes:
+            node.kill()  # SIGKILL, all three, with no save
+        for node in list(cluster.nodes):
+            cluster.restart(node)
+        new = cluster.leader(timeout=WAIT)
+        assert "Recovered replication history" in new.log_path.read_text()
+        assert_all_readable(new, acked)
+        cluster.wait_in_sync(new)  # the others resync from it and rejoin the ISR
+        client = new.client()
+        assert client.set("after", "recovery")
+        client.close()

@@ -17,7 +17,9 @@ from respcache.persistence.aof import (
     AofStatus,
     Manifest,
     encode_command,
+    format_mark,
     load_commands,
+    parse_mark,
 )
 from respcache.protocol.types import OK
 from respcache.server.gate import CommitGate
@@ -268,6 +270,63 @@ def test_rewrite_makes_a_new_base_and_drops_history(tmp_path: Path, preamble: st
     again = _engine(tmp_path)
     assert _content(again) == _content(engine)
     assert again.keyspace.dbs[0].data[b"during"] == b"rewrite"
+
+
+# --- the replication mark (what a recovery after every node died reads back) ---------------
+
+
+REPLID = "a" * 40
+
+
+def test_marks_are_annotations_redis_skips_and_the_last_one_wins() -> None:
+    assert format_mark((REPLID, 1234, 7)) == b"#RC:" + REPLID.encode() + b" 1234 7\r\n"
+    assert parse_mark(format_mark((REPLID, 1234, 7))) == (REPLID, 1234, 7)
+    assert parse_mark(b"#RC:short 1 2\r\n") is None
+    assert parse_mark(b"#TS:1700000000\r\n") is None
+    data = (
+        encode_command([b"SET", b"a", b"1"])
+        + format_mark((REPLID, 10, 1))
+        + b"#TS:1700000000\r\n"
+        + encode_command([b"SET", b"b", b"2"])
+        + format_mark((REPLID, 20, 2))
+    )
+    seen: list[list[bytes]] = []
+    marks: list[tuple[str, int, int]] = []
+    status, _ = load_commands(data, 0, lambda argv: seen.append(argv) or True, "f", marks.append)
+    assert status is None
+    assert seen == [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"]]
+    assert marks == [(REPLID, 10, 1), (REPLID, 20, 2)]
+
+
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_a_restart_from_the_aof_knows_its_replication_history(
+    tmp_path: Path, preamble: str
+) -> None:
+    engine = _engine(tmp_path, aof_use_rdb_preamble=preamble)
+    offset = [100]
+    engine.aof.repl_mark = lambda: (REPLID, offset[0], 3)
+    c = engine.new_client()
+    run(c, "SET", "k", "v")
+    engine.aof.flush()
+    again = _engine(tmp_path, aof_use_rdb_preamble=preamble)
+    load = again.persistence.last_load
+    assert load is not None
+    assert (load.repl_id, load.repl_offset, load.aux["respcache-epoch"]) == (REPLID, 100, b"3")
+    # A rewrite's base records the mark as of its fork; later flushes move it on.
+    aof = engine.aof
+    aof.rewrite_background()
+    deadline = time.monotonic() + 20
+    while not aof.poll():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    third = _engine(tmp_path, aof_use_rdb_preamble=preamble)
+    assert third.persistence.last_load.repl_offset == 100  # type: ignore[union-attr]
+    offset[0] = 250
+    run(c, "SET", "k", "w")
+    aof.flush()
+    fourth = _engine(tmp_path, aof_use_rdb_preamble=preamble)
+    assert fourth.persistence.last_load.repl_offset == 250  # type: ignore[union-attr]
+    assert fourth.keyspace.dbs[0].data[b"k"] == b"w"
 
 
 # --- the commit gate's disk barrier --------------------------------------------------------------------
