@@ -1,0 +1,142 @@
+"""A full sync from a Redis primary: an RDB bulk after +FULLRESYNC, then the stream."""
+
+from __future__ import annotations
+
+import pytest
+
+from respcache.persistence.rdb import load_rdb, save_keyspace_bytes
+from respcache.replication.backlog import Backlog, History
+from respcache.replication.follower import FollowerSession, SessionError
+from respcache.replication.framing import FrameReader, encode_command
+from respcache.replication.rdbsync import RdbPayload, RdbPayloadError, rdb_bulk_header
+from respcache.replication.snapshot import SnapshotLoader
+from respcache.store.keyspace import Keyspace
+
+LEADER_ID = "e" * 40
+MARK = b"m" * 39 + b"!"
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.keyspace = Keyspace(4)
+        self.rdb = bytearray()
+        self.events: list[object] = []
+        self.applied: list[list[bytes]] = []
+
+    def full_sync_begin(self, replid: str, offset: int) -> None:
+        self.events.append(("full", replid, offset))
+        self.loader = SnapshotLoader(self.keyspace)
+        self.loader.begin()
+
+    def snapshot_record(self, record: list[bytes]) -> bool:
+        return self.loader.apply(record)
+
+    def rdb_chunk(self, data: bytes) -> None:
+        self.rdb += data
+
+    def rdb_end(self) -> None:
+        self.events.append("rdb")
+        load_rdb(bytes(self.rdb), self.keyspace, expire_on_load=False)
+
+    def full_sync_end(self) -> None:
+        self.events.append("loaded")
+
+    def continued(self, replid: str | None) -> None:
+        self.events.append(("continue", replid))
+
+    def apply(self, argv: list[bytes]) -> bool:
+        self.applied.append(argv)
+        return False
+
+
+def _commands(data: bytes) -> list[list[bytes]]:
+    reader = FrameReader()
+    reader.feed(data)
+    out = []
+    while (frame := reader.next()) is not None:
+        assert isinstance(frame, list)
+        out.append(frame)
+    return out
+
+
+def _session(handler: Handler) -> FollowerSession:
+    session = FollowerSession(
+        history=History("a" * 40), backlog=Backlog(1 << 16, 0), handler=handler, listening_port=1
+    )
+    session.start()
+    session.receive(b"+PONG\r\n")
+    assert _commands(session.receive(b"+OK\r\n+OK\r\n"))[0][0] == b"PSYNC"
+    return session
+
+
+def _rdb() -> tuple[bytes, Keyspace]:
+    source = Keyspace(4)
+    for i in range(200):
+        source.dbs[i % 3].set(b"k%d" % i, b"value-%d" % i * (i % 7 + 1))
+    return save_keyspace_bytes(source), source
+
+
+STREAM = [[b"SELECT", b"2"], [b"SET", b"a", b"1"], [b"PING"], [b"REPLCONF", b"GETACK", b"*"]]
+
+
+@pytest.mark.parametrize("diskless", [False, True])
+@pytest.mark.parametrize("step", [None, 1, 13, 4096])
+def test_rdb_full_sync_then_stream(diskless: bool, step: int | None) -> None:
+    handler = Handler()
+    session = _session(handler)
+    rdb, source = _rdb()
+    eof = b"$EOF:" + MARK + b"\r\n" + rdb + MARK
+    bulk = eof if diskless else rdb_bulk_header(len(rdb)) + rdb
+    stream = b"".join(encode_command(c) for c in STREAM)
+    data = b"+FULLRESYNC %s 500\r\n\n\n" % LEADER_ID.encode() + bulk + stream
+    sent: list[list[bytes]] = []
+    size = step or len(data)
+    for i in range(0, len(data), size):
+        sent += _commands(session.receive(data[i : i + size]))
+    assert handler.events == [("full", LEADER_ID, 500), "rdb", "loaded"]
+    assert bytes(handler.rdb) == rdb
+    assert session.rdb_sync and session.state == "streaming"
+    assert session.offset == 500 + len(stream)
+    # The first ACK comes at once after loading, the last one answers GETACK.
+    assert sent[0] == [b"REPLCONF", b"ACK", b"500"]
+    assert sent[-1] == [b"REPLCONF", b"ACK", b"%d" % (500 + len(stream))]
+    assert handler.applied == [[b"SELECT", b"2"], [b"SET", b"a", b"1"]]
+    for theirs, ours in zip(source.dbs, handler.keyspace.dbs, strict=True):
+        assert dict(theirs.data) == dict(ours.data)
+
+
+def test_a_respcache_snapshot_still_works_after_fullresync() -> None:
+    handler = Handler()
+    session = _session(handler)
+    session.receive(b"+FULLRESYNC %s 0\r\n" % LEADER_ID.encode())
+    session.receive(encode_command([b"snapshot", b"1", b"4"]) + encode_command([b"end", b"0"]))
+    assert handler.events == [("full", LEADER_ID, 0), "loaded"]
+    assert not session.rdb_sync and session.state == "streaming"
+
+
+def test_a_bad_payload_closes_the_link() -> None:
+    session = _session(Handler())
+    session.receive(b"+FULLRESYNC %s 0\r\n" % LEADER_ID.encode())
+    with pytest.raises(SessionError, match="bad RDB bulk header"):
+        session.receive(b"$12x\r\n")
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [(b"$EOF:short\r\n", "bad EOF mark"), (b"$-3\r\n", "bad RDB"), (b"$" + b"9" * 2000, "long")],
+)
+def test_payload_header_errors(data: bytes, match: str) -> None:
+    with pytest.raises(RdbPayloadError, match=match):
+        RdbPayload(lambda b: None).feed(data)
+
+
+def test_diskless_payload_never_hands_the_mark_to_the_sink() -> None:
+    got = bytearray()
+    payload = RdbPayload(got.extend)
+    body = b"x" * 100
+    data = b"$EOF:" + MARK + b"\r\n" + body + MARK + b"tail"
+    rest = b""
+    for i in range(len(data)):
+        rest += payload.feed(data[i : i + 1])
+        assert MARK not in bytes(got)
+    assert payload.done and bytes(got) == body and rest == b"tail"
