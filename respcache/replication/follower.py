@@ -11,7 +11,7 @@ The handshake follows Redis's::
     PING                                  → +PONG (or -NOAUTH: AUTH comes next)
     AUTH <masterauth>                     → +OK          (only with masterauth)
     REPLCONF listening-port <port>        → +OK
-    REPLCONF capa eof capa psync2         → +OK
+    REPLCONF capa eof capa psync2 capa respcache  → +OK
     REPLCONF node-id <id> run-id <id> epoch <n>   (respcache, only when managed)
     PSYNC <replid> <offset + 1>           → +FULLRESYNC <replid> <offset> | +CONTINUE [<replid>]
 
@@ -64,6 +64,10 @@ __all__ = ["FollowerLink", "FollowerSession", "SessionError", "SessionHandler"]
 _PING_OK_ERRORS = ("NOAUTH", "NOPERM", "ERR operation not permitted")
 # Replies to PSYNC after which the follower simply retries later.
 _PSYNC_RETRY = ("NOMASTERLINK", "LOADING", "TRYAGAIN")
+RESPCACHE_CAPA = b"respcache"
+"""Announced by respcache followers (Redis ignores capabilities it does not know): the
+leader sends them its snapshot records and counts them in the ISR. A replica without it
+(a Redis server) gets an RDB and replicates asynchronously."""
 
 
 class SessionError(Exception):
@@ -365,7 +369,8 @@ class FollowerSession:
             port += [b"ip-address", self.announce_ip.encode()]
         cmds.append(encode_command(port))
         self._expect.append("port")
-        cmds.append(encode_command([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
+        capa = [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", RESPCACHE_CAPA]
+        cmds.append(encode_command(capa))
         self._expect.append("capa")
         if self.node_id or self.epoch:
             ident = [b"REPLCONF"]
@@ -575,13 +580,13 @@ class FollowerLink:
         if out:
             transport.write(out)
             self._last_ack = self.last_io
-        if session.rdb_sync:
-            self.redis_leader = True
         if session.state != before:
             if session.state == "sync":
                 self.sync_started = time.monotonic()
             elif session.state == "streaming":
                 self._streamed = True
+                if session.rdb_sync:
+                    self.redis_leader = True
             self.owner.link_state_changed(self)
 
     def _release_held(self) -> None:

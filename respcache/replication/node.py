@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from respcache.commands.client import Client
 from respcache.errors import NOREPLICAS, READONLY, CommandError
 from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
-from respcache.replication.follower import FollowerLink, FollowerSession
+from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink, FollowerSession
 from respcache.replication.leader import (
     EPOCH_CAPA,
     NOT_COMMITTED,
@@ -606,7 +606,7 @@ class Replication:
         self.history.replid = new_replid()
         self.history.clear_previous()
 
-    def psync(self, client: Client, replid: str, offset: int) -> None:
+    def psync(self, client: Client, replid: str, offset: int, legacy: bool = False) -> None:
         """PSYNC / SYNC from a follower: take over its connection and sync it."""
         if self.role != "master" or self.fenced:
             raise CommandError(NOMASTERLINK)
@@ -622,6 +622,12 @@ class Replication:
         link = ReplicaLink(client, transport, ip, port)
         link.addr = addr
         link.capa = set(settings.get("capa", "").split())
+        # A respcache follower says so (and only respcache sends node-id/epoch): anything
+        # else is a Redis replica, synced with an RDB and never waited for.
+        link.rdb = RESPCACHE_CAPA.decode() not in link.capa and not (
+            "node-id" in settings or "epoch" in settings
+        )
+        link.legacy = legacy
         if "epoch" in settings:
             link.capa.add(EPOCH_CAPA)
         fid = settings.get("node-id") or link.fid

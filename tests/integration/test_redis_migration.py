@@ -11,11 +11,15 @@ writable primary.
 from __future__ import annotations
 
 import random
+import signal
 import threading
 from typing import Any
 
 import pytest
 from support import ServerFactory, wait_until
+
+from respcache.persistence.rdb import load_rdb
+from respcache.store.keyspace import Keyspace
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +189,72 @@ def test_respcache_follows_a_redis_primary_under_load(
     assert replica.set("written:on:respcache", "yes")
     assert replica.info("replication")["role"] == "master"
     assert replica.get("after:drop") == b"1"
+
+
+def test_redis_follows_a_respcache_primary_under_load(server_factory: ServerFactory) -> None:
+    """The reverse: a redis-server REPLICAOF respcache gets an RDB, then the stream, and is
+    asynchronous (respcache's writes never wait for it)."""
+    rc = server_factory.respcache()
+    redis = server_factory.redis()
+    primary = rc.client()
+    replica = redis.client()
+    _prefill(primary)
+    writer = Writer(rc.client(), seed=7)
+    writer.start()
+    try:
+        wait_until(lambda: writer.count > 200, timeout=10)
+        assert replica.execute_command("REPLICAOF", "127.0.0.1", str(rc.port)) == b"OK"
+        assert wait_until(lambda: _info(replica).get("master_link_status") == "up", timeout=10)
+        start = writer.count
+        wait_until(lambda: writer.count > start + 300, timeout=10)
+    finally:
+        writes = writer.stop()
+    assert writes > 500
+    assert wait_until(lambda: _caught_up(primary, replica), timeout=10), (
+        _info(primary),
+        _info(replica),
+    )
+    _same_content(primary, replica)
+    assert _info(primary)["connected_slaves"] == 1
+    # Its REPLCONF ACKs (once a second) reach our offset: still not in the ISR.
+    offset = _info(primary)["master_repl_offset"]
+    assert wait_until(lambda: _info(primary)["slave0"]["offset"] == offset, timeout=5)
+    assert not _info(primary).get("isr")
+    # Not in the in-sync set: a write is acknowledged at once even while the replica
+    # is stopped (SIGSTOP) and cannot acknowledge anything.
+    redis.signal(signal.SIGSTOP)
+    try:
+        assert primary.set("while:stopped", "1")
+        assert primary.incr("tx:a") > 0
+    finally:
+        redis.signal(signal.SIGCONT)
+    assert wait_until(lambda: replica.get("while:stopped") == b"1", timeout=10)
+
+
+def test_a_legacy_sync_replica_gets_a_bare_rdb_and_does_not_hold_writes(
+    server_factory: ServerFactory,
+) -> None:
+    """SYNC (no PSYNC): ``$<length>`` and the RDB with no +FULLRESYNC line, as Redis; the
+    replica never acknowledges, and writes go on (no NOREPLICAS/NOTCOMMITTED)."""
+    rc = server_factory.respcache()
+    primary = rc.client()
+    primary.set("k", "v")
+    primary.rpush("l", "a", "b")
+    raw = rc.raw()
+    raw.send_raw(b"SYNC\r\n")
+    head = b""
+    while not head.endswith(b"\r\n"):
+        head = (head + raw.read_bytes(1)).lstrip(b"\n")  # keepalive newlines first
+    assert head.startswith(b"$"), head
+    rdb = raw.read_bytes(int(head[1:-2]))
+    keyspace = Keyspace(16)
+    load_rdb(rdb, keyspace)
+    assert keyspace.dbs[0].data[b"k"] == b"v"
+    for i in range(20):
+        assert primary.set(f"after:{i}", i)
+    assert primary.wait(1, 50) == 0  # connected, but it never acknowledged
+    stream = [b""]
+    assert wait_until(
+        lambda: stream.append(raw.read_available(0.05)) or b"after:19" in b"".join(stream)
+    )
+    raw.close()
