@@ -602,7 +602,7 @@ class LeaderSide:
                 self.send_epoch(link)
         timeout = cfg.repl_timeout
         for link in list(self.links.values()):
-            if link.state != "online":
+            if link.state != "online" or link.legacy:  # SYNC replicas never ACK (as Redis)
                 continue
             state = self.isr.followers.get(link.fid)
             if state is not None and now - state.last_ack > timeout:

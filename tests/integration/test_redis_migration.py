@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import signal
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -236,7 +237,7 @@ def test_a_legacy_sync_replica_gets_a_bare_rdb_and_does_not_hold_writes(
 ) -> None:
     """SYNC (no PSYNC): ``$<length>`` and the RDB with no +FULLRESYNC line, as Redis; the
     replica never acknowledges, and writes go on (no NOREPLICAS/NOTCOMMITTED)."""
-    rc = server_factory.respcache()
+    rc = server_factory.respcache({"repl-timeout": 1})
     primary = rc.client()
     primary.set("k", "v")
     primary.rpush("l", "a", "b")
@@ -257,4 +258,11 @@ def test_a_legacy_sync_replica_gets_a_bare_rdb_and_does_not_hold_writes(
     assert wait_until(
         lambda: stream.append(raw.read_available(0.05)) or b"after:19" in b"".join(stream)
     )
+    # Silent for more than repl-timeout: a SYNC replica is not dropped (it never ACKs).
+    time.sleep(1.5)
+    primary.set("late", "1")
+    assert wait_until(
+        lambda: stream.append(raw.read_available(0.05)) or b"late" in b"".join(stream)
+    )
+    assert _info(primary)["connected_slaves"] == 1
     raw.close()
