@@ -140,3 +140,55 @@ def test_diskless_payload_never_hands_the_mark_to_the_sink() -> None:
         rest += payload.feed(data[i : i + 1])
         assert MARK not in bytes(got)
     assert payload.done and bytes(got) == body and rest == b"tail"
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+class _Owner:
+    def __init__(self, session: FollowerSession) -> None:
+        self.session = session
+
+    def new_session(self, link: object) -> FollowerSession:
+        return self.session
+
+    def hold_stream(self, resume: object) -> bool:
+        return False
+
+    def link_state_changed(self, link: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("rdb", [True, False])
+def test_acks_every_second_to_a_redis_primary_only(rdb: bool) -> None:
+    """A Redis primary expects REPLCONF ACK once a second (its lag, min-replicas); a
+    respcache leader gets acks for new bytes only, as before."""
+    from respcache.replication.follower import FollowerLink
+
+    handler = Handler()
+    session = _session(handler)
+    owner = _Owner(session)
+    link = FollowerLink(owner, "127.0.0.1", 1, None, lambda: 60.0)  # type: ignore[arg-type]
+    transport = _Transport()
+    link.session = session
+    link.transport = transport  # type: ignore[assignment]
+    if rdb:
+        payload = rdb_bulk_header(len(_rdb()[0])) + _rdb()[0]
+    else:
+        payload = encode_command([b"snapshot", b"1", b"4"]) + encode_command([b"end", b"0"])
+    link._received(b"+FULLRESYNC %s 7\r\n" % LEADER_ID.encode() + payload)
+    assert link.up and link.redis_leader is rdb
+    transport.sent.clear()
+    now = link.last_io
+    link.cron(now + 0.5)
+    assert transport.sent == []
+    link.cron(now + 1.1)
+    link.cron(now + 1.2)
+    link.cron(now + 2.3)
+    ack = encode_command([b"REPLCONF", b"ACK", b"7"])
+    assert transport.sent == ([ack, ack] if rdb else [])
