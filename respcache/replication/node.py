@@ -839,9 +839,13 @@ class Replication:
             return None
         if writes and self.engine.read_only:
             return CommandError(READONLY)
+        stale_ok = "stale" in spec.flags
+        queue = client.multi
+        if spec.name == "exec" and queue is not None:  # as Redis: the queued commands' flags
+            stale_ok = all("stale" in queued.flags for queued, _ in queue)  # type: ignore[attr-defined]
         if (
             not self.config.replica_serve_stale_data
-            and "stale" not in spec.flags
+            and not stale_ok
             and not (self.link is not None and self.link.up)
         ):
             return CommandError(MASTERDOWN)

@@ -192,3 +192,33 @@ def test_acks_every_second_to_a_redis_primary_only(rdb: bool) -> None:
     link.cron(now + 2.3)
     ack = encode_command([b"REPLCONF", b"ACK", b"7"])
     assert transport.sent == ([ack, ack] if rdb else [])
+
+
+def test_exec_of_queued_reads_aborts_on_a_stale_replica() -> None:
+    """As Redis's execCommand: EXEC checks its queued commands' ``stale`` flag, so GET
+    queued while a primary fails with MASTERDOWN once the node is a replica with its
+    link down (``replica-serve-stale-data no``); Redis's TCL multi unit relies on it."""
+    from respcache.commands import Client, Engine
+    from respcache.config import Config
+    from respcache.replication import Replication
+    from respcache.server.gate import CommitGate
+
+    engine = Engine(Config())
+    Replication(engine, CommitGate(), engine.config)
+    client, other = Client(engine), Client(engine)
+    engine.add_client(client)
+    engine.add_client(other)
+
+    def run(*args: str, by: Client = client) -> object:
+        return engine.execute(by, [a.encode() for a in args])
+
+    run("CONFIG", "SET", "replica-serve-stale-data", "no")
+    run("SET", "xx", "1")
+    run("MULTI")
+    run("GET", "xx")
+    assert run("EXEC") == [b"1"]
+    run("MULTI")
+    run("GET", "xx")
+    run("REPLICAOF", "localhost", "1", by=other)  # no event loop: the link never comes up
+    reply = run("EXEC")
+    assert "EXECABORT" in str(reply) and "MASTERDOWN" in str(reply), reply
