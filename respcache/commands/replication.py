@@ -28,7 +28,7 @@ class ReplicationControl(Protocol):
 
     def replconf(self, client: Client, argv: list[bytes]) -> bool: ...
 
-    def psync(self, client: Client, replid: str, offset: int) -> None: ...
+    def psync(self, client: Client, replid: str, offset: int, legacy: bool = False) -> None: ...
 
     def wait(self, client: Client, numreplicas: int, timeout_ms: int) -> int | None: ...
 
@@ -117,7 +117,7 @@ def replconf(c: Client, argv: list[bytes]) -> Reply:
     return OK
 
 
-def _psync(c: Client, replid: bytes, offset_arg: bytes) -> Reply:
+def _psync(c: Client, replid: bytes, offset_arg: bytes, legacy: bool = False) -> Reply:
     control = _control(c)
     if control is None:
         raise CommandError("ERR replication is not available on this node")
@@ -125,7 +125,7 @@ def _psync(c: Client, replid: bytes, offset_arg: bytes) -> Reply:
         offset = int(offset_arg)
     except ValueError:
         raise CommandError("ERR value is not an integer or out of range") from None
-    control.psync(c, replid.decode("ascii", "replace"), offset)
+    control.psync(c, replid.decode("ascii", "replace"), offset, legacy)
     return None
 
 
@@ -154,7 +154,7 @@ def psync(c: Client, argv: list[bytes]) -> Reply:
     acl="@admin @slow @dangerous",
 )
 def sync(c: Client, argv: list[bytes]) -> Reply:
-    return _psync(c, b"?", b"-1")
+    return _psync(c, b"?", b"-1", legacy=True)
 
 
 @command(

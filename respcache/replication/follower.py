@@ -11,7 +11,7 @@ The handshake follows Redis's::
     PING                                  → +PONG (or -NOAUTH: AUTH comes next)
     AUTH [<masteruser>] <masterauth>      → +OK          (only with masterauth)
     REPLCONF listening-port <port>        → +OK
-    REPLCONF capa eof capa psync2         → +OK
+    REPLCONF capa eof capa psync2 capa respcache  → +OK
     REPLCONF node-id <id> run-id <id> epoch <n>   (respcache, only when managed)
     PSYNC <replid> <offset + 1>           → +FULLRESYNC <replid> <offset> | +CONTINUE [<replid>]
 
@@ -54,6 +54,7 @@ from respcache.replication.framing import (
     encode_command,
     frame_size,
 )
+from respcache.replication.rdbsync import RdbPayload, RdbPayloadError
 
 log = logging.getLogger("respcache.replication")
 
@@ -63,6 +64,10 @@ __all__ = ["FollowerLink", "FollowerSession", "SessionError", "SessionHandler"]
 _PING_OK_ERRORS = ("NOAUTH", "NOPERM", "ERR operation not permitted")
 # Replies to PSYNC after which the follower simply retries later.
 _PSYNC_RETRY = ("NOMASTERLINK", "LOADING", "TRYAGAIN")
+RESPCACHE_CAPA = b"respcache"
+"""Announced by respcache followers (Redis ignores capabilities it does not know): the
+leader sends them its snapshot records and counts them in the ISR. A replica without it
+(a Redis server) gets an RDB and replicates asynchronously."""
 
 
 class SessionError(Exception):
@@ -83,6 +88,12 @@ class SessionHandler(Protocol):
 
     def continued(self, replid: str | None) -> None:
         """``+CONTINUE``: partial resync accepted (``replid``: the leader's, if new)."""
+
+    def rdb_chunk(self, data: bytes) -> None:
+        """Bytes of the RDB a Redis primary sends for a full sync (in order)."""
+
+    def rdb_end(self) -> None:
+        """The RDB is complete: load it (raise :class:`SessionError` if it cannot be)."""
 
     def apply(self, argv: list[bytes]) -> bool:
         """Apply one command of the stream; True while a transaction (MULTI) is open."""
@@ -139,6 +150,11 @@ class FollowerSession:
         self.sync_bytes = 0
         self.full_sync = False
         self.psync_offset = 0
+        self.rdb_sync = False
+        """The full sync carried an RDB: the leader is a Redis server (see :mod:`.rdbsync`)."""
+        self._sync_kind = ""
+        """After ``+FULLRESYNC``: ``rdb`` or ``snapshot`` once the payload's first byte came."""
+        self._payload: RdbPayload | None = None
 
     # --- offsets -----------------------------------------------------------------------
 
@@ -165,6 +181,9 @@ class FollowerSession:
 
         Raises :class:`SessionError` when the link must be closed.
         """
+        payload = self._payload
+        if payload is not None:
+            return self._receive_rdb(payload, data)
         reader = self.reader
         reader.feed(data)
         self._raw += data
@@ -176,6 +195,7 @@ class FollowerSession:
         # the EXEC arrives, as Redis does not count them in its offset either.
         consumed = self._unapplied
         safe = 0
+        leftover: bytes | None = None
         streamed_from = 0 if self.state == "streaming" else -1
         applied = False
         getack = False
@@ -219,6 +239,27 @@ class FollowerSession:
                     safe = consumed
                     applied = True
                     continue
+                if state == "sync" and not self._sync_kind:
+                    # A Redis primary sends an RDB bulk ($), respcache snapshot records (*).
+                    pending = bytes(self._raw[consumed:])
+                    first = pending.lstrip(b"\n")[:1]
+                    if first == b"$":
+                        self._sync_kind = "rdb"
+                        self.rdb_sync = True
+                        self._payload = RdbPayload(self.handler.rdb_chunk)
+                        consumed = len(self._raw)
+                        leftover = pending
+                        break
+                    if first:
+                        self._sync_kind = "snapshot"
+                    skipped = len(pending) - len(pending.lstrip(b"\n"))
+                    if skipped:  # keepalive newlines: not RESP, start the reader after them
+                        consumed += skipped
+                        reader = self.reader = FrameReader()
+                        reader.feed(pending[skipped:])
+                        gets = reader.gets
+                    if not first:
+                        break
                 frame = reader.next()
                 if frame is None:
                     break
@@ -256,7 +297,28 @@ class FollowerSession:
             out.append(
                 b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%b\r\n" % (len(offset), offset)
             )
+        if leftover is not None:
+            self.reader = FrameReader()  # it holds the start of the RDB: not RESP
+            out.append(self.receive(leftover))
         return b"".join(out)
+
+    def _receive_rdb(self, payload: RdbPayload, data: bytes) -> bytes:
+        """Bytes of an RDB full sync (the session's state is ``sync``)."""
+        try:
+            rest = payload.feed(data)
+        except RdbPayloadError as err:
+            raise SessionError(str(err)) from None
+        if not payload.done:
+            return b""
+        self._payload = None
+        self.sync_bytes += payload.size
+        self.handler.rdb_end()
+        self.handler.full_sync_end()
+        self.state = "streaming"
+        self.reader = FrameReader()
+        # As Redis's replica: an ACK at once (a diskless primary waits for it).
+        ack = self.ack()
+        return ack + self.receive(rest) if rest else ack
 
     def _check_epoch(self, raw: bytes) -> None:
         try:
@@ -313,7 +375,8 @@ class FollowerSession:
             port += [b"ip-address", self.announce_ip.encode()]
         cmds.append(encode_command(port))
         self._expect.append("port")
-        cmds.append(encode_command([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
+        capa = [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", RESPCACHE_CAPA]
+        cmds.append(encode_command(capa))
         self._expect.append("capa")
         if self.node_id or self.epoch:
             ident = [b"REPLCONF"]
@@ -418,6 +481,10 @@ class FollowerLink:
         self._streamed = False
         self._held: list[bytes] | None = None
         """Stream bytes received while a busy script holds the keyspace."""
+        self.redis_leader = False
+        """The leader sent an RDB for a full sync: a Redis server, which expects a
+        ``REPLCONF ACK`` every second (respcache leaders need acks only for new bytes)."""
+        self._last_ack = 0.0
 
     @property
     def state(self) -> str:
@@ -522,11 +589,14 @@ class FollowerLink:
         if out:
             self.owner.before_ack()  # appendfsync always: what it acknowledges is on disk
             transport.write(out)
+            self._last_ack = self.last_io
         if session.state != before:
             if session.state == "sync":
                 self.sync_started = time.monotonic()
             elif session.state == "streaming":
                 self._streamed = True
+                if session.rdb_sync:
+                    self.redis_leader = True
             self.owner.link_state_changed(self)
 
     def _release_held(self) -> None:
@@ -553,6 +623,17 @@ class FollowerLink:
             return  # not reading while a busy script runs: the silence is ours
         if self.transport is not None and now - self.last_io > self.timeout():
             self.close_connection("timeout: no data from the master")
+            return
+        session = self.session
+        if (
+            self.redis_leader
+            and self.transport is not None
+            and session is not None
+            and session.state == "streaming"
+            and now - self._last_ack >= 1.0
+        ):
+            self._last_ack = now
+            self.transport.write(session.ack())
 
 
 class _LinkProtocol(asyncio.Protocol):

@@ -51,6 +51,8 @@ class FollowerState:
     leaving: bool = False
     """Proposed for removal from the ISR; still counted until that is confirmed."""
     last_ack: float = 0.0
+    asynchronous: bool = False
+    """Never joins the ISR (a Redis replica: it acknowledges once a second, or never)."""
 
 
 class InSyncSet:
@@ -115,7 +117,7 @@ class InSyncSet:
         return self._maybe_join(state)
 
     def _maybe_join(self, state: FollowerState) -> bool:
-        if state.in_isr or not state.online or state.ack < self.committed:
+        if state.in_isr or not state.online or state.ack < self.committed or state.asynchronous:
             return False
         state.in_isr = True
         state.leaving = False

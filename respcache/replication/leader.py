@@ -136,9 +136,11 @@ class ReplicaLink:
         "fid",
         "ip",
         "job",
+        "legacy",
         "pending",
         "pending_size",
         "port",
+        "rdb",
         "state",
         "transport",
     )
@@ -160,6 +162,11 @@ class ReplicaLink:
         self.pending_size = 0
         self.job: SnapshotJob | None = None
         self.connected_at = time.monotonic()
+        self.rdb = False
+        """Not a respcache follower (a Redis replica): a full sync sends an RDB, and the
+        follower replicates asynchronously (it never joins the ISR)."""
+        self.legacy = False
+        """It sent SYNC, not PSYNC: the RDB comes without a ``+FULLRESYNC`` line."""
 
     def close(self) -> None:
         if self.state != "closed":
@@ -358,7 +365,7 @@ class LeaderSide:
         backlog read covers it)."""
         self.flush()
         self.links[link.client.id] = link
-        self.isr.add(link.fid, time.monotonic())
+        self.isr.add(link.fid, time.monotonic()).asynchronous = link.rdb
         self.events.followers_changed()
 
     def continue_sync(self, link: ReplicaLink, start: int, psync2: bool) -> None:
@@ -388,6 +395,8 @@ class LeaderSide:
         self._stream_db = -1  # the follower starts in db 0: the next write selects its db
         self.isr.followers[link.fid].ack = 0
         header = b"+FULLRESYNC %s %d\r\n" % (self.history.replid.encode(), offset)
+        if link.legacy:
+            header = b""  # SYNC: the bulk alone, as Redis answers it
         job = SnapshotJob(self, link, header, offset)
         link.job = job
         link.state = "wait_bgsave"
@@ -599,7 +608,7 @@ class LeaderSide:
                 self.send_epoch(link)
         timeout = cfg.repl_timeout
         for link in list(self.links.values()):
-            if link.state != "online":
+            if link.state != "online" or link.legacy:  # SYNC replicas never ACK (as Redis)
                 continue
             state = self.isr.followers.get(link.fid)
             if state is not None and now - state.last_ack > timeout:
@@ -718,7 +727,9 @@ class SnapshotJob:
         )
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
-            _child_main(fd, write_fd, self.header, keyspace, timeout, self.PROGRESS_EVERY)
+            _child_main(
+                fd, write_fd, self.header, keyspace, timeout, self.PROGRESS_EVERY, self.link.rdb
+            )
         os.close(write_fd)
         self.pid = pid
         self._status_fd = read_fd
@@ -861,7 +872,13 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _child_main(
-    fd: int, status_fd: int, header: bytes, keyspace: Keyspace, timeout: float, every: int
+    fd: int,
+    status_fd: int,
+    header: bytes,
+    keyspace: Keyspace,
+    timeout: float,
+    every: int,
+    rdb: bool = False,
 ) -> None:  # pragma: no cover - runs in the forked child
     """The snapshot child: write the snapshot into ``fd``, report on ``status_fd``, exit."""
     code = 1
@@ -878,6 +895,16 @@ def _child_main(
         os.closerange(keep[1] + 1, 1 << 16)
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
+        if rdb:  # a Redis replica: an RDB in Redis's disk-based framing ($<length>)
+            from respcache.persistence.rdb import save_keyspace_bytes
+            from respcache.replication.rdbsync import rdb_bulk_header
+
+            data = save_keyspace_bytes(keyspace)
+            _write_all(fd, header + rdb_bulk_header(len(data)), poller, timeout)
+            _write_all(fd, data, poller, timeout)
+            os.write(status_fd, b"done %d %d\n" % (keyspace.total_keys(), len(data)))
+            code = 0
+            return
         writer = SnapshotWriter(keyspace)
         total = writer.total_keys
         _write_all(fd, header, poller, timeout)

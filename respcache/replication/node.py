@@ -35,16 +35,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from respcache.commands.client import Client
 from respcache.errors import NOREPLICAS, READONLY, CommandError
 from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
-from respcache.replication.follower import FollowerLink, FollowerSession
+from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink, FollowerSession
 from respcache.replication.leader import (
     EPOCH_CAPA,
     NOT_COMMITTED,
@@ -206,6 +207,8 @@ class Replication:
         self._run_ids: dict[str, str] = {}
         self._master_client: Client | None = None
         self._loader: SnapshotLoader | None = None
+        self._rdb_file: BinaryIO | None = None
+        """The RDB of a Redis primary's full sync, as it arrives (a temp file in ``dir``)."""
         self._loading = False
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
@@ -406,6 +409,7 @@ class Replication:
             self.link = None
         self._loading = False
         self._loader = None
+        self._drop_rdb_file()
         self._discard_partial_transaction()
         client = self._master_client
         if client is not None and not keep_client:
@@ -616,7 +620,7 @@ class Replication:
         self.history.replid = new_replid()
         self.history.clear_previous()
 
-    def psync(self, client: Client, replid: str, offset: int) -> None:
+    def psync(self, client: Client, replid: str, offset: int, legacy: bool = False) -> None:
         """PSYNC / SYNC from a follower: take over its connection and sync it."""
         if self.role != "master" or self.fenced:
             raise CommandError(NOMASTERLINK)
@@ -632,6 +636,12 @@ class Replication:
         link = ReplicaLink(client, transport, ip, port)
         link.addr = addr
         link.capa = set(settings.get("capa", "").split())
+        # A respcache follower says so (and only respcache sends node-id/epoch): anything
+        # else is a Redis replica, synced with an RDB and never waited for.
+        link.rdb = RESPCACHE_CAPA.decode() not in link.capa and not (
+            "node-id" in settings or "epoch" in settings
+        )
+        link.legacy = legacy
         if "epoch" in settings:
             link.capa.add(EPOCH_CAPA)
         fid = settings.get("node-id") or link.fid
@@ -843,9 +853,13 @@ class Replication:
             return None
         if writes and self.engine.read_only:
             return CommandError(READONLY)
+        stale_ok = "stale" in spec.flags
+        queue = client.multi
+        if spec.name == "exec" and queue is not None:  # as Redis: the queued commands' flags
+            stale_ok = all("stale" in queued.flags for queued, _ in queue)  # type: ignore[attr-defined]
         if (
             not self.config.replica_serve_stale_data
-            and "stale" not in spec.flags
+            and not stale_ok
             and not (self.link is not None and self.link.up)
         ):
             return CommandError(MASTERDOWN)
@@ -927,6 +941,7 @@ class Replication:
             # The sync broke halfway: the dataset is partial until the next sync.
             self._loading = False
             self._loader = None
+            self._drop_rdb_file()
         self._update_gate()
 
     def full_sync_begin(self, replid: str, offset: int) -> None:
@@ -957,6 +972,50 @@ class Replication:
             self._sync_keys_logged = loader.keys
             log.info("MASTER <-> REPLICA sync: %d keys loaded", loader.keys)
         return done
+
+    def rdb_chunk(self, data: bytes) -> None:
+        f = self._rdb_file
+        if f is None:
+            path = os.path.join(self.config.dir, f"temp-{int(time.time())}.{os.getpid()}.rdb")
+            f = self._rdb_file = open(path, "w+b")  # noqa: SIM115 (closed by _drop_rdb_file)
+            log.info("MASTER <-> REPLICA sync: receiving the RDB into %s", path)
+        f.write(data)
+
+    def rdb_end(self) -> None:
+        """Load the RDB a Redis primary sent (in ``_rdb_file``), replacing the dataset."""
+        from respcache.persistence.rdb import RdbError, load_rdb
+        from respcache.replication.follower import SessionError
+
+        f = self._rdb_file
+        data = b""
+        if f is not None:
+            f.flush()
+            f.seek(0)
+            data = f.read()
+            self._drop_rdb_file()
+        log.info("MASTER <-> REPLICA sync: Loading DB in memory (%d bytes of RDB)", len(data))
+        keyspace = self.engine.keyspace
+        keyspace.flushall()  # (full_sync_begin emptied it already; a retry may not have)
+        keyspace.functions.clear()
+        try:
+            result = load_rdb(
+                data, keyspace, expire_on_load=False, verify_checksum=self.config.rdbchecksum
+            )
+        except RdbError as err:
+            keyspace.flushall()
+            raise SessionError(f"failed to load the RDB from the master: {err}") from None
+        if self._loader is not None:
+            self._loader.keys = result.keys_loaded
+
+    def _drop_rdb_file(self) -> None:
+        f, self._rdb_file = self._rdb_file, None
+        if f is None:
+            return
+        f.close()
+        try:
+            os.unlink(f.name)
+        except OSError as err:
+            log.warning("Unable to remove the temporary RDB %s: %s", f.name, err)
 
     def full_sync_end(self) -> None:
         loader = self._loader

@@ -102,7 +102,8 @@ class Node:
         follower = FollowerClient(self.engine, port)
         self.engine.add_client(follower)
         assert run(follower, "REPLCONF", "listening-port", port) == OK
-        assert run(follower, "REPLCONF", "capa", "eof", "capa", "psync2") == OK
+        capa = ("capa", "eof", "capa", "psync2", "capa", "respcache")
+        assert run(follower, "REPLCONF", *capa) == OK
         offset = self.rep.status().offset
         run(follower, "PSYNC", self.rep.history.replid, offset + 1)
         return follower
@@ -442,6 +443,7 @@ def test_a_full_sync_never_resends_what_the_snapshot_holds(monkeypatch: pytest.M
         f2 = FollowerClient(node.engine, 7002)
         node.engine.add_client(f2)
         run(f2, "REPLCONF", "listening-port", 7002)
+        run(f2, "REPLCONF", "capa", "respcache")
         run(f2, "PSYNC", "?", -1)  # same event-loop iteration: before the flush
         link = next(link for link in node.rep.leader.links.values() if link.port == 7002)  # type: ignore[union-attr]
         await tick()

@@ -84,7 +84,7 @@ def test_handshake_without_password() -> None:
     assert sent == [
         [b"PING"],
         [b"REPLCONF", b"listening-port", b"7000"],
-        [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
+        [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2", b"capa", b"respcache"],
         [b"PSYNC", b"a" * 40, b"42"],
     ]
 
