@@ -473,10 +473,20 @@ class ClusterNode:
     def reveals_data(self, client: Client, spec: CommandSpec) -> bool:
         """Does the reply wait for the commit barrier? Data commands and transactions do;
         PING, REPLCONF, INFO, SENTINEL... do not: a new leader holds every data reply
-        until its followers acknowledged, and their handshakes must get through."""
+        until its followers acknowledged, and their handshakes must get through.
+        ``may_replicate`` is data too: EVAL, EVALSHA and FCALL are flagged neither write
+        nor readonly, yet their scripts' writes replicate (as MULTI/EXEC) and their
+        replies reveal them; ungated, a script was acknowledged before any follower had
+        applied it, and lost when the leader died."""
         if client.multi is not None:
             return True
-        return spec.is_write or "readonly" in spec.flags or spec.name.startswith("debug")
+        flags = spec.flags
+        return (
+            spec.is_write
+            or "readonly" in flags
+            or "may_replicate" in flags
+            or spec.name.startswith("debug")
+        )
 
     def route(
         self, client: Client, spec: CommandSpec, writes: bool, data: bool, queued: bool

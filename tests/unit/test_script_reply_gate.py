@@ -1,0 +1,117 @@
+"""A script's reply waits for the followers like a write's (cluster node, no sockets).
+
+EVAL, EVALSHA and FCALL are flagged neither ``write`` nor ``readonly`` (``may_replicate``),
+yet their scripts' writes replicate as MULTI/EXEC. Their replies must be held by the
+commit gate until every in-sync follower acknowledged those writes, or an acknowledged
+script is lost when the leader dies before its followers applied it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from respcache.commands import Client, Engine
+from respcache.config import Config
+from respcache.protocol.encoder import encode_command
+from respcache.server.app import Server
+from respcache.server.connection import RespConnection
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def is_closing(self) -> bool:
+        return False
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+class _Follower(Client):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.transport = _Transport()
+
+    def connection_info(self) -> dict[str, str]:
+        return {"addr": "127.0.0.1:50001", "laddr": "", "fd": "-1"}
+
+
+def _run(client: Client, *args: str | int) -> Any:
+    return client.engine.execute(client, [str(a).encode() for a in args])
+
+
+async def _tick() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+SCRIPT = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('INCR', KEYS[2])"
+LIBRARY = (
+    "#!lua name=gatelib\n"
+    "redis.register_function('bump', function(keys, args) return redis.call('INCR', keys[1]) end)"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["EVAL", SCRIPT, "2", "k", "n", "v"],
+        ["FCALL", "bump", "1", "n"],
+        ["EVALSHA", "<sha>", "2", "k", "n", "v"],
+    ],
+)
+def test_a_scripts_reply_waits_until_the_isr_acknowledged_its_writes(command: list[str]) -> None:
+    async def main() -> None:
+        server = Server(Config(save="", zookeeper="127.0.0.1:1"))
+        engine = server.engine
+        rep = server.replication
+        rep.start(asyncio.get_running_loop())
+        rep.node_id = "n1"
+        rep.become_leader(1, ["n1", "n2"])
+        follower = _Follower(engine)
+        engine.add_client(follower)
+        _run(follower, "REPLCONF", "listening-port", 7001)
+        _run(follower, "REPLCONF", "node-id", "n2", "epoch", 1)
+        _run(follower, "PSYNC", rep.history.replid, rep.status().offset + 1)
+        _run(follower, "REPLCONF", "ACK", rep.status().offset)
+        await _tick()
+        conn = RespConnection(server)
+        transport = _Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        setup = engine.new_client()
+        sha = _run(setup, "SCRIPT", "LOAD", SCRIPT)
+        _run(setup, "FUNCTION", "LOAD", LIBRARY)
+        await _tick()
+        _run(follower, "REPLCONF", "ACK", rep.status().offset)
+        assert server.gate.open
+        argv = [a.replace("<sha>", sha.decode()).encode() for a in command]
+        conn.data_received(encode_command(argv))
+        await _tick()
+        assert server.gate.barrier > server.gate.committed  # the script's writes, in flight
+        assert bytes(transport.data) == b""  # held: no follower has them yet
+        _run(follower, "REPLCONF", "ACK", server.gate.barrier)
+        assert bytes(transport.data) == b":1\r\n"
+        conn.connection_lost(None)
+        server.cluster = None
+
+    asyncio.run(main())
