@@ -664,16 +664,21 @@ class Engine:
         if client.is_replica:
             return None  # replicas are never paused
         node = self.node
-        if type(node) is not Standalone:  # (which holds nothing)
-            hold = node.hold(client, spec, writes, writes or reads)
+        standalone = type(node) is Standalone  # (which holds nothing)
+        if standalone and not self.pause.type:
+            return None
+        # A script (EVAL, FCALL: ``may_replicate``, not ``write``) is held like a write:
+        # it may write, and nothing may enter the stream during a handoff or a pause.
+        may_replicate = writes or "may_replicate" in spec.flags
+        if not may_replicate and client.multi is not None and spec.name == "exec":
+            may_replicate = any(
+                "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi
+            )
+        if not standalone:
+            hold = node.hold(client, spec, may_replicate, may_replicate or reads)
             if hold is not None:
                 return hold
         if self.pause.type:
-            may_replicate = writes or "may_replicate" in spec.flags
-            if not may_replicate and client.multi is not None and spec.name == "exec":
-                may_replicate = any(
-                    "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi
-                )
             return self.pause.hold(may_replicate)
         return None
 

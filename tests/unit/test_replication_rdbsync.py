@@ -160,6 +160,9 @@ class _Owner:
     def hold_stream(self, resume: object) -> bool:
         return False
 
+    def before_ack(self) -> None:
+        pass
+
     def link_state_changed(self, link: object) -> None:
         pass
 

@@ -115,3 +115,38 @@ def test_a_scripts_reply_waits_until_the_isr_acknowledged_its_writes(command: li
         server.cluster = None
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "command", [["EVAL", SCRIPT, "2", "k", "n", "v"], ["FCALL", "bump", "1", "n"]]
+)
+def test_a_script_waits_during_a_handoff_like_a_write(command: list[str]) -> None:
+    # Nothing may enter the stream while a FAILOVER hands leadership over: a script
+    # (which may write) is held as SET is, and runs once writes resume.
+    from respcache.commands.admission import Hold
+
+    async def main() -> None:
+        server = Server(Config(save="", zookeeper="127.0.0.1:1"))
+        engine = server.engine
+        assert server.cluster is not None
+        rep = server.replication
+        rep.start(asyncio.get_running_loop())
+        rep.node_id = "n1"
+        rep.become_leader(1, ["n1", "n2"])
+        follower = _Follower(engine)
+        engine.add_client(follower)
+        _run(follower, "REPLCONF", "listening-port", 7001)
+        _run(follower, "REPLCONF", "node-id", "n2", "epoch", 1)
+        _run(follower, "PSYNC", rep.history.replid, rep.status().offset + 1)
+        _run(follower, "REPLCONF", "ACK", rep.status().offset)
+        await _tick()
+        client = engine.new_client()
+        _run(client, "FUNCTION", "LOAD", LIBRARY)
+        server.cluster._pause_writes()
+        assert isinstance(_run(client, "SET", "k", "v"), Hold)
+        assert isinstance(_run(client, *command), Hold)
+        server.cluster.writes_paused = False
+        assert not isinstance(_run(client, *command), Hold)
+        server.cluster = None
+
+    asyncio.run(main())
