@@ -586,7 +586,12 @@ class Engine:
         if type(node) is Standalone:  # routes nothing
             return None
         queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
-        return node.route(client, spec, writes, writes or reads, queued)
+        # A script reads and writes what it likes: it sees the data (EVAL is flagged
+        # neither readonly nor write), so it is routed as a read at least.
+        data = writes or reads or spec.name in SCRIPT_RUNNERS
+        if not data and spec.name == "exec" and client.multi:
+            data = any(cast(CommandSpec, s).name in SCRIPT_RUNNERS for s, _ in client.multi)
+        return node.route(client, spec, writes, data, queued)
 
     def _gate_oom(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool

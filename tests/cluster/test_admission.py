@@ -78,6 +78,10 @@ def test_a_follower_refuses_over_resp_http_and_multi_exec(
             with follower.raw() as conn:
                 assert conn.call("GET", "k").value == NOT_LEADER_READ
                 assert conn.call("SET", "k", "x").value == READONLY
+                # A script may read: it cannot run where reads are refused.
+                script = "return redis.call('GET', KEYS[1])"
+                assert conn.call("EVAL", script, "1", "k").value == NOT_LEADER_READ
+                assert conn.call("EVAL_RO", script, "1", "k").value == NOT_LEADER_READ
             # The bug this stage fixes: HTTP returned the value with 200.
             status, headers, body = request(port, "GET", "/data/k")
             assert status == 421, (status, body)
