@@ -212,8 +212,12 @@ def glob_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
 
 
 def parse_cursor(arg: bytes) -> int:
-    """A cursor as Redis reads it with ``strtoul``: sign allowed, ``-1`` wraps, "" is 0."""
-    text = arg
+    """A cursor as Redis reads it with ``strtoul``: sign allowed, ``-1`` wraps, "" is 0.
+
+    ``strtoul`` reads a C string: a NUL byte ends the cursor (``"7\\0x"`` is 7, and
+    ``"\\0…"`` is 0), as redis-server answers.
+    """
+    text = arg.split(b"\0", 1)[0]
     if text and text[:1] in b" \t\n\v\f\r":
         raise CommandError(INVALID_CURSOR)
     negative = text[:1] == b"-"

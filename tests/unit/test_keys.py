@@ -415,6 +415,11 @@ def test_parse_cursor_follows_strtoul() -> None:
     assert parse_cursor(b"+5") == 5
     assert parse_cursor(b"-1") == 2**64 - 1
     assert parse_cursor(b"18446744073709551615") == 2**64 - 1
+    # strtoul reads a C string: a NUL ends the cursor (redis-server: ZSCAN k "\0\xff" is 0).
+    assert parse_cursor(b"\x00\xff\r\n") == 0
+    assert parse_cursor(b"7\x00junk") == 7
+    with pytest.raises(CommandError):
+        parse_cursor(b"+\x00")
 
 
 def test_cursor_table_is_bounded() -> None:
