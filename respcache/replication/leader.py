@@ -409,8 +409,10 @@ class LeaderSide:
             return
         # The ACL users follow the snapshot (respcache replicates ACL, Redis does not):
         # they are the first commands after its offset, so the new follower applies them
-        # right after loading it (the others get them again, changing nothing).
-        self.propagate(0, state_commands(self.engine.acl))
+        # right after loading it (the others get them again, changing nothing). Not for
+        # a redis-server replica (an RDB link): its users are its own, as in Redis.
+        if not link.rdb:
+            self.propagate(0, state_commands(self.engine.acl))
 
     def snapshot_done(self, link: ReplicaLink, job: SnapshotJob) -> None:
         """The child wrote the whole snapshot: send what was produced meanwhile, go online."""

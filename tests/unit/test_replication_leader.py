@@ -456,3 +456,26 @@ def test_a_full_sync_never_resends_what_the_snapshot_holds(monkeypatch: pytest.M
         assert b"INCR" in b"".join(link.pending)  # what came after the snapshot
 
     arun(main)
+
+
+def test_a_redis_server_replica_gets_no_acl_users_after_its_sync(monkeypatch: Any) -> None:
+    # respcache replicates ACL to respcache followers; a redis-server replica (an RDB
+    # link: no ``capa respcache``), or a legacy SYNC one, keeps its own users as in Redis.
+    from respcache.replication import leader as leader_module
+
+    monkeypatch.setattr(leader_module.SnapshotJob, "start", lambda self, keyspace, timeout: None)
+
+    async def main() -> None:
+        node = Node()
+        node.attach(7001)
+        await tick()
+        replica = FollowerClient(node.engine, 7002)
+        node.engine.add_client(replica)
+        run(replica, "REPLCONF", "listening-port", 7002)
+        run(replica, "REPLCONF", "capa", "eof", "capa", "psync2")
+        run(replica, "PSYNC", "?", -1)
+        link = next(link for link in node.rep.leader.links.values() if link.port == 7002)  # type: ignore[union-attr]
+        await tick()
+        assert b"SETUSER" not in b"".join(link.pending)
+
+    arun(main)
