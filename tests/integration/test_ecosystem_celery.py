@@ -1,0 +1,57 @@
+"""Celery (kombu's Redis transport as broker, the Redis result backend) against
+respcache: an in-process worker (``celery.contrib.testing.worker.start_worker``)
+runs tasks and their results come back through ``AsyncResult.get``, including a
+failing task, a chord (its counter is INCR/EXPIRE on the backend) and a countdown
+task (kombu's unacked/visibility bookkeeping in sorted sets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+celery = pytest.importorskip("celery")
+pytest.importorskip("redis")
+
+pytestmark = [pytest.mark.integration]
+
+
+def test_celery_worker_runs_tasks_and_returns_results(respcache_server: Any) -> None:
+    from celery.contrib.testing.worker import start_worker
+
+    url = f"redis://{respcache_server.host}:{respcache_server.port}"
+    app = celery.Celery("rcapp", broker=f"{url}/0", backend=f"{url}/1")
+    app.conf.update(
+        task_default_queue="rc-celery",
+        broker_connection_retry_on_startup=True,
+        result_expires=300,
+        worker_hijack_root_logger=False,
+    )
+
+    @app.task(name="rc.add")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @app.task(name="rc.total")
+    def total(values: list[int]) -> int:
+        return sum(values)
+
+    @app.task(name="rc.fail")
+    def fail() -> None:
+        raise ValueError("boom")
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=10):  # fmt: skip
+        assert add.delay(2, 3).get(timeout=15) == 5
+        many = [add.delay(i, i) for i in range(10)]
+        assert [r.get(timeout=15) for r in many] == [2 * i for i in range(10)]
+        bad = fail.delay()
+        with pytest.raises(ValueError, match="boom"):
+            bad.get(timeout=15)
+        assert bad.state == "FAILURE"
+        chord = celery.chord(add.s(i, 1) for i in range(5))(total.s())
+        assert chord.get(timeout=15) == sum(i + 1 for i in range(5))
+        later = add.apply_async((20, 22), countdown=1)
+        assert later.get(timeout=15) == 42
+        assert later.state == "SUCCESS"
+    app.close()
