@@ -1,8 +1,9 @@
 """Celery (kombu's Redis transport as broker, the Redis result backend) against
 respcache: an in-process worker (``celery.contrib.testing.worker.start_worker``)
 runs tasks and their results come back through ``AsyncResult.get``, including a
-failing task, a chord (its counter is INCR/EXPIRE on the backend) and a countdown
-task (kombu's unacked/visibility bookkeeping in sorted sets)."""
+failing task, a chord (its counter is INCR/EXPIRE on the backend), a countdown
+task (kombu's unacked/visibility bookkeeping in sorted sets) and remote control
+(``control.ping``/``inspect``: a fanout over pub/sub, replies on a reply queue)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,9 @@ def test_celery_worker_runs_tasks_and_returns_results(respcache_server: Any) -> 
         later = add.apply_async((20, 22), countdown=1)
         assert later.get(timeout=15) == 42
         assert later.state == "SUCCESS"
+        # remote control: a fanout (PUBLISH to the pidbox exchange), replies by queue
+        replies = app.control.ping(timeout=5, limit=1)
+        assert len(replies) == 1 and next(iter(replies[0].values())) == {"ok": "pong"}
+        registered = app.control.inspect(timeout=5, limit=1).registered()
+        assert registered and "rc.add" in next(iter(registered.values()))
     app.close()
