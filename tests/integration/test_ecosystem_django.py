@@ -39,6 +39,7 @@ def test_django_redis_cache_backend(respcache_server: Any) -> None:
     assert cache.get_or_set("computed", lambda: "value") == "value"
 
     cache.set("counter", 0)
+
     def bump() -> None:
         for _ in range(100):
             cache.incr("counter")
