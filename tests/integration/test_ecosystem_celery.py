@@ -13,6 +13,7 @@ import pytest
 
 celery = pytest.importorskip("celery")
 pytest.importorskip("redis")
+from support import respcache_is_redis  # noqa: E402
 
 pytestmark = [pytest.mark.integration]
 
@@ -60,4 +61,32 @@ def test_celery_worker_runs_tasks_and_returns_results(respcache_server: Any) -> 
         assert len(replies) == 1 and next(iter(replies[0].values())) == {"ok": "pong"}
         registered = app.control.inspect(timeout=5, limit=1).registered()
         assert registered and "rc.add" in next(iter(registered.values()))
+    app.close()
+
+
+@pytest.mark.skipif(respcache_is_redis(), reason="redis-server is not a Sentinel")
+@pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")  # celery's
+def test_celery_through_sentinel(server_factory: Any) -> None:
+    """``sentinel://`` broker and backend URLs: kombu and the backend ask respcache
+    (answering as a Sentinel) where the master is."""
+    from celery.contrib.testing.worker import start_worker
+
+    server = server_factory.respcache(cluster_name="rccelery")
+    url = f"sentinel://{server.host}:{server.port}"
+    app = celery.Celery("rcsentinel", broker=url, backend=f"{url}/1")
+    app.conf.update(
+        broker_transport_options={"master_name": "rccelery"},
+        result_backend_transport_options={"master_name": "rccelery"},
+        task_default_queue="rc-celery-sentinel",
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+
+    @app.task(name="rcs.add")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=10):  # fmt: skip
+        assert add.delay(20, 22).get(timeout=15) == 42
     app.close()

@@ -11,6 +11,7 @@ import pytest
 flask = pytest.importorskip("flask")
 flask_caching = pytest.importorskip("flask_caching")
 pytest.importorskip("redis")
+from support import respcache_is_redis  # noqa: E402
 
 pytestmark = [pytest.mark.integration]
 
@@ -64,3 +65,20 @@ def test_flask_caching_redis_cache(respcache_server: Any) -> None:
         assert 55 <= redis_client.ttl("rcflask:new") <= 60
         assert cache.clear()
         assert redis_client.keys("rcflask:*") == []
+
+
+@pytest.mark.skipif(respcache_is_redis(), reason="redis-server is not a Sentinel")
+def test_flask_caching_sentinel_cache_finds_the_leader(server_factory: Any) -> None:
+    server = server_factory.respcache(cluster_name="rcflask")
+    app = flask.Flask("rcflasksentinel")
+    cache = flask_caching.Cache(app, config={
+        "CACHE_TYPE": "RedisSentinelCache",
+        "CACHE_REDIS_SENTINELS": [(server.host, server.port)],
+        "CACHE_REDIS_SENTINEL_MASTER": "rcflask",
+        "CACHE_KEY_PREFIX": "rcflask:",
+    })  # fmt: skip
+    with app.app_context():
+        assert cache.set("k", [1, 2])
+        assert cache.get("k") == [1, 2]
+    with server.client() as direct:
+        assert direct.exists("rcflask:k") == 1
