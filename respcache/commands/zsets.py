@@ -1041,7 +1041,8 @@ def _zmpop(c: Client, argv: list[bytes], numkeys_index: int, blocking: bool) -> 
         return NULL_ARRAY
     key, zset = found
     popped = _pop(c, key, zset, highest, count)
-    c.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key, b"%d" % count]]
+    # As zmpop's genericZpopCommand: the COUNT replicated is what was popped.
+    c.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key, b"%d" % len(popped)]]
     return _zpop_reply_nested(key, popped)
 
 

@@ -570,6 +570,19 @@ def test_bzpopmin_pops_at_once_and_replicates_zpopmin(
     assert run(z, "BZPOPMIN", "z", "0") == [b"z", b"b", 2.0]  # flat in RESP3 too
 
 
+def test_zmpop_replicates_the_count_it_popped(
+    z: Client, propagated: list[tuple[int, list[bytes]]]
+) -> None:
+    # Redis's zset.tcl "ZMPOP/BZMPOP propagate as pop with count command to replica":
+    # COUNT 10 on four members replicates ZPOPMIN z 4, not 10.
+    propagated.clear()
+    assert run(z, "ZMPOP", "1", "z", "MIN", "COUNT", "10")[0] == b"z"
+    run(z, "ZADD", "z", "1", "a", "2", "b")
+    assert run(z, "BZMPOP", "0", "1", "z", "MAX", "COUNT", "10")[0] == b"z"
+    pops = [argv for _, argv in propagated if argv[0].startswith(b"ZPOP")]
+    assert pops == [[b"ZPOPMIN", b"z", b"4"], [b"ZPOPMAX", b"z", b"2"]]
+
+
 def test_bzpopmin_blocks_and_is_served(
     engine: Engine, timers: Timers, propagated: list[tuple[int, list[bytes]]]
 ) -> None:
