@@ -157,6 +157,7 @@ _OBJ_MODULE: Final = 5
 _OBJ_STREAM: Final = 6
 _TYPE_CODES: Final = {"list": _OBJ_LIST, "set": _OBJ_SET, "zset": _OBJ_ZSET, "hash": _OBJ_HASH}
 _EXPIRE_SHA: Final = int.from_bytes(sha1(b"!!expire!!").digest(), "big")
+_TYPE_SHA: Final = [int.from_bytes(sha1(struct.pack(">I", t)).digest(), "big") for t in range(7)]
 _MASK64: Final = (1 << 64) - 1
 
 
@@ -169,6 +170,11 @@ def _mix(digest: int, data: bytes) -> int:
     return _sha((digest ^ _sha(data)).to_bytes(_SIZE, "big"))
 
 
+def _mix_type(digest: int, code: int) -> int:
+    """``mixDigest(digest, htonl(type))`` with the type's SHA1 precomputed."""
+    return int.from_bytes(sha1((digest ^ _TYPE_SHA[code]).to_bytes(_SIZE, "big")).digest(), "big")
+
+
 def _pair(first: bytes, second: bytes) -> int:
     """An element digested on its own (hash field and value, member and score), as
     ``xorDigest`` adds it: the SHA1 of its 20 bytes."""
@@ -178,15 +184,15 @@ def _pair(first: bytes, second: bytes) -> int:
 def _redis_object(digest: int, value: object, expires: bool) -> int:
     """``xorObjectDigest``: mix the type and the value into ``digest``."""
     if type(value) is bytes:
-        digest = _mix(_mix(digest, b"\0\0\0\0"), value)
+        digest = _mix(_mix_type(digest, _OBJ_STRING), value)
     elif isinstance(value, ListValue):
-        digest = _mix(digest, struct.pack(">I", _OBJ_LIST))
+        digest = _mix_type(digest, _OBJ_LIST)
         for item in value:
             digest = _mix(digest, item)
     else:
         kind = str(getattr(type(value), "type_name", ""))
         code = _TYPE_CODES.get(kind, _OBJ_STREAM if kind == "stream" else _OBJ_MODULE)
-        digest = _mix(digest, struct.pack(">I", code))
+        digest = _mix_type(digest, code)
         if isinstance(value, SetValue):
             for member in value:
                 digest ^= _sha(member)
