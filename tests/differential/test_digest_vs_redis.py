@@ -8,6 +8,8 @@ dataset digest and every key's DIGEST-VALUE must be equal, and change together.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from support import RawConnection, ServerFactory
 
@@ -49,6 +51,35 @@ WRITES: list[tuple[object, ...]] = [
 ]
 
 
+_TRICKY = ["007", "-0", "1e3", " 12", "9223372036854775807", "9223372036854775808", "\x00\xff"]
+
+
+def _random_writes(seed: int) -> list[tuple[object, ...]]:
+    """Seeded writes of near-integers and binary members to keys r:0..r:39 of db 5."""
+    rng = random.Random(seed)
+
+    def word() -> str:
+        return rng.choice(_TRICKY) if rng.random() < 0.3 else str(rng.randrange(-999, 99999))
+
+    out: list[tuple[object, ...]] = [("SELECT", "5")]
+    for i in range(40):
+        key = f"r:{i}"
+        kind = i % 5
+        items = [word() for _ in range(rng.randrange(1, 12))]
+        if kind == 0:
+            out.append(("SET", key, "".join(items)))
+        elif kind == 1:
+            out.append(("RPUSH", key, *items))
+        elif kind == 2:
+            out.append(("SADD", key, *items))
+        elif kind == 3:
+            out.append(("ZADD", key, *[x for m in items for x in (repr(rng.uniform(-9, 9)), m)]))
+        else:
+            out.append(("HSET", key, *[x for m in items for x in (m, word())]))
+    out.append(("SELECT", "0"))
+    return out
+
+
 def _call(conn: RawConnection, *args: object) -> object:
     return conn.call(*args)
 
@@ -58,11 +89,20 @@ def test_digests_match_redis(server_factory: ServerFactory) -> None:
     theirs = server_factory.redis({"enable-debug-command": "yes"})
     with ours.raw() as a, theirs.raw() as b:
         assert _call(a, "DEBUG", "DIGEST") == _call(b, "DEBUG", "DIGEST") == ("+", b"0" * 40)
-        for command in WRITES:
+        for command in WRITES + _random_writes(7):
             assert _call(a, *command) == _call(b, *command), command
         digest = _call(b, "DEBUG", "DIGEST")
         assert _call(a, "DEBUG", "DIGEST") == digest
         assert _call(a, "DEBUG", "DIGEST-VALUE", *KEYS) == _call(b, "DEBUG", "DIGEST-VALUE", *KEYS)
+        random_keys = [f"r:{i}" for i in range(40)]
+        for conn in (a, b):
+            assert _call(conn, "SELECT", "5") == ("+", b"OK")
+            assert _call(conn, "DBSIZE") == (":", b"40")
+        assert _call(a, "DEBUG", "DIGEST-VALUE", *random_keys) == _call(
+            b, "DEBUG", "DIGEST-VALUE", *random_keys
+        )
+        for conn in (a, b):
+            assert _call(conn, "SELECT", "0") == ("+", b"OK")
         for conn in (a, b):  # the same change shows on both
             assert _call(conn, "SELECT", "3") == ("+", b"OK")
             _call(conn, "LPUSH", "l3", "q")
