@@ -104,10 +104,13 @@ _READ = {
 }
 
 
+_DEBUG = {"enable-debug-command": "yes"}  # DEBUG DIGEST on both sides
+
+
 def _content(r: Any) -> dict[tuple[int, bytes], tuple[bytes, Any, bool]]:
     """Every key of databases 0 and 1: (type, value, has a TTL).
 
-    (respcache's DEBUG DIGEST is its own hash, not Redis's: values are compared.)
+    (Values are compared as well as DEBUG DIGEST: a difference is then shown by key.)
     """
     out: dict[tuple[int, bytes], tuple[bytes, Any, bool]] = {}
     for db in (0, 1):
@@ -133,6 +136,7 @@ def _same_content(primary: Any, replica: Any) -> None:
     differ = [k for k in theirs.keys() | ours.keys() if theirs.get(k) != ours.get(k)]
     assert not differ, [(k, theirs.get(k), ours.get(k)) for k in sorted(differ)[:5]]
     assert len(ours) > 2000
+    assert replica.execute_command("DEBUG", "DIGEST") == primary.execute_command("DEBUG", "DIGEST")
 
 
 def _caught_up(primary: Any, replica: Any) -> bool:
@@ -145,8 +149,10 @@ def _caught_up(primary: Any, replica: Any) -> bool:
 def test_respcache_follows_a_redis_primary_under_load(
     server_factory: ServerFactory, diskless: str
 ) -> None:
-    redis = server_factory.redis({"repl-diskless-sync": diskless, "repl-diskless-sync-delay": 0})
-    rc = server_factory.respcache()
+    redis = server_factory.redis(
+        {"repl-diskless-sync": diskless, "repl-diskless-sync-delay": 0, **_DEBUG}
+    )
+    rc = server_factory.respcache(_DEBUG)
     primary = redis.client()
     replica = rc.client()
     _prefill(primary)
@@ -195,8 +201,8 @@ def test_respcache_follows_a_redis_primary_under_load(
 def test_redis_follows_a_respcache_primary_under_load(server_factory: ServerFactory) -> None:
     """The reverse: a redis-server REPLICAOF respcache gets an RDB, then the stream, and is
     asynchronous (respcache's writes never wait for it)."""
-    rc = server_factory.respcache()
-    redis = server_factory.redis()
+    rc = server_factory.respcache(_DEBUG)
+    redis = server_factory.redis(_DEBUG)
     primary = rc.client()
     replica = redis.client()
     _prefill(primary)

@@ -1,4 +1,5 @@
-"""DEBUG DIGEST / DIGEST-VALUE: equal exactly when data and TTLs are equal."""
+"""Digests: the strict `dataset_digest` is equal exactly when data and TTLs are equal;
+DEBUG DIGEST / DIGEST-VALUE (Redis's algorithm) see whether a key has a TTL."""
 
 from __future__ import annotations
 
