@@ -80,6 +80,10 @@ UNBLOCKED_DEMOTED: Final = (
 closes their connections)."""
 
 SWITCH_MASTER_CHANNEL: Final = b"+switch-master"
+REVEALS_FUNCTIONS: Final = frozenset({"function|list", "function|dump"})
+"""Replicated state (the function libraries) read by commands flagged neither readonly
+nor write: their replies wait for the commit barrier too, or a FUNCTION LOAD would be
+visible before the followers have it."""
 EPOCH_AUX: Final = MARK_EPOCH_AUX  # (an AOF records it too)
 """The RDB aux field holding the epoch of the data (beside Redis's repl-id, repl-offset)."""
 _ISR_RETRY = 0.25
@@ -486,6 +490,7 @@ class ClusterNode:
             or "readonly" in flags
             or "may_replicate" in flags
             or spec.name.startswith("debug")
+            or spec.name in REVEALS_FUNCTIONS
         )
 
     def route(

@@ -150,3 +150,37 @@ def test_a_script_waits_during_a_handoff_like_a_write(command: list[str]) -> Non
         server.cluster = None
 
     asyncio.run(main())
+
+
+def test_function_list_waits_for_the_load_it_shows() -> None:
+    # FUNCTION LIST is flagged neither readonly nor write, yet it shows replicated state:
+    # another client's FUNCTION LOAD must not be visible before the followers have it.
+    async def main() -> None:
+        server = Server(Config(save="", zookeeper="127.0.0.1:1"))
+        engine = server.engine
+        rep = server.replication
+        rep.start(asyncio.get_running_loop())
+        rep.node_id = "n1"
+        rep.become_leader(1, ["n1", "n2"])
+        follower = _Follower(engine)
+        engine.add_client(follower)
+        _run(follower, "REPLCONF", "listening-port", 7001)
+        _run(follower, "REPLCONF", "node-id", "n2", "epoch", 1)
+        _run(follower, "PSYNC", rep.history.replid, rep.status().offset + 1)
+        _run(follower, "REPLCONF", "ACK", rep.status().offset)
+        await _tick()
+        conn = RespConnection(server)
+        transport = _Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        _run(engine.new_client(), "FUNCTION", "LOAD", LIBRARY)  # not acknowledged yet
+        await _tick()
+        assert server.gate.barrier > server.gate.committed
+        conn.data_received(encode_command([b"FUNCTION", b"LIST"]))
+        await _tick()
+        assert bytes(transport.data) == b""
+        _run(follower, "REPLCONF", "ACK", server.gate.barrier)
+        assert b"gatelib" in bytes(transport.data)
+        conn.connection_lost(None)
+        server.cluster = None
+
+    asyncio.run(main())
