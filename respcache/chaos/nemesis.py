@@ -126,9 +126,7 @@ ZK_OUTAGE_FRACTION = 0.6
 the leader's session is only suspended, never expired, so it should keep serving."""
 
 
-def zk_outage_durations(
-    session_timeout: float, outage: float | None = None
-) -> tuple[float, float]:
+def zk_outage_durations(session_timeout: float, outage: float | None = None) -> tuple[float, float]:
     """How long ``zk-outage`` holds ZooKeeper down: ``outage`` seconds if given (longer
     than the session timeout is allowed: the leader then steps down), else 60% of it."""
     seconds = outage if outage is not None else ZK_OUTAGE_FRACTION * session_timeout
