@@ -198,3 +198,30 @@ def test_cli_rejects_unknown_faults() -> None:
     )
     assert done.returncode == 2
     assert "meteor" in done.stderr and "kill-leader" in done.stderr
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(180)
+def test_every_node_killed_and_zookeeper_down_lose_nothing(tmp_path: Path) -> None:
+    """kill-all (nodes on AOF, appendfsync always) and zk-outage, once each, on respcache."""
+    out = tmp_path / "chaos"
+    options = RunOptions(
+        time=10.0,
+        seed=1305,
+        out=out,
+        faults=[FaultKind.KILL_ALL, FaultKind.ZK_OUTAGE],
+        gap=(1.0, 1.0),
+        leader_timeout=20.0,
+        plot=False,
+        echo=lambda line: None,
+    )
+    result = run(options)
+    assert _leftover_namespaces(result.network_prefix) == []
+    assert result.status == "valid", f"{options.replay_command(1305)}\n{result.message[:4000]}"
+    executed = {r.planned.kind: r for r in result.faults if r.start and r.skipped is None}
+    assert set(executed) == {FaultKind.KILL_ALL, FaultKind.ZK_OUTAGE}
+    assert all(not r.errors for r in executed.values())
+    assert executed[FaultKind.KILL_ALL].targets == ("n1", "n2", "n3")
+    doc = json.loads((out / "run.json").read_text())
+    assert "AOF appendfsync always" in doc["cluster"]
+    assert list((out / "cluster" / "n1").glob("appendonly*")), "n1 kept no AOF"
