@@ -4,6 +4,8 @@
     python -m respcache.chaos run --time 600 --seed 42           # the long run
     python -m respcache.chaos run --no-netns                      # loopback, no partitions
     python -m respcache.chaos run --cluster static-redis          # the machinery vs redis-server
+    python -m respcache.chaos run --faults kill-all               # every node SIGKILLed (AOF on)
+    python -m respcache.chaos run --faults zk-outage --zk-outage 10 --session-timeout 15000
     python -m respcache.chaos plan --time 120 --seed 42           # print the fault schedule
     python -m respcache.chaos cleanup                             # remove stale namespaces
 
@@ -24,7 +26,8 @@ from types import FrameType
 
 import click
 
-from respcache.chaos.nemesis import FaultKind, pause_durations, plan
+from respcache.chaos.cluster import PERSISTENCE_MODES
+from respcache.chaos.nemesis import FaultKind, fault_durations, plan
 from respcache.chaos.netns import cleanup_stale
 from respcache.chaos.runner import CLUSTER_KINDS, RunOptions, choose_seed, run
 
@@ -100,6 +103,21 @@ def cli() -> None:
     help="zk-session-timeout of the nodes, in milliseconds.",
 )
 @click.option(
+    "--persistence",
+    type=click.Choice(PERSISTENCE_MODES),
+    default=None,
+    help="Node persistence: aof (appendonly yes, appendfsync always) or none "
+    "[default: aof when --faults names kill-all, else none; kill-all needs aof].",
+)
+@click.option(
+    "--zk-outage",
+    "zk_outage",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="How long zk-outage keeps ZooKeeper down [default: 60% of the session timeout].",
+)
+@click.option(
     "--discovery",
     type=click.Choice(["auto", "sentinel", "role"]),
     default="auto",
@@ -126,6 +144,8 @@ def run_command(
     clients: int,
     faults: str | None,
     session_timeout_ms: int,
+    persistence: str | None,
+    zk_outage: float | None,
     discovery: str,
     server_cmd: str | None,
     no_plot: bool,
@@ -148,6 +168,8 @@ def run_command(
         clients=clients,
         faults=_faults(faults),
         session_timeout_ms=session_timeout_ms,
+        persistence=persistence,
+        zk_outage=zk_outage,
         discovery=discovery,
         server_command=shlex.split(server_cmd) if server_cmd else None,
         plot=not no_plot,
@@ -166,10 +188,13 @@ def run_command(
 @click.option("--seed", type=int, required=True)
 @click.option("--faults", default=None, metavar="KIND,...")
 @click.option("--session-timeout", "session_timeout_ms", type=int, default=2000, show_default=True)
-def plan_command(seconds: float, seed: int, faults: str | None, session_timeout_ms: int) -> None:
+@click.option("--zk-outage", "zk_outage", type=click.FloatRange(min=0.1), default=None)
+def plan_command(
+    seconds: float, seed: int, faults: str | None, session_timeout_ms: int, zk_outage: float | None
+) -> None:
     """Print the fault schedule a seed gives (nominal timing)."""
     kinds = _faults(faults) or list(FaultKind)
-    durations = {FaultKind.PAUSE_LEADER: pause_durations(session_timeout_ms / 1000)}
+    durations = fault_durations(session_timeout_ms / 1000, zk_outage)
     for fault in plan(seed, kinds, seconds, durations=durations):
         click.echo(fault.describe())
 

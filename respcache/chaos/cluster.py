@@ -47,6 +47,7 @@ from respcache.chaos.netns import Network
 from respcache.coordination.zkserver import ZooKeeperServer, free_port
 
 __all__ = [
+    "PERSISTENCE_MODES",
     "Cluster",
     "ClusterError",
     "ClusterNotReady",
@@ -63,6 +64,10 @@ ZK = "zk"
 """The member name of ZooKeeper in partitions."""
 
 T = TypeVar("T")
+
+
+PERSISTENCE_MODES = ("none", "aof")
+"""How the chaos cluster's respcache nodes persist: not at all, or an AOF fsynced always."""
 
 
 class ClusterError(RuntimeError):
@@ -101,6 +106,8 @@ class Cluster(Protocol):
     """How the clients find the leader by default: ``sentinel`` or ``role``."""
     notes: list[str]
     """Things the report should say (fallbacks, missing features)."""
+    persistent: bool
+    """The nodes recover their data from disk after SIGKILL (``kill-all`` needs it)."""
 
     @property
     def network_mode(self) -> str:
@@ -140,6 +147,14 @@ class Cluster(Protocol):
     def kill_node(self, node: str) -> None: ...
 
     def start_node(self, node: str) -> None: ...
+
+    def kill_nodes(self, nodes: Sequence[str]) -> None:
+        """SIGKILL all of ``nodes`` at once (every signal sent before any is waited for)."""
+        ...
+
+    def start_nodes(self, nodes: Sequence[str]) -> None:
+        """Start all of ``nodes`` together, then wait until each answers PING."""
+        ...
 
     def stop_node(self, node: str) -> None:
         """SIGSTOP."""
@@ -364,6 +379,7 @@ class _NamespacedZooKeeper(ZooKeeperServer):
 
 
 class _BaseCluster:
+    persistent = False
     """Processes, addresses, the spawner thread and the partition plumbing."""
 
     kind = "base"
@@ -462,13 +478,17 @@ class _BaseCluster:
     def wait_healthy(self, timeout: float) -> bool:
         raise NotImplementedError
 
-    def _start_process(self, node: str) -> None:
+    def _process(self, node: str) -> _Process:
         proc = self._procs.get(node)
         if proc is None:
             host, port = self._addresses[node]
             argv = [*self._prefix_for(node), *self._node_argv(node)]
             proc = _Process(node, argv, self.workdir / node, host, port)
             self._procs[node] = proc
+        return proc
+
+    def _start_process(self, node: str) -> None:
+        proc = self._process(node)
         if proc.running:
             return
         self._spawn(proc.spawn)
@@ -479,6 +499,25 @@ class _BaseCluster:
 
     def kill_node(self, node: str) -> None:
         self._procs[node].kill()
+
+    def kill_nodes(self, nodes: Sequence[str]) -> None:
+        procs = [self._procs[node] for node in nodes]
+        for proc in procs:
+            proc.signal(signal.SIGKILL)
+        for proc in procs:
+            proc.kill()  # reaps it
+
+    def start_nodes(self, nodes: Sequence[str]) -> None:
+        # All spawned before any is waited for: a node recovering from disk may wait for
+        # the other members of its last ISR before it answers.
+        waiting: list[_Process] = []
+        for node in nodes:
+            proc = self._process(node)
+            if not proc.running:
+                self._spawn(proc.spawn)
+                waiting.append(proc)
+        for proc in waiting:
+            proc.wait_ready(self.start_timeout)
 
     def stop_node(self, node: str) -> None:
         proc = self._procs[node]
@@ -685,8 +724,15 @@ class RespcacheCluster(_BaseCluster):
         start_timeout: float = 30.0,
         extra_settings: Mapping[str, str] | None = None,
         server_command: Sequence[str] | None = None,
+        persistence: str = "none",
     ) -> None:
         super().__init__(workdir, size=size, network=network, start_timeout=start_timeout)
+        if persistence not in PERSISTENCE_MODES:
+            raise ValueError(f"persistence is one of {', '.join(PERSISTENCE_MODES)}")
+        self.persistence = persistence
+        """``aof``: nodes keep an AOF with ``appendfsync always`` in their dir and recover
+        from it when restarted; ``none``: they come back empty."""
+        self.persistent = persistence == "aof"
         self.server_command = list(server_command or [sys.executable, "-m", "respcache"])
         """How a node is started (the settings follow as ``--name value``)."""
         self.session_timeout_ms = session_timeout_ms
@@ -717,7 +763,7 @@ class RespcacheCluster(_BaseCluster):
             "--protected-mode", "no",
             "--enable-debug-command", "yes",  # the checker compares DEBUG DIGESTs
             "--save", "",
-            "--appendonly", "no",
+            *self._persistence_argv(),
             "--dir", str(workdir),
             "--logfile", str(workdir / "server.log"),
             "--zookeeper", self.zk_address,
@@ -729,6 +775,11 @@ class RespcacheCluster(_BaseCluster):
         for name, value in self.extra_settings.items():
             argv += [f"--{name}", value]
         return argv
+
+    def _persistence_argv(self) -> list[str]:
+        if self.persistence == "aof":
+            return ["--appendonly", "yes", "--appendfsync", "always"]
+        return ["--appendonly", "no"]
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -876,4 +927,5 @@ class RespcacheCluster(_BaseCluster):
         return (
             f"respcache: ZooKeeper + {len(self.nodes)} nodes on {where}, "
             f"cluster {self.cluster_name!r}, zk-session-timeout {self.session_timeout_ms} ms"
+            + (", AOF appendfsync always" if self.persistent else "")
         )

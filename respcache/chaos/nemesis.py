@@ -22,6 +22,10 @@ kind                         fault                                              
 ``partition-followers-zk``   followers cut from ZooKeeper only                    mending the links
 ``partition-split``          one node | the others; ZooKeeper on a random side    mending the links
 ``restart-zk``               stop ZooKeeper, keep it down a while                 starting it again
+``zk-outage``                stop ZooKeeper for a set time (default 60% of the    starting it again
+                             session timeout; ``--zk-outage SECONDS``)
+``kill-all``                 SIGKILL every node at once (needs persistence:       starting them all
+                             the run's nodes then use AOF, ``appendfsync always``)
 ===========================  ===================================================  =====================
 
 No fault touches clocks: nothing in respcache's safety argument depends on
@@ -45,13 +49,16 @@ from respcache.chaos.report import FaultWindow
 
 __all__ = [
     "DEFAULT_DURATIONS",
+    "ZK_OUTAGE_FRACTION",
     "FaultKind",
     "FaultRecord",
     "Nemesis",
     "PlannedFault",
     "applicable_kinds",
+    "fault_durations",
     "plan",
     "schedule",
+    "zk_outage_durations",
 ]
 
 log = logging.getLogger("respcache.chaos")
@@ -65,6 +72,8 @@ class FaultKind(StrEnum):
     PARTITION_FOLLOWERS_ZK = "partition-followers-zk"
     PARTITION_SPLIT = "partition-split"
     RESTART_ZK = "restart-zk"
+    ZK_OUTAGE = "zk-outage"
+    KILL_ALL = "kill-all"
 
     @property
     def needs_partitions(self) -> bool:
@@ -72,7 +81,16 @@ class FaultKind(StrEnum):
 
     @property
     def needs_zookeeper(self) -> bool:
-        return self in (FaultKind.RESTART_ZK, FaultKind.PARTITION_FOLLOWERS_ZK)
+        return self in (
+            FaultKind.RESTART_ZK,
+            FaultKind.ZK_OUTAGE,
+            FaultKind.PARTITION_FOLLOWERS_ZK,
+        )
+
+    @property
+    def needs_persistence(self) -> bool:
+        """Only nodes that recover their data from disk survive this fault without loss."""
+        return self is FaultKind.KILL_ALL
 
     @property
     def needs_followers(self) -> bool:
@@ -92,6 +110,8 @@ DEFAULT_DURATIONS: dict[FaultKind, tuple[float, float]] = {
     FaultKind.PARTITION_FOLLOWERS_ZK: (3.0, 6.0),
     FaultKind.PARTITION_SPLIT: (3.0, 6.0),
     FaultKind.RESTART_ZK: (1.0, 4.0),
+    FaultKind.ZK_OUTAGE: (1.2, 1.2),  # 60% of the 2 s session timeout; see zk_outage_durations()
+    FaultKind.KILL_ALL: (1.0, 3.0),
 }
 """Seconds each kind of fault is held, drawn uniformly from the range."""
 
@@ -99,6 +119,30 @@ DEFAULT_DURATIONS: dict[FaultKind, tuple[float, float]] = {
 def pause_durations(session_timeout: float) -> tuple[float, float]:
     """SIGSTOP long enough for ZooKeeper to expire the session: 1.5 to 2.5 session timeouts."""
     return (1.5 * session_timeout, 2.5 * session_timeout)
+
+
+ZK_OUTAGE_FRACTION = 0.6
+"""By default ``zk-outage`` keeps ZooKeeper down for this share of the session timeout:
+the leader's session is only suspended, never expired, so it should keep serving."""
+
+
+def zk_outage_durations(session_timeout: float, outage: float | None = None) -> tuple[float, float]:
+    """How long ``zk-outage`` holds ZooKeeper down: ``outage`` seconds if given (longer
+    than the session timeout is allowed: the leader then steps down), else 60% of it."""
+    seconds = outage if outage is not None else ZK_OUTAGE_FRACTION * session_timeout
+    if seconds <= 0:
+        raise ValueError(f"the ZooKeeper outage must last a positive time, not {seconds}")
+    return (seconds, seconds)
+
+
+def fault_durations(
+    session_timeout: float, zk_outage: float | None = None
+) -> dict[FaultKind, tuple[float, float]]:
+    """The duration ranges that depend on the nodes' session timeout (the rest: defaults)."""
+    return {
+        FaultKind.PAUSE_LEADER: pause_durations(session_timeout),
+        FaultKind.ZK_OUTAGE: zk_outage_durations(session_timeout, zk_outage),
+    }
 
 
 @dataclass(frozen=True)
@@ -180,6 +224,8 @@ def applicable_kinds(
             left_out[kind] = "no network namespaces: partitions need them (loopback run)"
         elif kind.needs_zookeeper and not cluster.has_zookeeper:
             left_out[kind] = f"{cluster.kind} has no ZooKeeper"
+        elif kind.needs_persistence and not cluster.persistent:
+            left_out[kind] = "the nodes run without persistence (--persistence aof)"
         elif kind.needs_followers and len(cluster.nodes) < 2:
             left_out[kind] = "a single node has no followers"
         else:
@@ -361,10 +407,16 @@ class Nemesis:
             record.targets = tuple(minority)
             cluster.partition([minority, majority])
             record.detail = f"[{', '.join(minority)}] | [{', '.join(majority)}]"
-        elif kind is FaultKind.RESTART_ZK:
+        elif kind in (FaultKind.RESTART_ZK, FaultKind.ZK_OUTAGE):
             record.targets = (ZK,)
             cluster.stop_zookeeper()
             record.detail = "stopped"
+            if kind is FaultKind.ZK_OUTAGE:
+                record.detail += f" for {record.planned.duration:g}s"
+        elif kind is FaultKind.KILL_ALL:
+            record.targets = tuple(nodes)
+            cluster.kill_nodes(nodes)
+            record.detail = "SIGKILL every node"
         record.start = time.monotonic_ns()
 
     def _heal(self, record: FaultRecord) -> None:
@@ -380,8 +432,10 @@ class Nemesis:
                 cluster.cont_node(node)
         elif kind.needs_partitions:
             cluster.heal()
-        elif kind is FaultKind.RESTART_ZK:
+        elif kind in (FaultKind.RESTART_ZK, FaultKind.ZK_OUTAGE):
             cluster.start_zookeeper()
+        elif kind is FaultKind.KILL_ALL:
+            cluster.start_nodes(record.targets)
 
     def heal_all(self) -> list[str]:
         """Undo everything that may still be in place (after a crash or a failed heal)."""
@@ -395,11 +449,9 @@ class Nemesis:
         steps.append(("heal the network", cluster.heal))
         if cluster.has_zookeeper:
             steps.append(("start ZooKeeper", cluster.start_zookeeper))
-        steps += [
-            (f"start {i.name}", partial(cluster.start_node, i.name))
-            for i in cluster.info()
-            if not i.running
-        ]
+        down = tuple(i.name for i in cluster.info() if not i.running)
+        if down:  # together: nodes recovering from disk wait for each other
+            steps.append((f"start {', '.join(down)}", partial(cluster.start_nodes, down)))
         for what, step in steps:
             try:
                 step()

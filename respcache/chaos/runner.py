@@ -45,7 +45,7 @@ from respcache.chaos.nemesis import (
     FaultRecord,
     Nemesis,
     applicable_kinds,
-    pause_durations,
+    fault_durations,
 )
 from respcache.chaos.netns import Network, netns_unavailable_reason
 from respcache.chaos.report import summarize, to_markdown, write_report
@@ -80,6 +80,11 @@ class RunOptions:
     """How clients find the leader: ``sentinel``, ``role``, or ``auto`` (the cluster's
     preference: Sentinel for the ZooKeeper-led respcache cluster, ROLE for static ones)."""
     session_timeout_ms: int = 2000
+    persistence: str | None = None
+    """``aof`` (AOF, ``appendfsync always``) or ``none``; ``None``: ``aof`` when the faults
+    asked for include ``kill-all`` (which only persistent nodes survive), else ``none``."""
+    zk_outage: float | None = None
+    """Seconds ``zk-outage`` holds ZooKeeper down (``None``: 60% of the session timeout)."""
     leader_timeout: float = 30.0
     heal_timeout: float = 60.0
     converge_timeout: float = 30.0
@@ -105,7 +110,20 @@ class RunOptions:
             words += ["--discovery", self.discovery]
         if self.faults is not None:
             words += ["--faults", ",".join(kind.value for kind in self.faults)]
+        if self.session_timeout_ms != 2000:
+            words += ["--session-timeout", str(self.session_timeout_ms)]
+        if self.persistence is not None:
+            words += ["--persistence", self.persistence]
+        if self.zk_outage is not None:
+            words += ["--zk-outage", f"{self.zk_outage:g}"]
         return shlex.join(words)
+
+    def effective_persistence(self) -> str:
+        """The persistence the nodes run with (see :attr:`persistence`)."""
+        if self.persistence is not None:
+            return self.persistence
+        wants_kill_all = self.faults is not None and FaultKind.KILL_ALL in self.faults
+        return "aof" if wants_kill_all else "none"
 
 
 @dataclass
@@ -142,6 +160,7 @@ def _make_cluster(options: RunOptions, network: Network | None, workdir: Path) -
             session_timeout_ms=options.session_timeout_ms,
             cluster_name=f"chaos-{network.prefix if network is not None else 'lo'}",
             server_command=options.server_command,
+            persistence=options.effective_persistence(),
         )
     if options.cluster in ("static-redis", "static-respcache"):
         return StaticCluster(
@@ -256,7 +275,13 @@ def _run_with_cluster(
     kinds, left_out = applicable_kinds(cluster, options.faults)
     for kind, why in left_out.items():
         notes.append(f"fault {kind} left out: {why}")
-    durations = {FaultKind.PAUSE_LEADER: pause_durations(options.session_timeout_ms / 1000)}
+    session_timeout = options.session_timeout_ms / 1000
+    durations = fault_durations(session_timeout, options.zk_outage)
+    if FaultKind.ZK_OUTAGE in kinds and durations[FaultKind.ZK_OUTAGE][0] >= session_timeout:
+        notes.append(
+            f"zk-outage of {durations[FaultKind.ZK_OUTAGE][0]:g}s outlasts the "
+            f"{session_timeout:g}s session timeout: the leader is expected to step down"
+        )
     nemesis = Nemesis(cluster, seed, kinds, gap=options.gap, durations=durations)
     preview = nemesis.preview(options.time)
     counts = Counter(fault.kind.value for fault in preview)

@@ -11,13 +11,16 @@ import pytest
 from respcache.chaos.cluster import ZK, ClusterError, NodeInfo
 from respcache.chaos.nemesis import (
     DEFAULT_DURATIONS,
+    ZK_OUTAGE_FRACTION,
     FaultKind,
     Nemesis,
     PlannedFault,
     applicable_kinds,
+    fault_durations,
     pause_durations,
     plan,
     schedule,
+    zk_outage_durations,
 )
 
 ALL = list(FaultKind)
@@ -84,9 +87,17 @@ class FakeCluster:
     service_name: str | None = None
     preferred_discovery = "role"
 
-    def __init__(self, size: int = 3, *, zookeeper: bool = True, partitions: bool = True) -> None:
+    def __init__(
+        self,
+        size: int = 3,
+        *,
+        zookeeper: bool = True,
+        partitions: bool = True,
+        persistent: bool = True,
+    ) -> None:
         self.nodes = tuple(f"n{i}" for i in range(1, size + 1))
         self.has_zookeeper = zookeeper
+        self.persistent = persistent
         self._partitions = partitions
         self.notes: list[str] = []
         self.leader_name: str | None = "n2"
@@ -153,6 +164,14 @@ class FakeCluster:
         self._call("start", node)
         self.down.discard(node)
 
+    def kill_nodes(self, nodes: Sequence[str]) -> None:
+        self._call("kill-all", tuple(nodes))
+        self.down.update(nodes)
+
+    def start_nodes(self, nodes: Sequence[str]) -> None:
+        self._call("start-all", tuple(nodes))
+        self.down.difference_update(nodes)
+
     def stop_node(self, node: str) -> None:
         self._call("stop", node)
         self.paused.add(node)
@@ -195,6 +214,11 @@ def fault(kind: FaultKind, seed: int = 1) -> PlannedFault:
             [("cut", (("n1", "zk"), ("n3", "zk"))), ("heal",)],
         ),
         (FaultKind.RESTART_ZK, [("zk-stop",), ("zk-start",)]),
+        (FaultKind.ZK_OUTAGE, [("zk-stop",), ("zk-start",)]),
+        (
+            FaultKind.KILL_ALL,
+            [("kill-all", ("n1", "n2", "n3")), ("start-all", ("n1", "n2", "n3"))],
+        ),
     ],
 )
 def test_each_fault_is_applied_then_healed(
@@ -282,8 +306,47 @@ def test_applicable_kinds_say_why_kinds_are_left_out() -> None:
     assert FaultKind.RESTART_ZK in left_out and FaultKind.PARTITION_FOLLOWERS_ZK in left_out
     assert FaultKind.PARTITION_LEADER in kinds
 
-    kinds, left_out = applicable_kinds(FakeCluster(size=1, zookeeper=False, partitions=False))
+    kinds, left_out = applicable_kinds(
+        FakeCluster(size=1, zookeeper=False, partitions=False, persistent=False)
+    )
     assert kinds == [FaultKind.KILL_LEADER, FaultKind.PAUSE_LEADER]
+    assert "persistence" in left_out[FaultKind.KILL_ALL]
+    assert "ZooKeeper" in left_out[FaultKind.ZK_OUTAGE]
+
+    kinds, _ = applicable_kinds(FakeCluster(size=1, zookeeper=False, partitions=False))
+    assert FaultKind.KILL_ALL in kinds  # one node is "every node" too
+
+
+def test_zk_outage_lasts_sixty_percent_of_the_session_timeout_unless_told() -> None:
+    assert zk_outage_durations(2.0) == (2.0 * ZK_OUTAGE_FRACTION,) * 2
+    assert zk_outage_durations(2.0)[1] < 2.0  # suspended, never expired
+    assert zk_outage_durations(15.0, 10.0) == (10.0, 10.0)
+    assert zk_outage_durations(2.0, 10.0) == (10.0, 10.0)  # longer than the session: allowed
+    with pytest.raises(ValueError):
+        zk_outage_durations(2.0, 0.0)
+    durations = fault_durations(4.0, None)
+    assert durations[FaultKind.ZK_OUTAGE] == (2.4, 2.4)
+    assert durations[FaultKind.PAUSE_LEADER] == pause_durations(4.0)
+    # The default table agrees with the default 2 s session timeout.
+    assert DEFAULT_DURATIONS[FaultKind.ZK_OUTAGE] == zk_outage_durations(2.0)
+    for planned in islice(schedule(3, ALL, durations=fault_durations(15.0, 10.0)), 40):
+        if planned.kind is FaultKind.ZK_OUTAGE:
+            assert planned.duration == 10.0
+
+
+def test_kill_all_kills_every_node_even_without_a_leader_and_heal_all_restarts_them() -> None:
+    cluster = FakeCluster()
+    cluster.leader_name = None
+    nemesis = Nemesis(cluster, 1, [FaultKind.KILL_ALL], leader_wait=0.0)
+    cluster.fail_on = "start-all"
+    record = nemesis.execute(fault(FaultKind.KILL_ALL))
+    assert record.targets == ("n1", "n2", "n3") and record.skipped is None
+    assert record.errors and "start-all failed on purpose" in record.errors[0]
+    assert cluster.down == {"n1", "n2", "n3"}
+    cluster.fail_on = None
+    assert nemesis.heal_all() == []
+    assert cluster.down == set()
+    assert cluster.calls[-1] == ("start-all", ("n1", "n2", "n3"))  # together, not one by one
 
 
 def test_the_nemesis_thread_stops_at_the_deadline() -> None:
