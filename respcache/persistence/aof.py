@@ -49,6 +49,7 @@ from typing import BinaryIO, Final
 
 from respcache.config import Config, quote, split_args
 from respcache.persistence.rdb import RdbError, load_rdb, write_keyspace
+from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
 from respcache.store.stream import StreamValue, format_id
 from respcache.store.values import HashValue, ListValue, SetValue
@@ -77,7 +78,6 @@ TYPE_HIST: Final = "h"
 TYPE_INCR: Final = "i"
 REWRITE_ITEMS_PER_CMD: Final = 64
 """``AOF_REWRITE_ITEMS_PER_CMD``: elements per RPUSH/SADD/ZADD/HMSET of a rewritten base."""
-AUTOSYNC_BYTES: Final = 4 * 1024 * 1024
 MANIFEST_MAX_LINE: Final = 1024
 
 
@@ -511,25 +511,6 @@ class _Child:
     status_fd: int
 
 
-class _AutoSyncFile:
-    """``rioSetAutoSync``: fsync every 4 MB written (``aof-rewrite-incremental-fsync``)."""
-
-    def __init__(self, f: BinaryIO, incremental: bool) -> None:
-        self.f = f
-        self.incremental = incremental
-        self.pending = 0
-
-    def write(self, data: bytes) -> int:
-        n = self.f.write(data)
-        if self.incremental:
-            self.pending += len(data)
-            if self.pending >= AUTOSYNC_BYTES:
-                self.f.flush()
-                os.fsync(self.f.fileno())
-                self.pending = 0
-        return n
-
-
 def fsync_dir(path: str) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -807,7 +788,7 @@ class AppendOnlyFile:
         tmp = os.path.join(cfg.dir, f"temp-rewriteaof-{os.getpid()}.aof")
         try:
             with open(tmp, "wb") as f:
-                out = _AutoSyncFile(f, cfg.aof_rewrite_incremental_fsync)
+                out = FsyncingFile(f, cfg.aof_rewrite_incremental_fsync)
                 # (In the rewrite's child: the mark as of the fork, like the data.)
                 mark = self.repl_mark() if self.repl_mark is not None else None
                 if cfg.aof_use_rdb_preamble:

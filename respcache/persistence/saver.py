@@ -60,8 +60,9 @@ class ChildInfo:
     path: str
 
 
-class _FsyncingFile:
-    """A file that fsyncs every 4 MB written (``rdb-save-incremental-fsync``)."""
+class FsyncingFile:
+    """A file that fsyncs every 4 MB written (``rioSetAutoSync``: the RDB's
+    ``rdb-save-incremental-fsync`` and the AOF rewrite's ``aof-rewrite-incremental-fsync``)."""
 
     def __init__(self, f: BinaryIO, incremental: bool) -> None:
         self.f = f
@@ -135,7 +136,7 @@ class RdbSaver:
         try:
             with open(tmp, "wb") as f:
                 writer = write_keyspace(
-                    _FsyncingFile(f, cfg.rdb_save_incremental_fsync),  # type: ignore[arg-type]
+                    FsyncingFile(f, cfg.rdb_save_incremental_fsync),  # type: ignore[arg-type]
                     self.keyspace,
                     compress=cfg.rdbcompression,
                     checksum=cfg.rdbchecksum,
