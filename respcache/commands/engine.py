@@ -241,6 +241,13 @@ def load_acl(config: Config) -> AccessControl:
     return acl
 
 
+
+COMMAND_FLAGS_BY_ARGS: dict[str, Callable[[Engine, list[bytes]], bool]] = {}
+"""Redis's ``getCommandFlags`` for the commands whose flags depend on their arguments
+(EVAL and FCALL with declared script flags): name → "may it replicate?". Filled by
+``commands/scripting.py`` and ``commands/functions.py``; asked only while clients are
+paused, where Redis asks it (a paused ``no-writes`` script still runs)."""
+
 class Engine:
     """A node's dataset, clients and command pipeline, free of I/O."""
 
@@ -675,6 +682,9 @@ class Engine:
         # A script (EVAL, FCALL: ``may_replicate``, not ``write``) is held like a write:
         # it may write, and nothing may enter the stream during a handoff or a pause.
         may_replicate = writes or "may_replicate" in spec.flags
+        if may_replicate and not writes and spec.name in COMMAND_FLAGS_BY_ARGS:
+            # getCommandFlags: a script with declared flags replicates only if it writes.
+            may_replicate = COMMAND_FLAGS_BY_ARGS[spec.name](self, argv)
         if not may_replicate and client.multi is not None and spec.name == "exec":
             may_replicate = any(
                 "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi

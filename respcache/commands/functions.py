@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from respcache.commands.client import Client
+from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import command
 from respcache.commands.scripting import (
+    FLAG_NO_WRITES,
     SCRIPT_FLAGS,
     SLOW_EVAL_ERR,
     ScriptRun,
@@ -107,6 +109,20 @@ def functions_state(engine: Engine) -> FunctionsState:
         state = _STATES[engine] = FunctionsState(engine)
     state.sync()
     return state
+
+
+def _fcall_may_replicate(engine: Engine, argv: list[bytes]) -> bool:
+    """fcallGetCommandFlags, for the pause check: a function replicates unless it is
+    ``no-writes`` (an unknown function keeps FCALL's ``may_replicate``)."""
+    if len(argv) < 2:
+        return True
+    function = functions_state(engine).functions.get(
+        argv[1].decode("utf-8", "surrogateescape").lower()
+    )
+    return function is None or not function.flags & FLAG_NO_WRITES
+
+
+COMMAND_FLAGS_BY_ARGS["fcall"] = _fcall_may_replicate
 
 
 def memory_info(engine: Engine) -> dict[str, int]:

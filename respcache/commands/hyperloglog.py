@@ -92,7 +92,7 @@ def pfadd(c: Client, argv: list[bytes]) -> Reply:
 @command(
     "pfcount",
     arity=-2,
-    flags="readonly",
+    flags="readonly may_replicate",
     keys=(1, -1, 1),
     group="hyperloglog",
     summary="Return the approximated cardinality of the set(s) observed by the HyperLogLog "

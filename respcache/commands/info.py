@@ -165,6 +165,8 @@ def _clients(engine: Engine) -> list[str]:
             blocked += 1
             if client.blocked.timeout > 0:
                 in_timeout += 1
+    # Redis blocks a client postponed by CLIENT PAUSE (BLOCKED_POSTPONE): it counts here.
+    blocked += len(engine.pause.queue)
     return [
         f"connected_clients:{connected}",
         "cluster_connections:0",

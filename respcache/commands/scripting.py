@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import greenlet
 
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked, CommandStats
+from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, Blocked, CommandStats
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import wrap_transaction
@@ -261,6 +261,34 @@ def extract_shebang_flags(body: bytes) -> tuple[int, int]:
             flags |= flag
     return flags, end
 
+
+
+def _eval_may_replicate(engine: Engine, argv: list[bytes], evalsha: bool) -> bool:
+    """evalGetCommandFlags, for the pause check: does this EVAL/EVALSHA count as a write?
+
+    A script that declared its flags replicates only without ``no-writes``; a script
+    without a shebang, an unknown SHA or a malformed shebang keeps the command's
+    ``may_replicate``.
+    """
+    if len(argv) < 2 or (evalsha and len(argv[1]) != 40):
+        return True
+    state = scripting_state(engine)
+    sha = argv[1].decode("latin-1").lower() if evalsha else hashlib.sha1(argv[1]).hexdigest()
+    script = state.scripts.get(sha)
+    if script is not None:
+        flags = script.flags
+    elif evalsha:
+        return True
+    else:
+        try:
+            flags, _ = extract_shebang_flags(argv[1])
+        except CommandError:
+            return True
+    return bool(flags & FLAG_EVAL_COMPAT_MODE) or not flags & FLAG_NO_WRITES
+
+
+COMMAND_FLAGS_BY_ARGS["eval"] = lambda engine, argv: _eval_may_replicate(engine, argv, False)
+COMMAND_FLAGS_BY_ARGS["evalsha"] = lambda engine, argv: _eval_may_replicate(engine, argv, True)
 
 # --- one invocation ---------------------------------------------------------------------
 

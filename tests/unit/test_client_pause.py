@@ -126,3 +126,50 @@ def test_the_dataset_stays_still_while_paused(
     assert run(client, "CLIENT", "UNPAUSE") is OK
     assert run(client, "GET", "k") is None
     assert b"k" not in engine.keyspace.dbs[0].data
+
+
+def test_pause_write_holds_pfcount_and_scripts_that_may_write(
+    engine: Engine, client: Client, run: Run
+) -> None:
+    """Redis's getCommandFlags: PFCOUNT may replicate; a script's declared flags decide."""
+    other = engine.new_client()
+    assert run(client, "PFADD", "h", "a") == 1
+    no_writes = "#!lua flags=no-writes\nreturn redis.call('GET', KEYS[1])"
+    assert run(client, "SET", "k", "v") is OK
+    sha = run(client, "SCRIPT", "LOAD", no_writes)
+    assert run(
+        client,
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\nredis.register_function{function_name='ro', "
+        "callback=function() return 'hi' end, flags={'no-writes'}}\n"
+        "redis.register_function('rw', function() return redis.call('INCR', 'n') end)",
+    ) == b"lib"
+    assert run(client, "CLIENT", "PAUSE", "10000", "WRITE") is OK
+    assert isinstance(run(other, "PFCOUNT", "h"), Hold)
+    # A script's reply is encoded by the script run (a raw RESP reply): it ran.
+    assert run(other, "EVAL", no_writes, "1", "k") == b"$1\r\nv\r\n"
+    assert run(other, "EVALSHA", sha, "1", "k") == b"$1\r\nv\r\n"
+    assert run(other, "EVAL", "#!lua flags=no-writes\nreturn 1", "0") == b":1\r\n"  # not cached
+    assert isinstance(run(other, "EVAL", "return 1", "0"), Hold)  # no shebang: may write
+    assert isinstance(run(other, "EVAL", "#!lua\nreturn 1", "0"), Hold)
+    assert isinstance(run(other, "EVALSHA", "0" * 40, "0"), Hold)  # unknown: may write
+    assert run(other, "FCALL", "ro", "0") == b"$2\r\nhi\r\n"
+    assert isinstance(run(other, "FCALL", "rw", "0"), Hold)
+    assert isinstance(run(other, "FCALL", "nosuch", "0"), Hold)
+
+
+def test_clients_held_by_a_pause_count_as_blocked_clients(
+    engine: Engine, client: Client, run: Run
+) -> None:
+    other = engine.new_client()
+    assert run(client, "CLIENT", "PAUSE", "10000", "WRITE") is OK
+    held = run(other, "SET", "k", "w")
+    assert isinstance(held, Hold)
+    held.queue.add(Parked())
+    info = run(client, "INFO", "clients")
+    assert isinstance(info, bytes)
+    assert b"blocked_clients:1\r\n" in info
+    assert b"clients_in_timeout_table:0\r\n" in info
+    assert run(client, "CLIENT", "UNPAUSE") is OK
+    assert b"blocked_clients:0\r\n" in run(client, "INFO", "clients")  # type: ignore[operator]
