@@ -55,10 +55,18 @@ def repr_arg(arg: bytes) -> bytes:
 
 
 def redacted(argv: list[bytes]) -> list[bytes]:
-    """The arguments MONITOR may show: AUTH and HELLO's AUTH credentials hidden."""
+    """The arguments MONITOR and SLOWLOG may show, as Redis's commands redact them
+    (``redactClientCommandArgument``): AUTH's password (and user), HELLO's AUTH
+    credentials, MIGRATE's AUTH/AUTH2, every argument of ACL SETUSER, and the value
+    of a sensitive setting in CONFIG SET."""
     name = argv[0].lower()
     if name == b"auth":
-        return [argv[0]] + [REDACTED] * (len(argv) - 1)
+        out = list(argv)
+        if len(out) > 1:
+            out[1] = REDACTED
+        if len(out) == 3:
+            out[2] = REDACTED
+        return out
     if name == b"hello":
         out = list(argv)
         j = 2
@@ -70,6 +78,17 @@ def redacted(argv: list[bytes]) -> list[bytes]:
         return out
     if name == b"migrate":
         return _redacted_migrate(argv)
+    if len(argv) >= 3 and name == b"acl" and argv[1].lower() == b"setuser":
+        return argv[:2] + [REDACTED] * (len(argv) - 2)
+    if len(argv) >= 4 and name == b"config" and argv[1].lower() == b"set":
+        from respcache.config import lookup
+
+        out = list(argv)
+        for i in range(2, len(out) - 1, 2):
+            setting = lookup(out[i].decode("utf-8", "replace"))
+            if setting is not None and setting.sensitive:
+                out[i + 1] = REDACTED
+        return out
     return argv
 
 

@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from respcache.commands.monitor import redacted
+
 if TYPE_CHECKING:
     from respcache.commands.client import Client
     from respcache.commands.registry import CommandSpec
@@ -53,22 +55,7 @@ class LatencyEvent:
 
 def slowlog_argv(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
     """The arguments as SLOWLOG shows them: truncated, passwords replaced by ``(redacted)``."""
-    shown = list(argv)
-    name = spec.name
-    if name == "auth":
-        shown[1:] = [b"(redacted)"] * (len(shown) - 1)
-    elif name == "hello":
-        for i in range(2, len(shown) - 2):
-            if shown[i].lower() == b"auth":
-                shown[i + 1] = shown[i + 2] = b"(redacted)"
-                break
-    elif name == "config|set":
-        from respcache.config import lookup
-
-        for i in range(2, len(shown) - 1, 2):
-            setting = lookup(shown[i].decode("utf-8", "replace"))
-            if setting is not None and setting.sensitive:
-                shown[i + 1] = b"(redacted)"
+    shown = redacted(argv)
     out: list[bytes] = []
     argc = min(len(shown), SLOWLOG_ENTRY_MAX_ARGC)
     for i in range(argc):

@@ -90,3 +90,16 @@ def test_migrate_credentials_are_redacted() -> None:
     line = [b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"COPY", b"AUTH2", b"u", b"p"]
     assert redacted(line)[8:] == [b"(redacted)", b"(redacted)"]
     assert redacted([b"MIGRATE", b"h", b"1", b"k", b"9", b"5000", b"AUTH"])[6] == b"AUTH"
+
+
+def test_acl_setuser_and_sensitive_config_values_are_redacted() -> None:
+    """acl.c redacts every ACL SETUSER argument from the user name on; config.c the
+    value of a sensitive setting; AUTH with too many arguments only its first."""
+    assert redacted([b"ACL", b"SETUSER", b"u", b">pw", b"on"]) == [
+        b"ACL", b"SETUSER", b"(redacted)", b"(redacted)", b"(redacted)"
+    ]
+    assert redacted([b"acl", b"getuser", b"u"]) == [b"acl", b"getuser", b"u"]
+    assert redacted([b"CONFIG", b"SET", b"masterauth", b"s", b"hz", b"5"]) == [
+        b"CONFIG", b"SET", b"masterauth", b"(redacted)", b"hz", b"5"
+    ]
+    assert redacted([b"AUTH", b"a", b"b", b"c"]) == [b"AUTH", b"(redacted)", b"b", b"c"]

@@ -549,6 +549,13 @@ def test_slowlog_arguments_are_truncated_and_redacted() -> None:
 
 
 # --- LATENCY ---------------------------------------------------------------------------------
+    setuser = REGISTRY["acl"].subcommands["setuser"]
+    assert slowlog_argv(setuser, [b"acl", b"setuser", b"u u", b"+get"]) == [
+        b"acl", b"setuser", b"(redacted)", b"(redacted)"
+    ]
+    migrate = REGISTRY["migrate"]
+    line = [b"migrate", b"h", b"1", b"key", b"9", b"5000", b"AUTH2", b"u", b"p"]
+    assert slowlog_argv(migrate, line)[6:] == [b"AUTH2", b"(redacted)", b"(redacted)"]
 
 
 def test_latency(engine: Engine, client: Client, run: Run) -> None:
