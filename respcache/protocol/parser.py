@@ -265,8 +265,14 @@ class RequestParser:
         self._buf += data
 
     def buffered(self) -> int:
-        """Bytes held that are not yet returned as commands (``qbuf`` of CLIENT LIST)."""
+        """Bytes held that are not yet returned as commands."""
         return len(self._buf) - self._pos
+
+    def query_buffer(self) -> int:
+        """``qbuf`` of CLIENT LIST: Redis trims its query buffer only after running
+        every command of a read, so the command running now (and those before it from
+        the same read) still count, as do the bytes not yet parsed."""
+        return len(self._buf)
 
     def next_command(self) -> list[bytes] | None:
         """The next complete command, or None when more data is needed.

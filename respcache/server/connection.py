@@ -426,7 +426,7 @@ class RespConnection(asyncio.Protocol):
             "addr": self.addr,
             "laddr": self.laddr,
             "fd": str(self.fd),
-            "qbuf": str(self.parser.buffered()),
+            "qbuf": str(self.parser.query_buffer()),
             "omem": str(obl + sum(len(d) for _, d in self._held)),
             "obl": str(obl),
         }

@@ -480,3 +480,20 @@ def test_fast_and_reference_paths_agree(parts: list[bytes], cut: int) -> None:
         out, err, _ = run(chunks)  # nothing but ProtocolError may escape
         outcomes.append((out, None if err is None else str(err)))
     assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def test_query_buffer_counts_the_running_command_until_the_next_read() -> None:
+    """CLIENT LIST's qbuf: Redis trims the query buffer after the read's commands ran."""
+    from respcache.protocol.parser import RequestParser
+
+    p = RequestParser()
+    frame = b"*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n"
+    p.feed(frame + b"*1\r\n$4\r\nPI")
+    assert p.next_command() == [b"client", b"list"]
+    assert p.query_buffer() == len(frame) + 10  # the running command and the partial one
+    assert p.buffered() == 10
+    assert p.next_command() is None
+    p.feed(b"NG\r\n")
+    assert p.next_command() == [b"PING"]
+    assert p.next_command() is None
+    assert p.query_buffer() == 0
