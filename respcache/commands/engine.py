@@ -55,6 +55,7 @@ from respcache.security.acl import (
     read_acl_file,
 )
 from respcache.store.keyspace import Keyspace
+from respcache.store.values import WeakReferable
 
 if TYPE_CHECKING:
     from respcache.commands.sentinel import SentinelView
@@ -241,7 +242,7 @@ def load_acl(config: Config) -> AccessControl:
     return acl
 
 
-class Engine:
+class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.py)
     """A node's dataset, clients and command pipeline, free of I/O."""
 
     def __init__(

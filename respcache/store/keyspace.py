@@ -28,6 +28,7 @@ from respcache.store.values import (
     BYTES_OVERHEAD,
     ENTRY_OVERHEAD,
     EXPIRE_OVERHEAD,
+    WeakReferable,
     entry_size,
     value_size,
 )
@@ -347,8 +348,11 @@ class Database:
         return checked, expired
 
 
-class Keyspace:
-    """All databases, the clock, memory accounting and eviction."""
+class Keyspace(WeakReferable):
+    """All databases, the clock, memory accounting and eviction.
+
+    (Other modules keep per-keyspace state in weak-keyed tables: hence the base.)
+    """
 
     def __init__(
         self,
