@@ -88,7 +88,9 @@ def test_an_edited_source_runs_as_pure_python_not_as_stale_compiled_code(
     tmp_path: Path,
 ) -> None:
     if not _compiled.compiled_files() or _compiled.stale_sources():
-        pytest.skip("no current compiled build here (no C compiler or RESPCACHE_PURE at setup)")
+        pytest.skip(
+            "no current compiled build (stale, no C compiler, or RESPCACHE_PURE=1 at setup)"
+        )
     fresh = _copy_package(tmp_path / "fresh")
     state, files, err = _probe(fresh)
     assert state == "compiled", err
@@ -119,6 +121,13 @@ def test_stale_sources_names_what_changed(tmp_path: Path) -> None:
         values.read_text().replace("ENTRY_OVERHEAD: Final = ", "ENTRY_OVERHEAD: Final = 1 + ")
     )
     assert _compiled.stale_sources(root) == ["respcache/store/values.py changed"]
+
+    stray = root / "respcache" / "store" / ("values" + _compiled.EXT_SUFFIX)
+    stray.write_bytes(b"")  # a module compiled once, since dropped from MODULES
+    assert _compiled.stale_sources(root)[-1:] == [
+        "compiled but no longer listed: respcache.store.values"
+    ]
+    stray.unlink()
 
     _compiled.extension_path(_compiled.MODULES[0], root).unlink()
     assert f"not compiled: {_compiled.MODULES[0]}" in _compiled.stale_sources(root)
