@@ -27,7 +27,8 @@ Scenarios (``-s``, repeatable; default all):
     100-byte values, written by a pipelined filler (``bench/fill.py``); also the
     per-key cost and respcache's own estimate (``INFO memory`` ``used_memory``).
 
-``--variant base=HEAD~3`` (or ``compiled=/tmp/dir``) adds another respcache build to
+``--variant base=HEAD~3`` (or ``compiled=/tmp/dir``, or ``pure=pure`` for this checkout
+with ``RESPCACHE_PURE=1``) adds another respcache build to
 the throughput scenarios of the same run: before/after figures against one redis-server
 under the same neighbours.
 
@@ -107,10 +108,13 @@ class Servers:
 
 def start_variant(spec: str, tmp: Path) -> tuple[str, ServerProcess]:
     """``LABEL=REV`` (a git revision of this repository's ``respcache/``) or ``LABEL=DIR``
-    (a directory holding a ``respcache`` package, e.g. a mypyc-compiled copy)."""
+    (a directory holding a ``respcache`` package, e.g. a mypyc-compiled copy) or
+    ``LABEL=pure`` (this checkout with ``RESPCACHE_PURE=1``: its pure-Python build)."""
     label, _, source = spec.partition("=")
     if not label or not source:
-        raise SystemExit(f"--variant {spec!r}: expected LABEL=REV or LABEL=DIR")
+        raise SystemExit(f"--variant {spec!r}: expected LABEL=REV, LABEL=DIR or LABEL=pure")
+    if source == "pure":  # this checkout with its mypyc-compiled modules turned off
+        return label, _start_with(f"env RESPCACHE_PURE=1 {sys.executable} -m respcache", label)
     path = Path(source)
     if not (path / "respcache" / "__init__.py").exists():
         path = tmp / label
@@ -119,12 +123,16 @@ def start_variant(spec: str, tmp: Path) -> tuple[str, ServerProcess]:
             ["git", "archive", source, "respcache"], cwd=ROOT, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True)
-    saved = os.environ.get("RCTEST_SERVER_CMD")
-    os.environ["RCTEST_SERVER_CMD"] = (
-        f"env PYTHONPATH={path.resolve()} {sys.executable} -m respcache"
+    return label, _start_with(
+        f"env PYTHONPATH={path.resolve()} {sys.executable} -m respcache", label
     )
+
+
+def _start_with(command: str, label: str) -> ServerProcess:
+    saved = os.environ.get("RCTEST_SERVER_CMD")
+    os.environ["RCTEST_SERVER_CMD"] = command
     try:
-        return label, start_respcache(name=f"respcache[{label}]")
+        return start_respcache(name=f"respcache[{label}]")
     finally:
         if saved is None:
             del os.environ["RCTEST_SERVER_CMD"]

@@ -55,6 +55,7 @@ from respcache.security.acl import (
     read_acl_file,
 )
 from respcache.store.keyspace import Keyspace
+from respcache.store.values import WeakReferable
 
 if TYPE_CHECKING:
     from respcache.commands.sentinel import SentinelView
@@ -248,7 +249,8 @@ COMMAND_FLAGS_BY_ARGS: dict[str, Callable[[Engine, list[bytes]], bool]] = {}
 ``commands/scripting.py`` and ``commands/functions.py``; asked only while clients are
 paused, where Redis asks it (a paused ``no-writes`` script still runs)."""
 
-class Engine:
+
+class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.py)
     """A node's dataset, clients and command pipeline, free of I/O."""
 
     def __init__(

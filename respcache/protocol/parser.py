@@ -62,7 +62,7 @@ as soon as the line is complete and allocates nothing in proportion to it.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, cast
 
 import hiredis
 
@@ -300,7 +300,9 @@ class RequestParser:
             ):
                 reader = self._reader
                 assert reader is not None
-                reply: list[bytes] | bool | None
+                # (list[object]: hiredis may return other elements, and compiled code
+                # checks a declared element type as it iterates.)
+                reply: list[object] | bool | None
                 try:
                     reply = reader.gets()
                 except _HIREDIS_ERRORS:
@@ -324,7 +326,7 @@ class RequestParser:
                         end += size + (_DIGITS[size] if size < 10000 else len(str(size))) + 5
                     else:
                         self._pos = end
-                        return reply
+                        return cast(list[bytes], reply)
                 elif reply is None:  # *-1\r\n: no command
                     self._pos = pos + 5
                     continue

@@ -22,15 +22,17 @@ from time import time as _time
 from typing import TYPE_CHECKING, cast
 
 from respcache.commands.admission import Forward, Hold, HoldQueue
-from respcache.commands.client import Client
 from respcache.commands.engine import CLOCK_HOLD_NS, Blocked
 from respcache.errors import ProtocolError
 from respcache.protocol.encoder import encode
 from respcache.protocol.parser import QueryBufferLimitError, RequestParser
 from respcache.protocol.types import Raw, Reply
+from respcache.server.serverclient import ServerClient
 
 if TYPE_CHECKING:
     from respcache.server.app import Server
+
+__all__ = ["FLUSH_BYTES", "RespConnection", "ServerClient"]
 
 log = logging.getLogger("respcache.server")
 
@@ -41,63 +43,12 @@ _SMALL_INTS = tuple(b":%d\r\n" % n for n in range(_SMALL_INT_COUNT))
 """Integer replies (counts, lengths, 0/1) that are encoded once, not per reply."""
 
 
-class ServerClient(Client):
-    """A :class:`Client` whose replies reach a real connection."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: RespConnection) -> None:
-        super().__init__(conn.server.engine)
-        self.conn = conn
-
-    def push(self, reply: Reply) -> None:
-        data = encode(reply, self.resp == 3)
-        pending = self.conn.pending
-        if pending is not None:
-            # Generated while this client's own commands run: after the replies
-            # already produced in this batch, before the current command's reply.
-            pending.append(data)
-        else:
-            self.conn.send(data)
-
-    def resume(self, reply: Reply) -> None:
-        self.conn.resume(reply)
-
-    def kill(self) -> None:
-        self.conn.close()
-
-    def connection_info(self) -> dict[str, str]:
-        return self.conn.info()
-
-    @property
-    def transport(self) -> asyncio.Transport | None:
-        """The raw transport: PSYNC hands it to the replication layer, which writes the stream."""
-        return self.conn.transport
-
-
 class RespConnection(asyncio.Protocol):
-    """asyncio protocol for one RESP client."""
+    """asyncio protocol for one RESP client.
 
-    __slots__ = (
-        "_closing",
-        "_forwarding",
-        "_held",
-        "_held_command",
-        "_parked_in",
-        "_paused_reading",
-        "_write_paused",
-        "addr",
-        "client",
-        "engine",
-        "fd",
-        "gate",
-        "laddr",
-        "obuf_soft_since",
-        "parser",
-        "pending",
-        "server",
-        "transport",
-    )
+    Compiled with mypyc (``bin/build-compiled``): no ``__slots__`` (a native class
+    has a fixed layout already) and the attributes keep their declared types.
+    """
 
     def __init__(self, server: Server) -> None:
         self.server = server

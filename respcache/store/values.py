@@ -30,6 +30,16 @@ ZSET_MEMBER_OVERHEAD: Final = 176 + BYTES_OVERHEAD
 CONTAINER_OVERHEAD: Final = 232
 
 
+class WeakReferable:
+    """A base for classes other modules key ``weakref.WeakKeyDictionary`` tables by.
+
+    mypyc's native classes (``bin/build-compiled``) take no weak references unless
+    they derive from a Python class: this one, which stays uncompiled here.
+    """
+
+    __slots__ = ()
+
+
 def bytes_size(data: bytes) -> int:
     """Estimated heap bytes of a ``bytes`` object of this length."""
     return BYTES_OVERHEAD + (len(data) & ~15)
