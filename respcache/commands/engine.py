@@ -242,7 +242,6 @@ def load_acl(config: Config) -> AccessControl:
     return acl
 
 
-
 COMMAND_FLAGS_BY_ARGS: dict[str, Callable[[Engine, list[bytes]], bool]] = {}
 """Redis's ``getCommandFlags`` for the commands whose flags depend on their arguments
 (EVAL and FCALL with declared script flags): name → "may it replicate?". Filled by
