@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import logging
 import math
 import os
@@ -48,7 +49,14 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Final
 
 from respcache.config import Config, quote, split_args
-from respcache.persistence.rdb import RdbError, load_rdb, write_keyspace
+from respcache.persistence.loading import (
+    AOF_COMMANDS_PER_STEP,
+    LoadProgress,
+    Steps,
+    drain,
+    key_load_delay,
+)
+from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
 from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
 from respcache.store.stream import StreamValue, format_id
@@ -453,11 +461,28 @@ def load_commands(
     name: str,
     on_mark: Callable[[tuple[str, int, int]], None] | None = None,
 ) -> tuple[AofStatus | None, int]:
+    """:func:`load_commands_steps` run to its end."""
+    return drain(load_commands_steps(data, start, execute, name, on_mark))
+
+
+def load_commands_steps(
+    data: bytes,
+    start: int,
+    execute: Callable[[list[bytes]], bool],
+    name: str,
+    on_mark: Callable[[tuple[str, int, int]], None] | None = None,
+    progress: LoadProgress | None = None,
+    base: int = 0,
+    key_delay_us: int = 0,
+) -> Steps[tuple[AofStatus | None, int]]:
     """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
     an unknown command). Returns (None when the file ended cleanly, else FAILED or
     "truncated"; the offset up to which it is valid). ``execute`` sees MULTI/EXEC as any
-    command; a transaction left open at the end counts as a truncation before its MULTI."""
+    command; a transaction left open at the end counts as a truncation before its MULTI.
+    Yields every :data:`AOF_COMMANDS_PER_STEP` commands, after recording ``base + pos``
+    in ``progress``."""
     pos = start
+    loops = 0
     valid = start
     before_multi = start
     in_multi = False
@@ -481,6 +506,12 @@ def load_commands(
                 if mark is not None:
                     on_mark(mark)
             continue
+        loops += 1
+        if loops == AOF_COMMANDS_PER_STEP:
+            loops = 0
+            if progress is not None:
+                progress.advance(base + pos)
+            yield
         verb = argv[0].lower()
         if verb == b"multi":
             before_multi = valid
@@ -495,6 +526,8 @@ def load_commands(
             )
             return AofStatus.FAILED, valid
         valid = pos
+        if key_delay_us:
+            key_load_delay(key_delay_us)
     if in_multi:
         log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
         return AofStatus.TRUNCATED, before_multi
@@ -556,6 +589,12 @@ class AppendOnlyFile:
         self.rewrites = 0
         self.consecutive_failures = 0
         self.last_write_ok = True
+        """``aof_last_write_status``: False after a failed write, until one succeeds."""
+        self.last_write_errno = 0
+        self.bio_fsync_ok = True
+        """``aof_bio_fsync_status``: the last background fsync (everysec) succeeded."""
+        self.bio_fsync_errno = 0
+        self._last_write_error_log = 0.0
         self.last_cow_size = 0
         self.delayed_fsync = 0
         self.fed = 0
@@ -683,7 +722,15 @@ class AppendOnlyFile:
             try:
                 os.fsync(fd)
             except OSError as err:
-                log.warning("Fail to fsync the AOF file: %s", err.strerror)
+                if close or err.errno in (errno.EBADF, errno.EINVAL):
+                    return  # (bio.c ignores a closed or reused fd)
+                self.bio_fsync_errno = err.errno or errno.EIO
+                if self.bio_fsync_ok:
+                    log.warning("Fail to fsync the AOF file: %s", os.strerror(err.errno or 0))
+                self.bio_fsync_ok = False
+            else:
+                if not close:
+                    self.bio_fsync_ok = True
             finally:
                 if close:
                     with contextlib.suppress(OSError):
@@ -710,8 +757,32 @@ class AppendOnlyFile:
             try:
                 written = _write_all(self.fd, data)
             except OSError as err:
-                log.warning("Error writing to the AOF file: %s", err.strerror)
                 written = -1
+                self.last_write_errno = err.errno or errno.EIO
+                if self._can_log_write_error():
+                    log.warning("Error writing to the AOF file: %s", os.strerror(err.errno or 0))
+            if 0 <= written < len(data):
+                if self._can_log_write_error():
+                    log.warning(
+                        "Short write while writing to the AOF file: (nwritten=%d, expected=%d)",
+                        written,
+                        len(data),
+                    )
+                try:
+                    os.ftruncate(self.fd, self.last_incr_size)
+                except OSError as err:
+                    if self._can_log_write_error():
+                        log.warning(
+                            "Could not remove short write from the append-only file.  Redis "
+                            "may refuse to load the AOF the next time it starts.  "
+                            "ftruncate: %s",
+                            os.strerror(err.errno or 0),
+                        )
+                else:
+                    written = -1  # the file is as before: the whole buffer is retried
+                    with contextlib.suppress(OSError):
+                        os.lseek(self.fd, self.last_incr_size, os.SEEK_SET)
+                self.last_write_errno = errno.ENOSPC
             if written != len(data):
                 if policy == "always":
                     log.warning(
@@ -757,6 +828,24 @@ class AppendOnlyFile:
                 self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         self._synced_up_to(self.fed)
+
+    def _can_log_write_error(self) -> bool:
+        """At most one write-error line every ``AOF_WRITE_LOG_ERROR_RATE`` (30) seconds."""
+        now = time.time()
+        if now - self._last_write_error_log > 30:
+            self._last_write_error_log = now
+            return True
+        return False
+
+    def write_refusal(self) -> str | None:
+        """MISCONF while the last AOF write (or background fsync) failed
+        (``writeCommandsDeniedByDiskError``, ``DISK_ERROR_TYPE_AOF``)."""
+        if self.state is State.OFF or (self.last_write_ok and self.bio_fsync_ok):
+            return None
+        code = self.last_write_errno if not self.last_write_ok else self.bio_fsync_errno
+        if self.last_write_ok:
+            self.last_write_errno = code  # (Redis copies the fsync errno the same way)
+        return f"MISCONF Errors writing to the AOF file: {os.strerror(code)}"
 
     def _synced_up_to(self, fed: int) -> None:
         if fed > self.synced:
@@ -1099,8 +1188,10 @@ class AppendOnlyFile:
                 )
                 with contextlib.suppress(AofError):
                     self.rewrite_background()
-        if self.state is not State.OFF and self.config.appendfsync == "everysec":
-            self.flush()
+        if self.state is not State.OFF and (
+            self.config.appendfsync == "everysec" or not self.last_write_ok
+        ):
+            self.flush()  # (after a write error: retried every second, as serverCron does)
 
     def _rewrite_limited(self) -> bool:
         """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
@@ -1178,6 +1269,16 @@ class AppendOnlyFile:
     def load(
         self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
     ) -> AofStatus:
+        """:meth:`load_steps` run to its end."""
+        return drain(self.load_steps(execute, expire_on_load=expire_on_load))
+
+    def load_steps(
+        self,
+        execute: Callable[[list[bytes]], bool],
+        *,
+        expire_on_load: bool = True,
+        progress: LoadProgress | None = None,
+    ) -> Steps[AofStatus]:
         """``loadAppendOnlyFiles``: the base, then each incremental file, in order.
 
         ``execute`` runs one command (False: unknown command). FAILED and OPEN_ERR are
@@ -1205,11 +1306,19 @@ class AppendOnlyFile:
         self.loading = True
         self.loaded_mark = None
         status = AofStatus.OK
+        if progress is None:
+            progress = LoadProgress()
+        progress.begin(total)
+        base = 0
         try:
             for number, info in enumerate(infos, 1):
                 last = number == len(infos)
                 started = time.monotonic()
-                status = self._load_file(info.name, execute, expire_on_load)
+                status = yield from self._load_file(
+                    info.name, execute, expire_on_load, progress, base
+                )
+                base += self._file_size(info.name)
+                progress.advance(base)
                 if status is AofStatus.EMPTY and info.type == TYPE_INCR:
                     status = AofStatus.OK
                 if status is AofStatus.TRUNCATED and not last:
@@ -1225,13 +1334,19 @@ class AppendOnlyFile:
                 )
         finally:
             self.loading = False
+            progress.end()
         self.current_size = self._size_of(am)
         self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
         return status
 
     def _load_file(
-        self, name: str, execute: Callable[[list[bytes]], bool], expire_on_load: bool
-    ) -> AofStatus:
+        self,
+        name: str,
+        execute: Callable[[list[bytes]], bool],
+        expire_on_load: bool,
+        progress: LoadProgress,
+        base: int,
+    ) -> Steps[AofStatus]:
         """``loadSingleAppendOnlyFile``."""
         path = self._path(name)
         try:
@@ -1255,11 +1370,15 @@ class AppendOnlyFile:
                 else "Reading RDB base file on AOF loading..."
             )
             try:
-                result = load_rdb(
+                result = yield from load_rdb_steps(
                     data,
                     self.keyspace,
                     expire_on_load=expire_on_load,
                     verify_checksum=self.config.rdbchecksum,
+                    progress=progress,
+                    base=base,
+                    interval=self.config.loading_process_events_interval_bytes,
+                    key_delay_us=self.config.key_load_delay,
                 )
             except RdbError as err:
                 log.warning(
@@ -1278,7 +1397,9 @@ class AppendOnlyFile:
         def on_mark(mark: tuple[str, int, int]) -> None:
             self.loaded_mark = mark
 
-        status, valid = load_commands(data, start, execute, name, on_mark)
+        status, valid = yield from load_commands_steps(
+            data, start, execute, name, on_mark, progress, base, self.config.key_load_delay
+        )
         if status is None:
             return AofStatus.OK
         if status is AofStatus.FAILED:
@@ -1316,7 +1437,7 @@ class AppendOnlyFile:
             f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
             f"aof_rewrites:{self.rewrites}",
             f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
-            f"aof_last_write_status:{'ok' if self.last_write_ok else 'err'}",
+            f"aof_last_write_status:{'ok' if self.last_write_ok and self.bio_fsync_ok else 'err'}",
             f"aof_last_cow_size:{self.last_cow_size}",
         ]
         return lines

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
 from respcache.config import Config
-from respcache.persistence.rdb import LoadResult, RdbError, load_rdb, write_keyspace
+from respcache.persistence.loading import LoadProgress, Steps, drain
+from respcache.persistence.rdb import LoadResult, RdbError, load_rdb_steps, write_keyspace
 from respcache.store.keyspace import Keyspace
 
 __all__ = ["MISCONF", "RdbSaver", "SaveError", "child_setup", "private_dirty"]
@@ -111,7 +112,8 @@ class RdbSaver:
         self.bgsave_scheduled = False
         self.child: ChildInfo | None = None
         self.last_load: LoadResult | None = None
-        self.loading = False
+        self.progress = LoadProgress()
+        """``server.loading`` and its INFO counters (RDB and AOF loads share it)."""
         self.shutdown_saved = False
         self.on_saved: list[Callable[[], None]] = []
         self.forks = 0
@@ -308,24 +310,37 @@ class RdbSaver:
 
     # --- loading --------------------------------------------------------------------------------------
 
+    @property
+    def loading(self) -> bool:
+        """``server.loading``: the node is loading its data (INFO ``loading:1``)."""
+        return self.progress.active
+
     def load(self, *, expire_on_load: bool = True) -> LoadResult | None:
         """Load ``dir/dbfilename`` into the (empty) keyspace; None when there is no file."""
+        return drain(self.load_steps(expire_on_load=expire_on_load))
+
+    def load_steps(self, *, expire_on_load: bool = True) -> Steps[LoadResult | None]:
+        """:meth:`load`, yielding every ``loading-process-events-interval-bytes``."""
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return None
-        self.loading = True
+        progress = self.progress
+        progress.begin(len(data))
         started = time.monotonic()
         try:
-            result = load_rdb(
+            result = yield from load_rdb_steps(
                 data,
                 self.keyspace,
                 expire_on_load=expire_on_load,
                 verify_checksum=self.config.rdbchecksum,
+                progress=progress,
+                interval=self.config.loading_process_events_interval_bytes,
+                key_delay_us=self.config.key_load_delay,
             )
         finally:
-            self.loading = False
+            progress.end()
         self.last_load = result
         log.info(
             "Done loading RDB, keys loaded: %d, keys expired: %d (%.3f s)",
