@@ -253,9 +253,10 @@ def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
 
 def shutdown_save(saver: RdbSaver, save_flag: bool, nosave: bool, force: bool) -> bool:
     """``prepareForShutdown``'s save: kill a background save, then save in the foreground
-    when asked (SAVE) or when save points are set (unless NOSAVE). False: refuse to stop."""
+    when asked (SAVE) or when save points are set (unless NOSAVE). False: refuse to stop.
+    Never while loading: the dataset is partial ("Don't save if we're loading")."""
     saver.kill_child()
-    if nosave or not (save_flag or saver.config.save):
+    if nosave or saver.loading or not (save_flag or saver.config.save):
         return True
     log.info("Saving the final RDB snapshot before exiting.")
     try:

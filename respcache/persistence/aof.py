@@ -473,7 +473,7 @@ def load_commands_steps(
     on_mark: Callable[[tuple[str, int, int]], None] | None = None,
     progress: LoadProgress | None = None,
     base: int = 0,
-    key_delay_us: int = 0,
+    key_delay: Callable[[], int] | None = None,
 ) -> Steps[tuple[AofStatus | None, int]]:
     """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
     an unknown command). Returns (None when the file ended cleanly, else FAILED or
@@ -483,6 +483,7 @@ def load_commands_steps(
     in ``progress``."""
     pos = start
     loops = 0
+    key_delay_us = key_delay() if key_delay is not None else 0
     valid = start
     before_multi = start
     in_multi = False
@@ -512,6 +513,7 @@ def load_commands_steps(
             if progress is not None:
                 progress.advance(base + pos)
             yield
+            key_delay_us = key_delay() if key_delay is not None else 0
         verb = argv[0].lower()
         if verb == b"multi":
             before_multi = valid
@@ -1339,6 +1341,9 @@ class AppendOnlyFile:
         self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
         return status
 
+    def _key_load_delay(self) -> int:
+        return self.config.key_load_delay
+
     def _load_file(
         self,
         name: str,
@@ -1378,7 +1383,7 @@ class AppendOnlyFile:
                     progress=progress,
                     base=base,
                     interval=self.config.loading_process_events_interval_bytes,
-                    key_delay_us=self.config.key_load_delay,
+                    key_delay=self._key_load_delay,
                 )
             except RdbError as err:
                 log.warning(
@@ -1398,7 +1403,7 @@ class AppendOnlyFile:
             self.loaded_mark = mark
 
         status, valid = yield from load_commands_steps(
-            data, start, execute, name, on_mark, progress, base, self.config.key_load_delay
+            data, start, execute, name, on_mark, progress, base, self._key_load_delay
         )
         if status is None:
             return AofStatus.OK

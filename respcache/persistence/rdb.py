@@ -921,7 +921,7 @@ def load_rdb_steps(
     progress: LoadProgress | None = None,
     base: int = 0,
     interval: int = 0,
-    key_delay_us: int = 0,
+    key_delay: Callable[[], int] | None = None,
 ) -> Steps[LoadResult]:
     """Load an RDB file's keys into ``keyspace`` (which should be empty).
 
@@ -934,12 +934,13 @@ def load_rdb_steps(
 
     Yields each time ``interval`` more bytes were read (``rdbLoadProgressCallback``;
     0: never), after recording ``base`` + the offset reached in ``progress``.
-    ``key_delay_us``: ``key-load-delay``, a sleep per key (tests).
+    ``key_delay``: reads ``key-load-delay``, a sleep per key (tests), at each step.
     """
     result = LoadResult()
     reader = result.reader = RdbReader(data, 0, 0)
     next_step = interval if interval > 0 else len(data) + 1
     count = 0
+    key_delay_us = key_delay() if key_delay is not None else 0
     now = keyspace.update_clock() if now_ms is None else now_ms
     dbs = keyspace.dbs
     idle_order: dict[int, list[tuple[int, bytes]]] = {}
@@ -959,6 +960,7 @@ def load_rdb_steps(
                     progress.rdb_used_mem = int(used)
             next_step = (reader.pos // interval + 1) * interval
             yield
+            key_delay_us = key_delay() if key_delay is not None else 0
         if dbid >= len(dbs):
             raise RdbError(
                 f"Data file was created with a Redis server configured to handle more than "

@@ -337,7 +337,7 @@ class RdbSaver:
                 verify_checksum=self.config.rdbchecksum,
                 progress=progress,
                 interval=self.config.loading_process_events_interval_bytes,
-                key_delay_us=self.config.key_load_delay,
+                key_delay=lambda: self.config.key_load_delay,
             )
         finally:
             progress.end()

@@ -297,8 +297,7 @@ class Server:
     def _save_on_shutdown(self) -> None:
         self.engine.aof.shutdown()
         saver = self.engine.persistence
-        if saver.shutdown_saved or self._shutdown_nosave or saver.loading:
-            # (prepareForShutdown: "Don't save if we're loading.")
+        if saver.shutdown_saved or self._shutdown_nosave:
             saver.kill_child()
             return
         shutdown_save(saver, False, False, True)
