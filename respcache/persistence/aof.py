@@ -791,7 +791,7 @@ class AppendOnlyFile:
                         "Can't recover from AOF write error when the AOF fsync policy is "
                         "'always'. Exiting..."
                     )
-                    os._exit(1)
+                    _exit_now()
                 self.last_write_ok = False
                 if written > 0:
                     self.current_size += written
@@ -821,7 +821,7 @@ class AppendOnlyFile:
                     "'always': %s. Exiting...",
                     err.strerror,
                 )
-                os._exit(1)
+                _exit_now()
             self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         elif policy == "everysec" and int(now) > int(self.last_fsync):
@@ -1459,6 +1459,12 @@ class AppendOnlyFile:
             f"aof_pending_bio_fsync:{int(self._fsync_in_progress())}",
             f"aof_delayed_fsync:{self.delayed_fsync}",
         ]
+
+
+def _exit_now() -> None:
+    """``exit(1)`` from the middle of a write: the log's last lines are flushed first."""
+    logging.shutdown()
+    os._exit(1)
 
 
 def _write_all(fd: int, data: bytes) -> int:
