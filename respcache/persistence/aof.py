@@ -39,501 +39,68 @@ import contextlib
 import enum
 import errno
 import logging
-import math
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Final
+from dataclasses import dataclass
+from typing import Final
 
-from respcache.config import Config, quote, split_args
-from respcache.persistence.loading import (
-    AOF_COMMANDS_PER_STEP,
-    LoadProgress,
-    Steps,
-    drain,
-    key_load_delay,
+from respcache.config import Config
+from respcache.persistence.aof_loader import (
+    MARK_EPOCH_AUX,
+    MARK_PREFIX,
+    AofStatus,
+    format_mark,
+    load_commands,
+    load_commands_steps,
+    parse_mark,
 )
+from respcache.persistence.aof_manifest import (
+    INCR_SUFFIX,
+    MANIFEST_SUFFIX,
+    TEMP_PREFIX,
+    TYPE_BASE,
+    TYPE_INCR,
+    AofError,
+    AofInfo,
+    Manifest,
+    fsync_dir,
+)
+from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
+from respcache.persistence.loading import LoadProgress, Steps, drain
 from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
 from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
-from respcache.store.stream import StreamValue, format_id
-from respcache.store.values import HashValue, ListValue, SetValue
-from respcache.store.zset import ZSetValue
 
 __all__ = [
+    "MARK_EPOCH_AUX",
+    "MARK_PREFIX",
     "AofError",
+    "AofInfo",
     "AofStatus",
     "AppendOnlyFile",
     "Manifest",
     "encode_command",
+    "format_mark",
+    "fsync_dir",
     "load_commands",
+    "load_commands_steps",
+    "parse_mark",
     "rewrite_commands",
 ]
 
 log = logging.getLogger("respcache.persistence")
 
-BASE_SUFFIX: Final = ".base"
-INCR_SUFFIX: Final = ".incr"
-RDB_SUFFIX: Final = ".rdb"
-AOF_SUFFIX: Final = ".aof"
-MANIFEST_SUFFIX: Final = ".manifest"
-TEMP_PREFIX: Final = "temp-"
-TYPE_BASE: Final = "b"
-TYPE_HIST: Final = "h"
-TYPE_INCR: Final = "i"
-REWRITE_ITEMS_PER_CMD: Final = 64
-"""``AOF_REWRITE_ITEMS_PER_CMD``: elements per RPUSH/SADD/ZADD/HMSET of a rewritten base."""
-MANIFEST_MAX_LINE: Final = 1024
-
-
 _REPL_ONLY: Final = frozenset({b"PUBLISH", b"SPUBLISH"})
 """Propagated to replicas only (``forceCommandPropagation(c, PROPAGATE_REPL)``)."""
-
-
-class AofError(Exception):
-    """A fatal AOF problem (bad manifest, unreadable file): Redis exits on it."""
-
-
-class AofStatus(enum.Enum):
-    """``loadSingleAppendOnlyFile``/``loadAppendOnlyFiles`` results."""
-
-    OK = "ok"
-    NOT_EXIST = "not-exist"
-    EMPTY = "empty"
-    OPEN_ERR = "open-err"
-    FAILED = "failed"
-    TRUNCATED = "truncated"
 
 
 class State(enum.Enum):
     OFF = "off"
     ON = "on"
     WAIT_REWRITE = "wait-rewrite"
-
-
-# --- the manifest ----------------------------------------------------------------------------
-
-
-@dataclass
-class AofInfo:
-    name: str
-    seq: int
-    type: str
-
-    def line(self) -> str:
-        """``aofInfoFormat``: the name quoted only when ``sdsneedsrepr`` says so."""
-        name = self.name
-        if any(c in name for c in " \t\r\n\"'\\") or not name.isprintable():
-            name = quote(name)
-        return f"file {name} seq {self.seq} type {self.type}\n"
-
-
-@dataclass
-class Manifest:
-    base: AofInfo | None = None
-    history: list[AofInfo] = field(default_factory=list)
-    incr: list[AofInfo] = field(default_factory=list)
-    base_seq: int = 0
-    incr_seq: int = 0
-
-    def copy(self) -> Manifest:
-        return Manifest(
-            replace(self.base) if self.base else None,
-            [replace(i) for i in self.history],
-            [replace(i) for i in self.incr],
-            self.base_seq,
-            self.incr_seq,
-        )
-
-    def format(self) -> str:
-        """``getAofManifestAsString``: base, then history, then incremental files."""
-        infos = ([self.base] if self.base else []) + self.history + self.incr
-        return "".join(info.line() for info in infos)
-
-    @classmethod
-    def parse(cls, text: str) -> Manifest:
-        """``aofLoadManifestFromFile``; raises AofError with Redis's message."""
-        am = cls()
-        maxseq = 0
-        lines = text.splitlines(keepends=True)
-        if not lines:
-            raise AofError("Found an empty AOF manifest")
-        for number, raw in enumerate(lines, 1):
-            if raw.startswith("#"):
-                continue
-            if len(raw) > MANIFEST_MAX_LINE:
-                raise AofError("The AOF manifest file contains too long line")
-            line = raw.strip(" \t\r\n")
-            where = f"Reading the manifest file, at line {number}: '{line}': "
-            if not line:
-                raise AofError(where + "Invalid AOF manifest file format")
-            argv = split_args(line)
-            if argv is None or len(argv) < 6 or len(argv) % 2:
-                raise AofError(where + "Invalid AOF manifest file format")
-            name: str | None = None
-            seq = 0
-            kind = ""
-            for i in range(0, len(argv), 2):
-                key = argv[i].lower()
-                if key == "file":
-                    name = argv[i + 1]
-                    if os.path.basename(name) != name:
-                        raise AofError(where + "File can't be a path, just a filename")
-                elif key == "seq":
-                    seq = _atoll(argv[i + 1])
-                elif key == "type":
-                    kind = argv[i + 1][:1]
-            if not name or not seq or not kind:
-                raise AofError(where + "Invalid AOF manifest file format")
-            info = AofInfo(name, seq, kind)
-            if kind == TYPE_BASE:
-                if am.base is not None:
-                    raise AofError(where + "Found duplicate base file information")
-                am.base = info
-                am.base_seq = seq
-            elif kind == TYPE_HIST:
-                am.history.append(info)
-            elif kind == TYPE_INCR:
-                if seq <= maxseq:
-                    raise AofError(where + "Found a non-monotonic sequence number")
-                am.incr.append(info)
-                am.incr_seq = maxseq = seq
-            else:
-                raise AofError(where + "Unknown AOF file type")
-        return am
-
-    def new_base(self, filename: str, rdb: bool) -> str:
-        """``getNewBaseFileNameAndMarkPreAsHistory``."""
-        if self.base is not None:
-            self.base.type = TYPE_HIST
-            self.history.insert(0, self.base)
-        self.base_seq += 1
-        suffix = RDB_SUFFIX if rdb else AOF_SUFFIX
-        self.base = AofInfo(
-            f"{filename}.{self.base_seq}{BASE_SUFFIX}{suffix}", self.base_seq, TYPE_BASE
-        )
-        return self.base.name
-
-    def new_incr(self, filename: str) -> str:
-        """``getNewIncrAofName``."""
-        self.incr_seq += 1
-        info = AofInfo(
-            f"{filename}.{self.incr_seq}{INCR_SUFFIX}{AOF_SUFFIX}", self.incr_seq, TYPE_INCR
-        )
-        self.incr.append(info)
-        return info.name
-
-    def last_incr(self, filename: str) -> str:
-        """``getLastIncrAofName``: the last incremental file, or a new one."""
-        return self.incr[-1].name if self.incr else self.new_incr(filename)
-
-    def rewritten_incr_to_history(self, keep_last: bool) -> None:
-        """``markRewrittenIncrAofAsHistory``: all but the file being written become history."""
-        moved = self.incr[:-1] if keep_last else self.incr
-        kept = self.incr[-1:] if keep_last else []
-        for info in reversed(moved):
-            self.history.insert(0, AofInfo(info.name, info.seq, TYPE_HIST))
-        self.incr = kept
-
-
-def _atoll(text: str) -> int:
-    digits = ""
-    for i, ch in enumerate(text.strip()):
-        if ch.isdigit() or (i == 0 and ch in "+-"):
-            digits += ch
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
-
-
-# --- commands ----------------------------------------------------------------------------------
-
-
-def encode_command(argv: Iterable[bytes]) -> bytes:
-    """``catAppendOnlyGenericCommand``: one command in RESP multibulk form."""
-    args = list(argv)
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
-    return b"".join(parts)
-
-
-def _score(score: float) -> bytes:
-    if math.isinf(score):
-        return b"inf" if score > 0 else b"-inf"
-    if score == int(score) and abs(score) < 2**53:
-        return b"%d" % int(score)
-    return repr(score).encode()
-
-
-def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -> int:
-    """``rewriteAppendOnlyFileRio``: the dataset as commands (``aof-use-rdb-preamble no``).
-
-    Strings as SET, lists RPUSH, sets SADD, sorted sets ZADD, hashes HMSET (at most 64
-    elements a command), then PEXPIREAT for keys with an expiry. Returns keys written.
-    """
-    keys = 0
-    for code in keyspace.functions.values():  # rewriteFunctions
-        out.write(encode_command([b"FUNCTION", b"LOAD", code]))
-    for db in keyspace.dbs:
-        if not db.data:
-            continue
-        out.write(encode_command([b"SELECT", b"%d" % db.id]))
-        expires = db.expires
-        for key, value in db.data.items():
-            if type(value) is bytes:
-                out.write(encode_command([b"SET", key, value]))
-            elif isinstance(value, ListValue):
-                _batched(out, b"RPUSH", key, list(value))
-            elif isinstance(value, SetValue):
-                _batched(out, b"SADD", key, list(value))
-            elif isinstance(value, ZSetValue):
-                flat = [
-                    x for score, member in value.items_in_order() for x in (_score(score), member)
-                ]
-                _batched(out, b"ZADD", key, flat, 2)
-            elif isinstance(value, HashValue):
-                flat = [x for pair in value.items() for x in pair]
-                _batched(out, b"HMSET", key, flat, 2)
-            elif isinstance(value, StreamValue):
-                _rewrite_stream(out, key, value)
-            else:
-                raise RdbError(
-                    f"values of type {type(value).__name__} cannot be rewritten as AOF commands "
-                    "yet (use aof-use-rdb-preamble yes)"
-                )
-            when = expires.get(key) if expires else None
-            if when is not None:
-                out.write(encode_command([b"PEXPIREAT", key, b"%d" % when]))
-            keys += 1
-            if key_delay_us > 0:
-                time.sleep(key_delay_us / 1e6)
-    return keys
-
-
-def _rewrite_stream(out: BinaryIO, key: bytes, s: StreamValue) -> None:
-    """``rewriteStreamObject``: XADDs, XSETID, XGROUP CREATE, XCLAIMs, CREATECONSUMER."""
-    w = out.write
-    if s.length:
-        for node in s.nodes:
-            for sid, item in zip(node.ids, node.items, strict=True):
-                if item is not None:
-                    w(encode_command([b"XADD", key, format_id(sid), *item]))
-    else:  # the XADD MAXLEN 0 trick: an empty stream
-        w(encode_command([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]))
-    w(
-        encode_command(
-            [
-                b"XSETID",
-                key,
-                format_id(s.last_id),
-                b"ENTRIESADDED",
-                b"%d" % s.entries_added,
-                b"MAXDELETEDID",
-                format_id(s.max_deleted_id),
-            ]
-        )
-    )
-    for group in s.sorted_groups():
-        w(
-            encode_command(
-                [
-                    b"XGROUP",
-                    b"CREATE",
-                    key,
-                    group.name,
-                    format_id(group.last_id),
-                    b"ENTRIESREAD",
-                    b"%d" % group.entries_read,
-                ]
-            )
-        )
-        for consumer in group.sorted_consumers():
-            if not len(consumer.pel):
-                w(encode_command([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer.name]))
-                continue
-            for sid in consumer.pel.order:
-                nack = consumer.pel.by_id[sid]
-                w(
-                    encode_command(
-                        [
-                            b"XCLAIM",
-                            key,
-                            group.name,
-                            consumer.name,
-                            b"0",
-                            format_id(sid),
-                            b"TIME",
-                            b"%d" % nack.delivery_time,
-                            b"RETRYCOUNT",
-                            b"%d" % nack.delivery_count,
-                            b"JUSTID",
-                            b"FORCE",
-                        ]
-                    )
-                )
-
-
-def _batched(out: BinaryIO, name: bytes, key: bytes, flat: list[bytes], step: int = 1) -> None:
-    chunk = REWRITE_ITEMS_PER_CMD * step
-    for i in range(0, len(flat), chunk):
-        out.write(encode_command([name, key, *flat[i : i + chunk]]))
-
-
-class _Truncated(Exception):
-    pass
-
-
-class _BadFormat(Exception):
-    pass
-
-
-MARK_PREFIX: Final = b"#RC:"
-MARK_EPOCH_AUX: Final = "respcache-epoch"
-"""The RDB aux field of the epoch (the cluster layer's name for it too)."""
-
-
-def format_mark(mark: tuple[str, int, int]) -> bytes:
-    """``#RC:<replid> <offset> <epoch>``: a replication mark, as an AOF annotation."""
-    return b"#RC:%s %d %d\r\n" % (mark[0].encode(), mark[1], mark[2])
-
-
-def parse_mark(line: bytes) -> tuple[str, int, int] | None:
-    """The mark of an ``#RC:`` annotation line (None when it is not one)."""
-    words = line[len(MARK_PREFIX) :].split()
-    if len(words) != 3 or len(words[0]) != 40:
-        return None
-    try:
-        return words[0].decode("ascii"), int(words[1]), int(words[2])
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _parse_command(data: bytes, pos: int) -> tuple[list[bytes] | None, int]:
-    """One command at ``pos`` (or an annotation line, returned as None); raises
-    _Truncated at a short read and _BadFormat at anything but ``*``/``#``."""
-    size = len(data)
-    end = data.find(b"\n", pos)
-    if end < 0:
-        raise _Truncated
-    first = data[pos]
-    if first == 35:  # '#': annotation
-        return None, end + 1
-    if first != 42:  # '*'
-        raise _BadFormat
-    try:
-        argc = int(data[pos + 1 : end])
-    except ValueError:
-        raise _BadFormat from None
-    if argc < 1:
-        raise _BadFormat
-    pos = end + 1
-    argv: list[bytes] = []
-    for _ in range(argc):
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise _Truncated
-        if data[pos] != 36:  # '$'
-            raise _BadFormat
-        try:
-            length = int(data[pos + 1 : end])
-        except ValueError:
-            raise _BadFormat from None
-        start = end + 1
-        stop = start + length
-        if stop + 2 > size:
-            raise _Truncated
-        argv.append(data[start:stop])
-        pos = stop + 2
-    return argv, pos
-
-
-def load_commands(
-    data: bytes,
-    start: int,
-    execute: Callable[[list[bytes]], bool],
-    name: str,
-    on_mark: Callable[[tuple[str, int, int]], None] | None = None,
-) -> tuple[AofStatus | None, int]:
-    """:func:`load_commands_steps` run to its end."""
-    return drain(load_commands_steps(data, start, execute, name, on_mark))
-
-
-def load_commands_steps(
-    data: bytes,
-    start: int,
-    execute: Callable[[list[bytes]], bool],
-    name: str,
-    on_mark: Callable[[tuple[str, int, int]], None] | None = None,
-    progress: LoadProgress | None = None,
-    base: int = 0,
-    key_delay: Callable[[], int] | None = None,
-) -> Steps[tuple[AofStatus | None, int]]:
-    """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
-    an unknown command). Returns (None when the file ended cleanly, else FAILED or
-    "truncated"; the offset up to which it is valid). ``execute`` sees MULTI/EXEC as any
-    command; a transaction left open at the end counts as a truncation before its MULTI.
-    Yields every :data:`AOF_COMMANDS_PER_STEP` commands, after recording ``base + pos``
-    in ``progress``."""
-    pos = start
-    loops = 0
-    key_delay_us = key_delay() if key_delay is not None else 0
-    valid = start
-    before_multi = start
-    in_multi = False
-    size = len(data)
-    while pos < size:
-        line_start = pos
-        try:
-            argv, pos = _parse_command(data, pos)
-        except _Truncated:
-            return AofStatus.TRUNCATED, (before_multi if in_multi else valid)
-        except _BadFormat:
-            log.warning(
-                "Bad file format reading the append only file %s: make a backup of your AOF "
-                "file, then use ./redis-check-aof --fix <filename.manifest>",
-                name,
-            )
-            return AofStatus.FAILED, valid
-        if argv is None:
-            if on_mark is not None and not in_multi and data.startswith(MARK_PREFIX, line_start):
-                mark = parse_mark(data[line_start:pos])
-                if mark is not None:
-                    on_mark(mark)
-            continue
-        loops += 1
-        if loops == AOF_COMMANDS_PER_STEP:
-            loops = 0
-            if progress is not None:
-                progress.advance(base + pos)
-            yield
-            key_delay_us = key_delay() if key_delay is not None else 0
-        verb = argv[0].lower()
-        if verb == b"multi":
-            before_multi = valid
-            in_multi = True
-        elif verb in (b"exec", b"discard"):
-            in_multi = False
-        if not execute(argv):
-            log.warning(
-                "Unknown command '%s' reading the append only file %s",
-                argv[0].decode("utf-8", "replace"),
-                name,
-            )
-            return AofStatus.FAILED, valid
-        valid = pos
-        if key_delay_us:
-            key_load_delay(key_delay_us)
-    if in_multi:
-        log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
-        return AofStatus.TRUNCATED, before_multi
-    return None, valid
 
 
 # --- the file and its life -----------------------------------------------------------------------
@@ -544,15 +111,6 @@ class _Child:
     pid: int
     started: float
     status_fd: int
-
-
-def fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class AppendOnlyFile:

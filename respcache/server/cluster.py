@@ -529,12 +529,14 @@ class ClusterNode:
         (and linearizable reads) get READONLY with the reason, INFO coordination's
         ``last_decision`` (e.g. which node a recovery waits for)."""
         rep = self.replication
-        if rep.role != "master" or not rep.fenced:
-            return None
-        if not writes and not (self.linearizable and self.coordinator is not None):
-            return None
         coordinator = self.coordinator
-        reason = coordinator.status.reason if coordinator is not None else ""
+        status = coordinator.status if coordinator is not None else None
+        stepped_down = rep.role == "master" and rep.fenced
+        if not stepped_down and not (status is not None and status.leaderless):
+            return None
+        if not writes and not (self.linearizable and coordinator is not None):
+            return None
+        reason = status.reason if status is not None else ""
         reason = " ".join(reason.split()) or "waiting for ZooKeeper to decide the roles"
         return CommandError(f"{NO_LEADER}{reason}")
 

@@ -272,7 +272,8 @@ def test_a_follower_removed_from_the_isr_cannot_be_elected(
             assert cluster.role(lagging) != "leader", cluster.describe()
             with lagging.raw() as conn:
                 refused = conn.call("SET", "k", "v").value
-            assert refused.startswith(NO_LEADER), refused
+            # (READONLY as a follower until the dead leader's session expires, then why)
+            assert refused == READONLY or refused.startswith(NO_LEADER), refused
             time.sleep(0.1)
         decision = info(lagging, "coordination")["last_decision"]
         assert decision.startswith("no in-sync replica")
