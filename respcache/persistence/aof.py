@@ -44,7 +44,6 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Final
 
 from respcache.config import Config
@@ -69,6 +68,7 @@ from respcache.persistence.aof_manifest import (
     fsync_dir,
 )
 from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
+from respcache.persistence.child import ForkedChild, fork_child, kill, private_dirty, reap
 from respcache.persistence.loading import LoadProgress, Steps, drain
 from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
 from respcache.persistence.saver import FsyncingFile
@@ -106,13 +106,6 @@ class State(enum.Enum):
 # --- the file and its life -----------------------------------------------------------------------
 
 
-@dataclass
-class _Child:
-    pid: int
-    started: float
-    status_fd: int
-
-
 class AppendOnlyFile:
     """A node's AOF: the manifest, the file being appended, rewrites, loading, INFO.
 
@@ -141,7 +134,7 @@ class AppendOnlyFile:
         self.current_size = 0
         self.rewrite_base_size = 0
         self.last_fsync = 0.0
-        self.child: _Child | None = None
+        self.child: ForkedChild | None = None
         self.rewrite_scheduled = False
         self.rewrite_time_start = -1.0
         self.rewrite_time_last = -1
@@ -580,42 +573,23 @@ class AppendOnlyFile:
             log.warning("Can't open or create append-only dir %s: %s", self.dirname, err)
             raise AofError(str(err)) from err
         self.rewrites += 1
-        read_fd, write_fd = os.pipe()
         try:
-            pid = os.fork()
+            child = fork_child(self._child_work)
         except OSError as err:
-            os.close(read_fd)
-            os.close(write_fd)
             self.last_bgrewrite_ok = False
             log.warning("Can't rewrite append only file in background: fork: %s", err.strerror)
             raise AofError(f"fork: {err.strerror}") from err
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(read_fd)
-            self._child_main(write_fd)
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
         self.forks += 1
-        self.child = _Child(pid, time.time(), read_fd)
+        self.child = child
         self.rewrite_scheduled = False
         self.rewrite_time_start = time.time()
-        log.info("Background append only file rewriting started by pid %d", pid)
+        log.info("Background append only file rewriting started by pid %d", child.pid)
 
-    def _child_main(self, status_fd: int) -> None:  # pragma: no cover - runs in the child
-        from respcache.persistence.saver import child_setup, private_dirty
-
-        code = 1
-        try:
-            child_setup()
-            tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
-            self._write_base(tmp)
-            log.info("Successfully created the temporary AOF base file %s", tmp)
-            os.write(status_fd, b"done %d\n" % private_dirty())
-            code = 0
-        except BaseException as err:
-            with contextlib.suppress(BaseException):
-                os.write(status_fd, b"error %s\n" % str(err).encode()[:500])
-        finally:
-            os._exit(code)
+    def _child_work(self) -> list[int]:  # pragma: no cover - runs in the child
+        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
+        self._write_base(tmp)
+        log.info("Successfully created the temporary AOF base file %s", tmp)
+        return [private_dirty()]
 
     def _temp_files(self, pid: int) -> list[str]:
         return [
@@ -629,11 +603,7 @@ class AppendOnlyFile:
         if child is None:
             return
         log.info("Killing running AOF rewrite child: %d", child.pid)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGUSR1)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(child.pid, 0)
-        os.close(child.status_fd)
+        kill(child)
         for path in self._temp_files(child.pid):
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -645,34 +615,23 @@ class AppendOnlyFile:
         child = self.child
         if child is None:
             return False
-        try:
-            pid, status = os.waitpid(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = child.pid, 1 << 8
-        if not pid:
+        end = reap(child)
+        if end is None:
             return False
-        report = b""
-        with contextlib.suppress(OSError):
-            report = os.read(child.status_fd, 4096)
-        os.close(child.status_fd)
         self.child = None
-        words = report.split()
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and words[:1] == [b"done"]:
-            self.last_cow_size = int(words[1]) if len(words) > 1 else 0
+        if end.ok:
+            self.last_cow_size = int(end.words[0]) if end.words else 0
             log.info("Background AOF rewrite terminated with success")
             self._rewrite_done(child.pid)
-        elif os.WIFSIGNALED(status):
-            if os.WTERMSIG(status) != signal.SIGUSR1:
+        elif end.signal is not None:
+            if end.signal != signal.SIGUSR1:
                 self.last_bgrewrite_ok = False
                 self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated by signal %d", os.WTERMSIG(status))
+            log.warning("Background AOF rewrite terminated by signal %d", end.signal)
         else:
             self.last_bgrewrite_ok = False
             self.consecutive_failures += 1
-            log.warning(
-                "Background AOF rewrite terminated with error: %s",
-                report.decode(errors="replace").strip(),
-            )
+            log.warning("Background AOF rewrite terminated with error: %s", end.error)
         for path in self._temp_files(child.pid):
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -681,7 +640,7 @@ class AppendOnlyFile:
             with contextlib.suppress(OSError):
                 os.unlink(self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX))
             self.rewrite_scheduled = True
-        self.rewrite_time_last = int(time.time() - child.started)
+        self.rewrite_time_last = int(time.monotonic() - child.started)
         self.rewrite_time_start = -1
         return True
 
@@ -996,7 +955,7 @@ class AppendOnlyFile:
             f"aof_rewrite_in_progress:{int(child is not None)}",
             f"aof_rewrite_scheduled:{int(self.rewrite_scheduled)}",
             f"aof_last_rewrite_time_sec:{self.rewrite_time_last}",
-            f"aof_current_rewrite_time_sec:{int(time.time() - child.started) if child else -1}",
+            f"aof_current_rewrite_time_sec:{int(time.monotonic() - child.started) if child else -1}",
             f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
             f"aof_rewrites:{self.rewrites}",
             f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
