@@ -44,6 +44,7 @@ from respcache.errors import (
     wrong_arity,
 )
 from respcache.persistence.aof import AppendOnlyFile
+from respcache.persistence.loading import LOADING
 from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
 from respcache.security.acl import (
@@ -357,6 +358,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             self._gate_misconf,  # MISCONF after a failed background save
             self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
             self._gate_pubsub,  # RESP2 subscribed context
+            self._gate_loading,  # LOADING while the RDB/AOF loads at startup
             self._gate_busy,  # BUSY while a script runs past busy-reply-threshold
             self._gate_hold,  # handoff and CLIENT PAUSE: postpone
         ]
@@ -629,11 +631,26 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def _gate_misconf(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
     ) -> Refusal | None:
-        """Writes (and PING) refused after a failed BGSAVE (writeCommandsDeniedByDiskError)."""
-        if self.persistence.last_bgsave_ok or not (writes or spec.name == "ping"):
+        """Writes (and PING) refused after a failed BGSAVE or AOF write
+        (writeCommandsDeniedByDiskError)."""
+        if not (writes or spec.name == "ping"):
             return None
-        misconf = self.persistence.write_refusal()
+        misconf = self.persistence.write_refusal() or self.aof.write_refusal()
         return CommandError(misconf) if misconf is not None else None
+
+    @refuses_only(lambda spec: not spec.allowed_while_loading)
+    def _gate_loading(
+        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
+    ) -> Refusal | None:
+        """LOADING while the node loads its data (commands without the ``loading`` flag;
+        EXEC: unless all its queued commands have it)."""
+        if not self.persistence.progress.active:
+            return None
+        allowed = spec.allowed_while_loading
+        queue = client.multi
+        if spec.name == "exec" and queue is not None:
+            allowed = all(cast(CommandSpec, queued).allowed_while_loading for queued, _ in queue)
+        return None if allowed else CommandError(LOADING)
 
     def _gate_replication(
         self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool

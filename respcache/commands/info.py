@@ -249,6 +249,7 @@ def _persistence(engine: Engine) -> list[str]:
         "module_fork_in_progress:0",
         "module_fork_last_cow_size:0",
         *engine.aof.enabled_info_lines(),
+        *engine.persistence.progress.info_lines(),  # while loading
     ]
 
 

@@ -21,6 +21,7 @@ from respcache.errors import NOT_INTEGER, SYNTAX, CommandError
 from respcache.persistence.aof import MARK_EPOCH_AUX, AofError, AofStatus
 from respcache.persistence.dump import create_payload, load_payload, verify_payload
 from respcache.persistence.encodings import canonical_int
+from respcache.persistence.loading import Steps, drain
 from respcache.persistence.rdb import LoadResult, RdbError, load_rdb
 from respcache.persistence.saver import RdbSaver, SaveError
 from respcache.protocol.types import OK, Reply
@@ -139,8 +140,14 @@ def bgrewriteaof(c: Client, argv: list[bytes]) -> Reply:
 
 
 def load_aof(engine: Engine) -> AofStatus:
+    """:func:`load_aof_steps` run to its end (nothing else runs meanwhile)."""
+    return drain(load_aof_steps(engine))
+
+
+def load_aof_steps(engine: Engine) -> Steps[AofStatus]:
     """``loadAppendOnlyFiles`` into the engine: each command runs as on the master link
-    (no gate), nothing is propagated, no key expires while loading (Redis's ``loading``)."""
+    (no gate), nothing is propagated, no key expires while loading (Redis's ``loading``).
+    Yields where Redis processes events while it loads (``persistence/loading.py``)."""
     client = Client(engine)
     client.is_master = True
     client.no_touch = True
@@ -150,7 +157,6 @@ def load_aof(engine: Engine) -> AofStatus:
     expire_keys, ks.expire_keys = ks.expire_keys, False
     ks.loading = True
     saver = engine.persistence
-    saver.loading = True
 
     def execute(argv: list[bytes]) -> bool:
         try:
@@ -168,9 +174,8 @@ def load_aof(engine: Engine) -> AofStatus:
         return True
 
     try:
-        status = engine.aof.load(execute)
+        status = yield from engine.aof.load_steps(execute, progress=saver.progress)
     finally:
-        saver.loading = False
         ks.expire_keys = expire_keys
         ks.loading = False
         engine.propagator = propagator
@@ -248,9 +253,10 @@ def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
 
 def shutdown_save(saver: RdbSaver, save_flag: bool, nosave: bool, force: bool) -> bool:
     """``prepareForShutdown``'s save: kill a background save, then save in the foreground
-    when asked (SAVE) or when save points are set (unless NOSAVE). False: refuse to stop."""
+    when asked (SAVE) or when save points are set (unless NOSAVE). False: refuse to stop.
+    Never while loading: the dataset is partial ("Don't save if we're loading")."""
     saver.kill_child()
-    if nosave or not (save_flag or saver.config.save):
+    if nosave or saver.loading or not (save_flag or saver.config.save):
         return True
     log.info("Saving the final RDB snapshot before exiting.")
     try:

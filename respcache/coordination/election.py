@@ -124,6 +124,9 @@ class Status:
     connected: bool
     reason: str
     """Why the last evaluation decided what it did."""
+    leaderless: bool = False
+    """The last evaluation found no leader to follow or become (it waits: a recovery, a
+    dead leader's session); clients are told ``reason`` (server/cluster.py)."""
 
 
 class Coordinator:
@@ -183,6 +186,7 @@ class Coordinator:
         self._resigned_epoch = 0  # the newest epoch this node led and gave up
         self._following: tuple[str, str, int] | None = None
         self._reason = "not started"
+        self._leaderless = False
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -207,7 +211,15 @@ class Coordinator:
             leader, epoch = self._following[0], self._following[2]
         else:
             leader, epoch = None, 0
-        return Status(self._role, epoch, leader, self._znode, self._connected, self._reason)
+        return Status(
+            self._role,
+            epoch,
+            leader,
+            self._znode,
+            self._connected,
+            self._reason,
+            self._leaderless and self._role is not Role.LEADER,
+        )
 
     def wake(self) -> None:
         """Evaluate the election again (a setting it depends on changed)."""
@@ -588,6 +600,7 @@ class Coordinator:
         unclean = self.unclean_election
         decision = decide(state, candidates, self._znode, unclean=unclean)
         self._reason = decision.reason
+        self._leaderless = decision.kind is DecisionKind.WAIT
         self._log_wait(decision)
         kind = decision.kind
         if kind is DecisionKind.REGISTER:

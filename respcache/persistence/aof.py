@@ -37,67 +37,64 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import logging
-import math
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Final
+from typing import Final
 
-from respcache.config import Config, quote, split_args
-from respcache.persistence.rdb import RdbError, load_rdb, write_keyspace
+from respcache.config import Config
+from respcache.persistence.aof_loader import (
+    MARK_EPOCH_AUX,
+    MARK_PREFIX,
+    AofStatus,
+    format_mark,
+    load_commands,
+    load_commands_steps,
+    parse_mark,
+)
+from respcache.persistence.aof_manifest import (
+    INCR_SUFFIX,
+    MANIFEST_SUFFIX,
+    TEMP_PREFIX,
+    TYPE_BASE,
+    TYPE_INCR,
+    AofError,
+    AofInfo,
+    Manifest,
+    fsync_dir,
+)
+from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
+from respcache.persistence.child import ForkedChild, fork_child, kill, private_dirty, reap
+from respcache.persistence.loading import LoadProgress, Steps, drain
+from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
 from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
-from respcache.store.stream import StreamValue, format_id
-from respcache.store.values import HashValue, ListValue, SetValue
-from respcache.store.zset import ZSetValue
 
 __all__ = [
+    "MARK_EPOCH_AUX",
+    "MARK_PREFIX",
     "AofError",
+    "AofInfo",
     "AofStatus",
     "AppendOnlyFile",
     "Manifest",
     "encode_command",
+    "format_mark",
+    "fsync_dir",
     "load_commands",
+    "load_commands_steps",
+    "parse_mark",
     "rewrite_commands",
 ]
 
 log = logging.getLogger("respcache.persistence")
 
-BASE_SUFFIX: Final = ".base"
-INCR_SUFFIX: Final = ".incr"
-RDB_SUFFIX: Final = ".rdb"
-AOF_SUFFIX: Final = ".aof"
-MANIFEST_SUFFIX: Final = ".manifest"
-TEMP_PREFIX: Final = "temp-"
-TYPE_BASE: Final = "b"
-TYPE_HIST: Final = "h"
-TYPE_INCR: Final = "i"
-REWRITE_ITEMS_PER_CMD: Final = 64
-"""``AOF_REWRITE_ITEMS_PER_CMD``: elements per RPUSH/SADD/ZADD/HMSET of a rewritten base."""
-MANIFEST_MAX_LINE: Final = 1024
-
-
 _REPL_ONLY: Final = frozenset({b"PUBLISH", b"SPUBLISH"})
 """Propagated to replicas only (``forceCommandPropagation(c, PROPAGATE_REPL)``)."""
-
-
-class AofError(Exception):
-    """A fatal AOF problem (bad manifest, unreadable file): Redis exits on it."""
-
-
-class AofStatus(enum.Enum):
-    """``loadSingleAppendOnlyFile``/``loadAppendOnlyFiles`` results."""
-
-    OK = "ok"
-    NOT_EXIST = "not-exist"
-    EMPTY = "empty"
-    OPEN_ERR = "open-err"
-    FAILED = "failed"
-    TRUNCATED = "truncated"
 
 
 class State(enum.Enum):
@@ -106,418 +103,7 @@ class State(enum.Enum):
     WAIT_REWRITE = "wait-rewrite"
 
 
-# --- the manifest ----------------------------------------------------------------------------
-
-
-@dataclass
-class AofInfo:
-    name: str
-    seq: int
-    type: str
-
-    def line(self) -> str:
-        """``aofInfoFormat``: the name quoted only when ``sdsneedsrepr`` says so."""
-        name = self.name
-        if any(c in name for c in " \t\r\n\"'\\") or not name.isprintable():
-            name = quote(name)
-        return f"file {name} seq {self.seq} type {self.type}\n"
-
-
-@dataclass
-class Manifest:
-    base: AofInfo | None = None
-    history: list[AofInfo] = field(default_factory=list)
-    incr: list[AofInfo] = field(default_factory=list)
-    base_seq: int = 0
-    incr_seq: int = 0
-
-    def copy(self) -> Manifest:
-        return Manifest(
-            replace(self.base) if self.base else None,
-            [replace(i) for i in self.history],
-            [replace(i) for i in self.incr],
-            self.base_seq,
-            self.incr_seq,
-        )
-
-    def format(self) -> str:
-        """``getAofManifestAsString``: base, then history, then incremental files."""
-        infos = ([self.base] if self.base else []) + self.history + self.incr
-        return "".join(info.line() for info in infos)
-
-    @classmethod
-    def parse(cls, text: str) -> Manifest:
-        """``aofLoadManifestFromFile``; raises AofError with Redis's message."""
-        am = cls()
-        maxseq = 0
-        lines = text.splitlines(keepends=True)
-        if not lines:
-            raise AofError("Found an empty AOF manifest")
-        for number, raw in enumerate(lines, 1):
-            if raw.startswith("#"):
-                continue
-            if len(raw) > MANIFEST_MAX_LINE:
-                raise AofError("The AOF manifest file contains too long line")
-            line = raw.strip(" \t\r\n")
-            where = f"Reading the manifest file, at line {number}: '{line}': "
-            if not line:
-                raise AofError(where + "Invalid AOF manifest file format")
-            argv = split_args(line)
-            if argv is None or len(argv) < 6 or len(argv) % 2:
-                raise AofError(where + "Invalid AOF manifest file format")
-            name: str | None = None
-            seq = 0
-            kind = ""
-            for i in range(0, len(argv), 2):
-                key = argv[i].lower()
-                if key == "file":
-                    name = argv[i + 1]
-                    if os.path.basename(name) != name:
-                        raise AofError(where + "File can't be a path, just a filename")
-                elif key == "seq":
-                    seq = _atoll(argv[i + 1])
-                elif key == "type":
-                    kind = argv[i + 1][:1]
-            if not name or not seq or not kind:
-                raise AofError(where + "Invalid AOF manifest file format")
-            info = AofInfo(name, seq, kind)
-            if kind == TYPE_BASE:
-                if am.base is not None:
-                    raise AofError(where + "Found duplicate base file information")
-                am.base = info
-                am.base_seq = seq
-            elif kind == TYPE_HIST:
-                am.history.append(info)
-            elif kind == TYPE_INCR:
-                if seq <= maxseq:
-                    raise AofError(where + "Found a non-monotonic sequence number")
-                am.incr.append(info)
-                am.incr_seq = maxseq = seq
-            else:
-                raise AofError(where + "Unknown AOF file type")
-        return am
-
-    def new_base(self, filename: str, rdb: bool) -> str:
-        """``getNewBaseFileNameAndMarkPreAsHistory``."""
-        if self.base is not None:
-            self.base.type = TYPE_HIST
-            self.history.insert(0, self.base)
-        self.base_seq += 1
-        suffix = RDB_SUFFIX if rdb else AOF_SUFFIX
-        self.base = AofInfo(
-            f"{filename}.{self.base_seq}{BASE_SUFFIX}{suffix}", self.base_seq, TYPE_BASE
-        )
-        return self.base.name
-
-    def new_incr(self, filename: str) -> str:
-        """``getNewIncrAofName``."""
-        self.incr_seq += 1
-        info = AofInfo(
-            f"{filename}.{self.incr_seq}{INCR_SUFFIX}{AOF_SUFFIX}", self.incr_seq, TYPE_INCR
-        )
-        self.incr.append(info)
-        return info.name
-
-    def last_incr(self, filename: str) -> str:
-        """``getLastIncrAofName``: the last incremental file, or a new one."""
-        return self.incr[-1].name if self.incr else self.new_incr(filename)
-
-    def rewritten_incr_to_history(self, keep_last: bool) -> None:
-        """``markRewrittenIncrAofAsHistory``: all but the file being written become history."""
-        moved = self.incr[:-1] if keep_last else self.incr
-        kept = self.incr[-1:] if keep_last else []
-        for info in reversed(moved):
-            self.history.insert(0, AofInfo(info.name, info.seq, TYPE_HIST))
-        self.incr = kept
-
-
-def _atoll(text: str) -> int:
-    digits = ""
-    for i, ch in enumerate(text.strip()):
-        if ch.isdigit() or (i == 0 and ch in "+-"):
-            digits += ch
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
-
-
-# --- commands ----------------------------------------------------------------------------------
-
-
-def encode_command(argv: Iterable[bytes]) -> bytes:
-    """``catAppendOnlyGenericCommand``: one command in RESP multibulk form."""
-    args = list(argv)
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
-    return b"".join(parts)
-
-
-def _score(score: float) -> bytes:
-    if math.isinf(score):
-        return b"inf" if score > 0 else b"-inf"
-    if score == int(score) and abs(score) < 2**53:
-        return b"%d" % int(score)
-    return repr(score).encode()
-
-
-def rewrite_commands(keyspace: Keyspace, out: BinaryIO, key_delay_us: int = 0) -> int:
-    """``rewriteAppendOnlyFileRio``: the dataset as commands (``aof-use-rdb-preamble no``).
-
-    Strings as SET, lists RPUSH, sets SADD, sorted sets ZADD, hashes HMSET (at most 64
-    elements a command), then PEXPIREAT for keys with an expiry. Returns keys written.
-    """
-    keys = 0
-    for code in keyspace.functions.values():  # rewriteFunctions
-        out.write(encode_command([b"FUNCTION", b"LOAD", code]))
-    for db in keyspace.dbs:
-        if not db.data:
-            continue
-        out.write(encode_command([b"SELECT", b"%d" % db.id]))
-        expires = db.expires
-        for key, value in db.data.items():
-            if type(value) is bytes:
-                out.write(encode_command([b"SET", key, value]))
-            elif isinstance(value, ListValue):
-                _batched(out, b"RPUSH", key, list(value))
-            elif isinstance(value, SetValue):
-                _batched(out, b"SADD", key, list(value))
-            elif isinstance(value, ZSetValue):
-                flat = [
-                    x for score, member in value.items_in_order() for x in (_score(score), member)
-                ]
-                _batched(out, b"ZADD", key, flat, 2)
-            elif isinstance(value, HashValue):
-                flat = [x for pair in value.items() for x in pair]
-                _batched(out, b"HMSET", key, flat, 2)
-            elif isinstance(value, StreamValue):
-                _rewrite_stream(out, key, value)
-            else:
-                raise RdbError(
-                    f"values of type {type(value).__name__} cannot be rewritten as AOF commands "
-                    "yet (use aof-use-rdb-preamble yes)"
-                )
-            when = expires.get(key) if expires else None
-            if when is not None:
-                out.write(encode_command([b"PEXPIREAT", key, b"%d" % when]))
-            keys += 1
-            if key_delay_us > 0:
-                time.sleep(key_delay_us / 1e6)
-    return keys
-
-
-def _rewrite_stream(out: BinaryIO, key: bytes, s: StreamValue) -> None:
-    """``rewriteStreamObject``: XADDs, XSETID, XGROUP CREATE, XCLAIMs, CREATECONSUMER."""
-    w = out.write
-    if s.length:
-        for node in s.nodes:
-            for sid, item in zip(node.ids, node.items, strict=True):
-                if item is not None:
-                    w(encode_command([b"XADD", key, format_id(sid), *item]))
-    else:  # the XADD MAXLEN 0 trick: an empty stream
-        w(encode_command([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]))
-    w(
-        encode_command(
-            [
-                b"XSETID",
-                key,
-                format_id(s.last_id),
-                b"ENTRIESADDED",
-                b"%d" % s.entries_added,
-                b"MAXDELETEDID",
-                format_id(s.max_deleted_id),
-            ]
-        )
-    )
-    for group in s.sorted_groups():
-        w(
-            encode_command(
-                [
-                    b"XGROUP",
-                    b"CREATE",
-                    key,
-                    group.name,
-                    format_id(group.last_id),
-                    b"ENTRIESREAD",
-                    b"%d" % group.entries_read,
-                ]
-            )
-        )
-        for consumer in group.sorted_consumers():
-            if not len(consumer.pel):
-                w(encode_command([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer.name]))
-                continue
-            for sid in consumer.pel.order:
-                nack = consumer.pel.by_id[sid]
-                w(
-                    encode_command(
-                        [
-                            b"XCLAIM",
-                            key,
-                            group.name,
-                            consumer.name,
-                            b"0",
-                            format_id(sid),
-                            b"TIME",
-                            b"%d" % nack.delivery_time,
-                            b"RETRYCOUNT",
-                            b"%d" % nack.delivery_count,
-                            b"JUSTID",
-                            b"FORCE",
-                        ]
-                    )
-                )
-
-
-def _batched(out: BinaryIO, name: bytes, key: bytes, flat: list[bytes], step: int = 1) -> None:
-    chunk = REWRITE_ITEMS_PER_CMD * step
-    for i in range(0, len(flat), chunk):
-        out.write(encode_command([name, key, *flat[i : i + chunk]]))
-
-
-class _Truncated(Exception):
-    pass
-
-
-class _BadFormat(Exception):
-    pass
-
-
-MARK_PREFIX: Final = b"#RC:"
-MARK_EPOCH_AUX: Final = "respcache-epoch"
-"""The RDB aux field of the epoch (the cluster layer's name for it too)."""
-
-
-def format_mark(mark: tuple[str, int, int]) -> bytes:
-    """``#RC:<replid> <offset> <epoch>``: a replication mark, as an AOF annotation."""
-    return b"#RC:%s %d %d\r\n" % (mark[0].encode(), mark[1], mark[2])
-
-
-def parse_mark(line: bytes) -> tuple[str, int, int] | None:
-    """The mark of an ``#RC:`` annotation line (None when it is not one)."""
-    words = line[len(MARK_PREFIX) :].split()
-    if len(words) != 3 or len(words[0]) != 40:
-        return None
-    try:
-        return words[0].decode("ascii"), int(words[1]), int(words[2])
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _parse_command(data: bytes, pos: int) -> tuple[list[bytes] | None, int]:
-    """One command at ``pos`` (or an annotation line, returned as None); raises
-    _Truncated at a short read and _BadFormat at anything but ``*``/``#``."""
-    size = len(data)
-    end = data.find(b"\n", pos)
-    if end < 0:
-        raise _Truncated
-    first = data[pos]
-    if first == 35:  # '#': annotation
-        return None, end + 1
-    if first != 42:  # '*'
-        raise _BadFormat
-    try:
-        argc = int(data[pos + 1 : end])
-    except ValueError:
-        raise _BadFormat from None
-    if argc < 1:
-        raise _BadFormat
-    pos = end + 1
-    argv: list[bytes] = []
-    for _ in range(argc):
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise _Truncated
-        if data[pos] != 36:  # '$'
-            raise _BadFormat
-        try:
-            length = int(data[pos + 1 : end])
-        except ValueError:
-            raise _BadFormat from None
-        start = end + 1
-        stop = start + length
-        if stop + 2 > size:
-            raise _Truncated
-        argv.append(data[start:stop])
-        pos = stop + 2
-    return argv, pos
-
-
-def load_commands(
-    data: bytes,
-    start: int,
-    execute: Callable[[list[bytes]], bool],
-    name: str,
-    on_mark: Callable[[tuple[str, int, int]], None] | None = None,
-) -> tuple[AofStatus | None, int]:
-    """Run the commands of ``data[start:]`` through ``execute`` (which answers False for
-    an unknown command). Returns (None when the file ended cleanly, else FAILED or
-    "truncated"; the offset up to which it is valid). ``execute`` sees MULTI/EXEC as any
-    command; a transaction left open at the end counts as a truncation before its MULTI."""
-    pos = start
-    valid = start
-    before_multi = start
-    in_multi = False
-    size = len(data)
-    while pos < size:
-        line_start = pos
-        try:
-            argv, pos = _parse_command(data, pos)
-        except _Truncated:
-            return AofStatus.TRUNCATED, (before_multi if in_multi else valid)
-        except _BadFormat:
-            log.warning(
-                "Bad file format reading the append only file %s: make a backup of your AOF "
-                "file, then use ./redis-check-aof --fix <filename.manifest>",
-                name,
-            )
-            return AofStatus.FAILED, valid
-        if argv is None:
-            if on_mark is not None and not in_multi and data.startswith(MARK_PREFIX, line_start):
-                mark = parse_mark(data[line_start:pos])
-                if mark is not None:
-                    on_mark(mark)
-            continue
-        verb = argv[0].lower()
-        if verb == b"multi":
-            before_multi = valid
-            in_multi = True
-        elif verb in (b"exec", b"discard"):
-            in_multi = False
-        if not execute(argv):
-            log.warning(
-                "Unknown command '%s' reading the append only file %s",
-                argv[0].decode("utf-8", "replace"),
-                name,
-            )
-            return AofStatus.FAILED, valid
-        valid = pos
-    if in_multi:
-        log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", name)
-        return AofStatus.TRUNCATED, before_multi
-    return None, valid
-
-
 # --- the file and its life -----------------------------------------------------------------------
-
-
-@dataclass
-class _Child:
-    pid: int
-    started: float
-    status_fd: int
-
-
-def fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class AppendOnlyFile:
@@ -548,7 +134,7 @@ class AppendOnlyFile:
         self.current_size = 0
         self.rewrite_base_size = 0
         self.last_fsync = 0.0
-        self.child: _Child | None = None
+        self.child: ForkedChild | None = None
         self.rewrite_scheduled = False
         self.rewrite_time_start = -1.0
         self.rewrite_time_last = -1
@@ -556,6 +142,12 @@ class AppendOnlyFile:
         self.rewrites = 0
         self.consecutive_failures = 0
         self.last_write_ok = True
+        """``aof_last_write_status``: False after a failed write, until one succeeds."""
+        self.last_write_errno = 0
+        self.bio_fsync_ok = True
+        """``aof_bio_fsync_status``: the last background fsync (everysec) succeeded."""
+        self.bio_fsync_errno = 0
+        self._last_write_error_log = 0.0
         self.last_cow_size = 0
         self.delayed_fsync = 0
         self.fed = 0
@@ -683,7 +275,15 @@ class AppendOnlyFile:
             try:
                 os.fsync(fd)
             except OSError as err:
-                log.warning("Fail to fsync the AOF file: %s", err.strerror)
+                if close or err.errno in (errno.EBADF, errno.EINVAL):
+                    return  # (bio.c ignores a closed or reused fd)
+                self.bio_fsync_errno = err.errno or errno.EIO
+                if self.bio_fsync_ok:
+                    log.warning("Fail to fsync the AOF file: %s", os.strerror(err.errno or 0))
+                self.bio_fsync_ok = False
+            else:
+                if not close:
+                    self.bio_fsync_ok = True
             finally:
                 if close:
                     with contextlib.suppress(OSError):
@@ -710,15 +310,39 @@ class AppendOnlyFile:
             try:
                 written = _write_all(self.fd, data)
             except OSError as err:
-                log.warning("Error writing to the AOF file: %s", err.strerror)
                 written = -1
+                self.last_write_errno = err.errno or errno.EIO
+                if self._can_log_write_error():
+                    log.warning("Error writing to the AOF file: %s", os.strerror(err.errno or 0))
+            if 0 <= written < len(data):
+                if self._can_log_write_error():
+                    log.warning(
+                        "Short write while writing to the AOF file: (nwritten=%d, expected=%d)",
+                        written,
+                        len(data),
+                    )
+                try:
+                    os.ftruncate(self.fd, self.last_incr_size)
+                except OSError as err:
+                    if self._can_log_write_error():
+                        log.warning(
+                            "Could not remove short write from the append-only file.  Redis "
+                            "may refuse to load the AOF the next time it starts.  "
+                            "ftruncate: %s",
+                            os.strerror(err.errno or 0),
+                        )
+                else:
+                    written = -1  # the file is as before: the whole buffer is retried
+                    with contextlib.suppress(OSError):
+                        os.lseek(self.fd, self.last_incr_size, os.SEEK_SET)
+                self.last_write_errno = errno.ENOSPC
             if written != len(data):
                 if policy == "always":
                     log.warning(
                         "Can't recover from AOF write error when the AOF fsync policy is "
                         "'always'. Exiting..."
                     )
-                    os._exit(1)
+                    _exit_now()
                 self.last_write_ok = False
                 if written > 0:
                     self.current_size += written
@@ -748,7 +372,7 @@ class AppendOnlyFile:
                     "'always': %s. Exiting...",
                     err.strerror,
                 )
-                os._exit(1)
+                _exit_now()
             self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         elif policy == "everysec" and int(now) > int(self.last_fsync):
@@ -757,6 +381,24 @@ class AppendOnlyFile:
                 self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         self._synced_up_to(self.fed)
+
+    def _can_log_write_error(self) -> bool:
+        """At most one write-error line every ``AOF_WRITE_LOG_ERROR_RATE`` (30) seconds."""
+        now = time.time()
+        if now - self._last_write_error_log > 30:
+            self._last_write_error_log = now
+            return True
+        return False
+
+    def write_refusal(self) -> str | None:
+        """MISCONF while the last AOF write (or background fsync) failed
+        (``writeCommandsDeniedByDiskError``, ``DISK_ERROR_TYPE_AOF``)."""
+        if self.state is State.OFF or (self.last_write_ok and self.bio_fsync_ok):
+            return None
+        code = self.last_write_errno if not self.last_write_ok else self.bio_fsync_errno
+        if self.last_write_ok:
+            self.last_write_errno = code  # (Redis copies the fsync errno the same way)
+        return f"MISCONF Errors writing to the AOF file: {os.strerror(code)}"
 
     def _synced_up_to(self, fed: int) -> None:
         if fed > self.synced:
@@ -931,42 +573,23 @@ class AppendOnlyFile:
             log.warning("Can't open or create append-only dir %s: %s", self.dirname, err)
             raise AofError(str(err)) from err
         self.rewrites += 1
-        read_fd, write_fd = os.pipe()
         try:
-            pid = os.fork()
+            child = fork_child(self._child_work)
         except OSError as err:
-            os.close(read_fd)
-            os.close(write_fd)
             self.last_bgrewrite_ok = False
             log.warning("Can't rewrite append only file in background: fork: %s", err.strerror)
             raise AofError(f"fork: {err.strerror}") from err
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(read_fd)
-            self._child_main(write_fd)
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
         self.forks += 1
-        self.child = _Child(pid, time.time(), read_fd)
+        self.child = child
         self.rewrite_scheduled = False
         self.rewrite_time_start = time.time()
-        log.info("Background append only file rewriting started by pid %d", pid)
+        log.info("Background append only file rewriting started by pid %d", child.pid)
 
-    def _child_main(self, status_fd: int) -> None:  # pragma: no cover - runs in the child
-        from respcache.persistence.saver import child_setup, private_dirty
-
-        code = 1
-        try:
-            child_setup()
-            tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
-            self._write_base(tmp)
-            log.info("Successfully created the temporary AOF base file %s", tmp)
-            os.write(status_fd, b"done %d\n" % private_dirty())
-            code = 0
-        except BaseException as err:
-            with contextlib.suppress(BaseException):
-                os.write(status_fd, b"error %s\n" % str(err).encode()[:500])
-        finally:
-            os._exit(code)
+    def _child_work(self) -> list[int]:  # pragma: no cover - runs in the child
+        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
+        self._write_base(tmp)
+        log.info("Successfully created the temporary AOF base file %s", tmp)
+        return [private_dirty()]
 
     def _temp_files(self, pid: int) -> list[str]:
         return [
@@ -980,11 +603,7 @@ class AppendOnlyFile:
         if child is None:
             return
         log.info("Killing running AOF rewrite child: %d", child.pid)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGUSR1)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(child.pid, 0)
-        os.close(child.status_fd)
+        kill(child)
         for path in self._temp_files(child.pid):
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -996,34 +615,23 @@ class AppendOnlyFile:
         child = self.child
         if child is None:
             return False
-        try:
-            pid, status = os.waitpid(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = child.pid, 1 << 8
-        if not pid:
+        end = reap(child)
+        if end is None:
             return False
-        report = b""
-        with contextlib.suppress(OSError):
-            report = os.read(child.status_fd, 4096)
-        os.close(child.status_fd)
         self.child = None
-        words = report.split()
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and words[:1] == [b"done"]:
-            self.last_cow_size = int(words[1]) if len(words) > 1 else 0
+        if end.ok:
+            self.last_cow_size = int(end.words[0]) if end.words else 0
             log.info("Background AOF rewrite terminated with success")
             self._rewrite_done(child.pid)
-        elif os.WIFSIGNALED(status):
-            if os.WTERMSIG(status) != signal.SIGUSR1:
+        elif end.signal is not None:
+            if end.signal != signal.SIGUSR1:
                 self.last_bgrewrite_ok = False
                 self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated by signal %d", os.WTERMSIG(status))
+            log.warning("Background AOF rewrite terminated by signal %d", end.signal)
         else:
             self.last_bgrewrite_ok = False
             self.consecutive_failures += 1
-            log.warning(
-                "Background AOF rewrite terminated with error: %s",
-                report.decode(errors="replace").strip(),
-            )
+            log.warning("Background AOF rewrite terminated with error: %s", end.error)
         for path in self._temp_files(child.pid):
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -1032,7 +640,7 @@ class AppendOnlyFile:
             with contextlib.suppress(OSError):
                 os.unlink(self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX))
             self.rewrite_scheduled = True
-        self.rewrite_time_last = int(time.time() - child.started)
+        self.rewrite_time_last = int(time.monotonic() - child.started)
         self.rewrite_time_start = -1
         return True
 
@@ -1099,8 +707,10 @@ class AppendOnlyFile:
                 )
                 with contextlib.suppress(AofError):
                     self.rewrite_background()
-        if self.state is not State.OFF and self.config.appendfsync == "everysec":
-            self.flush()
+        if self.state is not State.OFF and (
+            self.config.appendfsync == "everysec" or not self.last_write_ok
+        ):
+            self.flush()  # (after a write error: retried every second, as serverCron does)
 
     def _rewrite_limited(self) -> bool:
         """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
@@ -1178,6 +788,16 @@ class AppendOnlyFile:
     def load(
         self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
     ) -> AofStatus:
+        """:meth:`load_steps` run to its end."""
+        return drain(self.load_steps(execute, expire_on_load=expire_on_load))
+
+    def load_steps(
+        self,
+        execute: Callable[[list[bytes]], bool],
+        *,
+        expire_on_load: bool = True,
+        progress: LoadProgress | None = None,
+    ) -> Steps[AofStatus]:
         """``loadAppendOnlyFiles``: the base, then each incremental file, in order.
 
         ``execute`` runs one command (False: unknown command). FAILED and OPEN_ERR are
@@ -1205,11 +825,19 @@ class AppendOnlyFile:
         self.loading = True
         self.loaded_mark = None
         status = AofStatus.OK
+        if progress is None:
+            progress = LoadProgress()
+        progress.begin(total)
+        base = 0
         try:
             for number, info in enumerate(infos, 1):
                 last = number == len(infos)
                 started = time.monotonic()
-                status = self._load_file(info.name, execute, expire_on_load)
+                status = yield from self._load_file(
+                    info.name, execute, expire_on_load, progress, base
+                )
+                base += self._file_size(info.name)
+                progress.advance(base)
                 if status is AofStatus.EMPTY and info.type == TYPE_INCR:
                     status = AofStatus.OK
                 if status is AofStatus.TRUNCATED and not last:
@@ -1225,13 +853,22 @@ class AppendOnlyFile:
                 )
         finally:
             self.loading = False
+            progress.end()
         self.current_size = self._size_of(am)
         self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
         return status
 
+    def _key_load_delay(self) -> int:
+        return self.config.key_load_delay
+
     def _load_file(
-        self, name: str, execute: Callable[[list[bytes]], bool], expire_on_load: bool
-    ) -> AofStatus:
+        self,
+        name: str,
+        execute: Callable[[list[bytes]], bool],
+        expire_on_load: bool,
+        progress: LoadProgress,
+        base: int,
+    ) -> Steps[AofStatus]:
         """``loadSingleAppendOnlyFile``."""
         path = self._path(name)
         try:
@@ -1255,11 +892,15 @@ class AppendOnlyFile:
                 else "Reading RDB base file on AOF loading..."
             )
             try:
-                result = load_rdb(
+                result = yield from load_rdb_steps(
                     data,
                     self.keyspace,
                     expire_on_load=expire_on_load,
                     verify_checksum=self.config.rdbchecksum,
+                    progress=progress,
+                    base=base,
+                    interval=self.config.loading_process_events_interval_bytes,
+                    key_delay=self._key_load_delay,
                 )
             except RdbError as err:
                 log.warning(
@@ -1278,7 +919,9 @@ class AppendOnlyFile:
         def on_mark(mark: tuple[str, int, int]) -> None:
             self.loaded_mark = mark
 
-        status, valid = load_commands(data, start, execute, name, on_mark)
+        status, valid = yield from load_commands_steps(
+            data, start, execute, name, on_mark, progress, base, self._key_load_delay
+        )
         if status is None:
             return AofStatus.OK
         if status is AofStatus.FAILED:
@@ -1312,11 +955,11 @@ class AppendOnlyFile:
             f"aof_rewrite_in_progress:{int(child is not None)}",
             f"aof_rewrite_scheduled:{int(self.rewrite_scheduled)}",
             f"aof_last_rewrite_time_sec:{self.rewrite_time_last}",
-            f"aof_current_rewrite_time_sec:{int(time.time() - child.started) if child else -1}",
+            f"aof_current_rewrite_time_sec:{int(time.monotonic() - child.started) if child else -1}",
             f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
             f"aof_rewrites:{self.rewrites}",
             f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
-            f"aof_last_write_status:{'ok' if self.last_write_ok else 'err'}",
+            f"aof_last_write_status:{'ok' if self.last_write_ok and self.bio_fsync_ok else 'err'}",
             f"aof_last_cow_size:{self.last_cow_size}",
         ]
         return lines
@@ -1333,6 +976,12 @@ class AppendOnlyFile:
             f"aof_pending_bio_fsync:{int(self._fsync_in_progress())}",
             f"aof_delayed_fsync:{self.delayed_fsync}",
         ]
+
+
+def _exit_now() -> None:
+    """``exit(1)`` from the middle of a write: the log's last lines are flushed first."""
+    logging.shutdown()
+    os._exit(1)
 
 
 def _write_all(fd: int, data: bytes) -> int:

@@ -45,6 +45,7 @@ from respcache.persistence.encodings import (
     ziplist_decode,
     zipmap_decode,
 )
+from respcache.persistence.loading import LoadProgress, Steps, drain, key_load_delay
 from respcache.store.keyspace import Database, Keyspace
 from respcache.store.values import (
     CONTAINER_OVERHEAD,
@@ -775,6 +776,8 @@ class LoadResult:
     checksum_checked: bool = False
     end: int = 0
     functions: list[bytes] = field(default_factory=list)
+    reader: RdbReader | None = field(default=None, repr=False)
+    """The reader :func:`iter_entries` uses (its ``pos``: how far loading got)."""
     """Function libraries' codes (``RDB_OPCODE_FUNCTION2``), in file order."""
     """Offset just past the file's checksum (an old-style AOF's command tail starts there)."""
 
@@ -814,7 +817,11 @@ def iter_entries(
     """
     version = check_header(data)
     result.version = version
-    r = RdbReader(data, 9, version)
+    r = result.reader
+    if r is None:
+        r = result.reader = RdbReader(data, 9, version)
+    else:
+        r.pos, r.version = 9, version
     dbid = 0
     expire: int | None = None
     freq: int | None = None
@@ -890,6 +897,32 @@ def load_rdb(
     now_ms: int | None = None,
     allow_dup: bool = False,
 ) -> LoadResult:
+    """:func:`load_rdb_steps` run to its end (nothing else runs meanwhile)."""
+    return drain(
+        load_rdb_steps(
+            data,
+            keyspace,
+            expire_on_load=expire_on_load,
+            verify_checksum=verify_checksum,
+            now_ms=now_ms,
+            allow_dup=allow_dup,
+        )
+    )
+
+
+def load_rdb_steps(
+    data: bytes,
+    keyspace: Keyspace,
+    *,
+    expire_on_load: bool = True,
+    verify_checksum: bool = True,
+    now_ms: int | None = None,
+    allow_dup: bool = False,
+    progress: LoadProgress | None = None,
+    base: int = 0,
+    interval: int = 0,
+    key_delay: Callable[[], int] | None = None,
+) -> Steps[LoadResult]:
     """Load an RDB file's keys into ``keyspace`` (which should be empty).
 
     As ``rdbLoadRio``: a key already expired is skipped when this node expires keys
@@ -898,8 +931,16 @@ def load_rdb(
     policy) reorder them, the idlest first. ``FREQ`` sets the LFU counter under an LFU
     policy. A key already present is an error, unless ``allow_dup`` (DEBUG RELOAD MERGE).
     Raises :class:`RdbError` and leaves what it loaded so far.
+
+    Yields each time ``interval`` more bytes were read (``rdbLoadProgressCallback``;
+    0: never), after recording ``base`` + the offset reached in ``progress``.
+    ``key_delay``: reads ``key-load-delay``, a sleep per key (tests), at each step.
     """
     result = LoadResult()
+    reader = result.reader = RdbReader(data, 0, 0)
+    next_step = interval if interval > 0 else len(data) + 1
+    count = 0
+    key_delay_us = key_delay() if key_delay is not None else 0
     now = keyspace.update_clock() if now_ms is None else now_ms
     dbs = keyspace.dbs
     idle_order: dict[int, list[tuple[int, bytes]]] = {}
@@ -908,6 +949,18 @@ def load_rdb(
     for dbid, key, value, expire, freq, idle in iter_entries(
         data, result, verify_checksum=verify_checksum
     ):
+        if key_delay_us:
+            key_load_delay(key_delay_us)
+        count += 1
+        if not count & 63 and reader.pos >= next_step:
+            if progress is not None:
+                progress.advance(base + reader.pos)
+                used = result.aux.get("used-mem")
+                if used is not None and used.isdigit():
+                    progress.rdb_used_mem = int(used)
+            next_step = (reader.pos // interval + 1) * interval
+            yield
+            key_delay_us = key_delay() if key_delay is not None else 0
         if dbid >= len(dbs):
             raise RdbError(
                 f"Data file was created with a Redis server configured to handle more than "

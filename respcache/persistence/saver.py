@@ -17,18 +17,24 @@ copy-on-write cost, ``rdb_last_cow_size``) on a pipe, and exits.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final
+from typing import BinaryIO, Final
 
 from respcache.config import Config
-from respcache.persistence.rdb import LoadResult, RdbError, load_rdb, write_keyspace
+from respcache.persistence.child import (
+    ForkedChild,
+    child_setup,
+    fork_child,
+    kill,
+    private_dirty,
+    reap,
+)
+from respcache.persistence.loading import LoadProgress, Steps, drain
+from respcache.persistence.rdb import LoadResult, RdbError, load_rdb_steps, write_keyspace
 from respcache.store.keyspace import Keyspace
 
 __all__ = ["MISCONF", "RdbSaver", "SaveError", "child_setup", "private_dirty"]
@@ -52,10 +58,7 @@ class SaveError(Exception):
 
 
 @dataclass
-class ChildInfo:
-    pid: int
-    started: float
-    status_fd: int
+class ChildInfo(ForkedChild):
     dirty_before: int
     path: str
 
@@ -111,7 +114,8 @@ class RdbSaver:
         self.bgsave_scheduled = False
         self.child: ChildInfo | None = None
         self.last_load: LoadResult | None = None
-        self.loading = False
+        self.progress = LoadProgress()
+        """``server.loading`` and its INFO counters (RDB and AOF loads share it)."""
         self.shutdown_saved = False
         self.on_saved: list[Callable[[], None]] = []
         self.forks = 0
@@ -189,69 +193,43 @@ class RdbSaver:
         if self.child is not None:
             raise SaveError("ERR Background save already in progress")
         self.last_bgsave_try = time.time()
-        read_fd, write_fd = os.pipe()
         dirty = self.dirty()
-        started = time.monotonic()
         try:
-            pid = os.fork()
+            proc = fork_child(self._child_work)
         except OSError as err:
-            os.close(read_fd)
-            os.close(write_fd)
             self.last_bgsave_ok = False
             raise SaveError(f"ERR Can't BGSAVE: fork: {err.strerror}") from err
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(read_fd)
-            self._child_main(write_fd)
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
         self.forks += 1
-        self.child = ChildInfo(pid, started, read_fd, dirty, self.path)
+        self.child = ChildInfo(proc.pid, proc.started, proc.status_fd, dirty, self.path)
         self.bgsave_scheduled = False
-        log.info("Background saving started by pid %d", pid)
+        log.info("Background saving started by pid %d", proc.pid)
 
-    def _child_main(self, status_fd: int) -> None:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            child_setup()
-            keys = self._write_file(self.path)
-            os.write(status_fd, b"done %d %d\n" % (keys, private_dirty()))
-            code = 0
-        except BaseException as err:
-            with contextlib.suppress(BaseException):
-                os.write(status_fd, b"error %s\n" % str(err).encode()[:500])
-        finally:
-            os._exit(code)
+    def _child_work(self) -> list[int]:  # pragma: no cover - runs in the child
+        keys = self._write_file(self.path)
+        return [keys, private_dirty()]
 
     def poll(self) -> bool:
         """Reap a finished child; True when one finished (successfully or not)."""
         child = self.child
         if child is None:
             return False
-        try:
-            pid, status = os.waitpid(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = child.pid, 1 << 8
-        if not pid:
+        end = reap(child)
+        if end is None:
             return False
-        report = b""
-        with contextlib.suppress(OSError):
-            report = os.read(child.status_fd, 4096)
-        os.close(child.status_fd)
         self.child = None
         self.last_bgsave_seconds = int(time.monotonic() - child.started + 0.5)
-        words = report.split()
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and words[:1] == [b"done"]:
-            self.last_cow_size = int(words[2]) if len(words) > 2 else 0
+        if end.ok:
+            self.last_cow_size = int(end.words[1]) if len(end.words) > 1 else 0
             log.info("Background saving terminated with success")
             self._saved(child.dirty_before)
         else:
             self.last_bgsave_ok = False
-            if os.WIFSIGNALED(status):
-                log.warning("Background saving terminated by signal %d", os.WTERMSIG(status))
+            if end.signal is not None:
+                log.warning("Background saving terminated by signal %d", end.signal)
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(os.path.dirname(child.path), f"temp-{child.pid}.rdb"))
             else:
-                log.warning("Background saving error: %s", report.decode(errors="replace").strip())
+                log.warning("Background saving error: %s", end.error)
         return True
 
     def kill_child(self) -> None:
@@ -259,11 +237,7 @@ class RdbSaver:
         child = self.child
         if child is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGUSR1)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(child.pid, 0)
-        os.close(child.status_fd)
+        kill(child)
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(os.path.dirname(child.path), f"temp-{child.pid}.rdb"))
         self.child = None
@@ -308,24 +282,37 @@ class RdbSaver:
 
     # --- loading --------------------------------------------------------------------------------------
 
+    @property
+    def loading(self) -> bool:
+        """``server.loading``: the node is loading its data (INFO ``loading:1``)."""
+        return self.progress.active
+
     def load(self, *, expire_on_load: bool = True) -> LoadResult | None:
         """Load ``dir/dbfilename`` into the (empty) keyspace; None when there is no file."""
+        return drain(self.load_steps(expire_on_load=expire_on_load))
+
+    def load_steps(self, *, expire_on_load: bool = True) -> Steps[LoadResult | None]:
+        """:meth:`load`, yielding every ``loading-process-events-interval-bytes``."""
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return None
-        self.loading = True
+        progress = self.progress
+        progress.begin(len(data))
         started = time.monotonic()
         try:
-            result = load_rdb(
+            result = yield from load_rdb_steps(
                 data,
                 self.keyspace,
                 expire_on_load=expire_on_load,
                 verify_checksum=self.config.rdbchecksum,
+                progress=progress,
+                interval=self.config.loading_process_events_interval_bytes,
+                key_delay=lambda: self.config.key_load_delay,
             )
         finally:
-            self.loading = False
+            progress.end()
         self.last_load = result
         log.info(
             "Done loading RDB, keys loaded: %d, keys expired: %d (%.3f s)",
@@ -362,40 +349,3 @@ class RdbSaver:
             f"rdb_last_load_keys_expired:{load.keys_expired if load else 0}",
             f"rdb_last_load_keys_loaded:{load.keys_loaded if load else 0}",
         ]
-
-
-def child_setup() -> None:  # pragma: no cover - runs in the child
-    """A forked save child: dies with its parent, no GC, default signal handlers."""
-    _die_with_parent()
-    gc.disable()  # a collection would touch (and copy) every container's page
-    signal.set_wakeup_fd(-1)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-        signal.signal(sig, signal.SIG_DFL)
-
-
-def private_dirty() -> int:  # pragma: no cover - runs in the child
-    """Bytes of this process's memory that are no longer shared with its parent."""
-    try:
-        with open("/proc/self/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Private_Dirty:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if not sys.platform.startswith("linux"):
-        return
-    libc: Any
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        libc = ctypes.CDLL(name) if name else None
-    except (ImportError, OSError):
-        return
-    if libc is not None:
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respcache.commands import Engine
-from respcache.commands.persistence import load_aof, shutdown_save
+from respcache.commands.persistence import load_aof_steps, shutdown_save
 from respcache.config import Config
 from respcache.errors import ConfigError
 from respcache.persistence.aof import AofError, AofStatus
+from respcache.persistence.loading import Steps, drain
 from respcache.persistence.rdb import RdbError
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
@@ -63,6 +64,8 @@ class Server:
         self.ports: list[int] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
+        self._stopping = False
+        """A shutdown began (a load in progress stops at its next step)."""
         self._cron_handle: asyncio.TimerHandle | None = None
         self.cron_hooks: list[Callable[[], None]] = []
         """Run every cron tick (replication pings, timeouts, ...)."""
@@ -257,8 +260,13 @@ class Server:
         return status.replid, status.offset
 
     def load_persistence(self) -> None:
-        """At startup, before listening: the AOF when ``appendonly yes`` (it holds the
-        latest data, as in Redis), else ``dir/dbfilename``; then open the AOF for append."""
+        """:meth:`load_persistence_steps` run to its end."""
+        drain(self.load_persistence_steps())
+
+    def load_persistence_steps(self) -> Steps[None]:
+        """At startup: the AOF when ``appendonly yes`` (it holds the latest data, as in
+        Redis), else ``dir/dbfilename``; then open the AOF for append. Yields where Redis
+        serves events while it loads (``persistence/loading.py``)."""
         aof = self.engine.aof
         try:
             aof.load_manifest()
@@ -268,14 +276,14 @@ class Server:
             raise SystemExit(1) from err  # as Redis: its message is the last line logged
         if self.config.appendonly:
             started = time.monotonic()
-            status = load_aof(self.engine)
+            status = yield from load_aof_steps(self.engine)
             if status in (AofStatus.FAILED, AofStatus.OPEN_ERR):
                 raise SystemExit(1)  # the reason was logged by the loader, last
             if status is not AofStatus.NOT_EXIST:
                 log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
         else:
             try:
-                self.engine.persistence.load()
+                yield from self.engine.persistence.load_steps()
             except RdbError as err:
                 log.error("Fatal error loading the DB: %s. Exiting.", err)
                 path = self.engine.persistence.path
@@ -296,9 +304,25 @@ class Server:
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    async def _load_data(self) -> bool:
+        """Load the data while the listeners serve what may run meanwhile (Redis's
+        ``processEventsWhileBlocked``: PING, INFO...; the rest gets LOADING). False when a
+        SHUTDOWN came during the load (nothing was saved: the dataset was partial)."""
+        steps = self.load_persistence_steps()
+        while True:
+            try:
+                next(steps)
+            except StopIteration:
+                return True
+            await asyncio.sleep(0)
+            if self._stopping:
+                steps.close()
+                return False
+
     async def start(self) -> None:
-        """Load the RDB file, bind the listeners and start the cron."""
-        self.load_persistence()
+        """Bind the listeners, load the RDB or AOF (serving LOADING meanwhile), start the
+        cron."""
+        self._stopping = False
         loop = self.loop = asyncio.get_running_loop()
         self.engine.aof.schedule_flush = loop.call_soon
         self._stopped = asyncio.Event()
@@ -343,6 +367,8 @@ class Server:
             self.listeners.append(listener)
         if not self.listeners:
             raise OSError("no listening socket could be bound")
+        if not await self._load_data():
+            return
         self._schedule_cron()
         self.replication.start(loop)
         if self.cluster is not None:
@@ -368,6 +394,7 @@ class Server:
         if self._stopped is None or self._stopped.is_set():
             return
         log.info("User requested shutdown...")
+        self._stopping = True
         if self.cluster is not None:
             # A leader hands off first, still listening: clients retrying on this
             # address have their commands forwarded to the new leader meanwhile.

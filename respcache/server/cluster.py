@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("respcache.cluster")
 
-__all__ = ["NOT_LEADER_READ", "ClusterNode"]
+__all__ = ["NOT_LEADER_READ", "NO_LEADER", "ClusterNode"]
 
 NOT_LEADER_READ: Final = (
     "READONLY This node is not the leader and read-consistency is linearizable: "
@@ -72,6 +72,11 @@ NOT_LEADER_READ: Final = (
 """Reads refused on a node that does not lead. The READONLY code makes redis-py's
 Sentinel client drop the connection and ask the Sentinels for the leader, as it
 does for a write to a demoted master."""
+
+NO_LEADER: Final = "READONLY No leader is elected yet: "
+"""The start of the refusal on a node with no leader to follow; the reason follows
+(docs/operations.md). READONLY, as for any write to a non-leader: client libraries
+that look for the leader on READONLY keep doing so."""
 
 UNBLOCKED_DEMOTED: Final = (
     "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
@@ -509,12 +514,31 @@ class ClusterNode:
         if queued:
             return None  # (a queued command is judged with its transaction, at EXEC)
         if not self.leading:
+            no_leader = self._no_leader(writes)
+            if no_leader is not None:
+                return no_leader
             if self.linearizable and not writes and self.coordinator is not None:
                 return CommandError(NOT_LEADER_READ)
             return None  # writes: the replication gate answers READONLY, as on any replica
         if self.linearizable:
             self._fence_dirty = self.engine.dirty
         return None
+
+    def _no_leader(self, writes: bool) -> CommandError | None:
+        """A node with no leader to follow (stepped down, waiting for a recovery): writes
+        (and linearizable reads) get READONLY with the reason, INFO coordination's
+        ``last_decision`` (e.g. which node a recovery waits for)."""
+        rep = self.replication
+        coordinator = self.coordinator
+        status = coordinator.status if coordinator is not None else None
+        stepped_down = rep.role == "master" and rep.fenced
+        if not stepped_down and not (status is not None and status.leaderless):
+            return None
+        if not writes and not (self.linearizable and coordinator is not None):
+            return None
+        reason = status.reason if status is not None else ""
+        reason = " ".join(reason.split()) or "waiting for ZooKeeper to decide the roles"
+        return CommandError(f"{NO_LEADER}{reason}")
 
     def hold(self, client: Client, spec: CommandSpec, writes: bool, data: bool) -> Hold | None:
         """During a handoff writes wait (and, while it is recorded, reads too)."""

@@ -32,6 +32,8 @@ from respcache.coordination.zkserver import ZooKeeperServer
 SESSION_MS = 2000
 WAIT = 20.0
 READONLY = b"READONLY You can't write against a read only replica."
+NO_LEADER = b"READONLY No leader is elected yet: "
+"""A node with no leader to follow: READONLY and the reason (last_decision)."""
 NOT_LEADER_READ = (
     b"READONLY This node is not the leader and read-consistency is linearizable: "
     b"read from the leader."

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from failover_cluster import (
+    NO_LEADER,
     NOT_LEADER_READ,
     READONLY,
     SESSION_MS,
@@ -204,7 +205,8 @@ def test_forced_session_expiry_of_the_leader(zookeeper: ZooKeeperServer, tmp_pat
             # steps down a session timeout after it lost ZooKeeper.
             assert wait_until(lambda: cluster.role(old) != "leader", WAIT)
             with old.raw() as conn:
-                assert conn.call("SET", "during", "partition").value == READONLY
+                refused = conn.call("SET", "during", "partition").value
+                assert refused.startswith(NO_LEADER) and len(refused) > len(NO_LEADER), refused
                 assert conn.call("GET", "expiry:1").is_error
             new = cluster.leader(exclude=old, timeout=WAIT)
             new_client = new.client()
@@ -269,9 +271,15 @@ def test_a_follower_removed_from_the_isr_cannot_be_elected(
         while time.monotonic() < deadline:
             assert cluster.role(lagging) != "leader", cluster.describe()
             with lagging.raw() as conn:
-                assert conn.call("SET", "k", "v").value == READONLY
+                refused = conn.call("SET", "k", "v").value
+            # (READONLY as a follower until the dead leader's session expires, then why)
+            assert refused == READONLY or refused.startswith(NO_LEADER), refused
             time.sleep(0.1)
-        assert info(lagging, "coordination")["last_decision"].startswith("no in-sync replica")
+        decision = info(lagging, "coordination")["last_decision"]
+        assert decision.startswith("no in-sync replica")
+        # The refusal says why: what the recovery waits for (INFO's last_decision).
+        with lagging.raw() as conn:
+            assert conn.call("SET", "k", "v").value == NO_LEADER + decision.encode()
         assert acked  # (they are safe: only the dead nodes' memory held them)
 
 

@@ -1,0 +1,180 @@
+"""The AOF manifest: which files hold the dataset (Redis 7.0.15 ``aof.c``, the
+``aofInfo``/``aofManifest`` part), and the durable replacement of it.
+
+The manifest names a *base* file, the *incremental* files written since, and *history*
+files a rewrite replaced; :class:`Manifest` parses and formats it exactly as Redis
+(``aofLoadManifestFromFile``, ``getAofManifestAsString``). See :mod:`.aof`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from respcache.config import quote, split_args
+
+__all__ = ["AofError", "AofInfo", "Manifest", "fsync_dir"]
+
+BASE_SUFFIX: Final = ".base"
+INCR_SUFFIX: Final = ".incr"
+RDB_SUFFIX: Final = ".rdb"
+AOF_SUFFIX: Final = ".aof"
+MANIFEST_SUFFIX: Final = ".manifest"
+TEMP_PREFIX: Final = "temp-"
+TYPE_BASE: Final = "b"
+TYPE_HIST: Final = "h"
+TYPE_INCR: Final = "i"
+MANIFEST_MAX_LINE: Final = 1024
+
+
+class AofError(Exception):
+    """A fatal AOF problem (bad manifest, unreadable file): Redis exits on it."""
+
+
+# --- the manifest ----------------------------------------------------------------------------
+
+
+@dataclass
+class AofInfo:
+    name: str
+    seq: int
+    type: str
+
+    def line(self) -> str:
+        """``aofInfoFormat``: the name quoted only when ``sdsneedsrepr`` says so."""
+        name = self.name
+        if any(c in name for c in " \t\r\n\"'\\") or not name.isprintable():
+            name = quote(name)
+        return f"file {name} seq {self.seq} type {self.type}\n"
+
+
+@dataclass
+class Manifest:
+    base: AofInfo | None = None
+    history: list[AofInfo] = field(default_factory=list)
+    incr: list[AofInfo] = field(default_factory=list)
+    base_seq: int = 0
+    incr_seq: int = 0
+
+    def copy(self) -> Manifest:
+        return Manifest(
+            replace(self.base) if self.base else None,
+            [replace(i) for i in self.history],
+            [replace(i) for i in self.incr],
+            self.base_seq,
+            self.incr_seq,
+        )
+
+    def format(self) -> str:
+        """``getAofManifestAsString``: base, then history, then incremental files."""
+        infos = ([self.base] if self.base else []) + self.history + self.incr
+        return "".join(info.line() for info in infos)
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest:
+        """``aofLoadManifestFromFile``; raises AofError with Redis's message."""
+        am = cls()
+        maxseq = 0
+        lines = text.splitlines(keepends=True)
+        if not lines:
+            raise AofError("Found an empty AOF manifest")
+        for number, raw in enumerate(lines, 1):
+            if raw.startswith("#"):
+                continue
+            if len(raw) > MANIFEST_MAX_LINE:
+                raise AofError("The AOF manifest file contains too long line")
+            line = raw.strip(" \t\r\n")
+            where = f"Reading the manifest file, at line {number}: '{line}': "
+            if not line:
+                raise AofError(where + "Invalid AOF manifest file format")
+            argv = split_args(line)
+            if argv is None or len(argv) < 6 or len(argv) % 2:
+                raise AofError(where + "Invalid AOF manifest file format")
+            name: str | None = None
+            seq = 0
+            kind = ""
+            for i in range(0, len(argv), 2):
+                key = argv[i].lower()
+                if key == "file":
+                    name = argv[i + 1]
+                    if os.path.basename(name) != name:
+                        raise AofError(where + "File can't be a path, just a filename")
+                elif key == "seq":
+                    seq = _atoll(argv[i + 1])
+                elif key == "type":
+                    kind = argv[i + 1][:1]
+            if not name or not seq or not kind:
+                raise AofError(where + "Invalid AOF manifest file format")
+            info = AofInfo(name, seq, kind)
+            if kind == TYPE_BASE:
+                if am.base is not None:
+                    raise AofError(where + "Found duplicate base file information")
+                am.base = info
+                am.base_seq = seq
+            elif kind == TYPE_HIST:
+                am.history.append(info)
+            elif kind == TYPE_INCR:
+                if seq <= maxseq:
+                    raise AofError(where + "Found a non-monotonic sequence number")
+                am.incr.append(info)
+                am.incr_seq = maxseq = seq
+            else:
+                raise AofError(where + "Unknown AOF file type")
+        return am
+
+    def new_base(self, filename: str, rdb: bool) -> str:
+        """``getNewBaseFileNameAndMarkPreAsHistory``."""
+        if self.base is not None:
+            self.base.type = TYPE_HIST
+            self.history.insert(0, self.base)
+        self.base_seq += 1
+        suffix = RDB_SUFFIX if rdb else AOF_SUFFIX
+        self.base = AofInfo(
+            f"{filename}.{self.base_seq}{BASE_SUFFIX}{suffix}", self.base_seq, TYPE_BASE
+        )
+        return self.base.name
+
+    def new_incr(self, filename: str) -> str:
+        """``getNewIncrAofName``."""
+        self.incr_seq += 1
+        info = AofInfo(
+            f"{filename}.{self.incr_seq}{INCR_SUFFIX}{AOF_SUFFIX}", self.incr_seq, TYPE_INCR
+        )
+        self.incr.append(info)
+        return info.name
+
+    def last_incr(self, filename: str) -> str:
+        """``getLastIncrAofName``: the last incremental file, or a new one."""
+        return self.incr[-1].name if self.incr else self.new_incr(filename)
+
+    def rewritten_incr_to_history(self, keep_last: bool) -> None:
+        """``markRewrittenIncrAofAsHistory``: all but the file being written become history."""
+        moved = self.incr[:-1] if keep_last else self.incr
+        kept = self.incr[-1:] if keep_last else []
+        for info in reversed(moved):
+            self.history.insert(0, AofInfo(info.name, info.seq, TYPE_HIST))
+        self.incr = kept
+
+
+def _atoll(text: str) -> int:
+    digits = ""
+    for i, ch in enumerate(text.strip()):
+        if ch.isdigit() or (i == 0 and ch in "+-"):
+            digits += ch
+        else:
+            break
+    try:
+        return int(digits)
+    except ValueError:
+        return 0
+
+
+def fsync_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
