@@ -57,6 +57,7 @@ from respcache.replication.leader import (
     WaitRequest,
     confirm_at_once,
 )
+from respcache.replication.role import NodeState, RoleEvent, RoleMachine
 from respcache.replication.snapshot import SnapshotError, SnapshotLoader
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ class Replication:
         """The client TLS context of the link to the leader (``tls-replication``), or None."""
         self.history = History.fresh()
         self.backlog: Backlog | None = None
-        self.role = "master"
+        self._role = RoleMachine()
+        """The role, fenced, loading, armed and managed: one state machine (:mod:`.role`)."""
         self.epoch = 0
         self.data_epoch = 0
         """The epoch of the stream that produced our data (led, or followed once synced):
@@ -186,12 +188,6 @@ class Replication:
         self.leader: LeaderSide | None = None
         self.link: FollowerLink | None = None
         self.master: tuple[str, int] | None = None
-        self.armed = False
-        """min-insync-replicas applies (see docs/replication.md, "Standalone")."""
-        self.fenced = False
-        """Stepped down with no leader to follow yet: writes refused."""
-        self.managed = False
-        """Roles come from the coordination layer: REPLICAOF is refused."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.confirm_isr_shrink: ConfirmShrink = confirm_at_once
         self.isr_listeners: list[Callable[[IsrChange], None]] = []
@@ -209,7 +205,6 @@ class Replication:
         self._loader: SnapshotLoader | None = None
         self._rdb_file: BinaryIO | None = None
         """The RDB of a Redis primary's full sync, as it arrives (a temp file in ``dir``)."""
-        self._loading = False
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
         self._good_replicas = 0
@@ -225,6 +220,40 @@ class Replication:
         config.on_change("min-replicas-to-write", self._config_changed)
         config.on_change("repl-backlog-size", self._backlog_size_changed)
         config.on_change("maxmemory", self._maxmemory_changed)
+
+    # --- the role (read-only views of the state machine) -------------------------------------
+
+    @property
+    def state(self) -> NodeState:
+        return self._role.state
+
+    @property
+    def role(self) -> str:
+        """``master`` or ``slave``, as Redis's ``masterhost`` says (fenced: ``master``)."""
+        return self._role.role
+
+    @property
+    def fenced(self) -> bool:
+        """Stepped down with no leader to follow yet: writes refused."""
+        return self._role.fenced
+
+    @property
+    def armed(self) -> bool:
+        """min-insync-replicas applies (see docs/replication.md, "Standalone")."""
+        return self._role.armed
+
+    @property
+    def managed(self) -> bool:
+        """Roles come from the coordination layer: REPLICAOF is refused."""
+        return self._role.managed
+
+    @managed.setter
+    def managed(self, value: bool) -> None:
+        self._role.managed = value
+
+    @property
+    def _loading(self) -> bool:
+        return self._role.loading
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -266,7 +295,6 @@ class Replication:
         was = self.role
         fresh = was == "slave" or self.fenced
         self.epoch = max(self.epoch, epoch)
-        self.fenced = False
         if was == "slave" or self._recovered:
             # A new history: a node holding more of the old one (a tail never
             # acknowledged) must not continue it with us (PSYNC2's shift).
@@ -283,7 +311,7 @@ class Replication:
                 self.history.replid2,
                 offset,
             )
-        self.role = "master"
+        self._role.apply(RoleEvent.LEAD)
         self.master = None
         self._set_log_role("M")
         self.engine.read_only = False
@@ -313,8 +341,7 @@ class Replication:
         if was == "master":
             self._stop_leading(NOT_COMMITTED)
         self._stop_following(keep_client=True)
-        self.role = "slave"
-        self.fenced = False
+        self._role.apply(RoleEvent.FOLLOW)
         self.master = (host, port)
         self._set_log_role("S")
         self.engine.read_only = self.config.replica_read_only
@@ -378,7 +405,7 @@ class Replication:
             return
         log.warning("Stepping down: %s", reason or "requested")
         self._stop_leading(NOT_COMMITTED, reset=False)
-        self.fenced = True
+        self._role.apply(RoleEvent.STEP_DOWN)
         self.engine.read_only = True
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0
@@ -407,8 +434,7 @@ class Replication:
         if self.link is not None:
             self.link.stop()
             self.link = None
-        self._loading = False
-        self._loader = None
+        self._loader = None  # (the caller's LEAD/FOLLOW ends a full sync in progress)
         self._drop_rdb_file()
         self._discard_partial_transaction()
         client = self._master_client
@@ -471,7 +497,7 @@ class Replication:
     def arm(self) -> None:
         """From now on min-insync-replicas applies to this leader."""
         if not self.armed:
-            self.armed = True
+            self._role.armed = True
             log.info("Replication armed: writes need %d in-sync replica(s)", self._min_insync())
         if self.leader is not None:
             self.leader.armed = True
@@ -699,9 +725,7 @@ class Replication:
     def public_role(self) -> str:
         """``master``/``slave`` as ROLE and INFO say; ``none`` while the coordination layer
         has not decided (stepped down, or starting): such a node does not claim master."""
-        if self.role == "master" and self.fenced and self.managed:
-            return "none"
-        return self.role
+        return self._role.public_role()
 
     def role_reply(self) -> Any:
         role = self.public_role()
@@ -767,7 +791,7 @@ class Replication:
         leader = self.leader
         replicas = [] if leader is None else list(leader.links.values())
         lines.append(f"connected_slaves:{len(replicas)}")
-        if self.config.min_replicas_to_write and self.role == "master":
+        if self.config.min_replicas_to_write and role == "master":  # (not while undecided)
             lines.append(f"min_slaves_good_slaves:{self._good_replicas}")
         if leader is not None:
             for i, replica in enumerate(replicas):
@@ -939,7 +963,7 @@ class Replication:
             return
         if not link.up and self._loading and link.transport is None:
             # The sync broke halfway: the dataset is partial until the next sync.
-            self._loading = False
+            self._role.apply(RoleEvent.SYNC_ABORT)
             self._loader = None
             self._drop_rdb_file()
         self._update_gate()
@@ -950,7 +974,7 @@ class Replication:
         loader.begin()
         self.engine.touch_all_watched()
         self._sync_keys_logged = 0
-        self._loading = True
+        self._role.apply(RoleEvent.SYNC_BEGIN)
         if self._master_client is not None:
             self._master_client.db = self.engine.keyspace.dbs[0]
         self._update_gate()
@@ -1021,7 +1045,8 @@ class Replication:
         loader = self._loader
         keys = loader.keys if loader is not None else 0
         self._loader = None
-        self._loading = False
+        if self._role.loading:
+            self._role.apply(RoleEvent.SYNC_END)
         link = self.link
         took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
