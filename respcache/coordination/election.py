@@ -51,27 +51,20 @@ import asyncio
 import contextlib
 import enum
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kazoo.client import KazooClient
 from kazoo.exceptions import (
     BadVersionError,
     ConnectionLoss,
     KazooException,
     NodeExistsError,
     NoNodeError,
-    NoWatcherError,
     SessionExpiredError,
-    UnimplementedError,
 )
 from kazoo.protocol.states import KazooState
-from kazoo.retry import KazooRetry
-from kazoo.security import READ_ACL_UNSAFE, make_digest_acl
 
-from respcache.coordination._kazoo import remove_data_watch_async
 from respcache.coordination.config import CoordinationConfig
 from respcache.coordination.events import (
     BecameLeader,
@@ -83,18 +76,19 @@ from respcache.coordination.events import (
     NotRegisteredError,
     StepDown,
 )
+from respcache.coordination.session import ZkSession
 from respcache.coordination.state import (
     Candidate,
     ClusterState,
     Decision,
     DecisionKind,
     Recovery,
-    Registration,
     StateFormatError,
     decide,
     is_eligible,
     successor_state,
 )
+from respcache.coordination.znodes import ElectionZnodes, StateAppeared
 
 __all__ = ["Coordinator", "Role", "Status"]
 
@@ -161,23 +155,18 @@ class Coordinator:
         """May change at run time (``CONFIG SET unclean-election``): call :meth:`wake`."""
         self._suspended_timer: asyncio.TimerHandle | None = None
         self._logged_wait = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: Any = None
+        self._session = ZkSession(config)
+        self._zk = self._session.call
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._mutex = asyncio.Lock()
-        self._stopping = False
 
         self._connected = False
         self._conn_gen = 0  # bumped on every SUSPENDED/LOST: results from before are stale
         self._paths_ready = False
-        self._znode: str | None = None
-        self._pending_prefix: str | None = None  # a create whose answer we may have missed
-        self._stale_znode: str | None = None  # our znode of a lost session, deleted on sight
-        self._cache: dict[str, Candidate] = {}
-        self._watching: str | None = None  # the predecessor our exists watch is on
-        self._can_remove_watches = True
-        self._members: tuple[Candidate, ...] = ()
+        self._znodes = ElectionZnodes(
+            config, self._session, self._kazoo_watch, self._offset, self._data
+        )
 
         self._state: ClusterState | None = None
         self._max_epoch_seen = 0
@@ -187,6 +176,22 @@ class Coordinator:
         self._following: tuple[str, str, int] | None = None
         self._reason = "not started"
         self._leaderless = False
+
+    @property
+    def _client(self) -> Any:
+        return self._session.client
+
+    @property
+    def _stopping(self) -> bool:
+        return self._session.stopping
+
+    @_stopping.setter
+    def _stopping(self, value: bool) -> None:
+        self._session.stopping = value
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._session.loop
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -215,7 +220,7 @@ class Coordinator:
             self._role,
             epoch,
             leader,
-            self._znode,
+            self._znodes.znode,
             self._connected,
             self._reason,
             self._leaderless and self._role is not Role.LEADER,
@@ -236,12 +241,12 @@ class Coordinator:
 
     def members(self) -> tuple[Candidate, ...]:
         """The election znodes as last read, by sequence number."""
-        return self._members
+        return self._znodes.members
 
     async def fetch_members(self) -> tuple[Candidate, ...]:
         """Read the election znodes now (node id, run id, address of every registered node)."""
         async with self._mutex, _translated("reading the election znodes"):
-            return tuple(await self._read_members())
+            return tuple(await self._znodes.read_members())
 
     async def start(self) -> None:
         """Connect to ZooKeeper in the background and take part in the election.
@@ -251,33 +256,10 @@ class Coordinator:
         """
         if self._task is not None:
             raise RuntimeError("coordinator already started")
-        self._loop = asyncio.get_running_loop()
-        cfg = self.config
-        kwargs: dict[str, Any] = {}
-        if cfg.auth is not None:
-            user, password = cfg.auth.split(":", 1)
-            kwargs["auth_data"] = [("digest", cfg.auth)]
-            acl = [make_digest_acl(user, password, all=True)]
-            kwargs["default_acl"] = acl + (list(READ_ACL_UNSAFE) if cfg.acl_world_read else [])
-        if cfg.tls is not None:
-            kwargs.update(cfg.tls.kazoo_options())
-        self._client = KazooClient(
-            hosts=cfg.hosts,
-            timeout=cfg.session_timeout,
-            connection_retry=KazooRetry(
-                max_tries=-1,
-                delay=0.05,
-                backoff=2,
-                max_jitter=0.2,
-                max_delay=cfg.reconnect_max_delay,
-            ),
-            command_retry=KazooRetry(max_tries=3, delay=0.05, max_delay=cfg.reconnect_max_delay),
-            **kwargs,
-        )
-        self._client.add_listener(self._kazoo_listener)
+        self._session.open(self._on_connection_state)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"coordinator-{self.node_id}")
-        self._client.start_async()
+        self._session.connect()
 
     async def stop(self) -> None:
         """Leave the election: close the session (the election znode goes with it)."""
@@ -290,10 +272,7 @@ class Coordinator:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, CoordinationError):
                 await task
-        client = self._client
-        if client is not None:
-            await asyncio.to_thread(client.stop)
-            await asyncio.to_thread(client.close)
+        await self._session.close()
         self._connected = False
         self._reason = "stopped"
 
@@ -319,7 +298,7 @@ class Coordinator:
         async with self._mutex, _translated(f"adding {node_id} to the ISR"):
             for _ in range(_CAS_ATTEMPTS):
                 state, version = await self._leader_state()
-                candidates = await self._read_members()
+                candidates = await self._znodes.read_members()
                 matches = [
                     c
                     for c in candidates
@@ -371,7 +350,7 @@ class Coordinator:
             raise ValueError("cannot hand leadership to oneself")
         async with self._mutex, _translated(f"handing leadership to {target_node_id}"):
             state, version = await self._leader_state()
-            candidates = await self._read_members()
+            candidates = await self._znodes.read_members()
             targets = sorted(
                 (c for c in candidates if c.node_id == target_node_id and is_eligible(state, c)),
                 key=lambda c: c.seq,
@@ -381,10 +360,10 @@ class Coordinator:
                     f"{target_node_id} is not an in-sync replica with a live election znode"
                 )
             new = state.handed_to(targets[-1])
-            assert self._znode is not None
+            assert self._znodes.znode is not None
             txn = self._client.transaction()
             txn.set_data(self.config.state_path, new.encode(), version)
-            txn.delete(f"{self.config.election_path}/{self._znode}")
+            txn.delete(f"{self.config.election_path}/{self._znodes.znode}")
             results = await self._zk(txn.commit_async)
             failed = [r for r in results if isinstance(r, Exception)]
             if failed:
@@ -395,7 +374,7 @@ class Coordinator:
             self._observe(new)
             if self._role is Role.LEADER:  # (a suspension may have stepped us down already)
                 self._step_down(f"handed off to {target_node_id} at epoch {new.epoch}")
-            self._znode = None  # register again, at the back of the line
+            self._znodes.znode = None  # register again, at the back of the line
             self._wake.set()
             log.info(
                 "%s: handed leadership to %s (epoch %d)", self.node_id, target_node_id, new.epoch
@@ -404,20 +383,9 @@ class Coordinator:
 
     # -- kazoo threads -> event loop -------------------------------------------------------------
 
-    def _threadsafe(self, callback: Callable[..., object], *args: object) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        with contextlib.suppress(RuntimeError):  # loop closed: nobody is listening any more
-            loop.call_soon_threadsafe(callback, *args)
-
-    def _kazoo_listener(self, state: str) -> None:
-        # kazoo's connection thread: never block here.
-        self._threadsafe(self._on_connection_state, state)
-
     def _kazoo_watch(self, event: object) -> None:
         # kazoo's event thread. Watches only say "look again".
-        self._threadsafe(self._wake.set)
+        self._session.threadsafe(self._wake.set)
 
     def _on_connection_state(self, state: str) -> None:
         if self._stopping:
@@ -430,7 +398,7 @@ class Coordinator:
             return
         self._connected = False
         self._conn_gen += 1
-        self._watching = None  # the server drops a connection's watches with it
+        self._znodes.watching = None  # the server drops a connection's watches with it
         if state == KazooState.SUSPENDED:
             log.warning("%s: ZooKeeper connection suspended", self.node_id)
             self._reason = "ZooKeeper connection suspended"
@@ -443,10 +411,7 @@ class Coordinator:
             if self._role is Role.LEADER:
                 self._step_down("ZooKeeper session lost")
             # The session's ephemeral znodes are gone (or about to be): register anew.
-            if self._znode is not None:
-                self._stale_znode = self._znode
-            self._znode = None
-            self._pending_prefix = None
+            self._znodes.session_lost()
             self._paths_ready = False
 
     def _lead_while_suspended(self) -> None:
@@ -484,41 +449,6 @@ class Coordinator:
     def _cancel_suspension_timer(self) -> None:
         timer, self._suspended_timer = self._suspended_timer, None
         if timer is not None:
-            timer.cancel()
-
-    async def _zk(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a kazoo ``*_async`` call and await its result on this loop."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-
-        def settle(result: Any) -> None:
-            if future.done():
-                return
-            exc = result.exception
-            if exc is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(result.value)
-
-        def done(result: Any) -> None:  # kazoo's thread
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(settle, result)
-
-        def expire() -> None:
-            if not future.done():
-                future.set_exception(TimeoutError(f"no answer from ZooKeeper to {method.__name__}"))
-
-        if self._stopping:
-            raise CoordinationError("coordinator stopped")
-        method(*args, **kwargs).rawlink(done)
-        # Not asyncio.wait_for: on 3.11 it swallows a cancellation that races with
-        # the answer, and a stopped coordinator would carry on with its decision.
-        timer = loop.call_later(
-            self.config.operation_timeout or self.config.session_timeout, expire
-        )
-        try:
-            return await future
-        finally:
             timer.cancel()
 
     # -- the election loop -----------------------------------------------------------------------
@@ -561,13 +491,13 @@ class Coordinator:
         if not self._paths_ready:
             await self._zk(self._client.ensure_path_async, cfg.election_path)
             self._paths_ready = True
-        if self._znode is None:
-            await self._register()
-        assert self._znode is not None
+        if self._znodes.znode is None:
+            await self._znodes.register()
+        assert self._znodes.znode is not None
 
         try:
-            state, version = await self._read_state(watch=True)
-        except _StateAppeared:
+            state, version = await self._znodes.read_state(watch=True)
+        except StateAppeared:
             return True
         except StateFormatError as exc:
             log.error("%s: %s", self.node_id, exc)
@@ -575,20 +505,24 @@ class Coordinator:
             if self._role is Role.LEADER:
                 self._step_down("state znode unreadable")
             return False
-        candidates = await self._read_members()
+        candidates = await self._znodes.read_members()
         if gen != self._conn_gen:
             return True
-        me = next((c for c in candidates if c.znode == self._znode), None)
+        me = next((c for c in candidates if c.znode == self._znodes.znode), None)
         if me is None:
             log.warning(
-                "%s: election znode %s vanished; registering again", self.node_id, self._znode
+                "%s: election znode %s vanished; registering again",
+                self.node_id,
+                self._znodes.znode,
             )
-            self._znode = None
+            self._znodes.znode = None
             return True
         self._observe(state)
 
         if self._role is Role.LEADER and not (
-            state is not None and state.leader_znode == self._znode and state.epoch == self._epoch
+            state is not None
+            and state.leader_znode == self._znodes.znode
+            and state.epoch == self._epoch
         ):
             if state is None:
                 self._step_down("state znode deleted")
@@ -598,13 +532,13 @@ class Coordinator:
                 self._step_down(f"state names {state.leader} leader")
 
         unclean = self.unclean_election
-        decision = decide(state, candidates, self._znode, unclean=unclean)
+        decision = decide(state, candidates, self._znodes.znode, unclean=unclean)
         self._reason = decision.reason
         self._leaderless = decision.kind is DecisionKind.WAIT
         self._log_wait(decision)
         kind = decision.kind
         if kind is DecisionKind.REGISTER:
-            self._znode = None
+            self._znodes.znode = None
             return True
         if kind is DecisionKind.BOOTSTRAP:
             new = successor_state(None, candidates, me, min_epoch=self._max_epoch_seen)
@@ -648,7 +582,7 @@ class Coordinator:
             if data != me.recovered:
                 # Our data changed since we registered (a sync began): register what it is now.
                 log.info("%s: data changed since registration; registering again", self.node_id)
-                await self._deregister()
+                await self._znodes.deregister()
                 return True
             new = successor_state(
                 state, candidates, me, recovered=True, min_epoch=self._max_epoch_seen
@@ -673,7 +607,7 @@ class Coordinator:
             await self._zk(
                 self._client.get_children_async, cfg.election_path, watch=self._kazoo_watch
             )
-        return await self._watch_predecessor(decision.watch)
+        return await self._znodes.watch_predecessor(decision.watch)
 
     def _log_wait(self, decision: Decision) -> None:
         """Say once, as a warning, why a recovery waits and what the operator can do."""
@@ -684,116 +618,15 @@ class Coordinator:
         if text:
             log.warning("%s: no leader: %s. To go on: %s", self.node_id, text, decision.advice)
 
-    async def _deregister(self) -> None:
-        znode, self._znode = self._znode, None
-        if znode is not None:
-            with contextlib.suppress(NoNodeError):
-                await self._zk(self._client.delete_async, f"{self.config.election_path}/{znode}")
-
-    async def _watch_predecessor(self, znode: str | None) -> bool:
-        """Watch ``znode`` (and nothing else in the election). True: it is gone already."""
-        if self._watching is not None and self._watching != znode:
-            await self._unwatch(self._watching)
-        if znode is None:
-            return False
-        path = f"{self.config.election_path}/{znode}"
-        stat = await self._zk(self._client.exists_async, path, watch=self._kazoo_watch)
-        if stat is None:
-            return True  # the predecessor went away meanwhile: look again
-        self._watching = znode
-        return False
-
-    async def _unwatch(self, znode: str) -> None:
-        self._watching = None
-        if not self._can_remove_watches:
-            return
-        path = f"{self.config.election_path}/{znode}"
-        try:
-            await self._zk(remove_data_watch_async, self._client, path, self._kazoo_watch)
-        except (NoWatcherError, NoNodeError):
-            pass  # it fired or its znode went meanwhile
-        except UnimplementedError:
-            log.info("ZooKeeper older than 3.5: stale predecessor watches stay until they fire")
-            self._can_remove_watches = False
-
-    async def _register(self) -> None:
-        cfg = self.config
-        if self._pending_prefix is not None:
-            # A create was sent but its answer lost: it may exist (kazoo's Lock does the same).
-            children = await self._zk(self._client.get_children_async, cfg.election_path)
-            mine = sorted(c for c in children if c.startswith(self._pending_prefix))
-            if mine:
-                self._adopt(mine[-1])
-                return
-        prefix = f"{uuid.uuid4().hex}__{cfg.node_id}__"
-        self._pending_prefix = prefix
-        recovered = self._data()
-        data = Registration(
-            cfg.node_id, cfg.run_id, cfg.address, self._offset(), recovered
-        ).encode()
-        path = await self._zk(
-            self._client.create_async,
-            f"{cfg.election_path}/{prefix}",
-            data,
-            ephemeral=True,
-            sequence=True,
-        )
-        self._adopt(str(path).rsplit("/", 1)[-1])
-
-    def _adopt(self, znode: str) -> None:
-        self._znode = znode
-        self._pending_prefix = None
-        log.info("%s: registered election znode %s", self.node_id, znode)
-        stale, self._stale_znode = self._stale_znode, None
-        if stale is not None and stale != znode:
-            # Our znode from a lost session may outlive it a little: it would
-            # stand in the line for a dead process. Best effort.
-            self._client.delete_async(f"{self.config.election_path}/{stale}")
-
-    async def _read_state(self, *, watch: bool) -> tuple[ClusterState | None, int]:
-        path = self.config.state_path
-        w = self._kazoo_watch if watch else None
-        try:
-            data, stat = await self._zk(self._client.get_async, path, watch=w)
-        except NoNodeError:
-            if watch and await self._zk(self._client.exists_async, path, watch=w) is not None:
-                raise _StateAppeared() from None
-            return None, -1
-        return ClusterState.decode(data), int(stat.version)
-
-    async def _read_members(self) -> list[Candidate]:
-        path = self.config.election_path
-        children: list[str] = await self._zk(self._client.get_children_async, path)
-        names = set(children)
-        self._cache = {k: v for k, v in self._cache.items() if k in names}
-        missing = [n for n in children if n not in self._cache]
-        results = await asyncio.gather(
-            *(self._zk(self._client.get_async, f"{path}/{n}") for n in missing),
-            return_exceptions=True,
-        )
-        for name, result in zip(missing, results, strict=True):
-            if isinstance(result, NoNodeError):
-                continue
-            if isinstance(result, BaseException):
-                raise result
-            try:
-                self._cache[name] = Candidate.from_znode(name, result[0])
-            except StateFormatError as exc:
-                log.warning("%s: ignoring election znode %s: %s", self.node_id, name, exc)
-        self._members = tuple(
-            sorted((self._cache[n] for n in names if n in self._cache), key=lambda c: c.seq)
-        )
-        return list(self._members)
-
     async def _leader_state(self) -> tuple[ClusterState, int]:
         if self._role is not Role.LEADER or not self._connected:
             raise NotLeaderError(f"{self.node_id} is not the leader")
         try:
-            state, version = await self._read_state(watch=False)
+            state, version = await self._znodes.read_state(watch=False)
         except StateFormatError as exc:
             raise CoordinationError(str(exc)) from None
         self._observe(state)
-        if state is None or state.leader_znode != self._znode or state.epoch != self._epoch:
+        if state is None or state.leader_znode != self._znodes.znode or state.epoch != self._epoch:
             self._wake.set()
             raise NotLeaderError(f"{self.node_id} is no longer the leader")
         if self._role is not Role.LEADER:
@@ -863,7 +696,3 @@ async def _translated(what: str) -> AsyncIterator[None]:
         raise
     except (KazooException, TimeoutError) as exc:
         raise CoordinationError(f"{what}: {exc!r}") from exc
-
-
-class _StateAppeared(Exception):
-    """The state znode was created between our get and our exists: read again."""

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-import ssl
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,9 @@ from respcache.persistence.loading import Steps, drain
 from respcache.persistence.rdb import RdbError
 from respcache.replication import Replication
 from respcache.server.connection import RespConnection
+from respcache.server.cron import ServerCron
 from respcache.server.gate import CommitGate
+from respcache.server.listeners import Listeners
 from respcache.server.status import FollowerStatus, NodeStatus
 from respcache.server.tls import TlsContexts, TlsError
 
@@ -59,28 +60,25 @@ class Server:
         self.engine = Engine(config)
         self.gate = CommitGate()
         self.connections: set[RespConnection] = set()
-        self.listeners: list[asyncio.AbstractServer] = []
         self._http: list[AppRunner] = []
-        self.ports: list[int] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
         self._stopping = False
         """A shutdown began (a load in progress stops at its next step)."""
-        self._cron_handle: asyncio.TimerHandle | None = None
         self.cron_hooks: list[Callable[[], None]] = []
         """Run every cron tick (replication pings, timeouts, ...)."""
         self.shutdown_hooks: list[Callable[[], Any]] = []
         """Awaitables/callables run on shutdown before connections close (handoff)."""
         self.engine.shutdown_hook = self.request_shutdown
         self.engine.ops_per_sec = self.instantaneous_ops
-        self._ops_samples: list[tuple[float, int]] = []
         self._apply_config_hooks()
         self.tls = TlsContexts(config)
         """The TLS contexts (``tls-*``): listeners, HTTPS and outgoing links use them."""
         self.tls.wire()
-        self.tls_listeners: list[asyncio.AbstractServer] = []
-        self.tls_ports: list[int] = []
-        config.on_change("tls-port", self._tls_port_changed)
+        self.net = Listeners(
+            config, self.tls, lambda: RespConnection(self), lambda: self.cluster is not None
+        )
+        """The listening sockets (``port``, ``tls-port``, ``unixsocket``)."""
         self.replication = Replication(
             self.engine,
             self.gate,
@@ -92,10 +90,12 @@ class Server:
         self.cron_hooks.append(self.replication.cron)
         self.busy_cron_hooks: list[Callable[[], None]] = [self.replication.cron]
         """The cron hooks that also run while a busy script has the keyspace."""
+        self.timers = ServerCron(
+            config, self.engine, self.connections, self.cron_hooks, self.busy_cron_hooks
+        )
         self.engine.persistence.repl_info = self._repl_info
         self.shutdown_hooks.append(self.replication.shutdown)
         self._wire_persistence()
-        self._wire_listeners()
         self.cluster: ClusterNode | None = None
         """ZooKeeper-led roles (``zookeeper`` set); None: standalone or ``replicaof``."""
         if config.zookeeper:
@@ -174,86 +174,6 @@ class Server:
             "aof-disable-auto-gc", lambda value: None if value else aof.del_history()
         )
 
-    # --- CONFIG SET bind / port --------------------------------------------------------------
-
-    def _wire_listeners(self) -> None:
-        """CONFIG SET ``bind`` and ``port`` listen anew (Redis's changeBindAddr and
-        changeListenPort): the old listeners close, the new ones bind; a failure fails the
-        CONFIG SET with Redis's message, and its rollback binds the old values again."""
-        cfg = self.config
-
-        def rebind_port(value: object) -> None:
-            port = int(value)  # type: ignore[call-overload]
-            self._rebind(list(cfg.bind), port, "Unable to listen on this port. Check server logs.")
-
-        def rebind_addresses(value: object) -> None:
-            hosts = list(value)  # type: ignore[call-overload]
-            self._rebind(hosts, cfg.port, "Failed to bind to specified addresses.")
-
-        self._starting: list[tuple[socket.socket, asyncio.Task[asyncio.Server]]] = []
-        cfg.on_change("port", rebind_port)
-        cfg.on_change("bind", rebind_addresses)
-
-    def _rebind(self, hosts: list[str], port: int, message: str) -> None:
-        loop = self.loop
-        if loop is None:
-            return  # not listening yet: start() reads the new values
-        if self.cluster is not None:
-            raise ConfigError(
-                "ERR the address of a ZooKeeper cluster node is registered: "
-                "restart it to change bind or port"
-            )
-        tcp = (socket.AF_INET, socket.AF_INET6)
-        for listener in [
-            x for x in self.listeners if any(s.family in tcp for s in getattr(x, "sockets", ()))
-        ]:
-            listener.close()
-            self.listeners.remove(listener)
-        for sock, task in self._starting:  # a rebind of the same CONFIG SET (its rollback)
-            task.cancel()
-            sock.close()
-        self._starting = []
-        socks: list[socket.socket] = []
-        if port:
-            for host in hosts:
-                optional = host.startswith("-")
-                addr = host.lstrip("-")
-                try:
-                    family = socket.getaddrinfo(
-                        addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-                    )[0][0]
-                    socks.append(
-                        socket.create_server(
-                            (addr, port), family=family, backlog=self.config.tcp_backlog
-                        )
-                    )
-                except OSError as err:
-                    if optional:
-                        continue
-                    log.warning(
-                        "Could not create server TCP listening socket %s:%d: %s", addr, port, err
-                    )
-                    for sock in socks:
-                        sock.close()
-                    raise ConfigError("ERR " + message) from None
-            if not socks:
-                raise ConfigError("ERR " + message)
-        self.ports = [sock.getsockname()[1] for sock in socks]
-        for sock in socks:
-            sock.setblocking(False)
-            task = loop.create_task(
-                loop.create_server(
-                    lambda: RespConnection(self), sock=sock, backlog=self.config.tcp_backlog
-                )
-            )
-            task.add_done_callback(self._listener_started)
-            self._starting.append((sock, task))
-
-    def _listener_started(self, task: asyncio.Task[asyncio.Server]) -> None:
-        self._starting = [(s, t) for s, t in self._starting if t is not task]
-        if not task.cancelled() and task.exception() is None:
-            self.listeners.append(task.result())
-
     def _repl_info(self) -> tuple[str, int] | None:
         """The replication id and offset an RDB file records (its ``repl-id`` aux fields)."""
         status = self.replication.status()
@@ -280,7 +200,9 @@ class Server:
             if status in (AofStatus.FAILED, AofStatus.OPEN_ERR):
                 raise SystemExit(1)  # the reason was logged by the loader, last
             if status is not AofStatus.NOT_EXIST:
-                log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
+                log.info(
+                    "DB loaded from append only file: %.3f seconds", time.monotonic() - started
+                )
         else:
             try:
                 yield from self.engine.persistence.load_steps()
@@ -349,27 +271,10 @@ class Server:
                 except OSError:
                     if not host.startswith("-"):
                         raise
-        if cfg.port:
-            self.listeners += await self._listen(cfg.port, None, self.ports)
-        if cfg.tls_port:
-            self.tls_listeners = await self._listen(
-                cfg.tls_port, self.tls.listening, self.tls_ports
-            )
-            self.listeners += self.tls_listeners
-        if cfg.unixsocket:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(cfg.unixsocket)
-            listener = await loop.create_unix_server(
-                lambda: RespConnection(self), path=cfg.unixsocket, backlog=cfg.tcp_backlog
-            )
-            if cfg.unixsocketperm:
-                os.chmod(cfg.unixsocket, cfg.unixsocketperm)
-            self.listeners.append(listener)
-        if not self.listeners:
-            raise OSError("no listening socket could be bound")
+        await self.net.open(loop)
         if not await self._load_data():
             return
-        self._schedule_cron()
+        self.timers.schedule(loop)
         self.replication.start(loop)
         if self.cluster is not None:
             await self.cluster.start()
@@ -414,8 +319,7 @@ class Server:
                     await asyncio.wait_for(result, timeout)
                 except Exception:  # a failing hook must not prevent the shutdown
                     log.exception("shutdown hook failed")
-        if self._cron_handle is not None:
-            self._cron_handle.cancel()
+        self.timers.cancel()
         self._save_on_shutdown()
         deadline = time.monotonic() + timeout
         for conn in list(self.connections):
@@ -475,113 +379,24 @@ class Server:
         )
 
     def listening_port(self) -> int:
-        """The TCP port clients (and followers' leaders) reach us on.
+        """The TCP port clients (and followers' leaders) reach us on (see Listeners)."""
+        return self.net.listening_port()
 
-        With ``tls-replication`` (or no plain port) it is the TLS port, as the
-        ``REPLCONF listening-port`` of Redis 7.0 (``replication.c``).
-        """
-        cfg = self.config
-        tls_port = self.tls_ports[0] if self.tls_ports else cfg.tls_port
-        if tls_port and (cfg.tls_replication or not cfg.port):
-            return tls_port
-        return self.ports[0] if self.ports else cfg.port
+    @property
+    def listeners(self) -> list[asyncio.AbstractServer]:
+        return self.net.listeners
 
-    # --- listeners -----------------------------------------------------------------------
+    @property
+    def ports(self) -> list[int]:
+        return self.net.ports
 
-    def _bind(self, port: int) -> list[socket.socket]:
-        """Listening sockets on every ``bind`` address (a ``-`` address is optional)."""
-        cfg = self.config
-        sockets: list[socket.socket] = []
-        try:
-            for host in cfg.bind:
-                optional = host.startswith("-")
-                addr = {"*": "0.0.0.0", "::*": "::"}.get(host.lstrip("-"), host.lstrip("-"))
-                try:
-                    infos = socket.getaddrinfo(
-                        addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-                    )
-                    for family, *_, sockaddr in infos[:1]:
-                        sock = socket.socket(family, socket.SOCK_STREAM)
-                        try:
-                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                            if family == socket.AF_INET6:
-                                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                            sock.bind(sockaddr)
-                            sock.listen(cfg.tcp_backlog)
-                        except OSError:
-                            sock.close()
-                            raise
-                        sock.setblocking(False)
-                        sockets.append(sock)
-                except OSError as err:
-                    if optional:
-                        log.debug("could not bind optional address %s: %s", addr, err)
-                        continue
-                    raise
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            raise
-        return sockets
+    @property
+    def tls_listeners(self) -> list[asyncio.AbstractServer]:
+        return self.net.tls_listeners
 
-    async def _serve(
-        self, sockets: list[socket.socket], context: ssl.SSLContext | None, ports: list[int]
-    ) -> list[asyncio.AbstractServer]:
-        assert self.loop is not None
-        servers: list[asyncio.AbstractServer] = []
-        for sock in sockets:
-            servers.append(
-                await self.loop.create_server(
-                    lambda: RespConnection(self),
-                    sock=sock,
-                    backlog=self.config.tcp_backlog,
-                    ssl=context,
-                    ssl_handshake_timeout=10.0 if context is not None else None,
-                    # Redis sends close_notify and closes; asyncio waits for the peer's
-                    # (30 s by default), which would hold a closed client and SHUTDOWN.
-                    ssl_shutdown_timeout=1.0 if context is not None else None,
-                )
-            )
-            ports.append(sock.getsockname()[1])
-        return servers
-
-    async def _listen(
-        self, port: int, context: ssl.SSLContext | None, ports: list[int]
-    ) -> list[asyncio.AbstractServer]:
-        return await self._serve(self._bind(port), context, ports)
-
-    def _tls_port_changed(self, value: object) -> None:
-        """CONFIG SET tls-port: configure TLS if needed, bind the new port, close the old.
-
-        Redis's ``changeListenPort``: the new sockets are bound before the old ones
-        close, so a failure (port in use) leaves everything as it was.
-        """
-        if self.loop is None:
-            return
-        port = int(value)  # type: ignore[call-overload]
-        sockets: list[socket.socket] = []
-        if port:
-            self.tls.ensure()
-            try:
-                sockets = self._bind(port)
-            except OSError as err:
-                log.warning("Failed listening on port %d (TLS): %s", port, err)
-                raise ConfigError("Unable to listen on this port. Check server logs.") from None
-        old = self.tls_listeners
-        for listener in old:
-            listener.close()
-            if listener in self.listeners:
-                self.listeners.remove(listener)
-        self.tls_listeners = []
-        self.tls_ports.clear()
-
-        async def serve() -> None:
-            servers = await self._serve(sockets, self.tls.listening, self.tls_ports)
-            self.tls_listeners += servers
-            self.listeners += servers
-
-        if sockets:
-            self.loop.create_task(serve())
+    @property
+    def tls_ports(self) -> list[int]:
+        return self.net.tls_ports
 
     # --- connections -------------------------------------------------------------------------
 
@@ -640,73 +455,14 @@ class Server:
             )
             conn.abort()
 
-    # --- cron ----------------------------------------------------------------------------------
-
-    def _schedule_cron(self) -> None:
-        assert self.loop is not None
-        hz = max(1, min(500, self.config.hz))
-        self._cron_handle = self.loop.call_later(1.0 / hz, self._cron)
-
-    def _cron(self) -> None:
-        try:
-            if not self.engine.cron_paused:  # DEBUG PAUSE-CRON
-                self.cron()
-        except Exception:  # the cron must survive anything
-            log.exception("cron failed")
-        finally:
-            self._schedule_cron()
+    # --- cron (server/cron.py) -----------------------------------------------------------
 
     def cron(self) -> None:
-        """Periodic work: active expiry, idle timeouts, ops/sec samples, hooks."""
-        cfg = self.config
-        hz = max(1, min(500, cfg.hz))
-        engine = self.engine
-        if engine.busy is not None:
-            # A script past busy-reply-threshold has the keyspace to itself (no expiry,
-            # eviction, timeouts or save, as Redis runs no serverCron then); the
-            # replication and cluster hooks (pings, acknowledgements) go on.
-            for hook in self.busy_cron_hooks:
-                hook()
-            return
-        budget = 0.25 / hz * max(1, min(10, cfg.active_expire_effort)) / 4
-        if engine.active_expire:
-            started = time.monotonic()
-            expired = engine.keyspace.active_expire_cycle(budget, cfg.active_expire_effort)
-            engine.monitoring.add_latency_sample_if_needed(
-                "expire-cycle", int((time.monotonic() - started) * 1000)
-            )
-            if expired:
-                engine.flush_store_events()
-                if engine.ready:
-                    engine.serve_ready()
-        if engine.keyspace.maxmemory and engine.keyspace.over_maxmemory():
-            engine.keyspace.evict()
-            engine.flush_store_events()
-        if cfg.timeout:
-            now = time.time()
-            for conn in list(self.connections):
-                client = conn.client
-                if (
-                    client is not None
-                    and client.blocked is None
-                    and not client.in_pubsub
-                    and not client.is_master
-                    and now - client.last_interaction > cfg.timeout
-                ):
-                    conn.close()
-        now_m = time.monotonic()
-        self._ops_samples.append((now_m, engine.stats.total_commands_processed))
-        if len(self._ops_samples) > 16:
-            del self._ops_samples[0]
-        for hook in self.cron_hooks:
-            hook()
+        """One tick of the periodic work (see ServerCron.tick)."""
+        self.timers.tick()
 
     def instantaneous_ops(self) -> int:
-        samples = self._ops_samples
-        if len(samples) < 2:
-            return 0
-        (t0, c0), (t1, c1) = samples[0], samples[-1]
-        return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
+        return self.timers.instantaneous_ops()
 
 
 async def serve(config: Config, ready: Callable[[Server], None] | None = None) -> int:
