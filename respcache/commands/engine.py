@@ -223,9 +223,9 @@ def load_acl(config: Config) -> AccessControl:
     for words, lineno, line in config.user_lines:
         try:
             acl.load_user_line(words, allchannels=config.acl_pubsub_default == "allchannels")
-        except UserLineError as exc:
+        except UserLineError as line_err:  # (one name per exception type: mypyc)
             raise ConfigFileError(
-                f"Error in user declaration '{exc.word}': {exc}", lineno, line
+                f"Error in user declaration '{line_err.word}': {line_err}", lineno, line
             ) from None
     if config.aclfile:
         try:
@@ -235,9 +235,9 @@ def load_acl(config: Config) -> AccessControl:
                 allchannels=config.acl_pubsub_default == "allchannels",
                 shown=config.aclfile,
             )
-        except AclFileError as exc:
+        except AclFileError as file_err:
             raise ConfigFileError(
-                f"Aborting Redis startup because of ACL errors: {exc}", header=False
+                f"Aborting Redis startup because of ACL errors: {file_err}", header=False
             ) from None
         acl.replace_users(users)
     return acl

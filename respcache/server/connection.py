@@ -170,14 +170,16 @@ class RespConnection(asyncio.Protocol):
             else:
                 try:
                     argv = parser.next_command()
-                except QueryBufferLimitError as err:
+                except QueryBufferLimitError as limit_err:  # (one name per type: mypyc)
                     # Redis closes such a client without a reply, and logs it.
-                    log.warning("Closing client that reached max query buffer length: %s", err)
+                    log.warning(
+                        "Closing client that reached max query buffer length: %s", limit_err
+                    )
                     close = True
                     break
-                except ProtocolError as err:
-                    out.append(b"-" + err.reply.encode("utf-8", "surrogateescape") + b"\r\n")
-                    log.debug("protocol error from %s: %s", self.addr, err)
+                except ProtocolError as proto_err:
+                    out.append(b"-" + proto_err.reply.encode("utf-8", "surrogateescape") + b"\r\n")
+                    log.debug("protocol error from %s: %s", self.addr, proto_err)
                     close = True
                     break
                 if argv is None:
