@@ -236,6 +236,14 @@ class Server:
                 next(steps)
             except StopIteration:
                 return True
+            except BaseException:
+                # Redis exits at once: serve nobody on the way out (asyncio.run still
+                # runs the loop while it winds down, and PING would get PONG).
+                for listener in self.listeners:
+                    listener.close()
+                for conn in list(self.connections):
+                    conn.abort()
+                raise
             await asyncio.sleep(0)
             if self._stopping:
                 steps.close()
