@@ -393,7 +393,8 @@ class AppendOnlyFile:
     def write_refusal(self) -> str | None:
         """MISCONF while the last AOF write (or background fsync) failed
         (``writeCommandsDeniedByDiskError``, ``DISK_ERROR_TYPE_AOF``)."""
-        if self.state is State.OFF or (self.last_write_ok and self.bio_fsync_ok):
+        # (The two flags first: plain attributes, the common case on every write.)
+        if (self.last_write_ok and self.bio_fsync_ok) or self.state is State.OFF:
             return None
         code = self.last_write_errno if not self.last_write_ok else self.bio_fsync_errno
         if self.last_write_ok:

@@ -275,8 +275,10 @@ class RdbSaver:
 
     def write_refusal(self) -> str | None:
         """MISCONF while the last background save failed (``stop-writes-on-bgsave-error``)."""
+        if self.last_bgsave_ok:  # first: a plain attribute, the common case (every write)
+            return None
         cfg = self.config
-        if cfg.stop_writes_on_bgsave_error and cfg.save and not self.last_bgsave_ok:
+        if cfg.stop_writes_on_bgsave_error and cfg.save:
             return MISCONF
         return None
 

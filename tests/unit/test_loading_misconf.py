@@ -119,3 +119,25 @@ def test_aof_write_error_is_misconf_until_a_write_succeeds(tmp_path: Path) -> No
     aof.bio_fsync_ok = True
     assert run(client, "SET", "k", "v") == OK
     aof.shutdown()
+
+
+def test_failed_bgsave_refuses_writes_only_with_save_points_and_stop_writes(
+    tmp_path: Path,
+) -> None:
+    from respcache.persistence.saver import MISCONF
+
+    engine = Engine(Config(dir=str(tmp_path), save="3600 1"))
+    client = Client(engine)
+    assert run(client, "SET", "k", "v") == OK
+    engine.persistence.last_bgsave_ok = False
+    assert getattr(run(client, "SET", "k", "v"), "message", None) == MISCONF
+    assert getattr(run(client, "PING"), "message", None) == MISCONF
+    assert run(client, "GET", "k") == b"v"
+    engine.config.set("stop-writes-on-bgsave-error", "no")
+    assert run(client, "SET", "k", "w") == OK
+    engine.config.set("stop-writes-on-bgsave-error", "yes")
+    engine.config.set("save", "")
+    assert run(client, "SET", "k", "x") == OK
+    engine.persistence.last_bgsave_ok = True
+    engine.config.set("save", "3600 1")
+    assert run(client, "SET", "k", "y") == OK
