@@ -61,7 +61,12 @@ PER_READ = 16
 def compiled_state() -> str:
     from respcache.protocol import parser
 
-    return "compiled (mypyc)" if parser.__file__.endswith(".so") else "pure Python"
+    build = "compiled (mypyc)" if parser.__file__.endswith(".so") else "pure Python"
+    try:
+        import uvloop
+    except ImportError:
+        return f"{build}, asyncio event loop"
+    return f"{build}, uvloop {uvloop.__version__}"
 
 
 def best(fn: Callable[[], float], repeat: int) -> float:
@@ -243,7 +248,11 @@ def loop_cost(
         child.wait()
         return elapsed / rounds * 1e6
 
-    return asyncio.run(serve())
+    try:
+        import uvloop  # the server's loop when installed (respcache.server.app.run)
+    except ImportError:
+        return asyncio.run(serve())
+    return uvloop.run(serve())
 
 
 def time_table(repeat: int, count: int, rounds: int) -> list[str]:
