@@ -333,7 +333,7 @@ def memory_table(n: int) -> list[str]:
     keys = [b"key:%012d" % i for i in range(n)]
     rows = [
         f"| component (bytes per key, tracemalloc over {n} keys) | 100-byte string"
-        " | small int value | small hash (3 fields) |",
+        " | small value (1-4 byte string) | small hash (3 fields) |",
         "|---|---:|---:|---:|",
     ]
 
