@@ -133,7 +133,7 @@ def memory_info(engine: Engine) -> dict[str, int]:
     return {
         "functions": len(state.functions) if state is not None else 0,
         "libraries": len(ks_functions),
-        "vm": 0,
+        "vm": scripting_state(engine).functions_vm_memory(),
         "memory": sum(len(code) + len(name) for name, code in ks_functions.items()),
     }
 
@@ -190,7 +190,7 @@ def compile_library(
         raise CommandError(f"ERR Engine '{engine_name}' not found")
     if existing is not None and name.lower() in existing:
         raise CommandError(f"ERR Library '{name}' already exists")
-    runtime = scripting_state(engine).runtime
+    runtime = scripting_state(engine).functions_runtime
     try:
         registered = runtime.load_library(code[offset:], timeout=timeout)
     except ScriptError as err:
@@ -231,7 +231,7 @@ def _fcall(c: Client, argv: list[bytes], read_only: bool) -> Reply:
     scripting = scripting_state(c.engine)
     run = prepare_run(scripting, c, function.name, function.flags, read_only, eval_mode=False)
     run.argv = argv
-    runtime = scripting.runtime
+    runtime = scripting.functions_runtime
     keys = argv[3 : 3 + numkeys]
     args = argv[3 + numkeys :]
     ignore = [False]

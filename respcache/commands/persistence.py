@@ -318,8 +318,9 @@ def debug_reload(c: Client, argv: list[bytes]) -> Reply:
     except OSError:
         raise CommandError("ERR Error trying to load the RDB dump, check server logs.") from None
     ks = engine.keyspace
-    if not noflush:
+    if not noflush:  # emptyData(-1, EMPTYDB_NO_FLAGS): the libraries go too
         ks.flushall()
+        ks.functions.clear()
         engine.touch_all_watched()
     try:
         load_rdb(data, ks, allow_dup=merge, verify_checksum=engine.config.rdbchecksum)

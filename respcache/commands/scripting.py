@@ -142,13 +142,28 @@ class ScriptingState:
     """Set while a command runs on its greenlet (:func:`run_yielding`): leaves it for the
     event loop, which switches back for the next slice."""
     _runtime: LuaRuntime | None = None
+    _functions_runtime: LuaRuntime | None = None
     _client: Client | None = None
 
     @property
     def runtime(self) -> LuaRuntime:
+        """The Lua state of EVAL scripts (Redis's lctx.lua)."""
         if self._runtime is None:
             self._runtime = LuaRuntime()
         return self._runtime
+
+    @property
+    def functions_runtime(self) -> LuaRuntime:
+        """The Lua state of FUNCTION libraries (function_lua.c's own lua_State): nothing a
+        script changes in its state (cjson settings, math.randomseed) reaches them."""
+        if self._functions_runtime is None:
+            self._functions_runtime = LuaRuntime()
+        return self._functions_runtime
+
+    def functions_vm_memory(self) -> int:
+        """``used_memory_vm_functions``: the functions' Lua heap (0 before the first use)."""
+        lua = self._functions_runtime
+        return lua.memory() if lua is not None else 0
 
     @property
     def client(self) -> Client:
@@ -164,10 +179,9 @@ class ScriptingState:
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script and reclaim its memory (scriptingReset).
 
-        The interpreter itself stays: FUNCTION libraries live in it too (Redis gives
-        them a Lua state of their own), and the globals scripts see are read-only,
-        so nothing a script did survives but the random generator's state, which
-        Redis keeps across a reset as well.
+        The interpreter itself stays (FUNCTION libraries have their own, untouched): the
+        globals scripts see are read-only, so nothing a script did survives but the
+        random generator's state, which Redis keeps across a reset as well.
         """
         self.scripts.clear()
         self.scripts_memory = 0

@@ -516,7 +516,7 @@ def debug(c: Client, argv: list[bytes]) -> Reply:
         time.sleep(_sleep_seconds(argv[2]))  # blocks the server on purpose, as in Redis
         return OK
     if sub == b"object" and n == 3:
-        value = c.db.peek(argv[2])
+        value = c.db.data.get(argv[2])  # dictFind: an expired key not yet deleted is still there
         if value is None:
             raise CommandError("ERR no such key")
         length = len(value) if type(value) is bytes else entry_size(argv[2], value)

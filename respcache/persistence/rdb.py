@@ -929,7 +929,8 @@ def load_rdb_steps(
     itself (a master, ``expire_on_load``); an empty container is skipped. Keys keep the
     file's order as their LRU order, except that ``IDLE`` times (Redis files under an LRU
     policy) reorder them, the idlest first. ``FREQ`` sets the LFU counter under an LFU
-    policy. A key already present is an error, unless ``allow_dup`` (DEBUG RELOAD MERGE).
+    policy. A key or library already present is an error, unless ``allow_dup`` (DEBUG RELOAD
+    MERGE).
     Raises :class:`RdbError` and leaves what it loaded so far.
 
     Yields each time ``interval`` more bytes were read (``rdbLoadProgressCallback``;
@@ -988,7 +989,10 @@ def load_rdb_steps(
             idle_order.setdefault(dbid, []).append((idle, key))
         result.keys_loaded += 1
     for code in result.functions:
-        keyspace.functions[library_name(code)] = code
+        name = library_name(code)
+        if name in keyspace.functions and not allow_dup:  # rdbFunctionLoad without ALLOW_DUP
+            raise RdbError(f"Library '{name}' already exists")
+        keyspace.functions[name] = code
     for dbid, order in idle_order.items():
         db = dbs[dbid]
         order.sort(key=lambda item: -item[0])  # stable: equal idle times keep file order

@@ -26,14 +26,15 @@ import hashlib
 import logging
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import lupa.lua51 as lua51
 
 from respcache import REDIS_VERSION
 from respcache.errors import CommandError
-from respcache.protocol.types import NULL_ARRAY, BigNumber, Raw, Reply, Verbatim
+from respcache.protocol.types import Raw, Reply
 from respcache.scripting.cmsgpack import CMsgpack
+from respcache.scripting.conversions import LuaReplies
 from respcache.scripting.libs import (
     CJson,
     CJsonConfig,
@@ -42,6 +43,7 @@ from respcache.scripting.libs import (
     bit_library,
 )
 from respcache.scripting.rand import Rand48
+from respcache.scripting.registration import FunctionRegistrar, Registered
 from respcache.scripting.structlib import StructLib
 
 log = logging.getLogger("respcache.scripting")
@@ -115,10 +117,13 @@ class LuaRuntime:
         """The protocol redis.call replies come in (redis.setresp), per invocation."""
         self.last_error_counted = False
         """The last run's error came from an inner command, already in errorstats."""
-        self._loading: dict[str, tuple[Any, bytes | None, int]] | None = None
         self._load_deadline = 0.0
         self._lua_type: Callable[[Any], Any] = self.lua.eval("type")
         self._new_table = self.lua.table
+        self._tostring: Callable[[Any], bytes] = self.lua.eval("tostring")
+        self.replies = LuaReplies(self.lua.table_from, self._new_table)
+        self.to_lua = self.replies.to_lua
+        self._registrar = FunctionRegistrar(self._lua_type, self._tostring, self._raise)
         cjson = self._cjson = CJson(lambda v: self._lua_type(v).decode(), self._new_table)
         lua_type_name = lambda v: self._lua_type(v).decode()  # noqa: E731
         libs = {
@@ -128,7 +133,7 @@ class LuaRuntime:
             b"struct": self._wrap_lib(StructLib(lua_type_name).library()),
         }
         callbacks = {
-            b"register_function": self._register_function,
+            b"register_function": self._registrar,
             b"trampoline": self._trampoline,
             b"load_timed_out": self._load_timed_out,
             b"call_raise": self._call_raise,
@@ -155,7 +160,6 @@ class LuaRuntime:
         self._error_table = self.api[b"error_table"]
         self._compile = self.api[b"compile"]
         self._table_from = self.lua.table_from
-        self._tostring: Callable[[Any], bytes] = self.lua.eval("tostring")
 
     def _wrap_lib(self, lib: dict[bytes, Any]) -> dict[bytes, Any]:
         def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,7 +221,7 @@ class LuaRuntime:
 
     def load_library(
         self, code: bytes, timeout: float | None = 0.5
-    ) -> dict[str, tuple[Any, bytes | None, int]]:
+    ) -> dict[str, Registered]:
         """Run a library's code (after its shebang line); the functions it registered.
 
         Each is ``name -> (callback, description, flags)``; a failure raises
@@ -227,13 +231,13 @@ class LuaRuntime:
         """
         import time
 
-        self._loading = {}
+        self._registrar.loading = {}
         self._load_deadline = time.monotonic() + timeout if timeout is not None else 0.0
         try:
             ok, err = self.api[b"load_library"](code)
-            functions = self._loading
+            functions = self._registrar.loading
         finally:
-            self._loading = None
+            self._registrar.loading = None
         if not ok:
             raise ScriptError(_text(err))
         return functions
@@ -257,83 +261,6 @@ class LuaRuntime:
         import time
 
         return bool(self._load_deadline) and time.monotonic() > self._load_deadline
-
-    def _register_function(self, *args: Any) -> None:
-        from respcache.commands.scripting import SCRIPT_FLAGS
-
-        functions = self._loading
-        if functions is None:
-            self._raise(b"redis.register_function can only be called on FUNCTION LOAD command")
-            return
-        if len(args) not in (1, 2):
-            self._raise(b"wrong number of arguments to redis.register_function")
-        desc: bytes | None = None
-        flags = 0
-        if len(args) == 2:
-            name, callback = args
-            if not isinstance(name, bytes | int | float) or isinstance(name, bool):
-                self._raise(b"first argument to redis.register_function must be a string")
-            if self._lua_type(callback) != b"function":
-                self._raise(b"second argument to redis.register_function must be a function")
-        else:
-            table = args[0]
-            if self._lua_type(table) != b"table":
-                self._raise(
-                    b"calling redis.register_function with a single argument is only applicable "
-                    b"to Lua table (representing named arguments)."
-                )
-            name = callback = None
-            for key, value in table.items():
-                if not isinstance(key, bytes):
-                    self._raise(
-                        b"named argument key given to redis.register_function is not a string"
-                    )
-                k = key.lower()
-                if k == b"function_name":
-                    if not isinstance(value, bytes):
-                        self._raise(
-                            b"function_name argument given to redis.register_function must be a string"
-                        )
-                    name = value
-                elif k == b"description":
-                    if not isinstance(value, bytes):
-                        self._raise(
-                            b"description argument given to redis.register_function must be a string"
-                        )
-                    desc = value
-                elif k == b"callback":
-                    if self._lua_type(value) != b"function":
-                        self._raise(
-                            b"callback argument given to redis.register_function must be a function"
-                        )
-                    callback = value
-                elif k == b"flags":
-                    if self._lua_type(value) != b"table":
-                        self._raise(
-                            b"flags argument to redis.register_function must be a table "
-                            b"representing function flags"
-                        )
-                    for _, flag in value.items():
-                        bit = SCRIPT_FLAGS.get(flag.decode() if isinstance(flag, bytes) else "")
-                        if bit is None:
-                            self._raise(b"unknown flag given")
-                        flags |= bit  # type: ignore[operator]
-                else:
-                    self._raise(b"unknown argument given to redis.register_function")
-            if name is None:
-                self._raise(b"redis.register_function must get a function name argument")
-            if callback is None:
-                self._raise(b"redis.register_function must get a callback argument")
-        fname = name if isinstance(name, bytes) else self._tostring(name)
-        text = fname.decode("latin-1")
-        if not text or not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in text):
-            self._raise(
-                b"Library names can only contain letters, numbers, or underscores(_) and must "
-                b"be at least one character long"
-            )
-        if text in functions:
-            self._raise(b"Function already exists in the library")
-        functions[text] = (callback, desc, flags)
 
     def collect_garbage(self) -> None:
         """A full Lua GC cycle (after SCRIPT FLUSH dropped the compiled scripts).
@@ -401,7 +328,7 @@ class LuaRuntime:
             return f"internal error: {type(err).__name__}: {err}".encode()
         return err
 
-    def _raise(self, message: bytes) -> Any:
+    def _raise(self, message: bytes) -> NoReturn:
         raise _LuaRaise(self._error_table(message))
 
     def _setresp(self, *args: Any) -> None:
@@ -474,82 +401,6 @@ class LuaRuntime:
         ]
         log.log(_LOG_LEVELS[lvl], "%s", b" ".join(parts).decode("utf-8", "replace"))
 
-    # --- Redis -> Lua (redisProtocolToLuaType) -------------------------------------------
-
-    def to_lua(self, reply: Reply, resp: int) -> Any:
-        """A command's reply as Lua sees it, for a script client speaking ``resp``."""
-        kind = type(reply)
-        if kind is bytes or kind is int:
-            return reply
-        if kind is Raw:
-            return self._raw_to_lua(bytes(reply), resp)  # type: ignore[arg-type]
-        if kind is str:
-            return self._table_from({b"ok": reply.encode("utf-8", "surrogateescape")})  # type: ignore[union-attr]
-        if reply is None or reply is NULL_ARRAY:
-            return None if resp == 3 else False
-        if kind is bool:
-            if resp == 3:
-                return reply
-            return 1 if reply else 0
-        if kind is float:
-            if resp == 3:
-                return self._table_from({b"double": reply})
-            from respcache.protocol.encoder import format_double
-
-            return format_double(reply)  # type: ignore[arg-type]
-        if isinstance(reply, CommandError):
-            table = self._table_from({b"err": reply.message.encode("utf-8", "surrogateescape")})
-            return table
-        if isinstance(reply, BigNumber):
-            if resp == 3:
-                return self._table_from({b"big_number": b"%d" % reply})
-            return b"%d" % reply
-        if isinstance(reply, int):
-            return int(reply)
-        if isinstance(reply, Verbatim):
-            if resp == 3:
-                inner = self._table_from({b"string": reply.text, b"format": reply.format.encode()})
-                return self._table_from({b"verbatim_string": inner})
-            return reply.text
-        if isinstance(reply, dict):
-            if resp == 3:
-                inner = self._new_table()
-                for k, v in reply.items():
-                    inner[self.to_lua(k, resp)] = self.to_lua(v, resp)
-                return self._table_from({b"map": inner})
-            flat: list[Any] = []
-            for k, v in reply.items():
-                flat.append(self.to_lua(k, resp))
-                flat.append(self.to_lua(v, resp))
-            return self._array(flat)
-        if isinstance(reply, set | frozenset):
-            if resp == 3:
-                inner = self._new_table()
-                for v in reply:
-                    inner[self.to_lua(v, resp)] = True
-                return self._table_from({b"set": inner})
-            return self._array([self.to_lua(v, resp) for v in reply])
-        if isinstance(reply, list | tuple):
-            return self._array([self.to_lua(v, resp) for v in reply])
-        if isinstance(reply, bytes):
-            return bytes(reply)
-        if isinstance(reply, str):
-            return self._table_from({b"ok": reply.encode("utf-8", "surrogateescape")})
-        return None
-
-    def _array(self, items: list[Any]) -> Any:
-        table = self._new_table()
-        for i, item in enumerate(items, 1):
-            if item is not None:
-                table[i] = item
-        return table
-
-    def _raw_to_lua(self, raw: bytes, resp: int) -> Any:
-        """Pre-encoded replies (``+OK``, pushes): parsed back as RESP."""
-        value, _ = _parse_resp(raw, 0)
-        return self.to_lua(value, resp)
-
-
 def _lua_int(value: Any) -> int:
     """lua_tonumber then a C cast to int: non-numbers are 0."""
     if isinstance(value, bytes):
@@ -569,61 +420,3 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogateescape")
     return str(value)
-
-
-def _parse_resp(data: bytes, pos: int) -> tuple[Reply, int]:
-    """One RESP value at ``pos`` (the few forms pre-encoded replies use)."""
-    end = data.index(b"\r\n", pos)
-    kind = data[pos : pos + 1]
-    line = data[pos + 1 : end]
-    nxt = end + 2
-    if kind == b"+":
-        return line.decode("utf-8", "surrogateescape"), nxt
-    if kind == b"-":
-        return CommandError(line.decode("utf-8", "surrogateescape")), nxt
-    if kind == b":":
-        return int(line), nxt
-    if kind == b"$":
-        n = int(line)
-        if n < 0:
-            return None, nxt
-        return data[nxt : nxt + n], nxt + n + 2
-    if kind in (b"*", b">"):
-        n = int(line)
-        if n < 0:
-            return NULL_ARRAY, nxt
-        items: list[Reply] = []
-        for _ in range(n):
-            item, nxt = _parse_resp(data, nxt)
-            items.append(item)
-        return items, nxt
-    if kind == b"_":
-        return None, nxt
-    if kind == b"|":  # an attribute: not shown to scripts, the reply follows it
-        for _ in range(2 * int(line)):
-            _, nxt = _parse_resp(data, nxt)
-        return _parse_resp(data, nxt)
-    if kind == b"%":
-        mapping: dict[Any, Reply] = {}
-        for _ in range(int(line)):
-            key, nxt = _parse_resp(data, nxt)
-            value, nxt = _parse_resp(data, nxt)
-            mapping[key] = value
-        return mapping, nxt
-    if kind == b"~":
-        members: list[Reply] = []
-        for _ in range(int(line)):
-            item, nxt = _parse_resp(data, nxt)
-            members.append(item)
-        return set(members), nxt
-    if kind == b",":
-        return float(line), nxt
-    if kind == b"#":
-        return line == b"t", nxt
-    if kind == b"(":
-        return BigNumber(int(line)), nxt
-    if kind == b"=":
-        n = int(line)
-        text = data[nxt : nxt + n]
-        return Verbatim(text[4:], text[:3].decode()), nxt + n + 2
-    raise ValueError(f"unexpected RESP type {kind!r}")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from respcache.commands import Client, Engine
 from respcache.config import Config
+from respcache.errors import CommandError
 from respcache.persistence.dump import create_payload, load_payload
 from respcache.persistence.rdb import load_rdb, save_keyspace_bytes
+from respcache.protocol.types import OK
 from respcache.store.stream import StreamValue
 
 LIBRARY = b"#!lua name=lib1\nredis.register_function('f1', function() return 1 end)"
@@ -70,3 +72,23 @@ def test_stream_payload_round_trips_and_is_type_19(tmp_path: Path) -> None:
     assert isinstance(loaded, StreamValue)
     assert create_payload(loaded) == payload
     assert loaded.estimate() == loaded.nbytes
+
+
+def test_debug_reload_noflush_refuses_a_library_already_loaded_unless_merge(
+    tmp_path: Path,
+) -> None:
+    """rdbFunctionLoad without RDBFLAGS_ALLOW_DUP: 'Library ... already exists' fails the load."""
+    engine = Engine(Config(dir=str(tmp_path), enable_debug_command="yes"))
+    c = engine.new_client()
+    run(c, "FUNCTION", "LOAD", LIBRARY)
+    reload_error = "ERR Error trying to load the RDB dump, check server logs."
+    reply = run(c, "DEBUG", "RELOAD", "NOFLUSH")
+    assert isinstance(reply, CommandError) and reply.message == reload_error
+    assert run(c, "DEBUG", "RELOAD", "NOFLUSH", "MERGE") is OK
+    assert run(c, "DEBUG", "RELOAD") is OK  # flushes the libraries first, then loads them
+    assert run(c, "FCALL", "f1", 0) == b":1\r\n"
+    stats = run(c, "FUNCTION", "STATS")
+    assert stats == {
+        b"running_script": None,
+        b"engines": {b"LUA": {b"libraries_count": 1, b"functions_count": 1}},
+    }

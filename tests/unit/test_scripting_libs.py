@@ -102,3 +102,26 @@ def test_cjson_settings_last_until_script_flush(client: Client) -> None:
     assert encode(run(client, "EVAL", "return cjson.encode_number_precision()", 0), False) == (  # type: ignore[arg-type]
         b":14\r\n"
     )
+
+
+def test_functions_have_a_lua_state_of_their_own(client: Client) -> None:
+    # Redis 7.0: EVAL scripts and FUNCTION libraries live in two Lua states, so a
+    # script's cjson setting does not reach a function, nor the other way round.
+    lib = (
+        "#!lua name=prec\n"
+        "redis.register_function('enc', function() return cjson.encode({3.14159}) end)\n"
+        "redis.register_function('setp', function() return cjson.encode_number_precision(2) end)"
+    )
+    assert run(client, "FUNCTION", "LOAD", lib) == b"prec"
+    run(client, "EVAL", "return cjson.encode_number_precision(3)", 0)
+    assert encode(run(client, "FCALL", "enc", 0), False) == b"$9\r\n[3.14159]\r\n"  # type: ignore[arg-type]
+    run(client, "FCALL", "setp", 0)
+    assert encode(run(client, "EVAL", "return cjson.encode({3.14159})", 0), False) == (  # type: ignore[arg-type]
+        b"$6\r\n[3.14]\r\n"
+    )
+    assert encode(run(client, "FCALL", "enc", 0), False) == b"$5\r\n[3.1]\r\n"  # type: ignore[arg-type]
+    info = run(client, "INFO", "memory")
+    assert isinstance(info, bytes | str)
+    text = info if isinstance(info, str) else info.decode()
+    vm_functions = int(re.search(r"used_memory_vm_functions:(\d+)", text).group(1))  # type: ignore[union-attr]
+    assert vm_functions > 0

@@ -452,6 +452,10 @@ def test_debug(client: Client, run: Run) -> None:
         r"lru_seconds_idle:0",
         reply,
     )
+    run(client, "SET", "gone", "v", "PX", "100000")
+    client.db.expires[b"gone"] = 1  # expired, not yet deleted (active expiry off)
+    assert isinstance(run(client, "DEBUG", "OBJECT", "gone"), str)  # dictFind, as Redis
+    assert run(client, "EXISTS", "gone") == 0
     assert run(client, "DEBUG", "SLEEP") == err(
         "ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP."
     )
