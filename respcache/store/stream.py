@@ -254,18 +254,92 @@ class ConsumerGroup:
 # --- the stream ------------------------------------------------------------------------
 
 
-class StreamValue:
+class StreamGroups:
+    """The consumer groups of a stream: groups, consumers and their PELs, with the memory
+    accounting each change costs (t_stream.c streamCreateCG, streamDelConsumer, ...).
+
+    A base of :class:`StreamValue`, apart from the entry log it reads nothing of.
+    """
+
+    __slots__ = ("groups", "nbytes")
+    groups: dict[bytes, ConsumerGroup]
+    nbytes: int
+
+    def create_group(self, name: bytes, last_id: int, entries_read: int) -> ConsumerGroup | None:
+        if name in self.groups:
+            return None
+        group = self.groups[name] = ConsumerGroup(name, last_id, entries_read)
+        self.nbytes += GROUP_OVERHEAD + _bytes_cost(name)
+        return group
+
+    def destroy_group(self, name: bytes) -> bool:
+        group = self.groups.pop(name, None)
+        if group is None:
+            return False
+        cost = GROUP_OVERHEAD + _bytes_cost(name) + NACK_OVERHEAD * len(group.pel)
+        for consumer in group.consumers.values():
+            cost += CONSUMER_OVERHEAD + _bytes_cost(consumer.name)
+        self.nbytes -= cost
+        return True
+
+    def sorted_groups(self) -> list[ConsumerGroup]:
+        return [self.groups[n] for n in sorted(self.groups)]
+
+    def create_consumer(self, group: ConsumerGroup, name: bytes, now_ms: int) -> Consumer | None:
+        if name in group.consumers:
+            return None
+        consumer = group.consumers[name] = Consumer(name, now_ms)
+        self.nbytes += CONSUMER_OVERHEAD + _bytes_cost(name)
+        return consumer
+
+    def delete_consumer(self, group: ConsumerGroup, consumer: Consumer) -> int:
+        """streamDelConsumer: its pending entries leave the group's PEL; their count."""
+        pending = len(consumer.pel)
+        for sid in consumer.pel.order:
+            group.pel.remove(sid)
+        del group.consumers[consumer.name]
+        self.nbytes -= CONSUMER_OVERHEAD + _bytes_cost(consumer.name) + NACK_OVERHEAD * pending
+        return pending
+
+    def add_pending(self, group: ConsumerGroup, sid: int, nack: Nack) -> None:
+        """A new NACK in the group's PEL (and its consumer's, when it has one)."""
+        group.pel.add(sid, nack)
+        if nack.consumer is not None:
+            nack.consumer.pel.add(sid, nack)
+        self.nbytes += NACK_OVERHEAD
+
+    def remove_pending(self, group: ConsumerGroup, sid: int) -> bool:
+        nack = group.pel.get(sid)
+        if nack is None:
+            return False
+        group.pel.remove(sid)
+        if nack.consumer is not None:
+            nack.consumer.pel.remove(sid)
+        self.nbytes -= NACK_OVERHEAD
+        return True
+
+    @staticmethod
+    def move_pending(sid: int, nack: Nack, consumer: Consumer) -> None:
+        """Give a pending entry to another consumer (same NACK object)."""
+        if nack.consumer is consumer:
+            return
+        if nack.consumer is not None:
+            nack.consumer.pel.remove(sid)
+        consumer.pel.add(sid, nack)
+        nack.consumer = consumer
+
+
+
+class StreamValue(StreamGroups):
     """A Redis stream (see the module docstring for its internals)."""
 
     __slots__ = (
         "entries_added",
         "first_id",
-        "groups",
         "heads",
         "last_id",
         "length",
         "max_deleted_id",
-        "nbytes",
         "nodes",
     )
     type_name: Final = "stream"
@@ -542,71 +616,6 @@ class StreamValue:
         if not keys:
             return 1
         return _rax_count(keys, 0)
-
-    # --- groups ------------------------------------------------------------------
-
-    def create_group(self, name: bytes, last_id: int, entries_read: int) -> ConsumerGroup | None:
-        if name in self.groups:
-            return None
-        group = self.groups[name] = ConsumerGroup(name, last_id, entries_read)
-        self.nbytes += GROUP_OVERHEAD + _bytes_cost(name)
-        return group
-
-    def destroy_group(self, name: bytes) -> bool:
-        group = self.groups.pop(name, None)
-        if group is None:
-            return False
-        cost = GROUP_OVERHEAD + _bytes_cost(name) + NACK_OVERHEAD * len(group.pel)
-        for consumer in group.consumers.values():
-            cost += CONSUMER_OVERHEAD + _bytes_cost(consumer.name)
-        self.nbytes -= cost
-        return True
-
-    def sorted_groups(self) -> list[ConsumerGroup]:
-        return [self.groups[n] for n in sorted(self.groups)]
-
-    def create_consumer(self, group: ConsumerGroup, name: bytes, now_ms: int) -> Consumer | None:
-        if name in group.consumers:
-            return None
-        consumer = group.consumers[name] = Consumer(name, now_ms)
-        self.nbytes += CONSUMER_OVERHEAD + _bytes_cost(name)
-        return consumer
-
-    def delete_consumer(self, group: ConsumerGroup, consumer: Consumer) -> int:
-        """streamDelConsumer: its pending entries leave the group's PEL; their count."""
-        pending = len(consumer.pel)
-        for sid in consumer.pel.order:
-            group.pel.remove(sid)
-        del group.consumers[consumer.name]
-        self.nbytes -= CONSUMER_OVERHEAD + _bytes_cost(consumer.name) + NACK_OVERHEAD * pending
-        return pending
-
-    def add_pending(self, group: ConsumerGroup, sid: int, nack: Nack) -> None:
-        """A new NACK in the group's PEL (and its consumer's, when it has one)."""
-        group.pel.add(sid, nack)
-        if nack.consumer is not None:
-            nack.consumer.pel.add(sid, nack)
-        self.nbytes += NACK_OVERHEAD
-
-    def remove_pending(self, group: ConsumerGroup, sid: int) -> bool:
-        nack = group.pel.get(sid)
-        if nack is None:
-            return False
-        group.pel.remove(sid)
-        if nack.consumer is not None:
-            nack.consumer.pel.remove(sid)
-        self.nbytes -= NACK_OVERHEAD
-        return True
-
-    @staticmethod
-    def move_pending(sid: int, nack: Nack, consumer: Consumer) -> None:
-        """Give a pending entry to another consumer (same NACK object)."""
-        if nack.consumer is consumer:
-            return
-        if nack.consumer is not None:
-            nack.consumer.pel.remove(sid)
-        consumer.pel.add(sid, nack)
-        nack.consumer = consumer
 
     # --- lag (streamReplyWithCGLag and friends) ----------------------------------
 

@@ -1021,3 +1021,18 @@ def test_settings_respcache_cannot_honour_refuse_yes() -> None:
     with pytest.raises(ConfigError, match="respcache does not daemonize"):
         Config(daemonize="yes")
     assert Config(daemonize="no").daemonize is False
+
+
+def test_every_setting_has_exactly_one_typed_attribute() -> None:
+    # The settings table is the one declaration; the typed attributes mirror it name for
+    # name (underscores for dashes), with nothing missing and nothing extra.
+    from respcache.config.attributes import ConfigAttributes, _Field
+
+    fields = {k: v.name for k, v in vars(ConfigAttributes).items() if isinstance(v, _Field)}
+    assert sorted(fields.values()) == sorted(SETTINGS)
+    assert all(attr == name.replace("-", "_") for attr, name in fields.items())
+    config = Config()
+    for attr, name in fields.items():
+        value = config.get(name)
+        # bind is stored as a tuple and handed out as a fresh list (callers may mutate it)
+        assert getattr(config, attr) == (list(value) if attr == "bind" else value)  # type: ignore[call-overload]

@@ -12,7 +12,15 @@ from respcache.commands import Blocked, Client, Engine
 from respcache.commands.streams import StreamWait, parse_id
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, QUEUED
-from respcache.store.stream import MAX_ID, StreamValue, lp_int_size, lp_str_size, make_id
+from respcache.store.stream import (
+    MAX_ID,
+    Nack,
+    StreamGroups,
+    StreamValue,
+    lp_int_size,
+    lp_str_size,
+    make_id,
+)
 from respcache.store.values import entry_size
 
 WRONGTYPE = CommandError("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -656,3 +664,20 @@ def test_client_unblock(engine: Engine, timers: Timers) -> None:
         CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
     ]
     assert not engine.blocking
+
+
+def test_group_operations_live_in_stream_groups_and_account_memory() -> None:
+    # The consumer-group concern is StreamGroups, a base of StreamValue; every change it
+    # makes is paid for in nbytes and refunded when undone.
+    s = StreamValue()
+    assert isinstance(s, StreamGroups)
+    s.append(make_id(1, 0), [b"f", b"v"], 4096, 100)
+    empty = s.nbytes
+    group = s.create_group(b"g", 0, 0)
+    assert group is not None and s.create_group(b"g", 0, 0) is None
+    consumer = s.create_consumer(group, b"alice", 1000)
+    assert consumer is not None
+    s.add_pending(group, make_id(1, 0), Nack(consumer, 1000))
+    assert len(group.pel) == 1 and len(consumer.pel) == 1 and s.nbytes > empty
+    assert s.delete_consumer(group, consumer) == 1 and len(group.pel) == 0
+    assert s.destroy_group(b"g") and s.nbytes == empty and s.sorted_groups() == []
