@@ -11,7 +11,7 @@ from conftest import Clock, run
 from respcache.commands import Client, Engine
 from respcache.commands.transactions import wrap_transaction
 from respcache.errors import CommandError
-from respcache.protocol.types import NULL_ARRAY, OK, QUEUED
+from respcache.protocol.types import NULL_ARRAY, OK, PONG, QUEUED
 
 EXECABORT = CommandError("EXECABORT Transaction discarded because of previous errors.")
 WRONGTYPE = CommandError("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -333,6 +333,64 @@ def test_watch_is_per_database(client: Client, engine: Engine) -> None:
     run(other, "SELECT", 1)
     run(other, "SET", "w1", "x")
     assert exec_after(client, ("SET", "x", "1")) == [OK]
+
+
+def test_swapdb_of_a_watched_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    """Redis 7.0's touchAllWatchedKeysInDb: expired keys moved by SWAPDB change nothing."""
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "foo", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")  # already expired: marked
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK  # expired key replaced by none
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_missing_key_replaced_with_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "foo", "PX", 1)  # db 0
+    clock.advance(0.01)
+    run(client, "SELECT", 1)
+    run(client, "WATCH", "x")  # db 1: missing
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert (client, 1, b"x") in engine.watched_expired  # now an expired key, remembered
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_stale_key_replaced_with_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "foo", "PX", 1)
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "bar", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_stale_key_replaced_with_live_key_invalidates(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "live")  # db 0
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "bar", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) is NULL_ARRAY
+
+
+def test_swapdb_missing_key_replaced_with_live_key_invalidates(
+    client: Client, engine: Engine
+) -> None:
+    run(client, "SET", "x", "live")  # db 0
+    run(client, "SELECT", 1)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) is NULL_ARRAY
 
 
 def test_disconnect_forgets_watches(client: Client, engine: Engine, clock: Clock) -> None:
