@@ -9,7 +9,7 @@ import pytest
 from conftest import Clock, run
 
 from respcache.commands import Client, Engine
-from respcache.commands.transactions import wrap_transaction
+from respcache.commands.transactions import transaction_parts
 from respcache.errors import CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, PONG, QUEUED
 
@@ -452,31 +452,40 @@ def test_blocking_pop_and_expiry_inside_the_unit(
 def test_transaction_across_databases(
     client: Client, units: list[tuple[int, list[list[bytes]]]]
 ) -> None:
+    """Each part in its database: the stream selects before MULTI and inside, as Redis."""
     exec_after(client, ("SET", "y", "1"), ("SELECT", 1), ("SET", "y", "2"))
     assert units == [
-        (
-            1,
-            [
-                [b"MULTI"],
-                [b"SELECT", b"0"],
-                [b"SET", b"y", b"1"],
-                [b"SELECT", b"1"],
-                [b"SET", b"y", b"2"],
-                [b"EXEC"],
-            ],
-        )
+        (0, [[b"MULTI"], [b"SET", b"y", b"1"]]),
+        (1, [[b"SET", b"y", b"2"], [b"EXEC"]]),
     ]
 
 
-def test_wrap_transaction_returns_to_the_final_db() -> None:
-    assert wrap_transaction([(2, [[b"SET", b"a", b"1"]])], 0) == [
-        [b"MULTI"],
-        [b"SELECT", b"2"],
-        [b"SET", b"a", b"1"],
-        [b"SELECT", b"0"],
-        [b"EXEC"],
+def test_transaction_parts() -> None:
+    set_a, del_a = [b"SET", b"a", b"1"], [b"DEL", b"a"]
+    assert transaction_parts([]) == []
+    assert transaction_parts([(2, [set_a])]) == [(2, [set_a])]
+    assert transaction_parts([(2, [set_a]), (2, [del_a])]) == [
+        (2, [[b"MULTI"], set_a, del_a, [b"EXEC"]])
     ]
-    assert wrap_transaction([(0, [[b"DEL", b"a"]])], 0) == [[b"DEL", b"a"]]
+    assert transaction_parts([(1, [set_a]), (2, [del_a]), (1, [set_a])]) == [
+        (1, [[b"MULTI"], set_a]),
+        (2, [del_a]),
+        (1, [set_a, [b"EXEC"]]),
+    ]
+    # A script's unit inside EXEC is flattened into the transaction's.
+    nested = [(0, [set_a]), (3, [[b"MULTI"], del_a, set_a, [b"EXEC"]])]
+    assert transaction_parts(nested) == [
+        (0, [[b"MULTI"], set_a]),
+        (3, [del_a, set_a, [b"EXEC"]]),
+    ]
+
+
+def test_transaction_in_another_db_than_the_client_ends_in(
+    client: Client, units: list[tuple[int, list[list[bytes]]]]
+) -> None:
+    """No SELECT back to the client's database (the stream tracks where it is)."""
+    exec_after(client, ("SELECT", 2), ("SET", "a", "1"), ("SET", "b", "1"), ("SELECT", 0))
+    assert units == [(2, [[b"MULTI"], [b"SET", b"a", b"1"], [b"SET", b"b", b"1"], [b"EXEC"]])]
 
 
 def test_publish_in_transaction_is_replicated(
