@@ -858,7 +858,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
 
     def propagate(self, db: int, commands: list[list[bytes]]) -> None:
         """Hand commands that changed the dataset to replication and the AOF."""
-        if self.propagator is not None:
+        if commands and self.propagator is not None:
             self.propagator(db, commands)
 
     def _propagate_out(self, db: int, commands: list[list[bytes]]) -> None:

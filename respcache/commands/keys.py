@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from respcache.commands.args import parse_int
 from respcache.commands.client import Client
@@ -43,6 +43,9 @@ from respcache.errors import (
 from respcache.protocol.types import OK, Reply
 from respcache.store.keyspace import Database
 from respcache.store.values import HashValue, ListValue, SetValue, type_name
+
+if TYPE_CHECKING:
+    from respcache.commands.engine import Engine
 
 SAME_OBJECT: Final = "ERR source and destination objects are the same"
 INT_MIN: Final = -(2**31)
@@ -514,12 +517,9 @@ def swapdb(c: Client, argv: list[bytes]) -> Reply:
     engine.dirty += 1  # replicated even when id1 == id2, as in Redis
     if db1 is db2:
         return OK
-    # Redis's touchAllWatchedKeysInDb both ways: a WATCHed key of either db is touched
-    # when it exists (even logically expired) in either of them.
-    for (wdb, key), watchers in engine.watched.items():
-        if wdb in (id1, id2) and (key in db1.data or key in db2.data):
-            for watcher in watchers:
-                watcher.dirty_cas = True
+    if engine.watched:
+        _touch_watched_on_swap(engine, id1, id2)
+        _touch_watched_on_swap(engine, id2, id1)
     db1.swap(db2)
     swap_marks(ks, id1, id2)
     # Clients blocked on a key that now exists in their db may be served (BLPOP...).
@@ -527,6 +527,46 @@ def swapdb(c: Client, argv: list[bytes]) -> Reply:
         if bdb in (id1, id2) and key in ks.dbs[bdb].data:
             engine.ready.append((bdb, key))
     return OK
+
+
+def _touch_watched_on_swap(engine: Engine, emptied_id: int, replaced_id: int) -> None:
+    """Redis 7.0's touchAllWatchedKeysInDb(emptied, replaced_with), for SWAPDB.
+
+    A WATCH of database ``emptied_id`` is invalidated when its key exists in
+    either database, except where nothing changes logically: a key that was
+    already expired when WATCHed and is now gone, or replaced by another expired
+    key, and a missing key replaced by an expired one (which is then remembered
+    as expired, as WATCH would have). Called for both directions in turn, like
+    Redis, so the second call sees the first one's marks.
+    """
+    dbs = engine.keyspace.dbs
+    emptied, replaced = dbs[emptied_id], dbs[replaced_id]
+    now = engine.keyspace.now_ms
+
+    def expired_in_replaced(key: bytes) -> bool:
+        when = replaced.expires.get(key)
+        return when is not None and key in replaced.data and when <= now
+
+    marks = engine.watched_expired
+    for (wdb, key), watchers in engine.watched.items():
+        if wdb != emptied_id:
+            continue
+        in_emptied = key in emptied.data
+        in_replaced = key in replaced.data
+        if not (in_emptied or in_replaced):
+            continue
+        for watcher in watchers:
+            mark = (watcher, wdb, key)
+            if mark in marks:
+                if not in_replaced:
+                    marks.discard(mark)  # expired key now deleted: no logical change
+                    continue
+                if expired_in_replaced(key):
+                    continue  # an expired key stays expired
+            elif not in_emptied and expired_in_replaced(key):
+                marks.add(mark)  # no key replaced with an expired key
+                continue
+            watcher.dirty_cas = True
 
 
 # --- expiry -------------------------------------------------------------------------------

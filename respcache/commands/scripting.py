@@ -16,7 +16,7 @@ see the inner commands exactly as they see a client's.
 Replication is by effects, as Redis 7.0 does it: while a script runs, the
 engine's propagator collects what the inner commands replicate, and the
 script's caller replicates that unit (one command alone, several wrapped in
-``MULTI``/``EXEC`` by :func:`~respcache.commands.transactions.wrap_transaction`)
+``MULTI``/``EXEC`` by :func:`~respcache.commands.transactions.propagate_unit`)
 instead of the EVAL itself; a script that wrote nothing replicates nothing.
 Followers never run Lua. The commit gate holds the script's reply until the
 in-sync followers have the whole unit.
@@ -52,7 +52,7 @@ from respcache.commands.client import Client
 from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, Blocked, CommandStats
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
-from respcache.commands.transactions import wrap_transaction
+from respcache.commands.transactions import propagate_unit
 from respcache.errors import OOM, READONLY, CommandError
 from respcache.protocol.types import OK, Reply
 from respcache.scripting.runtime import CONTINUE, KILL, TIMED_OUT, LuaRuntime, ScriptError
@@ -574,13 +574,14 @@ def run_script(
         if engine.propagator is collect:
             engine.propagator = propagator
         run.finished()
-    if engine.dirty != dirty:
+    if collected:
         # Replicated as effects: the collected commands, or nothing at all (never the
         # EVAL itself, whose re-execution on a follower could differ).
-        c.propagate_as = wrap_transaction(collected, c.db.id) if collected else []
-    elif collected:
-        c.propagate_as = wrap_transaction(collected, c.db.id)
-        engine.dirty += 1  # only PUBLISH: replicated all the same (by Engine.call)
+        propagate_unit(engine, collected)
+        if engine.dirty == dirty:
+            engine.dirty += 1  # only PUBLISH: replicated all the same
+    if engine.dirty != dirty:
+        c.propagate_as = []
     if type(reply) is UncountedError:
         pass
     return reply

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Final, cast
 
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
+from respcache.commands.engine import Blocked, Engine
 from respcache.commands.registry import CommandSpec, command
 from respcache.errors import EXECABORT, CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, Reply
@@ -159,7 +159,8 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
         if engine.propagator is collect:  # (a command may have replaced it: keep that)
             engine.propagator = propagator
     if collected:
-        c.propagate_as = wrap_transaction(collected, c.db.id)
+        propagate_unit(engine, collected)
+        c.propagate_as = []  # replicated: its effects, never EXEC itself
         if engine.dirty == dirty:
             engine.dirty += 1  # only PUBLISH: replicated all the same (by Engine.call)
     return replies
@@ -176,27 +177,37 @@ _EXEC_NOPERM_REASONS: Final = {
 }
 
 
-def wrap_transaction(
-    collected: list[tuple[int, list[list[bytes]]]], final_db: int
-) -> list[list[bytes]]:
-    """What a transaction replicates, as one list of commands sent with ``final_db``.
+def transaction_parts(
+    collected: list[tuple[int, list[list[bytes]]]],
+) -> list[tuple[int, list[list[bytes]]]]:
+    """What one unit of effects replicates, as parts each sent in its database.
 
-    One command goes out alone; more are wrapped in ``MULTI``/``EXEC``. The
-    replication stream is in ``final_db`` before and after the unit: a command
-    of another database is preceded by ``SELECT`` inside the unit, and the
-    unit ends back in ``final_db``.
+    Redis 7.0's propagatePendingCommands: a single command goes out alone; more
+    are wrapped in ``MULTI``/``EXEC``, ``MULTI`` in the first command's database
+    and ``EXEC`` in the last one's. Each part is handed to propagation with its
+    database, so the replication stream and the AOF put their ``SELECT`` where
+    the database changes -- before ``MULTI`` and inside the unit, byte for byte
+    as Redis -- and stay in the last database. A unit nested in another (a
+    script run by ``EXEC``) is flattened into the outer one, as Redis does.
     """
-    commands = [(db, cmd) for db, cmds in collected for cmd in cmds]
-    if len(commands) == 1 and commands[0][0] == final_db:
-        return [commands[0][1]]
-    out: list[list[bytes]] = [[b"MULTI"]]
-    current = final_db
+    commands = [
+        (db, cmd)
+        for db, cmds in collected
+        for cmd in cmds
+        if not (len(cmd) == 1 and cmd[0] in (b"MULTI", b"EXEC"))
+    ]
+    if len(commands) <= 1:
+        return [(db, [cmd]) for db, cmd in commands]
+    parts: list[tuple[int, list[list[bytes]]]] = [(commands[0][0], [[b"MULTI"]])]
     for db, cmd in commands:
-        if db != current:
-            out.append([b"SELECT", b"%d" % db])
-            current = db
-        out.append(cmd)
-    if current != final_db:
-        out.append([b"SELECT", b"%d" % final_db])
-    out.append([b"EXEC"])
-    return out
+        if db != parts[-1][0]:
+            parts.append((db, []))
+        parts[-1][1].append(cmd)
+    parts[-1][1].append([b"EXEC"])
+    return parts
+
+
+def propagate_unit(engine: Engine, collected: list[tuple[int, list[list[bytes]]]]) -> None:
+    """Replicate what a transaction or a script collected, as one unit."""
+    for db, commands in transaction_parts(collected):
+        engine.propagate(db, commands)

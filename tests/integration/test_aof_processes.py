@@ -59,6 +59,17 @@ def _more(r: Any) -> None:
     r.getdel("s")
     r.rpush("l", "tail")
     r.zincrby("z", 1, "a")
+    # Units that change database: SELECT inside MULTI/EXEC in the file, as Redis writes it.
+    pipe = r.pipeline(transaction=True)
+    pipe.set("tx-db0", "a")
+    pipe.execute_command("SELECT", "4")
+    pipe.set("tx-db4", "b")
+    pipe.execute_command("SELECT", "0")
+    pipe.execute()
+    r.eval(
+        "redis.call('set', 'lua-db0', '1') redis.call('select', 7) redis.call('set', 'lua-db7', '2')",
+        0,
+    )
 
 
 def _content(r: Any) -> dict[tuple[int, bytes], Any]:

@@ -149,6 +149,30 @@ def test_followers_apply_writes_and_digests_match(cluster: Callable[..., Cluster
         assert follower.pttl("ttl") > 0
 
 
+def test_units_that_change_database_replicate_as_redis(cluster: Callable[..., Cluster]) -> None:
+    """MULTI and scripts that SELECT: the stream selects inside the unit, followers agree."""
+    c = cluster()
+    f1 = c.follower()
+    wait_synced(c.leader, f1)
+    with c.leader.client() as lead:
+        pipe = lead.pipeline(transaction=True)
+        pipe.set("tx0", "a")
+        pipe.execute_command("SELECT", "5")
+        pipe.set("tx5", "b")
+        pipe.execute_command("SELECT", "0")
+        pipe.set("tx0b", "c")
+        assert pipe.execute() == [True, True, True, True, True]
+        script = "redis.call('set', 's0', '1') redis.call('select', 6) redis.call('set', 's6', '2')"
+        lead.eval(script, 0)
+        lead.set("after", "x")  # the stream left the unit in db 6: it selects db 0 again
+    wait_synced(c.leader, f1)
+    assert digest(c.leader) == digest(f1)
+    with f1.client(db=5) as five, f1.client(db=6) as six, f1.client() as zero:
+        assert five.get("tx5") == b"b"
+        assert six.get("s6") == b"2"
+        assert zero.mget("tx0", "tx0b", "s0", "after") == [b"a", b"c", b"1", b"x"]
+
+
 def test_replica_refuses_writes_and_serves_reads(cluster: Callable[..., Cluster]) -> None:
     c = cluster()
     f1 = c.follower()

@@ -401,12 +401,18 @@ def test_writes_before_an_error_stay_and_replicate(
 def test_select_inside_script(client: Client, propagated: list[tuple[int, list[bytes]]]) -> None:
     ev(client, "redis.call('select', 1) redis.call('set', 'x', '1')")
     assert client.db.id == 0
+    assert propagated == [(1, [b"set", b"x", b"1"])]  # one command: alone, in its db
+
+
+def test_select_between_writes_inside_script(
+    client: Client, propagated: list[tuple[int, list[bytes]]]
+) -> None:
+    ev(client, "redis.call('set', 'x', '0') redis.call('select', 1) redis.call('set', 'x', '1')")
     assert propagated == [
         (0, [b"MULTI"]),
-        (0, [b"SELECT", b"1"]),
-        (0, [b"set", b"x", b"1"]),
-        (0, [b"SELECT", b"0"]),
-        (0, [b"EXEC"]),
+        (0, [b"set", b"x", b"0"]),
+        (1, [b"set", b"x", b"1"]),
+        (1, [b"EXEC"]),
     ]
 
 

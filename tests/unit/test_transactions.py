@@ -9,9 +9,9 @@ import pytest
 from conftest import Clock, run
 
 from respcache.commands import Client, Engine
-from respcache.commands.transactions import wrap_transaction
+from respcache.commands.transactions import transaction_parts
 from respcache.errors import CommandError
-from respcache.protocol.types import NULL_ARRAY, OK, QUEUED
+from respcache.protocol.types import NULL_ARRAY, OK, PONG, QUEUED
 
 EXECABORT = CommandError("EXECABORT Transaction discarded because of previous errors.")
 WRONGTYPE = CommandError("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -335,6 +335,64 @@ def test_watch_is_per_database(client: Client, engine: Engine) -> None:
     assert exec_after(client, ("SET", "x", "1")) == [OK]
 
 
+def test_swapdb_of_a_watched_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    """Redis 7.0's touchAllWatchedKeysInDb: expired keys moved by SWAPDB change nothing."""
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "foo", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")  # already expired: marked
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK  # expired key replaced by none
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_missing_key_replaced_with_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "foo", "PX", 1)  # db 0
+    clock.advance(0.01)
+    run(client, "SELECT", 1)
+    run(client, "WATCH", "x")  # db 1: missing
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert (client, 1, b"x") in engine.watched_expired  # now an expired key, remembered
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_stale_key_replaced_with_stale_key_is_no_change(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "foo", "PX", 1)
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "bar", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) == [PONG]
+
+
+def test_swapdb_stale_key_replaced_with_live_key_invalidates(
+    client: Client, engine: Engine, clock: Clock
+) -> None:
+    run(client, "SET", "x", "live")  # db 0
+    run(client, "SELECT", 1)
+    run(client, "SET", "x", "bar", "PX", 1)
+    clock.advance(0.01)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) is NULL_ARRAY
+
+
+def test_swapdb_missing_key_replaced_with_live_key_invalidates(
+    client: Client, engine: Engine
+) -> None:
+    run(client, "SET", "x", "live")  # db 0
+    run(client, "SELECT", 1)
+    run(client, "WATCH", "x")
+    assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
+    assert exec_after(client, ("PING",)) is NULL_ARRAY
+
+
 def test_disconnect_forgets_watches(client: Client, engine: Engine, clock: Clock) -> None:
     run(client, "SET", "a", "1", "PX", 50)
     clock.advance(0.1)
@@ -394,31 +452,40 @@ def test_blocking_pop_and_expiry_inside_the_unit(
 def test_transaction_across_databases(
     client: Client, units: list[tuple[int, list[list[bytes]]]]
 ) -> None:
+    """Each part in its database: the stream selects before MULTI and inside, as Redis."""
     exec_after(client, ("SET", "y", "1"), ("SELECT", 1), ("SET", "y", "2"))
     assert units == [
-        (
-            1,
-            [
-                [b"MULTI"],
-                [b"SELECT", b"0"],
-                [b"SET", b"y", b"1"],
-                [b"SELECT", b"1"],
-                [b"SET", b"y", b"2"],
-                [b"EXEC"],
-            ],
-        )
+        (0, [[b"MULTI"], [b"SET", b"y", b"1"]]),
+        (1, [[b"SET", b"y", b"2"], [b"EXEC"]]),
     ]
 
 
-def test_wrap_transaction_returns_to_the_final_db() -> None:
-    assert wrap_transaction([(2, [[b"SET", b"a", b"1"]])], 0) == [
-        [b"MULTI"],
-        [b"SELECT", b"2"],
-        [b"SET", b"a", b"1"],
-        [b"SELECT", b"0"],
-        [b"EXEC"],
+def test_transaction_parts() -> None:
+    set_a, del_a = [b"SET", b"a", b"1"], [b"DEL", b"a"]
+    assert transaction_parts([]) == []
+    assert transaction_parts([(2, [set_a])]) == [(2, [set_a])]
+    assert transaction_parts([(2, [set_a]), (2, [del_a])]) == [
+        (2, [[b"MULTI"], set_a, del_a, [b"EXEC"]])
     ]
-    assert wrap_transaction([(0, [[b"DEL", b"a"]])], 0) == [[b"DEL", b"a"]]
+    assert transaction_parts([(1, [set_a]), (2, [del_a]), (1, [set_a])]) == [
+        (1, [[b"MULTI"], set_a]),
+        (2, [del_a]),
+        (1, [set_a, [b"EXEC"]]),
+    ]
+    # A script's unit inside EXEC is flattened into the transaction's.
+    nested = [(0, [set_a]), (3, [[b"MULTI"], del_a, set_a, [b"EXEC"]])]
+    assert transaction_parts(nested) == [
+        (0, [[b"MULTI"], set_a]),
+        (3, [del_a, set_a, [b"EXEC"]]),
+    ]
+
+
+def test_transaction_in_another_db_than_the_client_ends_in(
+    client: Client, units: list[tuple[int, list[list[bytes]]]]
+) -> None:
+    """No SELECT back to the client's database (the stream tracks where it is)."""
+    exec_after(client, ("SELECT", 2), ("SET", "a", "1"), ("SET", "b", "1"), ("SELECT", 0))
+    assert units == [(2, [[b"MULTI"], [b"SET", b"a", b"1"], [b"SET", b"b", b"1"], [b"EXEC"]])]
 
 
 def test_publish_in_transaction_is_replicated(
