@@ -3,25 +3,28 @@
 kazoo runs its own threads. Its connection-state listener only schedules work
 on the asyncio loop (``loop.call_soon_threadsafe``); every ZooKeeper round trip
 is an ``*_async`` kazoo call whose completion is handed back to the loop as a
-future (:meth:`ZkSession.call`). Nothing here decides anything: the
-:class:`~respcache.coordination.election.Coordinator` does.
+future (:meth:`ZkSession.call`), and kazoo's exceptions become
+:class:`~.events.CoordinationError` for the callers (:func:`translated`).
+Nothing here decides anything: the
+:class:`~respcache.coordination.election_loop.ElectionLoop` does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
 from kazoo.retry import KazooRetry
 from kazoo.security import READ_ACL_UNSAFE, make_digest_acl
 
 from respcache.coordination.config import CoordinationConfig
 from respcache.coordination.events import CoordinationError
 
-__all__ = ["ZkSession"]
+__all__ = ["ZkSession", "translated"]
 
 
 class ZkSession:
@@ -119,3 +122,14 @@ class ZkSession:
         if client is not None:
             await asyncio.to_thread(client.stop)
             await asyncio.to_thread(client.close)
+
+
+@contextlib.asynccontextmanager
+async def translated(what: str) -> AsyncIterator[None]:
+    """kazoo's exceptions stay inside this package: callers see CoordinationError."""
+    try:
+        yield
+    except CoordinationError:
+        raise
+    except (KazooException, TimeoutError) as exc:
+        raise CoordinationError(f"{what}: {exc!r}") from exc

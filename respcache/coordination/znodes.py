@@ -5,7 +5,7 @@ UUID prefix finds it again after a lost answer, as kazoo's ``Lock`` recipe does)
 and watches only its predecessor (no herd). The member list and the state
 znode are read here; what they mean is decided by
 :func:`~respcache.coordination.state.decide`, in the
-:class:`~respcache.coordination.election.Coordinator`.
+:class:`~respcache.coordination.election_loop.ElectionLoop`.
 """
 
 from __future__ import annotations
