@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from respcache.commands.client import Client
-from respcache.errors import NOREPLICAS, READONLY, CommandError
+from respcache.errors import CommandError
 from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
+from respcache.replication.command_gate import CommandGate
 from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink, FollowerSession
 from respcache.replication.leader import (
     EPOCH_CAPA,
@@ -62,16 +63,13 @@ from respcache.replication.snapshot import SnapshotError, SnapshotLoader
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
-    from respcache.commands.registry import CommandSpec
     from respcache.config import Config
 
 log = logging.getLogger("respcache.replication")
 
 __all__ = ["IsrChange", "Replication", "ReplicationStatus"]
 
-LOADING = "LOADING Redis is loading the dataset in memory"
 _TRANSACTION = frozenset({"multi", "exec", "discard", "watch", "unwatch"})
-MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 WAIT_ON_REPLICA = (
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
@@ -207,17 +205,18 @@ class Replication:
         """The RDB of a Redis primary's full sync, as it arrives (a temp file in ``dir``)."""
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
-        self._good_replicas = 0
         self._sync_keys_logged = 0
         self.apply_errors = 0
+        self.command_gate = CommandGate(engine, config, self._role, self)
+        """Refuses commands the role forbids (READONLY, NOREPLICAS, MASTERDOWN, LOADING)."""
         engine.role_provider = self.role_reply
         engine.info_providers["replication"] = self.info_lines
         engine.replication = self
         engine.disconnect_hooks.append(self._client_gone)
-        config.on_change("replica-read-only", self._config_changed)
-        config.on_change("replica-serve-stale-data", self._config_changed)
-        config.on_change("min-insync-replicas", self._config_changed)
-        config.on_change("min-replicas-to-write", self._config_changed)
+        config.on_change("replica-read-only", self.command_gate.config_changed)
+        config.on_change("replica-serve-stale-data", self.command_gate.config_changed)
+        config.on_change("min-insync-replicas", self.command_gate.config_changed)
+        config.on_change("min-replicas-to-write", self.command_gate.config_changed)
         config.on_change("repl-backlog-size", self._backlog_size_changed)
         config.on_change("maxmemory", self._maxmemory_changed)
 
@@ -263,7 +262,7 @@ class Replication:
         target = self.config.replicaof
         if target is not None:
             self.follow(target[0], target[1])
-        self._update_gate()
+        self.command_gate.update()
 
     def shutdown(self) -> None:
         if self.leader is not None:
@@ -322,7 +321,7 @@ class Replication:
             self.arm()
         leader.begin_term(self.epoch, frozenset(isr) - {self.node_id, ""}, fresh)
         self.data_epoch = self.epoch
-        self._update_gate()
+        self.command_gate.update()
         if was != "master":
             self._role_changed()
 
@@ -360,7 +359,7 @@ class Replication:
                 self, host, port, self.loop, lambda: float(self.config.repl_timeout), self.tls
             )
             link.start()
-        self._update_gate()
+        self.command_gate.update()
         if was != "slave":
             self._role_changed()
 
@@ -409,7 +408,7 @@ class Replication:
         self.engine.read_only = True
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0
-        self._update_gate()
+        self.command_gate.update()
         self._role_changed()
 
     def _stop_leading(self, message: bytes, reset: bool = True) -> None:
@@ -480,11 +479,11 @@ class Replication:
     # --- LeaderEvents -------------------------------------------------------------------------
 
     def followers_changed(self) -> None:
-        self._refresh_good_replicas()
-        self._update_gate()
+        self.command_gate.refresh_good_replicas()
+        self.command_gate.update()
 
     def isr_changed(self, isr: frozenset[str]) -> None:
-        self._update_gate()
+        self.command_gate.update()
         change = IsrChange(
             isr, self.epoch, {f: self._run_ids[f] for f in isr if f in self._run_ids}
         )
@@ -498,10 +497,13 @@ class Replication:
         """From now on min-insync-replicas applies to this leader."""
         if not self.armed:
             self._role.armed = True
-            log.info("Replication armed: writes need %d in-sync replica(s)", self._min_insync())
+            log.info(
+                "Replication armed: writes need %d in-sync replica(s)",
+                self.command_gate.min_insync(),
+            )
         if self.leader is not None:
             self.leader.armed = True
-        self._update_gate()
+        self.command_gate.update()
 
     def stepped_down(self) -> bool:
         return self.role != "master" or self.fenced
@@ -792,7 +794,7 @@ class Replication:
         replicas = [] if leader is None else list(leader.links.values())
         lines.append(f"connected_slaves:{len(replicas)}")
         if self.config.min_replicas_to_write and role == "master":  # (not while undecided)
-            lines.append(f"min_slaves_good_slaves:{self._good_replicas}")
+            lines.append(f"min_slaves_good_slaves:{self.command_gate.good_replicas}")
         if leader is not None:
             for i, replica in enumerate(replicas):
                 known = leader.isr.followers.get(replica.fid)
@@ -817,85 +819,12 @@ class Replication:
         isr = sorted(leader.isr.isr) if leader is not None else []
         lines += [
             f"isr:{','.join(isr)}",
-            f"min_insync_replicas:{self._min_insync()}",
+            f"min_insync_replicas:{self.command_gate.min_insync()}",
             f"replication_epoch:{self.epoch}",
         ]
         return lines
 
-    # --- the command gate ---------------------------------------------------------------------------
-
-    def _min_insync(self) -> int:
-        return int(self.config.min_insync_replicas)
-
-    def _noreplicas(self) -> bool:
-        if self.role != "master":
-            return False
-        if self.armed:
-            leader = self.leader
-            size = len(leader.isr.confirmed_isr) if leader is not None else 0
-            if size < self._min_insync():
-                return True
-        need = self.config.min_replicas_to_write
-        return bool(need) and self._good_replicas < need
-
-    def _refresh_good_replicas(self) -> None:
-        leader = self.leader
-        if leader is None:
-            self._good_replicas = 0
-            return
-        now = time.monotonic()
-        max_lag = self.config.min_replicas_max_lag
-        good = 0
-        for link in leader.links.values():
-            state = leader.isr.followers.get(link.fid)
-            if link.state == "online" and state is not None and now - state.last_ack <= max_lag:
-                good += 1
-        self._good_replicas = good
-
-    def _update_gate(self) -> None:
-        """Install the pre-execution gate only while something must be refused."""
-        active = False
-        if self.role == "master":
-            active = self.fenced or self._noreplicas()
-        else:
-            link_up = self.link is not None and self.link.up
-            active = (
-                self._loading
-                or self.engine.read_only
-                or (not link_up and not self.config.replica_serve_stale_data)
-            )
-        self.engine.command_gate = self._gate if active else None
-
-    def _gate(self, client: Client, spec: CommandSpec, writes: bool) -> CommandError | None:
-        """The engine's replication gate step (``writes``: EXEC counts its queued commands)."""
-        if self.role == "master":
-            if writes:
-                if self.fenced:
-                    return CommandError(READONLY)
-                if self._noreplicas():
-                    return CommandError(NOREPLICAS)
-            return None
-        if writes and self.engine.read_only:
-            return CommandError(READONLY)
-        stale_ok = "stale" in spec.flags
-        queue = client.multi
-        if spec.name == "exec" and queue is not None:  # as Redis: the queued commands' flags
-            stale_ok = all("stale" in queued.flags for queued, _ in queue)  # type: ignore[attr-defined]
-        if (
-            not self.config.replica_serve_stale_data
-            and not stale_ok
-            and not (self.link is not None and self.link.up)
-        ):
-            return CommandError(MASTERDOWN)
-        if self._loading and not spec.allowed_while_loading:
-            return CommandError(LOADING)
-        return None
-
-    def _config_changed(self, value: object) -> None:
-        if self.role == "slave":
-            self.engine.read_only = self.config.replica_read_only
-        self._refresh_good_replicas()
-        self._update_gate()
+    # --- settings ------------------------------------------------------------------------------
 
     def _discard_partial_transaction(self) -> None:
         """A link ended inside MULTI: its commands were never applied nor counted."""
@@ -920,11 +849,7 @@ class Replication:
         now = time.monotonic()
         if self.leader is not None:
             self.leader.cron(now)
-            if self.config.min_replicas_to_write:
-                before = self._good_replicas
-                self._refresh_good_replicas()
-                if before != self._good_replicas:
-                    self._update_gate()
+            self.command_gate.cron()
         if self.link is not None:
             self.link.cron(now)
 
@@ -966,7 +891,7 @@ class Replication:
             self._role.apply(RoleEvent.SYNC_ABORT)
             self._loader = None
             self._drop_rdb_file()
-        self._update_gate()
+        self.command_gate.update()
 
     def full_sync_begin(self, replid: str, offset: int) -> None:
         log.info("Full resync from master: %s:%d", replid, offset)
@@ -977,7 +902,7 @@ class Replication:
         self._role.apply(RoleEvent.SYNC_BEGIN)
         if self._master_client is not None:
             self._master_client.db = self.engine.keyspace.dbs[0]
-        self._update_gate()
+        self.command_gate.update()
         log.info("MASTER <-> REPLICA sync: Flushing old data, loading the snapshot")
 
     def snapshot_record(self, record: list[bytes]) -> bool:
@@ -1054,7 +979,7 @@ class Replication:
         self._recovered = False
         if self.disk is not None:
             self.disk.dataset_replaced()
-        self._update_gate()
+        self.command_gate.update()
 
     def continued(self, replid: str | None) -> None:
         log.info(
@@ -1063,7 +988,7 @@ class Replication:
         )
         self.data_epoch = self.epoch
         self._recovered = False
-        self._update_gate()
+        self.command_gate.update()
 
     def apply(self, argv: list[bytes]) -> bool:
         client = self._master_client
