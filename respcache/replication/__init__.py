@@ -12,7 +12,8 @@ coordination layer drives. See docs/replication.md.
 from respcache.replication.backlog import Backlog, History, PsyncDecision, psync_decision
 from respcache.replication.isr import InSyncSet
 from respcache.replication.leader import NOT_COMMITTED, IsrShrink
-from respcache.replication.node import IsrChange, Replication, ReplicationStatus
+from respcache.replication.node import IsrChange, Replication
+from respcache.replication.views import ReplicationStatus
 
 __all__ = [
     "NOT_COMMITTED",

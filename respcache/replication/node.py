@@ -60,6 +60,7 @@ from respcache.replication.leader import (
 )
 from respcache.replication.role import NodeState, RoleEvent, RoleMachine
 from respcache.replication.snapshot import SnapshotError, SnapshotLoader
+from respcache.replication.views import ReplicationStatus, ReplicationViews
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
@@ -87,37 +88,6 @@ class IsrChange:
     epoch: int
     run_ids: dict[str, str] = field(default_factory=dict)
     """Run id each follower announced (``REPLCONF run-id``), when it did."""
-
-
-@dataclass(frozen=True)
-class FollowerInfo:
-    id: str
-    ip: str
-    port: int
-    state: str
-    ack: int
-    lag: int
-    in_isr: bool
-
-
-@dataclass(frozen=True)
-class ReplicationStatus:
-    """A snapshot of the node's replication state (for coordination, INFO, tests)."""
-
-    role: str
-    """``master`` or ``slave``, as Redis says."""
-    epoch: int
-    replid: str
-    replid2: str
-    offset: int
-    """``master_repl_offset``: produced (leader) or applied (follower)."""
-    second_replid_offset: int
-    committed: int
-    """Leader: the offset every ISR member acknowledged."""
-    isr: frozenset[str]
-    followers: tuple[FollowerInfo, ...]
-    master: tuple[str, int] | None
-    link_up: bool
 
 
 class DurableLog(Protocol):
@@ -209,8 +179,10 @@ class Replication:
         self.apply_errors = 0
         self.command_gate = CommandGate(engine, config, self._role, self)
         """Refuses commands the role forbids (READONLY, NOREPLICAS, MASTERDOWN, LOADING)."""
-        engine.role_provider = self.role_reply
-        engine.info_providers["replication"] = self.info_lines
+        self.views = ReplicationViews(config, self._role, self.history, self.command_gate, self)
+        """ROLE, INFO replication and :meth:`status`."""
+        engine.role_provider = self.views.role_reply
+        engine.info_providers["replication"] = self.views.info_lines
         engine.replication = self
         engine.disconnect_hooks.append(self._client_gone)
         config.on_change("replica-read-only", self.command_gate.config_changed)
@@ -300,7 +272,7 @@ class Replication:
             self._recovered = False
             if was == "slave":
                 self._stop_following()
-            offset = self._offset()
+            offset = self.offset()
             self.history.shift(offset)
             log.info(
                 "MASTER MODE enabled (epoch %d); new replication id %s, previous %s valid "
@@ -389,7 +361,7 @@ class Replication:
         half done, or with no data from any history yet."""
         if self._loading:
             return None
-        offset = self._offset()
+        offset = self.offset()
         if offset == 0 and self.data_epoch == 0:
             return None
         return self.history.replid, offset, self.data_epoch
@@ -421,7 +393,7 @@ class Replication:
             self.gate.fail(message)
         self.engine.replicate = None
         if reset:
-            self.gate.reset(self._offset())
+            self.gate.reset(self.offset())
 
     def _stop_following(self, keep_client: bool = False) -> None:
         """Close the link. ``keep_client``: switching leaders, the stream continues.
@@ -518,46 +490,13 @@ class Replication:
 
     # --- offsets ------------------------------------------------------------------------------
 
-    def _offset(self) -> int:
+    def offset(self) -> int:
         if self.leader is not None:
             return self.leader.offset
         return self.backlog.offset if self.backlog is not None else 0
 
     def status(self) -> ReplicationStatus:
-        leader = self.leader
-        followers: list[FollowerInfo] = []
-        isr: frozenset[str] = frozenset()
-        committed = self._offset()
-        if leader is not None:
-            now = time.monotonic()
-            isr = leader.isr.isr
-            committed = leader.isr.committed
-            for link in leader.links.values():
-                state = leader.isr.followers.get(link.fid)
-                followers.append(
-                    FollowerInfo(
-                        link.fid,
-                        link.ip,
-                        link.port,
-                        link.state,
-                        state.ack if state else 0,
-                        int(now - state.last_ack) if state else 0,
-                        bool(state and state.in_isr),
-                    )
-                )
-        return ReplicationStatus(
-            role=self.role,
-            epoch=self.epoch,
-            replid=self.history.replid,
-            replid2=self.history.replid2,
-            offset=self._offset(),
-            second_replid_offset=self.history.second_replid_offset,
-            committed=committed,
-            isr=isr,
-            followers=tuple(followers),
-            master=self.master,
-            link_up=self.link is not None and self.link.up,
-        )
+        return self.views.status()
 
     # --- the commands' entry points ---------------------------------------------------------
 
@@ -722,107 +661,17 @@ class Replication:
             )
         return None
 
-    # --- ROLE and INFO ------------------------------------------------------------------------------
+    # --- ROLE and INFO (:mod:`.views`) ------------------------------------------------------
 
     def public_role(self) -> str:
-        """``master``/``slave`` as ROLE and INFO say; ``none`` while the coordination layer
-        has not decided (stepped down, or starting): such a node does not claim master."""
+        """``master``, ``slave``, or ``none`` for a managed node not decided (:mod:`.role`)."""
         return self._role.public_role()
 
     def role_reply(self) -> Any:
-        role = self.public_role()
-        if role == "none":
-            # Waiting for ZooKeeper: a replica of nobody yet (Redis's REPL_STATE_NONE).
-            return [b"slave", b"", 0, b"none", -1]
-        if role == "master":
-            replicas: list[list[bytes]] = []
-            if self.leader is not None:
-                for link in self.leader.links.values():
-                    if link.state != "online":
-                        continue
-                    state = self.leader.isr.followers.get(link.fid)
-                    replicas.append(
-                        [
-                            link.ip.encode(),
-                            b"%d" % link.port,
-                            b"%d" % (state.ack if state else 0),
-                        ]
-                    )
-            return [b"master", self._offset(), replicas]
-        host, port = self.master or ("", 0)
-        link_state = self.link.state if self.link is not None else "connect"
-        offset = self._offset() if self.link is not None and self.link.up else -1
-        return [b"slave", host.encode(), port, link_state.encode(), offset]
+        return self.views.role_reply()
 
     def info_lines(self) -> list[str]:
-        now = time.monotonic()
-        role = self.public_role()
-        lines = [f"role:{'slave' if role == 'none' else role}"]
-        if role != "master":
-            host, port = self.master or ("", 0)
-            link = self.link
-            up = link is not None and link.up
-            session = link.session if link is not None else None
-            syncing = session is not None and session.state == "sync"
-            last_io = int(now - link.last_io) if link is not None and link.transport else -1
-            lines += [
-                f"master_host:{host}",
-                f"master_port:{port}",
-                f"master_link_status:{'up' if up else 'down'}",
-                f"master_last_io_seconds_ago:{last_io if up else -1}",
-                f"master_sync_in_progress:{int(syncing)}",
-                f"slave_read_repl_offset:{session.read_offset if session and up else self._offset()}",
-                f"slave_repl_offset:{self._offset()}",
-            ]
-            if syncing and session is not None and link is not None:
-                lines += [
-                    "master_sync_total_bytes:-1",
-                    f"master_sync_read_bytes:{session.sync_bytes}",
-                    "master_sync_left_bytes:-1",
-                    "master_sync_perc:0.00",
-                    f"master_sync_last_io_seconds_ago:{int(now - link.last_io)}",
-                ]
-            if not up:
-                down = int(now - link.down_since) if link is not None and link.down_since else -1
-                lines.append(f"master_link_down_since_seconds:{down}")
-            lines += [
-                "slave_priority:100",
-                f"slave_read_only:{int(self.config.replica_read_only)}",
-                "replica_announced:1",
-            ]
-        leader = self.leader
-        replicas = [] if leader is None else list(leader.links.values())
-        lines.append(f"connected_slaves:{len(replicas)}")
-        if self.config.min_replicas_to_write and role == "master":  # (not while undecided)
-            lines.append(f"min_slaves_good_slaves:{self.command_gate.good_replicas}")
-        if leader is not None:
-            for i, replica in enumerate(replicas):
-                known = leader.isr.followers.get(replica.fid)
-                ack = known.ack if known else 0
-                lag = int(now - known.last_ack) if known else 0
-                lines.append(
-                    f"slave{i}:ip={replica.ip},port={replica.port},state={replica.state},"
-                    f"offset={ack},lag={lag}"
-                )
-        backlog = self.backlog
-        lines += [
-            f"master_failover_state:{self.failover_state}",
-            f"master_replid:{self.history.replid}",
-            f"master_replid2:{self.history.replid2}",
-            f"master_repl_offset:{self._offset()}",
-            f"second_repl_offset:{self.history.second_replid_offset}",
-            f"repl_backlog_active:{int(backlog is not None)}",
-            f"repl_backlog_size:{self.config.repl_backlog_size}",
-            f"repl_backlog_first_byte_offset:{backlog.first_byte_offset if backlog else 0}",
-            f"repl_backlog_histlen:{backlog.histlen if backlog else 0}",
-        ]
-        isr = sorted(leader.isr.isr) if leader is not None else []
-        lines += [
-            f"isr:{','.join(isr)}",
-            f"min_insync_replicas:{self.command_gate.min_insync()}",
-            f"replication_epoch:{self.epoch}",
-        ]
-        return lines
+        return self.views.info_lines()
 
     # --- settings ------------------------------------------------------------------------------
 
