@@ -35,18 +35,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any
 
 from respcache.commands.client import Client
 from respcache.errors import CommandError
 from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
 from respcache.replication.command_gate import CommandGate
-from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink, FollowerSession
+from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink
+from respcache.replication.follower_side import DurableLog, FollowerSide
 from respcache.replication.leader import (
     EPOCH_CAPA,
     NOT_COMMITTED,
@@ -59,7 +59,6 @@ from respcache.replication.leader import (
     confirm_at_once,
 )
 from respcache.replication.role import NodeState, RoleEvent, RoleMachine
-from respcache.replication.snapshot import SnapshotError, SnapshotLoader
 from respcache.replication.views import ReplicationStatus, ReplicationViews
 
 if TYPE_CHECKING:
@@ -70,7 +69,6 @@ log = logging.getLogger("respcache.replication")
 
 __all__ = ["IsrChange", "Replication", "ReplicationStatus"]
 
-_TRANSACTION = frozenset({"multi", "exec", "discard", "watch", "unwatch"})
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 WAIT_ON_REPLICA = (
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
@@ -90,39 +88,6 @@ class IsrChange:
     """Run id each follower announced (``REPLCONF run-id``), when it did."""
 
 
-class DurableLog(Protocol):
-    """What replication needs of the AOF (``persistence/aof.py``)."""
-
-    def before_ack(self) -> None:
-        """``appendfsync always``: the applied stream on disk before an ACK leaves."""
-
-    def dataset_replaced(self) -> None:
-        """A full sync replaced the dataset: the log starts again from it (a rewrite)."""
-
-
-class MasterLinkClient(Client):
-    """The client applying the leader's stream on a follower (``flags=M`` in CLIENT LIST)."""
-
-    __slots__ = ("replication",)
-
-    def __init__(self, engine: Engine, replication: Replication) -> None:
-        super().__init__(engine)
-        self.replication = replication
-        self.is_master = True
-        self.no_touch = True
-        self.authenticated = True
-
-    def kill(self) -> None:
-        """CLIENT KILL TYPE master: drop the link (it reconnects and resyncs)."""
-        link = self.replication.link
-        if link is not None:
-            link.close_connection("killed by CLIENT KILL")
-
-    def connection_info(self) -> dict[str, str]:
-        host, port = self.replication.master or ("", 0)
-        return {"addr": f"{host}:{port}", "laddr": "", "fd": "-1"}
-
-
 class Replication:
     """The node's replication role and state; see the module docstring."""
 
@@ -137,12 +102,8 @@ class Replication:
         disk: DurableLog | None = None,
     ) -> None:
         self.engine = engine
-        self.disk = disk
-        """This node's append-only file, when it has one: a follower's acknowledgements
-        wait for it (appendfsync always) and a full sync rewrites it."""
         self.gate = gate
         self.config = config
-        self.listening_port = listening_port
         self.tls = tls
         """The client TLS context of the link to the leader (``tls-replication``), or None."""
         self.history = History.fresh()
@@ -169,18 +130,23 @@ class Replication:
         self._replconf: dict[int, dict[str, str]] = {}
         """REPLCONF settings by client id, until PSYNC."""
         self._run_ids: dict[str, str] = {}
-        self._master_client: Client | None = None
-        self._loader: SnapshotLoader | None = None
-        self._rdb_file: BinaryIO | None = None
-        """The RDB of a Redis primary's full sync, as it arrives (a temp file in ``dir``)."""
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
-        self._sync_keys_logged = 0
-        self.apply_errors = 0
         self.command_gate = CommandGate(engine, config, self._role, self)
         """Refuses commands the role forbids (READONLY, NOREPLICAS, MASTERDOWN, LOADING)."""
         self.views = ReplicationViews(config, self._role, self.history, self.command_gate, self)
         """ROLE, INFO replication and :meth:`status`."""
+        self.follower_side = FollowerSide(
+            engine,
+            config,
+            self._role,
+            self.history,
+            self.command_gate,
+            self,
+            listening_port=listening_port,
+            disk=disk,
+        )
+        """What the link to the leader reports to, and applies the stream (:mod:`.follower_side`)."""
         engine.role_provider = self.views.role_reply
         engine.info_providers["replication"] = self.views.info_lines
         engine.replication = self
@@ -321,14 +287,16 @@ class Replication:
         if self.backlog is None:
             self.backlog = Backlog(self.config.repl_backlog_size, 0)
         self.gate.reset(self.backlog.offset)
-        client = self._master_client
-        if client is None:
-            client = self._master_client = MasterLinkClient(self.engine, self)
-            self.engine.add_client(client)
+        self.follower_side.attach_client()
         log.info("Connecting to MASTER %s:%d (epoch %d)", host, port, self.epoch)
         if self.loop is not None:
             link = self.link = FollowerLink(
-                self, host, port, self.loop, lambda: float(self.config.repl_timeout), self.tls
+                self.follower_side,
+                host,
+                port,
+                self.loop,
+                lambda: float(self.config.repl_timeout),
+                self.tls,
             )
             link.start()
         self.command_gate.update()
@@ -396,22 +364,11 @@ class Replication:
             self.gate.reset(self.offset())
 
     def _stop_following(self, keep_client: bool = False) -> None:
-        """Close the link. ``keep_client``: switching leaders, the stream continues.
-
-        The link's client keeps the database the stream last selected: after a
-        partial resync with another leader (PSYNC2) the bytes that follow assume
-        it, as Redis keeps its cached master's db.
-        """
+        """Close the link. ``keep_client``: switching leaders, the stream continues."""
         if self.link is not None:
             self.link.stop()
             self.link = None
-        self._loader = None  # (the caller's LEAD/FOLLOW ends a full sync in progress)
-        self._drop_rdb_file()
-        self._discard_partial_transaction()
-        client = self._master_client
-        if client is not None and not keep_client:
-            self._master_client = None
-            self.engine.remove_client(client)
+        self.follower_side.stop(keep_client)
 
     def _ensure_leader(self) -> LeaderSide:
         leader = self.leader
@@ -447,6 +404,11 @@ class Replication:
         except ImportError:  # pragma: no cover
             return
         set_role(role)
+
+    def synced(self) -> None:
+        """The follower side synced with the leader: the data continues its history."""
+        self.data_epoch = self.epoch
+        self._recovered = False
 
     # --- LeaderEvents -------------------------------------------------------------------------
 
@@ -675,13 +637,6 @@ class Replication:
 
     # --- settings ------------------------------------------------------------------------------
 
-    def _discard_partial_transaction(self) -> None:
-        """A link ended inside MULTI: its commands were never applied nor counted."""
-        client = self._master_client
-        if client is not None and client.multi is not None:
-            log.warning("Discarding a transaction the master never finished")
-            self.engine.discard_transaction(client)
-
     def _maxmemory_changed(self, value: object) -> None:
         if self.role == "slave" or self.fenced:
             self.engine.keyspace.maxmemory = 0  # runs after the server's own callback
@@ -701,176 +656,3 @@ class Replication:
             self.command_gate.cron()
         if self.link is not None:
             self.link.cron(now)
-
-    # --- SessionHandler / LinkOwner (the follower side) ----------------------------------------------
-
-    def new_session(self, link: FollowerLink) -> FollowerSession:
-        assert self.backlog is not None
-        self._discard_partial_transaction()
-        return FollowerSession(
-            history=self.history,
-            backlog=self.backlog,
-            handler=self,
-            listening_port=self.listening_port(),
-            masterauth=self.config.masterauth,
-            masteruser=self.config.masteruser,
-            announce_ip=self.announce_ip,
-            node_id=self.node_id,
-            run_id=self.run_id,
-            epoch=self.epoch,
-            epoch_floor=lambda: self.epoch,
-        )
-
-    def hold_stream(self, resume: Callable[[], None]) -> bool:
-        engine = self.engine
-        if engine.busy is None:
-            return False
-        engine.after_busy.append(resume)
-        return True
-
-    def before_ack(self) -> None:
-        if self.disk is not None:
-            self.disk.before_ack()
-
-    def link_state_changed(self, link: FollowerLink) -> None:
-        if link is not self.link:
-            return
-        if not link.up and self._loading and link.transport is None:
-            # The sync broke halfway: the dataset is partial until the next sync.
-            self._role.apply(RoleEvent.SYNC_ABORT)
-            self._loader = None
-            self._drop_rdb_file()
-        self.command_gate.update()
-
-    def full_sync_begin(self, replid: str, offset: int) -> None:
-        log.info("Full resync from master: %s:%d", replid, offset)
-        loader = self._loader = SnapshotLoader(self.engine.keyspace)
-        loader.begin()
-        self.engine.touch_all_watched()
-        self._sync_keys_logged = 0
-        self._role.apply(RoleEvent.SYNC_BEGIN)
-        if self._master_client is not None:
-            self._master_client.db = self.engine.keyspace.dbs[0]
-        self.command_gate.update()
-        log.info("MASTER <-> REPLICA sync: Flushing old data, loading the snapshot")
-
-    def snapshot_record(self, record: list[bytes]) -> bool:
-        loader = self._loader
-        if loader is None:
-            from respcache.replication.follower import SessionError
-
-            raise SessionError("snapshot record outside a full sync")
-        try:
-            done = loader.apply(record)
-        except SnapshotError as err:
-            from respcache.replication.follower import SessionError
-
-            raise SessionError(f"bad snapshot: {err}") from None
-        if loader.keys - self._sync_keys_logged >= 100_000:
-            self._sync_keys_logged = loader.keys
-            log.info("MASTER <-> REPLICA sync: %d keys loaded", loader.keys)
-        return done
-
-    def rdb_chunk(self, data: bytes) -> None:
-        f = self._rdb_file
-        if f is None:
-            path = os.path.join(self.config.dir, f"temp-{int(time.time())}.{os.getpid()}.rdb")
-            f = self._rdb_file = open(path, "w+b")  # noqa: SIM115 (closed by _drop_rdb_file)
-            log.info("MASTER <-> REPLICA sync: receiving the RDB into %s", path)
-        f.write(data)
-
-    def rdb_end(self) -> None:
-        """Load the RDB a Redis primary sent (in ``_rdb_file``), replacing the dataset."""
-        from respcache.persistence.rdb import RdbError, load_rdb
-        from respcache.replication.follower import SessionError
-
-        f = self._rdb_file
-        data = b""
-        if f is not None:
-            f.flush()
-            f.seek(0)
-            data = f.read()
-            self._drop_rdb_file()
-        log.info("MASTER <-> REPLICA sync: Loading DB in memory (%d bytes of RDB)", len(data))
-        keyspace = self.engine.keyspace
-        keyspace.flushall()  # (full_sync_begin emptied it already; a retry may not have)
-        keyspace.functions.clear()
-        try:
-            result = load_rdb(
-                data, keyspace, expire_on_load=False, verify_checksum=self.config.rdbchecksum
-            )
-        except RdbError as err:
-            keyspace.flushall()
-            raise SessionError(f"failed to load the RDB from the master: {err}") from None
-        if self._loader is not None:
-            self._loader.keys = result.keys_loaded
-
-    def _drop_rdb_file(self) -> None:
-        f, self._rdb_file = self._rdb_file, None
-        if f is None:
-            return
-        f.close()
-        try:
-            os.unlink(f.name)
-        except OSError as err:
-            log.warning("Unable to remove the temporary RDB %s: %s", f.name, err)
-
-    def full_sync_end(self) -> None:
-        loader = self._loader
-        keys = loader.keys if loader is not None else 0
-        self._loader = None
-        if self._role.loading:
-            self._role.apply(RoleEvent.SYNC_END)
-        link = self.link
-        took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
-        log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
-        self.data_epoch = self.epoch
-        self._recovered = False
-        if self.disk is not None:
-            self.disk.dataset_replaced()
-        self.command_gate.update()
-
-    def continued(self, replid: str | None) -> None:
-        log.info(
-            "Successful partial resynchronization with master%s.",
-            f" (new replication id {replid})" if replid else "",
-        )
-        self.data_epoch = self.epoch
-        self._recovered = False
-        self.command_gate.update()
-
-    def apply(self, argv: list[bytes]) -> bool:
-        client = self._master_client
-        if client is None:
-            return False
-        engine = self.engine
-        # The leader sent a valid command: skip the client-facing gates of
-        # ``execute`` (auth, MULTI, pub/sub, read-only, OOM are not for the master
-        # link) unless a transaction is involved, which ``execute`` handles.
-        try:
-            spec = engine.lookup(argv) if client.multi is None else None
-        except CommandError:
-            spec = None
-        if spec is not None and spec.name not in _TRANSACTION and spec.handler is not None:
-            arity = spec.arity
-            n = len(argv)
-            if (arity > 0 and n == arity) or (arity < 0 and n >= -arity):
-                reply = engine.call(client, spec, argv)
-                if engine.ready:
-                    engine.serve_ready()
-                if type(reply) is CommandError:
-                    self._apply_error(argv, reply)
-                return False
-        verdict = engine.execute(client, argv)  # (the master link passes no gate)
-        if type(verdict) is CommandError:
-            self._apply_error(argv, verdict)
-        return client.multi is not None
-
-    def _apply_error(self, argv: list[bytes], reply: CommandError) -> None:
-        self.apply_errors += 1
-        if self.apply_errors <= 10 or self.apply_errors % 1000 == 0:
-            log.warning(
-                "Error applying %s from the master: %s",
-                argv[0].decode("utf-8", "replace"),
-                reply.message,
-            )
