@@ -39,23 +39,20 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from respcache.commands.client import Client
-from respcache.errors import CommandError
-from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
+from respcache.log import set_role as set_log_role
+from respcache.replication.backlog import Backlog, History
 from respcache.replication.command_gate import CommandGate
-from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink
+from respcache.replication.commands import ReplicationCommands
+from respcache.replication.follower import FollowerLink
 from respcache.replication.follower_side import DurableLog, FollowerSide
 from respcache.replication.leader import (
-    EPOCH_CAPA,
     NOT_COMMITTED,
     ConfirmShrink,
     Gate,
     LeaderSide,
-    LinkTransport,
-    ReplicaLink,
-    WaitRequest,
     confirm_at_once,
 )
 from respcache.replication.role import NodeState, RoleEvent, RoleMachine
@@ -69,12 +66,7 @@ log = logging.getLogger("respcache.replication")
 
 __all__ = ["IsrChange", "Replication", "ReplicationStatus"]
 
-NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
-WAIT_ON_REPLICA = (
-    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
-    "if a replica is configured to be writable (which is not the default) writes to replicas "
-    "are just local and are not propagated."
-)
+T = TypeVar("T")
 STEPPED_DOWN = b"-READONLY You can't write against a read only replica.\r\n"
 
 
@@ -86,6 +78,14 @@ class IsrChange:
     epoch: int
     run_ids: dict[str, str] = field(default_factory=dict)
     """Run id each follower announced (``REPLCONF run-id``), when it did."""
+
+
+def _notify(listeners: list[Callable[[T], None]], value: T, what: str) -> None:
+    for listener in listeners:
+        try:
+            listener(value)
+        except Exception:
+            log.exception("%s listener failed", what)
 
 
 class Replication:
@@ -127,8 +127,6 @@ class Replication:
         self.announce_ip = ""
         self.failover_state = "no-failover"
         """INFO's ``master_failover_state`` (set by the server's FAILOVER orchestration)."""
-        self._replconf: dict[int, dict[str, str]] = {}
-        """REPLCONF settings by client id, until PSYNC."""
         self._run_ids: dict[str, str] = {}
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
@@ -147,6 +145,8 @@ class Replication:
             disk=disk,
         )
         """What the link to the leader reports to, and applies the stream (:mod:`.follower_side`)."""
+        self.commands = ReplicationCommands(engine, self._role, self.history, self, self._run_ids)
+        """REPLICAOF, REPLCONF, PSYNC, WAIT (:mod:`.commands`), behind the methods of the same name."""
         engine.role_provider = self.views.role_reply
         engine.info_providers["replication"] = self.views.info_lines
         engine.replication = self
@@ -188,10 +188,6 @@ class Replication:
     def managed(self, value: bool) -> None:
         self._role.managed = value
 
-    @property
-    def _loading(self) -> bool:
-        return self._role.loading
-
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -211,7 +207,7 @@ class Replication:
             self.link = None
 
     def _client_gone(self, client: Client) -> None:
-        self._replconf.pop(client.id, None)
+        self.commands.forget(client)
         leader = self.leader
         if leader is not None:
             link = leader.links.get(client.id)
@@ -250,18 +246,18 @@ class Replication:
             )
         self._role.apply(RoleEvent.LEAD)
         self.master = None
-        self._set_log_role("M")
+        set_log_role("M")
         self.engine.read_only = False
         self.engine.keyspace.expire_keys = True
         self.engine.keyspace.maxmemory = self.config.maxmemory
-        leader = self._ensure_leader()
+        leader = self.ensure_leader()
         if arm:
             self.arm()
         leader.begin_term(self.epoch, frozenset(isr) - {self.node_id, ""}, fresh)
         self.data_epoch = self.epoch
         self.command_gate.update()
         if was != "master":
-            self._role_changed()
+            _notify(self.role_listeners, self.role, "role")
 
     def follow(self, host: str, port: int, epoch: int = 0) -> None:
         """Replicate from ``host:port`` (a leader at ``epoch``), keeping our data until synced."""
@@ -280,7 +276,7 @@ class Replication:
         self._stop_following(keep_client=True)
         self._role.apply(RoleEvent.FOLLOW)
         self.master = (host, port)
-        self._set_log_role("S")
+        set_log_role("S")
         self.engine.read_only = self.config.replica_read_only
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0  # followers never evict: the leader's DELs do
@@ -301,7 +297,7 @@ class Replication:
             link.start()
         self.command_gate.update()
         if was != "slave":
-            self._role_changed()
+            _notify(self.role_listeners, self.role, "role")
 
     def recover(self, replid: str, offset: int, epoch: int) -> None:
         """At startup, before any role: the history the data loaded from disk belongs to.
@@ -327,7 +323,7 @@ class Replication:
     def data_claim(self) -> tuple[str, int, int] | None:
         """``(replid, offset, epoch)`` of the data held now; None while a full sync is
         half done, or with no data from any history yet."""
-        if self._loading:
+        if self._role.loading:
             return None
         offset = self.offset()
         if offset == 0 and self.data_epoch == 0:
@@ -349,7 +345,7 @@ class Replication:
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0
         self.command_gate.update()
-        self._role_changed()
+        _notify(self.role_listeners, self.role, "role")
 
     def _stop_leading(self, message: bytes, reset: bool = True) -> None:
         leader = self.leader
@@ -370,7 +366,7 @@ class Replication:
             self.link = None
         self.follower_side.stop(keep_client)
 
-    def _ensure_leader(self) -> LeaderSide:
+    def ensure_leader(self) -> LeaderSide:
         leader = self.leader
         if leader is None:
             if self.backlog is None:
@@ -390,21 +386,6 @@ class Replication:
             self.engine.replicate = leader.propagate
         return leader
 
-    def _role_changed(self) -> None:
-        for listener in self.role_listeners:
-            try:
-                listener(self.role)
-            except Exception:
-                log.exception("role listener failed")
-
-    @staticmethod
-    def _set_log_role(role: str) -> None:
-        try:
-            from respcache.log import set_role
-        except ImportError:  # pragma: no cover
-            return
-        set_role(role)
-
     def synced(self) -> None:
         """The follower side synced with the leader: the data continues its history."""
         self.data_epoch = self.epoch
@@ -421,11 +402,7 @@ class Replication:
         change = IsrChange(
             isr, self.epoch, {f: self._run_ids[f] for f in isr if f in self._run_ids}
         )
-        for listener in self.isr_listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("ISR listener failed")
+        _notify(self.isr_listeners, change, "ISR")
 
     def arm(self) -> None:
         """From now on min-insync-replicas applies to this leader."""
@@ -463,165 +440,19 @@ class Replication:
     # --- the commands' entry points ---------------------------------------------------------
 
     def replicaof(self, target: tuple[str, int] | None, client: Client | None = None) -> str:
-        """REPLICAOF host port / NO ONE; returns the status reply text."""
-        if self.managed:
-            raise CommandError(
-                "ERR REPLICAOF not allowed: roles are decided by the coordination layer"
-            )
-        if target is None:
-            if self.role == "slave" or self.fenced:
-                self.become_leader(self.epoch, arm=False)
-            return "OK"
-        if self.role == "slave" and self.master == target:
-            log.info(
-                "REPLICAOF would result into synchronization with the master we are already "
-                "connected with. No operation performed."
-            )
-            return "OK Already connected to specified master"
-        self.follow(*target)
-        return "OK"
+        return self.commands.replicaof(target, client)
 
     def replconf(self, client: Client, argv: list[bytes]) -> bool:
-        """REPLCONF <option> <value> ...; returns False for ACK (no reply is sent)."""
-        if len(argv) % 2 == 0:
-            raise CommandError("ERR syntax error")
-        settings = self._replconf.setdefault(client.id, {})
-        for i in range(1, len(argv), 2):
-            option = argv[i].decode("utf-8", "replace").lower()
-            value = argv[i + 1].decode("utf-8", "replace")
-            if option == "ack":
-                self._ack(client, argv[i + 1])
-                return False
-            if option == "getack":
-                return False
-            if option == "listening-port":
-                try:
-                    port = int(value)
-                except ValueError:
-                    raise CommandError("ERR value is not an integer or out of range") from None
-                settings["listening-port"] = str(port)
-            elif option in ("ip-address", "capa", "node-id", "run-id", "rdb-only"):
-                if option == "capa":
-                    settings["capa"] = settings.get("capa", "") + " " + value.lower()
-                else:
-                    settings[option] = value
-            elif option == "epoch":
-                try:
-                    theirs = int(value)
-                except ValueError:
-                    raise CommandError("ERR value is not an integer or out of range") from None
-                if self.managed and self.role == "master" and theirs > self.epoch:
-                    # Someone leads a newer term: stop acknowledging now, before
-                    # ZooKeeper tells us (the coordination layer follows up).
-                    self.step_down(f"a follower knows epoch {theirs}, newer than ours")
-                if self.role != "master" or theirs > self.epoch or self.fenced:
-                    raise CommandError(
-                        f"ERR stale leader: the follower is at epoch {theirs}, "
-                        f"this node at {self.epoch}"
-                        + ("" if self.role == "master" else " and not leading")
-                    )
-                settings["epoch"] = value
-            elif option == "fack":
-                continue
-            else:
-                raise CommandError(
-                    f"ERR Unrecognized REPLCONF option: {argv[i].decode('utf-8', 'replace')}"
-                )
-        return True
-
-    def _ack(self, client: Client, raw: bytes) -> None:
-        leader = self.leader
-        if leader is None:
-            return
-        link = leader.links.get(client.id)
-        if link is None:
-            return
-        try:
-            offset = int(raw)
-        except ValueError:
-            return
-        leader.ack(link, offset)
-
-    def change_replication_id(self) -> None:
-        """DEBUG CHANGE-REPL-ID: a new replication id, and no previous one (Redis's
-        changeReplicationId + clearReplicationId2)."""
-        log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
-        self.history.replid = new_replid()
-        self.history.clear_previous()
+        return self.commands.replconf(client, argv)
 
     def psync(self, client: Client, replid: str, offset: int, legacy: bool = False) -> None:
-        """PSYNC / SYNC from a follower: take over its connection and sync it."""
-        if self.role != "master" or self.fenced:
-            raise CommandError(NOMASTERLINK)
-        transport: LinkTransport | None = getattr(client, "transport", None)
-        if transport is None:
-            raise CommandError("ERR PSYNC needs a network connection")
-        settings = self._replconf.get(client.id, {})
-        info = client.connection_info()
-        addr = info.get("addr", "")
-        ip = settings.get("ip-address") or addr.rpartition(":")[0].strip("[]") or "?"
-        port = int(settings.get("listening-port", "0") or 0)
-        leader = self._ensure_leader()
-        link = ReplicaLink(client, transport, ip, port)
-        link.addr = addr
-        link.capa = set(settings.get("capa", "").split())
-        # A respcache follower says so (and only respcache sends node-id/epoch): anything
-        # else is a Redis replica, synced with an RDB and never waited for.
-        link.rdb = RESPCACHE_CAPA.decode() not in link.capa and not (
-            "node-id" in settings or "epoch" in settings
-        )
-        link.legacy = legacy
-        if "epoch" in settings:
-            link.capa.add(EPOCH_CAPA)
-        fid = settings.get("node-id") or link.fid
-        link.fid = fid
-        if "run-id" in settings:
-            self._run_ids[fid] = settings["run-id"]
-        client.reply_mode = "off"  # the link's bytes are written by the leader side only
-        client.is_replica = True
-        # A follower reconnecting: any older link of it is dead.
-        for other in list(leader.links.values()):
-            if other.fid == fid:
-                leader.drop(other, "replaced by a new connection from the same replica")
-        leader.attach(link)
-        decision = psync_decision(self.history, self.backlog, replid, offset)
-        if not decision.full:
-            leader.continue_sync(link, decision.start, "psync2" in link.capa)
-            return
-        if replid not in ("?", self.history.replid):
-            log.info("Partial resynchronization not accepted for %s: %s", fid, decision.reason)
-        elif replid != "?":
-            log.info("Full resync requested by replica %s: %s", fid, decision.reason)
-        if replid != "?":
-            leader.syncs_partial_err += 1
-        leader.full_sync(link, self.engine.keyspace)
+        self.commands.psync(client, replid, offset, legacy)
 
     def wait(self, client: Client, numreplicas: int, timeout_ms: int) -> int | None:
-        """WAIT: the count now, or None after arranging ``engine.unblock`` later."""
-        if self.role != "master":
-            raise CommandError(WAIT_ON_REPLICA)
-        leader = self.leader
-        engine = self.engine
+        return self.commands.wait(client, numreplicas, timeout_ms)
 
-        def done(count: int) -> None:
-            engine.unblock(client, count)
-
-        if leader is None:
-            if numreplicas <= 0 or timeout_ms < 0:
-                return 0
-            request = WaitRequest(0, numreplicas, done)
-        else:
-            request = WaitRequest(leader.offset, numreplicas, done)
-            if timeout_ms < 0:
-                return leader.isr.acked_count(request.offset)
-            count = leader.wait(request)
-            if count is not None:
-                return count
-        if timeout_ms > 0 and self.loop is not None:
-            request.timer = self.loop.call_later(
-                timeout_ms / 1000, lambda: request.finish(self.leader)
-            )
-        return None
+    def change_replication_id(self) -> None:
+        self.commands.change_replication_id()
 
     # --- ROLE and INFO (:mod:`.views`) ------------------------------------------------------
 
