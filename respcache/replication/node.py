@@ -14,6 +14,19 @@ engine switch                       leader             follower
 ``engine.command_gate``             NOREPLICAS         LOADING, MASTERDOWN
 ==================================  =================  ==========================
 
+It holds the state and changes roles; each other concern is a collaborator it
+composes, which gets the few long-lived objects it uses (engine, settings, the
+role machine, the history) and reads what comes and goes with the role (leader
+side, link, backlog) through a small ``Protocol`` this class satisfies:
+
+* :mod:`.role`: the role as one state machine (:class:`~.role.RoleMachine`);
+* :mod:`.command_gate`: what the role refuses before a command runs;
+* :mod:`.views`: the ROLE reply, INFO replication and :meth:`Replication.status`;
+* :mod:`.commands`: REPLICAOF, REPLCONF, PSYNC, WAIT (the methods of the same
+  name here are the engine's ``ReplicationControl`` and delegate to it);
+* :mod:`.follower_side`: what the link to the leader reports to; full syncs and
+  applying the stream.
+
 API for the coordination layer (all on the event loop):
 
 * :meth:`become_leader` ``(epoch, isr=())`` and :meth:`follow` ``(host, port, epoch)``
