@@ -94,6 +94,7 @@ class IsrChange:
 
 
 def _notify(listeners: list[Callable[[T], None]], value: T, what: str) -> None:
+    """Call every listener; one that raises is logged and does not stop the others."""
     for listener in listeners:
         try:
             listener(value)
