@@ -14,6 +14,19 @@ engine switch                       leader             follower
 ``engine.command_gate``             NOREPLICAS         LOADING, MASTERDOWN
 ==================================  =================  ==========================
 
+It holds the state and changes roles; each other concern is a collaborator it
+composes, which gets the few long-lived objects it uses (engine, settings, the
+role machine, the history) and reads what comes and goes with the role (leader
+side, link, backlog) through a small ``Protocol`` this class satisfies:
+
+* :mod:`.role`: the role as one state machine (:class:`~.role.RoleMachine`);
+* :mod:`.command_gate`: what the role refuses before a command runs;
+* :mod:`.views`: the ROLE reply, INFO replication and :meth:`Replication.status`;
+* :mod:`.commands`: REPLICAOF, REPLCONF, PSYNC, WAIT (the methods of the same
+  name here are the engine's ``ReplicationControl`` and delegate to it);
+* :mod:`.follower_side`: what the link to the leader reports to; full syncs and
+  applying the stream.
+
 API for the coordination layer (all on the event loop):
 
 * :meth:`become_leader` ``(epoch, isr=())`` and :meth:`follow` ``(host, port, epoch)``
@@ -35,49 +48,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from respcache.commands.client import Client
-from respcache.errors import NOREPLICAS, READONLY, CommandError
-from respcache.replication.backlog import Backlog, History, new_replid, psync_decision
-from respcache.replication.follower import RESPCACHE_CAPA, FollowerLink, FollowerSession
+from respcache.log import set_role as set_log_role
+from respcache.replication.backlog import Backlog, History
+from respcache.replication.command_gate import CommandGate
+from respcache.replication.commands import ReplicationCommands
+from respcache.replication.follower import FollowerLink
+from respcache.replication.follower_side import DurableLog, FollowerSide
 from respcache.replication.leader import (
-    EPOCH_CAPA,
     NOT_COMMITTED,
     ConfirmShrink,
     Gate,
     LeaderSide,
-    LinkTransport,
-    ReplicaLink,
-    WaitRequest,
     confirm_at_once,
 )
 from respcache.replication.role import NodeState, RoleEvent, RoleMachine
-from respcache.replication.snapshot import SnapshotError, SnapshotLoader
+from respcache.replication.views import ReplicationStatus, ReplicationViews
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
-    from respcache.commands.registry import CommandSpec
     from respcache.config import Config
 
 log = logging.getLogger("respcache.replication")
 
 __all__ = ["IsrChange", "Replication", "ReplicationStatus"]
 
-LOADING = "LOADING Redis is loading the dataset in memory"
-_TRANSACTION = frozenset({"multi", "exec", "discard", "watch", "unwatch"})
-MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
-WAIT_ON_REPLICA = (
-    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
-    "if a replica is configured to be writable (which is not the default) writes to replicas "
-    "are just local and are not propagated."
-)
+T = TypeVar("T")
 STEPPED_DOWN = b"-READONLY You can't write against a read only replica.\r\n"
 
 
@@ -91,68 +93,13 @@ class IsrChange:
     """Run id each follower announced (``REPLCONF run-id``), when it did."""
 
 
-@dataclass(frozen=True)
-class FollowerInfo:
-    id: str
-    ip: str
-    port: int
-    state: str
-    ack: int
-    lag: int
-    in_isr: bool
-
-
-@dataclass(frozen=True)
-class ReplicationStatus:
-    """A snapshot of the node's replication state (for coordination, INFO, tests)."""
-
-    role: str
-    """``master`` or ``slave``, as Redis says."""
-    epoch: int
-    replid: str
-    replid2: str
-    offset: int
-    """``master_repl_offset``: produced (leader) or applied (follower)."""
-    second_replid_offset: int
-    committed: int
-    """Leader: the offset every ISR member acknowledged."""
-    isr: frozenset[str]
-    followers: tuple[FollowerInfo, ...]
-    master: tuple[str, int] | None
-    link_up: bool
-
-
-class DurableLog(Protocol):
-    """What replication needs of the AOF (``persistence/aof.py``)."""
-
-    def before_ack(self) -> None:
-        """``appendfsync always``: the applied stream on disk before an ACK leaves."""
-
-    def dataset_replaced(self) -> None:
-        """A full sync replaced the dataset: the log starts again from it (a rewrite)."""
-
-
-class MasterLinkClient(Client):
-    """The client applying the leader's stream on a follower (``flags=M`` in CLIENT LIST)."""
-
-    __slots__ = ("replication",)
-
-    def __init__(self, engine: Engine, replication: Replication) -> None:
-        super().__init__(engine)
-        self.replication = replication
-        self.is_master = True
-        self.no_touch = True
-        self.authenticated = True
-
-    def kill(self) -> None:
-        """CLIENT KILL TYPE master: drop the link (it reconnects and resyncs)."""
-        link = self.replication.link
-        if link is not None:
-            link.close_connection("killed by CLIENT KILL")
-
-    def connection_info(self) -> dict[str, str]:
-        host, port = self.replication.master or ("", 0)
-        return {"addr": f"{host}:{port}", "laddr": "", "fd": "-1"}
+def _notify(listeners: list[Callable[[T], None]], value: T, what: str) -> None:
+    """Call every listener; one that raises is logged and does not stop the others."""
+    for listener in listeners:
+        try:
+            listener(value)
+        except Exception:
+            log.exception("%s listener failed", what)
 
 
 class Replication:
@@ -169,12 +116,8 @@ class Replication:
         disk: DurableLog | None = None,
     ) -> None:
         self.engine = engine
-        self.disk = disk
-        """This node's append-only file, when it has one: a follower's acknowledgements
-        wait for it (appendfsync always) and a full sync rewrites it."""
         self.gate = gate
         self.config = config
-        self.listening_port = listening_port
         self.tls = tls
         """The client TLS context of the link to the leader (``tls-replication``), or None."""
         self.history = History.fresh()
@@ -198,26 +141,34 @@ class Replication:
         self.announce_ip = ""
         self.failover_state = "no-failover"
         """INFO's ``master_failover_state`` (set by the server's FAILOVER orchestration)."""
-        self._replconf: dict[int, dict[str, str]] = {}
-        """REPLCONF settings by client id, until PSYNC."""
         self._run_ids: dict[str, str] = {}
-        self._master_client: Client | None = None
-        self._loader: SnapshotLoader | None = None
-        self._rdb_file: BinaryIO | None = None
-        """The RDB of a Redis primary's full sync, as it arrives (a temp file in ``dir``)."""
         self._recovered = False
         """The history came from disk and was not continued since: leading shifts it."""
-        self._good_replicas = 0
-        self._sync_keys_logged = 0
-        self.apply_errors = 0
-        engine.role_provider = self.role_reply
-        engine.info_providers["replication"] = self.info_lines
+        self.command_gate = CommandGate(engine, config, self._role, self)
+        """Refuses commands the role forbids (READONLY, NOREPLICAS, MASTERDOWN, LOADING)."""
+        self.views = ReplicationViews(config, self._role, self.history, self.command_gate, self)
+        """ROLE, INFO replication and :meth:`status`."""
+        self.follower_side = FollowerSide(
+            engine,
+            config,
+            self._role,
+            self.history,
+            self.command_gate,
+            self,
+            listening_port=listening_port,
+            disk=disk,
+        )
+        """What the link to the leader reports to, and applies the stream (:mod:`.follower_side`)."""
+        self.commands = ReplicationCommands(engine, self._role, self.history, self, self._run_ids)
+        """REPLICAOF, REPLCONF, PSYNC, WAIT (:mod:`.commands`), behind the methods of the same name."""
+        engine.role_provider = self.views.role_reply
+        engine.info_providers["replication"] = self.views.info_lines
         engine.replication = self
         engine.disconnect_hooks.append(self._client_gone)
-        config.on_change("replica-read-only", self._config_changed)
-        config.on_change("replica-serve-stale-data", self._config_changed)
-        config.on_change("min-insync-replicas", self._config_changed)
-        config.on_change("min-replicas-to-write", self._config_changed)
+        config.on_change("replica-read-only", self.command_gate.config_changed)
+        config.on_change("replica-serve-stale-data", self.command_gate.config_changed)
+        config.on_change("min-insync-replicas", self.command_gate.config_changed)
+        config.on_change("min-replicas-to-write", self.command_gate.config_changed)
         config.on_change("repl-backlog-size", self._backlog_size_changed)
         config.on_change("maxmemory", self._maxmemory_changed)
 
@@ -251,10 +202,6 @@ class Replication:
     def managed(self, value: bool) -> None:
         self._role.managed = value
 
-    @property
-    def _loading(self) -> bool:
-        return self._role.loading
-
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -263,7 +210,7 @@ class Replication:
         target = self.config.replicaof
         if target is not None:
             self.follow(target[0], target[1])
-        self._update_gate()
+        self.command_gate.update()
 
     def shutdown(self) -> None:
         if self.leader is not None:
@@ -274,7 +221,7 @@ class Replication:
             self.link = None
 
     def _client_gone(self, client: Client) -> None:
-        self._replconf.pop(client.id, None)
+        self.commands.forget(client)
         leader = self.leader
         if leader is not None:
             link = leader.links.get(client.id)
@@ -301,7 +248,7 @@ class Replication:
             self._recovered = False
             if was == "slave":
                 self._stop_following()
-            offset = self._offset()
+            offset = self.offset()
             self.history.shift(offset)
             log.info(
                 "MASTER MODE enabled (epoch %d); new replication id %s, previous %s valid "
@@ -313,18 +260,18 @@ class Replication:
             )
         self._role.apply(RoleEvent.LEAD)
         self.master = None
-        self._set_log_role("M")
+        set_log_role("M")
         self.engine.read_only = False
         self.engine.keyspace.expire_keys = True
         self.engine.keyspace.maxmemory = self.config.maxmemory
-        leader = self._ensure_leader()
+        leader = self.ensure_leader()
         if arm:
             self.arm()
         leader.begin_term(self.epoch, frozenset(isr) - {self.node_id, ""}, fresh)
         self.data_epoch = self.epoch
-        self._update_gate()
+        self.command_gate.update()
         if was != "master":
-            self._role_changed()
+            _notify(self.role_listeners, self.role, "role")
 
     def follow(self, host: str, port: int, epoch: int = 0) -> None:
         """Replicate from ``host:port`` (a leader at ``epoch``), keeping our data until synced."""
@@ -343,26 +290,28 @@ class Replication:
         self._stop_following(keep_client=True)
         self._role.apply(RoleEvent.FOLLOW)
         self.master = (host, port)
-        self._set_log_role("S")
+        set_log_role("S")
         self.engine.read_only = self.config.replica_read_only
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0  # followers never evict: the leader's DELs do
         if self.backlog is None:
             self.backlog = Backlog(self.config.repl_backlog_size, 0)
         self.gate.reset(self.backlog.offset)
-        client = self._master_client
-        if client is None:
-            client = self._master_client = MasterLinkClient(self.engine, self)
-            self.engine.add_client(client)
+        self.follower_side.attach_client()
         log.info("Connecting to MASTER %s:%d (epoch %d)", host, port, self.epoch)
         if self.loop is not None:
             link = self.link = FollowerLink(
-                self, host, port, self.loop, lambda: float(self.config.repl_timeout), self.tls
+                self.follower_side,
+                host,
+                port,
+                self.loop,
+                lambda: float(self.config.repl_timeout),
+                self.tls,
             )
             link.start()
-        self._update_gate()
+        self.command_gate.update()
         if was != "slave":
-            self._role_changed()
+            _notify(self.role_listeners, self.role, "role")
 
     def recover(self, replid: str, offset: int, epoch: int) -> None:
         """At startup, before any role: the history the data loaded from disk belongs to.
@@ -388,9 +337,9 @@ class Replication:
     def data_claim(self) -> tuple[str, int, int] | None:
         """``(replid, offset, epoch)`` of the data held now; None while a full sync is
         half done, or with no data from any history yet."""
-        if self._loading:
+        if self._role.loading:
             return None
-        offset = self._offset()
+        offset = self.offset()
         if offset == 0 and self.data_epoch == 0:
             return None
         return self.history.replid, offset, self.data_epoch
@@ -409,8 +358,8 @@ class Replication:
         self.engine.read_only = True
         self.engine.keyspace.expire_keys = False
         self.engine.keyspace.maxmemory = 0
-        self._update_gate()
-        self._role_changed()
+        self.command_gate.update()
+        _notify(self.role_listeners, self.role, "role")
 
     def _stop_leading(self, message: bytes, reset: bool = True) -> None:
         leader = self.leader
@@ -422,27 +371,16 @@ class Replication:
             self.gate.fail(message)
         self.engine.replicate = None
         if reset:
-            self.gate.reset(self._offset())
+            self.gate.reset(self.offset())
 
     def _stop_following(self, keep_client: bool = False) -> None:
-        """Close the link. ``keep_client``: switching leaders, the stream continues.
-
-        The link's client keeps the database the stream last selected: after a
-        partial resync with another leader (PSYNC2) the bytes that follow assume
-        it, as Redis keeps its cached master's db.
-        """
+        """Close the link. ``keep_client``: switching leaders, the stream continues."""
         if self.link is not None:
             self.link.stop()
             self.link = None
-        self._loader = None  # (the caller's LEAD/FOLLOW ends a full sync in progress)
-        self._drop_rdb_file()
-        self._discard_partial_transaction()
-        client = self._master_client
-        if client is not None and not keep_client:
-            self._master_client = None
-            self.engine.remove_client(client)
+        self.follower_side.stop(keep_client)
 
-    def _ensure_leader(self) -> LeaderSide:
+    def ensure_leader(self) -> LeaderSide:
         leader = self.leader
         if leader is None:
             if self.backlog is None:
@@ -462,46 +400,35 @@ class Replication:
             self.engine.replicate = leader.propagate
         return leader
 
-    def _role_changed(self) -> None:
-        for listener in self.role_listeners:
-            try:
-                listener(self.role)
-            except Exception:
-                log.exception("role listener failed")
-
-    @staticmethod
-    def _set_log_role(role: str) -> None:
-        try:
-            from respcache.log import set_role
-        except ImportError:  # pragma: no cover
-            return
-        set_role(role)
+    def synced(self) -> None:
+        """The follower side synced with the leader: the data continues its history."""
+        self.data_epoch = self.epoch
+        self._recovered = False
 
     # --- LeaderEvents -------------------------------------------------------------------------
 
     def followers_changed(self) -> None:
-        self._refresh_good_replicas()
-        self._update_gate()
+        self.command_gate.refresh_good_replicas()
+        self.command_gate.update()
 
     def isr_changed(self, isr: frozenset[str]) -> None:
-        self._update_gate()
+        self.command_gate.update()
         change = IsrChange(
             isr, self.epoch, {f: self._run_ids[f] for f in isr if f in self._run_ids}
         )
-        for listener in self.isr_listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("ISR listener failed")
+        _notify(self.isr_listeners, change, "ISR")
 
     def arm(self) -> None:
         """From now on min-insync-replicas applies to this leader."""
         if not self.armed:
             self._role.armed = True
-            log.info("Replication armed: writes need %d in-sync replica(s)", self._min_insync())
+            log.info(
+                "Replication armed: writes need %d in-sync replica(s)",
+                self.command_gate.min_insync(),
+            )
         if self.leader is not None:
             self.leader.armed = True
-        self._update_gate()
+        self.command_gate.update()
 
     def stepped_down(self) -> bool:
         return self.role != "master" or self.fenced
@@ -516,393 +443,44 @@ class Replication:
 
     # --- offsets ------------------------------------------------------------------------------
 
-    def _offset(self) -> int:
+    def offset(self) -> int:
         if self.leader is not None:
             return self.leader.offset
         return self.backlog.offset if self.backlog is not None else 0
 
     def status(self) -> ReplicationStatus:
-        leader = self.leader
-        followers: list[FollowerInfo] = []
-        isr: frozenset[str] = frozenset()
-        committed = self._offset()
-        if leader is not None:
-            now = time.monotonic()
-            isr = leader.isr.isr
-            committed = leader.isr.committed
-            for link in leader.links.values():
-                state = leader.isr.followers.get(link.fid)
-                followers.append(
-                    FollowerInfo(
-                        link.fid,
-                        link.ip,
-                        link.port,
-                        link.state,
-                        state.ack if state else 0,
-                        int(now - state.last_ack) if state else 0,
-                        bool(state and state.in_isr),
-                    )
-                )
-        return ReplicationStatus(
-            role=self.role,
-            epoch=self.epoch,
-            replid=self.history.replid,
-            replid2=self.history.replid2,
-            offset=self._offset(),
-            second_replid_offset=self.history.second_replid_offset,
-            committed=committed,
-            isr=isr,
-            followers=tuple(followers),
-            master=self.master,
-            link_up=self.link is not None and self.link.up,
-        )
+        return self.views.status()
 
     # --- the commands' entry points ---------------------------------------------------------
 
     def replicaof(self, target: tuple[str, int] | None, client: Client | None = None) -> str:
-        """REPLICAOF host port / NO ONE; returns the status reply text."""
-        if self.managed:
-            raise CommandError(
-                "ERR REPLICAOF not allowed: roles are decided by the coordination layer"
-            )
-        if target is None:
-            if self.role == "slave" or self.fenced:
-                self.become_leader(self.epoch, arm=False)
-            return "OK"
-        if self.role == "slave" and self.master == target:
-            log.info(
-                "REPLICAOF would result into synchronization with the master we are already "
-                "connected with. No operation performed."
-            )
-            return "OK Already connected to specified master"
-        self.follow(*target)
-        return "OK"
+        return self.commands.replicaof(target, client)
 
     def replconf(self, client: Client, argv: list[bytes]) -> bool:
-        """REPLCONF <option> <value> ...; returns False for ACK (no reply is sent)."""
-        if len(argv) % 2 == 0:
-            raise CommandError("ERR syntax error")
-        settings = self._replconf.setdefault(client.id, {})
-        for i in range(1, len(argv), 2):
-            option = argv[i].decode("utf-8", "replace").lower()
-            value = argv[i + 1].decode("utf-8", "replace")
-            if option == "ack":
-                self._ack(client, argv[i + 1])
-                return False
-            if option == "getack":
-                return False
-            if option == "listening-port":
-                try:
-                    port = int(value)
-                except ValueError:
-                    raise CommandError("ERR value is not an integer or out of range") from None
-                settings["listening-port"] = str(port)
-            elif option in ("ip-address", "capa", "node-id", "run-id", "rdb-only"):
-                if option == "capa":
-                    settings["capa"] = settings.get("capa", "") + " " + value.lower()
-                else:
-                    settings[option] = value
-            elif option == "epoch":
-                try:
-                    theirs = int(value)
-                except ValueError:
-                    raise CommandError("ERR value is not an integer or out of range") from None
-                if self.managed and self.role == "master" and theirs > self.epoch:
-                    # Someone leads a newer term: stop acknowledging now, before
-                    # ZooKeeper tells us (the coordination layer follows up).
-                    self.step_down(f"a follower knows epoch {theirs}, newer than ours")
-                if self.role != "master" or theirs > self.epoch or self.fenced:
-                    raise CommandError(
-                        f"ERR stale leader: the follower is at epoch {theirs}, "
-                        f"this node at {self.epoch}"
-                        + ("" if self.role == "master" else " and not leading")
-                    )
-                settings["epoch"] = value
-            elif option == "fack":
-                continue
-            else:
-                raise CommandError(
-                    f"ERR Unrecognized REPLCONF option: {argv[i].decode('utf-8', 'replace')}"
-                )
-        return True
-
-    def _ack(self, client: Client, raw: bytes) -> None:
-        leader = self.leader
-        if leader is None:
-            return
-        link = leader.links.get(client.id)
-        if link is None:
-            return
-        try:
-            offset = int(raw)
-        except ValueError:
-            return
-        leader.ack(link, offset)
-
-    def change_replication_id(self) -> None:
-        """DEBUG CHANGE-REPL-ID: a new replication id, and no previous one (Redis's
-        changeReplicationId + clearReplicationId2)."""
-        log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
-        self.history.replid = new_replid()
-        self.history.clear_previous()
+        return self.commands.replconf(client, argv)
 
     def psync(self, client: Client, replid: str, offset: int, legacy: bool = False) -> None:
-        """PSYNC / SYNC from a follower: take over its connection and sync it."""
-        if self.role != "master" or self.fenced:
-            raise CommandError(NOMASTERLINK)
-        transport: LinkTransport | None = getattr(client, "transport", None)
-        if transport is None:
-            raise CommandError("ERR PSYNC needs a network connection")
-        settings = self._replconf.get(client.id, {})
-        info = client.connection_info()
-        addr = info.get("addr", "")
-        ip = settings.get("ip-address") or addr.rpartition(":")[0].strip("[]") or "?"
-        port = int(settings.get("listening-port", "0") or 0)
-        leader = self._ensure_leader()
-        link = ReplicaLink(client, transport, ip, port)
-        link.addr = addr
-        link.capa = set(settings.get("capa", "").split())
-        # A respcache follower says so (and only respcache sends node-id/epoch): anything
-        # else is a Redis replica, synced with an RDB and never waited for.
-        link.rdb = RESPCACHE_CAPA.decode() not in link.capa and not (
-            "node-id" in settings or "epoch" in settings
-        )
-        link.legacy = legacy
-        if "epoch" in settings:
-            link.capa.add(EPOCH_CAPA)
-        fid = settings.get("node-id") or link.fid
-        link.fid = fid
-        if "run-id" in settings:
-            self._run_ids[fid] = settings["run-id"]
-        client.reply_mode = "off"  # the link's bytes are written by the leader side only
-        client.is_replica = True
-        # A follower reconnecting: any older link of it is dead.
-        for other in list(leader.links.values()):
-            if other.fid == fid:
-                leader.drop(other, "replaced by a new connection from the same replica")
-        leader.attach(link)
-        decision = psync_decision(self.history, self.backlog, replid, offset)
-        if not decision.full:
-            leader.continue_sync(link, decision.start, "psync2" in link.capa)
-            return
-        if replid not in ("?", self.history.replid):
-            log.info("Partial resynchronization not accepted for %s: %s", fid, decision.reason)
-        elif replid != "?":
-            log.info("Full resync requested by replica %s: %s", fid, decision.reason)
-        if replid != "?":
-            leader.syncs_partial_err += 1
-        leader.full_sync(link, self.engine.keyspace)
+        self.commands.psync(client, replid, offset, legacy)
 
     def wait(self, client: Client, numreplicas: int, timeout_ms: int) -> int | None:
-        """WAIT: the count now, or None after arranging ``engine.unblock`` later."""
-        if self.role != "master":
-            raise CommandError(WAIT_ON_REPLICA)
-        leader = self.leader
-        engine = self.engine
+        return self.commands.wait(client, numreplicas, timeout_ms)
 
-        def done(count: int) -> None:
-            engine.unblock(client, count)
+    def change_replication_id(self) -> None:
+        self.commands.change_replication_id()
 
-        if leader is None:
-            if numreplicas <= 0 or timeout_ms < 0:
-                return 0
-            request = WaitRequest(0, numreplicas, done)
-        else:
-            request = WaitRequest(leader.offset, numreplicas, done)
-            if timeout_ms < 0:
-                return leader.isr.acked_count(request.offset)
-            count = leader.wait(request)
-            if count is not None:
-                return count
-        if timeout_ms > 0 and self.loop is not None:
-            request.timer = self.loop.call_later(
-                timeout_ms / 1000, lambda: request.finish(self.leader)
-            )
-        return None
-
-    # --- ROLE and INFO ------------------------------------------------------------------------------
+    # --- ROLE and INFO (:mod:`.views`) ------------------------------------------------------
 
     def public_role(self) -> str:
-        """``master``/``slave`` as ROLE and INFO say; ``none`` while the coordination layer
-        has not decided (stepped down, or starting): such a node does not claim master."""
+        """``master``, ``slave``, or ``none`` for a managed node not decided (:mod:`.role`)."""
         return self._role.public_role()
 
     def role_reply(self) -> Any:
-        role = self.public_role()
-        if role == "none":
-            # Waiting for ZooKeeper: a replica of nobody yet (Redis's REPL_STATE_NONE).
-            return [b"slave", b"", 0, b"none", -1]
-        if role == "master":
-            replicas: list[list[bytes]] = []
-            if self.leader is not None:
-                for link in self.leader.links.values():
-                    if link.state != "online":
-                        continue
-                    state = self.leader.isr.followers.get(link.fid)
-                    replicas.append(
-                        [
-                            link.ip.encode(),
-                            b"%d" % link.port,
-                            b"%d" % (state.ack if state else 0),
-                        ]
-                    )
-            return [b"master", self._offset(), replicas]
-        host, port = self.master or ("", 0)
-        link_state = self.link.state if self.link is not None else "connect"
-        offset = self._offset() if self.link is not None and self.link.up else -1
-        return [b"slave", host.encode(), port, link_state.encode(), offset]
+        return self.views.role_reply()
 
     def info_lines(self) -> list[str]:
-        now = time.monotonic()
-        role = self.public_role()
-        lines = [f"role:{'slave' if role == 'none' else role}"]
-        if role != "master":
-            host, port = self.master or ("", 0)
-            link = self.link
-            up = link is not None and link.up
-            session = link.session if link is not None else None
-            syncing = session is not None and session.state == "sync"
-            last_io = int(now - link.last_io) if link is not None and link.transport else -1
-            lines += [
-                f"master_host:{host}",
-                f"master_port:{port}",
-                f"master_link_status:{'up' if up else 'down'}",
-                f"master_last_io_seconds_ago:{last_io if up else -1}",
-                f"master_sync_in_progress:{int(syncing)}",
-                f"slave_read_repl_offset:{session.read_offset if session and up else self._offset()}",
-                f"slave_repl_offset:{self._offset()}",
-            ]
-            if syncing and session is not None and link is not None:
-                lines += [
-                    "master_sync_total_bytes:-1",
-                    f"master_sync_read_bytes:{session.sync_bytes}",
-                    "master_sync_left_bytes:-1",
-                    "master_sync_perc:0.00",
-                    f"master_sync_last_io_seconds_ago:{int(now - link.last_io)}",
-                ]
-            if not up:
-                down = int(now - link.down_since) if link is not None and link.down_since else -1
-                lines.append(f"master_link_down_since_seconds:{down}")
-            lines += [
-                "slave_priority:100",
-                f"slave_read_only:{int(self.config.replica_read_only)}",
-                "replica_announced:1",
-            ]
-        leader = self.leader
-        replicas = [] if leader is None else list(leader.links.values())
-        lines.append(f"connected_slaves:{len(replicas)}")
-        if self.config.min_replicas_to_write and role == "master":  # (not while undecided)
-            lines.append(f"min_slaves_good_slaves:{self._good_replicas}")
-        if leader is not None:
-            for i, replica in enumerate(replicas):
-                known = leader.isr.followers.get(replica.fid)
-                ack = known.ack if known else 0
-                lag = int(now - known.last_ack) if known else 0
-                lines.append(
-                    f"slave{i}:ip={replica.ip},port={replica.port},state={replica.state},"
-                    f"offset={ack},lag={lag}"
-                )
-        backlog = self.backlog
-        lines += [
-            f"master_failover_state:{self.failover_state}",
-            f"master_replid:{self.history.replid}",
-            f"master_replid2:{self.history.replid2}",
-            f"master_repl_offset:{self._offset()}",
-            f"second_repl_offset:{self.history.second_replid_offset}",
-            f"repl_backlog_active:{int(backlog is not None)}",
-            f"repl_backlog_size:{self.config.repl_backlog_size}",
-            f"repl_backlog_first_byte_offset:{backlog.first_byte_offset if backlog else 0}",
-            f"repl_backlog_histlen:{backlog.histlen if backlog else 0}",
-        ]
-        isr = sorted(leader.isr.isr) if leader is not None else []
-        lines += [
-            f"isr:{','.join(isr)}",
-            f"min_insync_replicas:{self._min_insync()}",
-            f"replication_epoch:{self.epoch}",
-        ]
-        return lines
+        return self.views.info_lines()
 
-    # --- the command gate ---------------------------------------------------------------------------
-
-    def _min_insync(self) -> int:
-        return int(self.config.min_insync_replicas)
-
-    def _noreplicas(self) -> bool:
-        if self.role != "master":
-            return False
-        if self.armed:
-            leader = self.leader
-            size = len(leader.isr.confirmed_isr) if leader is not None else 0
-            if size < self._min_insync():
-                return True
-        need = self.config.min_replicas_to_write
-        return bool(need) and self._good_replicas < need
-
-    def _refresh_good_replicas(self) -> None:
-        leader = self.leader
-        if leader is None:
-            self._good_replicas = 0
-            return
-        now = time.monotonic()
-        max_lag = self.config.min_replicas_max_lag
-        good = 0
-        for link in leader.links.values():
-            state = leader.isr.followers.get(link.fid)
-            if link.state == "online" and state is not None and now - state.last_ack <= max_lag:
-                good += 1
-        self._good_replicas = good
-
-    def _update_gate(self) -> None:
-        """Install the pre-execution gate only while something must be refused."""
-        active = False
-        if self.role == "master":
-            active = self.fenced or self._noreplicas()
-        else:
-            link_up = self.link is not None and self.link.up
-            active = (
-                self._loading
-                or self.engine.read_only
-                or (not link_up and not self.config.replica_serve_stale_data)
-            )
-        self.engine.command_gate = self._gate if active else None
-
-    def _gate(self, client: Client, spec: CommandSpec, writes: bool) -> CommandError | None:
-        """The engine's replication gate step (``writes``: EXEC counts its queued commands)."""
-        if self.role == "master":
-            if writes:
-                if self.fenced:
-                    return CommandError(READONLY)
-                if self._noreplicas():
-                    return CommandError(NOREPLICAS)
-            return None
-        if writes and self.engine.read_only:
-            return CommandError(READONLY)
-        stale_ok = "stale" in spec.flags
-        queue = client.multi
-        if spec.name == "exec" and queue is not None:  # as Redis: the queued commands' flags
-            stale_ok = all("stale" in queued.flags for queued, _ in queue)  # type: ignore[attr-defined]
-        if (
-            not self.config.replica_serve_stale_data
-            and not stale_ok
-            and not (self.link is not None and self.link.up)
-        ):
-            return CommandError(MASTERDOWN)
-        if self._loading and not spec.allowed_while_loading:
-            return CommandError(LOADING)
-        return None
-
-    def _config_changed(self, value: object) -> None:
-        if self.role == "slave":
-            self.engine.read_only = self.config.replica_read_only
-        self._refresh_good_replicas()
-        self._update_gate()
-
-    def _discard_partial_transaction(self) -> None:
-        """A link ended inside MULTI: its commands were never applied nor counted."""
-        client = self._master_client
-        if client is not None and client.multi is not None:
-            log.warning("Discarding a transaction the master never finished")
-            self.engine.discard_transaction(client)
+    # --- settings ------------------------------------------------------------------------------
 
     def _maxmemory_changed(self, value: object) -> None:
         if self.role == "slave" or self.fenced:
@@ -920,183 +498,6 @@ class Replication:
         now = time.monotonic()
         if self.leader is not None:
             self.leader.cron(now)
-            if self.config.min_replicas_to_write:
-                before = self._good_replicas
-                self._refresh_good_replicas()
-                if before != self._good_replicas:
-                    self._update_gate()
+            self.command_gate.cron()
         if self.link is not None:
             self.link.cron(now)
-
-    # --- SessionHandler / LinkOwner (the follower side) ----------------------------------------------
-
-    def new_session(self, link: FollowerLink) -> FollowerSession:
-        assert self.backlog is not None
-        self._discard_partial_transaction()
-        return FollowerSession(
-            history=self.history,
-            backlog=self.backlog,
-            handler=self,
-            listening_port=self.listening_port(),
-            masterauth=self.config.masterauth,
-            masteruser=self.config.masteruser,
-            announce_ip=self.announce_ip,
-            node_id=self.node_id,
-            run_id=self.run_id,
-            epoch=self.epoch,
-            epoch_floor=lambda: self.epoch,
-        )
-
-    def hold_stream(self, resume: Callable[[], None]) -> bool:
-        engine = self.engine
-        if engine.busy is None:
-            return False
-        engine.after_busy.append(resume)
-        return True
-
-    def before_ack(self) -> None:
-        if self.disk is not None:
-            self.disk.before_ack()
-
-    def link_state_changed(self, link: FollowerLink) -> None:
-        if link is not self.link:
-            return
-        if not link.up and self._loading and link.transport is None:
-            # The sync broke halfway: the dataset is partial until the next sync.
-            self._role.apply(RoleEvent.SYNC_ABORT)
-            self._loader = None
-            self._drop_rdb_file()
-        self._update_gate()
-
-    def full_sync_begin(self, replid: str, offset: int) -> None:
-        log.info("Full resync from master: %s:%d", replid, offset)
-        loader = self._loader = SnapshotLoader(self.engine.keyspace)
-        loader.begin()
-        self.engine.touch_all_watched()
-        self._sync_keys_logged = 0
-        self._role.apply(RoleEvent.SYNC_BEGIN)
-        if self._master_client is not None:
-            self._master_client.db = self.engine.keyspace.dbs[0]
-        self._update_gate()
-        log.info("MASTER <-> REPLICA sync: Flushing old data, loading the snapshot")
-
-    def snapshot_record(self, record: list[bytes]) -> bool:
-        loader = self._loader
-        if loader is None:
-            from respcache.replication.follower import SessionError
-
-            raise SessionError("snapshot record outside a full sync")
-        try:
-            done = loader.apply(record)
-        except SnapshotError as err:
-            from respcache.replication.follower import SessionError
-
-            raise SessionError(f"bad snapshot: {err}") from None
-        if loader.keys - self._sync_keys_logged >= 100_000:
-            self._sync_keys_logged = loader.keys
-            log.info("MASTER <-> REPLICA sync: %d keys loaded", loader.keys)
-        return done
-
-    def rdb_chunk(self, data: bytes) -> None:
-        f = self._rdb_file
-        if f is None:
-            path = os.path.join(self.config.dir, f"temp-{int(time.time())}.{os.getpid()}.rdb")
-            f = self._rdb_file = open(path, "w+b")  # noqa: SIM115 (closed by _drop_rdb_file)
-            log.info("MASTER <-> REPLICA sync: receiving the RDB into %s", path)
-        f.write(data)
-
-    def rdb_end(self) -> None:
-        """Load the RDB a Redis primary sent (in ``_rdb_file``), replacing the dataset."""
-        from respcache.persistence.rdb import RdbError, load_rdb
-        from respcache.replication.follower import SessionError
-
-        f = self._rdb_file
-        data = b""
-        if f is not None:
-            f.flush()
-            f.seek(0)
-            data = f.read()
-            self._drop_rdb_file()
-        log.info("MASTER <-> REPLICA sync: Loading DB in memory (%d bytes of RDB)", len(data))
-        keyspace = self.engine.keyspace
-        keyspace.flushall()  # (full_sync_begin emptied it already; a retry may not have)
-        keyspace.functions.clear()
-        try:
-            result = load_rdb(
-                data, keyspace, expire_on_load=False, verify_checksum=self.config.rdbchecksum
-            )
-        except RdbError as err:
-            keyspace.flushall()
-            raise SessionError(f"failed to load the RDB from the master: {err}") from None
-        if self._loader is not None:
-            self._loader.keys = result.keys_loaded
-
-    def _drop_rdb_file(self) -> None:
-        f, self._rdb_file = self._rdb_file, None
-        if f is None:
-            return
-        f.close()
-        try:
-            os.unlink(f.name)
-        except OSError as err:
-            log.warning("Unable to remove the temporary RDB %s: %s", f.name, err)
-
-    def full_sync_end(self) -> None:
-        loader = self._loader
-        keys = loader.keys if loader is not None else 0
-        self._loader = None
-        if self._role.loading:
-            self._role.apply(RoleEvent.SYNC_END)
-        link = self.link
-        took = time.monotonic() - link.sync_started if link is not None and link.sync_started else 0
-        log.info("MASTER <-> REPLICA sync: Finished with success (%d keys in %.2fs)", keys, took)
-        self.data_epoch = self.epoch
-        self._recovered = False
-        if self.disk is not None:
-            self.disk.dataset_replaced()
-        self._update_gate()
-
-    def continued(self, replid: str | None) -> None:
-        log.info(
-            "Successful partial resynchronization with master%s.",
-            f" (new replication id {replid})" if replid else "",
-        )
-        self.data_epoch = self.epoch
-        self._recovered = False
-        self._update_gate()
-
-    def apply(self, argv: list[bytes]) -> bool:
-        client = self._master_client
-        if client is None:
-            return False
-        engine = self.engine
-        # The leader sent a valid command: skip the client-facing gates of
-        # ``execute`` (auth, MULTI, pub/sub, read-only, OOM are not for the master
-        # link) unless a transaction is involved, which ``execute`` handles.
-        try:
-            spec = engine.lookup(argv) if client.multi is None else None
-        except CommandError:
-            spec = None
-        if spec is not None and spec.name not in _TRANSACTION and spec.handler is not None:
-            arity = spec.arity
-            n = len(argv)
-            if (arity > 0 and n == arity) or (arity < 0 and n >= -arity):
-                reply = engine.call(client, spec, argv)
-                if engine.ready:
-                    engine.serve_ready()
-                if type(reply) is CommandError:
-                    self._apply_error(argv, reply)
-                return False
-        verdict = engine.execute(client, argv)  # (the master link passes no gate)
-        if type(verdict) is CommandError:
-            self._apply_error(argv, verdict)
-        return client.multi is not None
-
-    def _apply_error(self, argv: list[bytes], reply: CommandError) -> None:
-        self.apply_errors += 1
-        if self.apply_errors <= 10 or self.apply_errors % 1000 == 0:
-            log.warning(
-                "Error applying %s from the master: %s",
-                argv[0].decode("utf-8", "replace"),
-                reply.message,
-            )
