@@ -57,12 +57,10 @@ from respcache.persistence.aof_loader import (
     parse_mark,
 )
 from respcache.persistence.aof_manifest import (
-    INCR_SUFFIX,
-    MANIFEST_SUFFIX,
-    TEMP_PREFIX,
     TYPE_BASE,
     TYPE_INCR,
     AofError,
+    AofFiles,
     AofInfo,
     Manifest,
     fsync_dir,
@@ -78,6 +76,7 @@ __all__ = [
     "MARK_EPOCH_AUX",
     "MARK_PREFIX",
     "AofError",
+    "AofFiles",
     "AofInfo",
     "AofStatus",
     "AppendOnlyFile",
@@ -125,7 +124,8 @@ class AppendOnlyFile:
         self.keyspace = keyspace
         self.other_child = other_child
         self.state = State.ON if config.appendonly else State.OFF
-        self.manifest = Manifest()
+        self.files = AofFiles(config)
+        """The directory and its manifest (shared with the loader and the rewrite)."""
         self.fd = -1
         self.buf = bytearray()
         self.selected_db = -1
@@ -174,22 +174,24 @@ class AppendOnlyFile:
         self.forks = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
-    # --- paths ------------------------------------------------------------------------------
+    # --- the directory (persistence/aof_manifest.py) ---------------------------------------
 
     @property
-    def dirname(self) -> str:
-        return os.path.join(self.config.dir, self.config.appenddirname)
+    def manifest(self) -> Manifest:
+        """The manifest in force (held by :attr:`files`)."""
+        return self.files.manifest
 
-    def _path(self, name: str) -> str:
-        return os.path.join(self.dirname, name)
+    @manifest.setter
+    def manifest(self, am: Manifest) -> None:
+        self.files.manifest = am
 
-    @property
-    def filename(self) -> str:
-        return self.config.appendfilename
+    def load_manifest(self) -> None:
+        """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
+        self.files.load_manifest()
 
-    @property
-    def manifest_name(self) -> str:
-        return self.filename + MANIFEST_SUFFIX
+    def del_history(self) -> None:
+        """``aofDelHistoryFiles``."""
+        self.files.del_history()
 
     @property
     def enabled(self) -> bool:
@@ -200,34 +202,6 @@ class AppendOnlyFile:
         """True when replies must wait for the AOF: for the write (as Redis writes the AOF
         in ``beforeSleep``, before any reply), and with ``always`` for the fsync too."""
         return self.state is not State.OFF
-
-    # --- the manifest on disk -----------------------------------------------------------------
-
-    def load_manifest(self) -> None:
-        """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
-        self.manifest = Manifest()
-        path = self._path(self.manifest_name)
-        if not os.path.isdir(self.dirname) or not os.path.exists(path):
-            return
-        try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                text = f.read()
-        except OSError as err:
-            raise AofError(
-                f"Fatal error: can't open the AOF manifest file {path} for reading: {err.strerror}"
-            ) from err
-        self.manifest = Manifest.parse(text)
-
-    def persist_manifest(self, am: Manifest) -> None:
-        """``writeAofManifestFile``: temp file, fsync, rename, fsync the directory."""
-        tmp = self._path(TEMP_PREFIX + self.manifest_name)
-        final = self._path(self.manifest_name)
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(am.format())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        fsync_dir(self.dirname)
 
     # --- feeding ------------------------------------------------------------------------------------
 
@@ -466,20 +440,20 @@ class AppendOnlyFile:
         """``aofOpenIfNeededOnServerStart`` (raises OSError/AofError: the server exits)."""
         if self.state is not State.ON:
             return
-        os.makedirs(self.dirname, exist_ok=True)
+        os.makedirs(self.files.dirname, exist_ok=True)
         am = self.manifest
         if am.base is None and not am.incr:
-            name = am.new_base(self.filename, self.config.aof_use_rdb_preamble)
-            self._write_base(self._path(name))
+            name = am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
+            self._write_base(self.files.path(name))
             log.info("Creating AOF base file %s on server start", name)
         created = not am.incr
-        name = am.last_incr(self.filename)
-        self.fd = os.open(self._path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.persist_manifest(am)
+        name = am.last_incr(self.files.filename)
+        self.fd = os.open(self.files.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.files.persist_manifest(am)
         self.last_incr_size = self.last_incr_fsync_offset = os.fstat(self.fd).st_size
         if not self.current_size:
-            self.current_size = self._size_of(am)
-            self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
+            self.current_size = self.files.size_of(am)
+            self.rewrite_base_size = self.files.base_size()
         self.last_fsync = time.time()
         log.info("%s AOF incr file %s on server start", "Creating" if created else "Opening", name)
         self.del_history()
@@ -540,14 +514,14 @@ class AppendOnlyFile:
             return
         temp_am: Manifest | None = None
         if self.state is State.WAIT_REWRITE:
-            name = TEMP_PREFIX + self.filename + INCR_SUFFIX
+            name = self.files.temp_incr_name
         else:
             temp_am = self.manifest.copy()
-            name = temp_am.new_incr(self.filename)
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+            name = temp_am.new_incr(self.files.filename)
+        fd = os.open(self.files.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
         if temp_am is not None:
             try:
-                self.persist_manifest(temp_am)
+                self.files.persist_manifest(temp_am)
             except OSError:
                 os.close(fd)
                 raise
@@ -565,13 +539,13 @@ class AppendOnlyFile:
         if self.child is not None or self.other_child():
             raise AofError("another child process is active")
         try:
-            os.makedirs(self.dirname, exist_ok=True)
+            os.makedirs(self.files.dirname, exist_ok=True)
             self.selected_db = -1
             self.flush(force=True)
             self._open_new_incr()
         except OSError as err:
             self.last_bgrewrite_ok = False
-            log.warning("Can't open or create append-only dir %s: %s", self.dirname, err)
+            log.warning("Can't open or create append-only dir %s: %s", self.files.dirname, err)
             raise AofError(str(err)) from err
         self.rewrites += 1
         try:
@@ -639,7 +613,7 @@ class AppendOnlyFile:
         if self.state is State.WAIT_REWRITE:
             self.buf.clear()
             with contextlib.suppress(OSError):
-                os.unlink(self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX))
+                os.unlink(self.files.path(self.files.temp_incr_name))
             self.rewrite_scheduled = True
         self.rewrite_time_last = int(time.monotonic() - child.started)
         self.rewrite_time_start = -1
@@ -648,27 +622,27 @@ class AppendOnlyFile:
     def _rewrite_done(self, pid: int) -> None:
         tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof")
         temp_am = self.manifest.copy()
-        base = temp_am.new_base(self.filename, self.config.aof_use_rdb_preamble)
+        base = temp_am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
         new_incr: str | None = None
         try:
-            os.replace(tmp, self._path(base))
+            os.replace(tmp, self.files.path(base))
             log.info("Successfully renamed the temporary AOF base file %s into %s", tmp, base)
             if self.state is State.WAIT_REWRITE:
-                temp_incr = self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX)
-                new_incr = temp_am.new_incr(self.filename)
-                os.replace(temp_incr, self._path(new_incr))
+                temp_incr = self.files.path(self.files.temp_incr_name)
+                new_incr = temp_am.new_incr(self.files.filename)
+                os.replace(temp_incr, self.files.path(new_incr))
             temp_am.rewritten_incr_to_history(keep_last=self.state is not State.OFF)
-            self.persist_manifest(temp_am)
+            self.files.persist_manifest(temp_am)
         except OSError as err:
             log.warning("Error finishing the AOF rewrite: %s", err)
             with contextlib.suppress(OSError):
-                os.unlink(self._path(base))
+                os.unlink(self.files.path(base))
             self.last_bgrewrite_ok = False
             self.consecutive_failures += 1
             return
         self.manifest = temp_am
         if self.state is not State.OFF:
-            self.current_size = self._file_size(base) + self.last_incr_size
+            self.current_size = self.files.file_size(base) + self.last_incr_size
             self.rewrite_base_size = self.current_size
         self.del_history()
         self.last_bgrewrite_ok = True
@@ -676,19 +650,6 @@ class AppendOnlyFile:
         log.info("Background AOF rewrite finished successfully")
         if self.state is State.WAIT_REWRITE:
             self.state = State.ON
-
-    def del_history(self) -> None:
-        """``aofDelHistoryFiles``."""
-        am = self.manifest
-        if not am.history or self.config.aof_disable_auto_gc:
-            return
-        for info in am.history:
-            log.info("Removing the history file %s in the background", info.name)
-            with contextlib.suppress(OSError):
-                os.unlink(self._path(info.name))
-        am.history = []
-        with contextlib.suppress(OSError):
-            self.persist_manifest(am)
 
     def cron(self) -> None:
         """Reap the child; start a scheduled or an automatic rewrite; everysec flushes."""
@@ -748,44 +709,6 @@ class AppendOnlyFile:
 
     # --- loading ----------------------------------------------------------------------------------
 
-    def _file_size(self, name: str) -> int:
-        try:
-            return os.stat(self._path(name)).st_size
-        except OSError:
-            return 0
-
-    def _size_of(self, am: Manifest) -> int:
-        infos = ([am.base] if am.base else []) + am.incr
-        return sum(self._file_size(i.name) for i in infos)
-
-    def _upgrade_old_style(self) -> None:
-        """``aofUpgradePrepare``: move a pre-7.0 ``dir/appendonly.aof`` into the directory."""
-        old = os.path.join(self.config.dir, self.filename)
-        am = self.manifest
-        if not os.path.exists(old):
-            return
-        if not (
-            not os.path.isdir(self.dirname)
-            or (am.base is None and not am.incr)
-            or (
-                am.base is not None
-                and not am.incr
-                and am.base.name == self.filename
-                and not os.path.exists(self._path(self.filename))
-            )
-        ):
-            return
-        os.makedirs(self.dirname, exist_ok=True)
-        am.base = AofInfo(self.filename, 1, TYPE_BASE)
-        am.base_seq = 1
-        self.persist_manifest(am)
-        os.replace(old, self._path(self.filename))
-        log.info(
-            "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
-            self.filename,
-            self.config.appenddirname,
-        )
-
     def load(
         self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
     ) -> AofStatus:
@@ -805,7 +728,7 @@ class AppendOnlyFile:
         fatal to the caller (Redis exits); a truncated tail of the *last* file is cut off
         and loaded when ``aof-load-truncated yes``.
         """
-        self._upgrade_old_style()
+        self.files.upgrade_old_style()
         am = self.manifest
         if am.base is None and not am.incr:
             return AofStatus.NOT_EXIST
@@ -813,7 +736,7 @@ class AppendOnlyFile:
         total = 0
         for info in infos:
             try:
-                total += os.stat(self._path(info.name)).st_size
+                total += os.stat(self.files.path(info.name)).st_size
             except OSError as err:
                 log.warning(
                     "Unable to obtain the AOF file %s length. stat: %s", info.name, err.strerror
@@ -837,7 +760,7 @@ class AppendOnlyFile:
                 status = yield from self._load_file(
                     info.name, execute, expire_on_load, progress, base
                 )
-                base += self._file_size(info.name)
+                base += self.files.file_size(info.name)
                 progress.advance(base)
                 if status is AofStatus.EMPTY and info.type == TYPE_INCR:
                     status = AofStatus.OK
@@ -855,8 +778,8 @@ class AppendOnlyFile:
         finally:
             self.loading = False
             progress.end()
-        self.current_size = self._size_of(am)
-        self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
+        self.current_size = self.files.size_of(am)
+        self.rewrite_base_size = self.files.base_size()
         return status
 
     def _key_load_delay(self) -> int:
@@ -871,7 +794,7 @@ class AppendOnlyFile:
         base: int,
     ) -> Steps[AofStatus]:
         """``loadSingleAppendOnlyFile``."""
-        path = self._path(name)
+        path = self.files.path(name)
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -889,7 +812,7 @@ class AppendOnlyFile:
         if data[:5] == b"REDIS":
             log.info(
                 "Reading RDB preamble from AOF file..."
-                if name == self.filename
+                if name == self.files.filename
                 else "Reading RDB base file on AOF loading..."
             )
             try:
