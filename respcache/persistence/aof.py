@@ -50,6 +50,7 @@ from respcache.config import Config
 from respcache.persistence.aof_loader import (
     MARK_EPOCH_AUX,
     MARK_PREFIX,
+    AofLoader,
     AofStatus,
     format_mark,
     load_commands,
@@ -57,8 +58,6 @@ from respcache.persistence.aof_loader import (
     parse_mark,
 )
 from respcache.persistence.aof_manifest import (
-    TYPE_BASE,
-    TYPE_INCR,
     AofError,
     AofFiles,
     AofInfo,
@@ -68,7 +67,7 @@ from respcache.persistence.aof_manifest import (
 from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
 from respcache.persistence.child import ForkedChild, fork_child, kill, private_dirty, reap
 from respcache.persistence.loading import LoadProgress, Steps, drain
-from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
+from respcache.persistence.rdb import write_keyspace
 from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
 
@@ -78,6 +77,7 @@ __all__ = [
     "AofError",
     "AofFiles",
     "AofInfo",
+    "AofLoader",
     "AofStatus",
     "AppendOnlyFile",
     "Manifest",
@@ -160,14 +160,13 @@ class AppendOnlyFile:
         so a node restarted from its AOF knows which replication history, up to which
         offset, its data holds: a recovery after every node died compares exactly that.
         Redis skips annotations when it loads the files."""
-        self.loaded_mark: tuple[str, int, int] | None = None
-        """The last replication mark :meth:`load` read (from the base or an annotation)."""
+        self.loader = AofLoader(config, keyspace, self.files)
+        """Replays the files at start-up and on DEBUG LOADAOF."""
         self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
         self._cur_ts = 0
         self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
         self._bio_job: Future[None] | None = None
-        self.loading = False
         self._limit_delay = 0
         self._limit_until = 0.0
         self.flush_sleep_us = 0
@@ -707,7 +706,12 @@ class AppendOnlyFile:
             and self._growth() >= cfg.auto_aof_rewrite_percentage
         )
 
-    # --- loading ----------------------------------------------------------------------------------
+    # --- loading (persistence/aof_loader.py) ------------------------------------------------
+
+    @property
+    def loaded_mark(self) -> tuple[str, int, int] | None:
+        """The last replication mark :meth:`load` read (from the base or an annotation)."""
+        return self.loader.loaded_mark
 
     def load(
         self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
@@ -722,152 +726,14 @@ class AppendOnlyFile:
         expire_on_load: bool = True,
         progress: LoadProgress | None = None,
     ) -> Steps[AofStatus]:
-        """``loadAppendOnlyFiles``: the base, then each incremental file, in order.
-
-        ``execute`` runs one command (False: unknown command). FAILED and OPEN_ERR are
-        fatal to the caller (Redis exits); a truncated tail of the *last* file is cut off
-        and loaded when ``aof-load-truncated yes``.
-        """
-        self.files.upgrade_old_style()
-        am = self.manifest
-        if am.base is None and not am.incr:
-            return AofStatus.NOT_EXIST
-        infos = ([am.base] if am.base else []) + am.incr
-        total = 0
-        for info in infos:
-            try:
-                total += os.stat(self.files.path(info.name)).st_size
-            except OSError as err:
-                log.warning(
-                    "Unable to obtain the AOF file %s length. stat: %s", info.name, err.strerror
-                )
-                return (
-                    AofStatus.FAILED if isinstance(err, FileNotFoundError) else AofStatus.OPEN_ERR
-                )
-        if total == 0:
-            return AofStatus.EMPTY
-        self.loading = True
-        self.loaded_mark = None
-        status = AofStatus.OK
-        if progress is None:
-            progress = LoadProgress()
-        progress.begin(total)
-        base = 0
-        try:
-            for number, info in enumerate(infos, 1):
-                last = number == len(infos)
-                started = time.monotonic()
-                status = yield from self._load_file(
-                    info.name, execute, expire_on_load, progress, base
-                )
-                base += self.files.file_size(info.name)
-                progress.advance(base)
-                if status is AofStatus.EMPTY and info.type == TYPE_INCR:
-                    status = AofStatus.OK
-                if status is AofStatus.TRUNCATED and not last:
-                    log.warning("Fatal error: the truncated file is not the last file")
-                    return AofStatus.FAILED
-                if status in (AofStatus.OPEN_ERR, AofStatus.FAILED):
-                    return status
-                log.info(
-                    "DB loaded from %s file %s: %.3f seconds",
-                    "base" if info.type == TYPE_BASE else "incr",
-                    info.name,
-                    time.monotonic() - started,
-                )
-        finally:
-            self.loading = False
-            progress.end()
-        self.current_size = self.files.size_of(am)
-        self.rewrite_base_size = self.files.base_size()
-        return status
-
-    def _key_load_delay(self) -> int:
-        return self.config.key_load_delay
-
-    def _load_file(
-        self,
-        name: str,
-        execute: Callable[[list[bytes]], bool],
-        expire_on_load: bool,
-        progress: LoadProgress,
-        base: int,
-    ) -> Steps[AofStatus]:
-        """``loadSingleAppendOnlyFile``."""
-        path = self.files.path(name)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            log.warning("The append log file %s doesn't exist", name)
-            return AofStatus.NOT_EXIST
-        except OSError as err:
-            log.warning(
-                "Fatal error: can't open the append log file %s for reading: %s", name, err.strerror
-            )
-            return AofStatus.OPEN_ERR
-        if not data:
-            return AofStatus.EMPTY
-        start = 0
-        if data[:5] == b"REDIS":
-            log.info(
-                "Reading RDB preamble from AOF file..."
-                if name == self.files.filename
-                else "Reading RDB base file on AOF loading..."
-            )
-            try:
-                result = yield from load_rdb_steps(
-                    data,
-                    self.keyspace,
-                    expire_on_load=expire_on_load,
-                    verify_checksum=self.config.rdbchecksum,
-                    progress=progress,
-                    base=base,
-                    interval=self.config.loading_process_events_interval_bytes,
-                    key_delay=self._key_load_delay,
-                )
-            except RdbError as err:
-                log.warning(
-                    "Error reading the RDB base file %s, AOF loading aborted: %s", name, err
-                )
-                return AofStatus.FAILED
-            start = result.end
-            replid, offset = result.repl_id, result.repl_offset
-            if replid is not None and offset is not None:
-                try:
-                    epoch = int(result.aux.get(MARK_EPOCH_AUX, b"0"))
-                except ValueError:
-                    epoch = 0
-                self.loaded_mark = (replid, offset, epoch)
-
-        def on_mark(mark: tuple[str, int, int]) -> None:
-            self.loaded_mark = mark
-
-        status, valid = yield from load_commands_steps(
-            data, start, execute, name, on_mark, progress, base, self._key_load_delay
+        """:meth:`AofLoader.load_steps`; a load that read every file sets the sizes."""
+        done = yield from self.loader.load_steps(
+            execute, expire_on_load=expire_on_load, progress=progress
         )
-        if status is None:
-            return AofStatus.OK
-        if status is AofStatus.FAILED:
-            return status
-        if self.config.aof_load_truncated:
-            log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
-            log.warning("!!! Truncating the AOF %s at offset %d !!!", name, valid)
-            try:
-                os.truncate(path, valid)
-            except OSError as err:
-                log.warning("Error truncating the AOF file %s: %s", name, err.strerror)
-            else:
-                log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
-                return AofStatus.TRUNCATED
-        log.warning(
-            "Unexpected end of file reading the append only file %s. You can: 1) Make a backup "
-            "of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) "
-            "Alternatively you can set the 'aof-load-truncated' configuration option to yes "
-            "and restart the server.",
-            name,
-        )
-        return AofStatus.FAILED
+        if done.current_size is not None and done.base_size is not None:
+            self.current_size = done.current_size
+            self.rewrite_base_size = done.base_size
+        return done.status
 
     # --- INFO -----------------------------------------------------------------------------------
 

@@ -4,10 +4,15 @@ and the rewrite's decisions (``aof_rewrite``)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from respcache.config import Config
+from respcache.persistence.aof_loader import AofLoad, AofLoader, AofStatus, format_mark
 from respcache.persistence.aof_manifest import AofFiles, AofInfo, Manifest
+from respcache.persistence.aof_rewrite import encode_command
+from respcache.persistence.rdb import write_keyspace
+from respcache.store.keyspace import Keyspace
 
 # --- the directory and its manifest -------------------------------------------------------------
 
@@ -100,3 +105,121 @@ def test_old_style_file_stays_beside_a_manifest_that_names_others(tmp_path: Path
     files.upgrade_old_style()
     assert (tmp_path / "appendonly.aof").read_bytes() == b"old"
     assert not (tmp_path / "appendonlydir" / "appendonly.aof.manifest").exists()
+
+
+# --- the loader --------------------------------------------------------------------------------
+
+REPLID = "a" * 40
+SET_A = encode_command([b"SET", b"a", b"1"])
+SET_B = encode_command([b"SET", b"b", b"2"])
+
+
+def _aof_dir(tmp_path: Path, base: bytes, *incrs: bytes, rdb: bool = False) -> AofFiles:
+    """A directory whose manifest names ``base`` and ``incrs``, as a started node leaves it."""
+    files = _files(tmp_path)
+    directory = tmp_path / "appendonlydir"
+    directory.mkdir(exist_ok=True)
+    am = Manifest()
+    (directory / am.new_base(files.filename, rdb=rdb)).write_bytes(base)
+    for data in incrs:
+        (directory / am.new_incr(files.filename)).write_bytes(data)
+    files.persist_manifest(am)
+    files.load_manifest()
+    return files
+
+
+class _Replay:
+    """A loader over ``files`` and the commands it replayed (NOSUCH: an unknown command)."""
+
+    def __init__(self, files: AofFiles, **options: str) -> None:
+        for name, value in options.items():
+            files.config.set(name.replace("_", "-"), value)
+        self.seen: list[list[bytes]] = []
+        self.loader = AofLoader(files.config, Keyspace(), files)
+
+    def execute(self, argv: list[bytes]) -> bool:
+        self.seen.append(argv)
+        return argv[0] != b"NOSUCH"
+
+    def load(self) -> AofLoad:
+        return self.loader.load(self.execute)
+
+
+def test_loader_replays_base_then_incr_files_and_measures_them(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, SET_B, b"")
+    replay = _Replay(files)
+    done = replay.load()
+    assert done.status is AofStatus.OK  # (an empty incr file is no error)
+    assert replay.seen == [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"]]
+    assert (done.current_size, done.base_size) == (len(SET_A) + len(SET_B), len(SET_A))
+    assert not replay.loader.loading
+
+
+def test_loader_reads_an_rdb_base_into_the_keyspace(tmp_path: Path) -> None:
+    source = Keyspace()
+    source.dbs[0].data[b"k"] = b"v"
+    out = io.BytesIO()
+    write_keyspace(out, source, aof_base=True, repl_id=REPLID, repl_offset=7)
+    rdb = out.getvalue()
+    files = _aof_dir(tmp_path, rdb, SET_A, rdb=True)
+    replay = _Replay(files)
+    done = replay.load()
+    assert done.status is AofStatus.OK
+    assert replay.loader.keyspace.dbs[0].data == {b"k": b"v"}
+    assert replay.seen == [[b"SET", b"a", b"1"]]
+    assert replay.loader.loaded_mark == (REPLID, 7, 0)
+
+
+def test_loader_keeps_the_last_mark_and_skips_marks_in_a_transaction(tmp_path: Path) -> None:
+    multi = encode_command([b"MULTI"]) + format_mark((REPLID, 99, 1)) + encode_command([b"EXEC"])
+    files = _aof_dir(
+        tmp_path, SET_A + format_mark((REPLID, 5, 1)), format_mark((REPLID, 9, 2)) + multi
+    )
+    replay = _Replay(files)
+    assert replay.load().status is AofStatus.OK
+    assert replay.loader.loaded_mark == (REPLID, 9, 2)
+
+
+def test_loader_cuts_a_truncated_tail_of_the_last_file(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, SET_B + SET_A[:5])
+    replay = _Replay(files, aof_load_truncated="yes")
+    done = replay.load()
+    assert done.status is AofStatus.TRUNCATED
+    assert replay.seen == [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"]]
+    incr = tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof"
+    assert incr.read_bytes() == SET_B
+    assert done.current_size == len(SET_A) + len(SET_B)
+
+
+def test_loader_refuses_a_truncated_tail_without_aof_load_truncated(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, SET_B + SET_A[:5])
+    replay = _Replay(files, aof_load_truncated="no")
+    done = replay.load()
+    assert done.status is AofStatus.FAILED and done.current_size is None
+    incr = tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof"
+    assert incr.read_bytes() == SET_B + SET_A[:5]  # (left as it was)
+
+
+def test_loader_fails_on_a_truncated_file_that_is_not_the_last(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, SET_B[:-1], SET_A)
+    replay = _Replay(files, aof_load_truncated="yes")
+    assert replay.load().status is AofStatus.FAILED
+
+
+def test_loader_statuses_without_data(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    replay = _Replay(files)
+    replay.loader.loaded_mark = (REPLID, 1, 1)
+    assert replay.load().status is AofStatus.NOT_EXIST
+    files = _aof_dir(tmp_path, b"", b"")
+    replay.loader.files = files
+    assert replay.load().status is AofStatus.EMPTY
+    assert replay.loader.loaded_mark == (REPLID, 1, 1)  # (no file read: the last mark stands)
+    (tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof").unlink()
+    assert replay.load().status is AofStatus.FAILED
+
+
+def test_loader_fails_on_an_unknown_command(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, encode_command([b"NOSUCH"]))
+    replay = _Replay(files)
+    assert replay.load().status is AofStatus.FAILED
