@@ -40,7 +40,6 @@ import enum
 import errno
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,11 +63,13 @@ from respcache.persistence.aof_manifest import (
     Manifest,
     fsync_dir,
 )
-from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
-from respcache.persistence.child import ForkedChild, fork_child, kill, private_dirty, reap
+from respcache.persistence.aof_rewrite import (
+    AofRewrite,
+    encode_command,
+    rewrite_commands,
+)
+from respcache.persistence.child import ForkedChild
 from respcache.persistence.loading import LoadProgress, Steps, drain
-from respcache.persistence.rdb import write_keyspace
-from respcache.persistence.saver import FsyncingFile
 from respcache.store.keyspace import Keyspace
 
 __all__ = [
@@ -122,10 +123,13 @@ class AppendOnlyFile:
     ) -> None:
         self.config = config
         self.keyspace = keyspace
-        self.other_child = other_child
         self.state = State.ON if config.appendonly else State.OFF
         self.files = AofFiles(config)
         """The directory and its manifest (shared with the loader and the rewrite)."""
+        self.loader = AofLoader(config, keyspace, self.files)
+        """Replays the files at start-up and on DEBUG LOADAOF."""
+        self.rewriter = AofRewrite(config, keyspace, self.files, other_child, self._repl_mark)
+        """BGREWRITEAOF's child, the base it writes, and its record."""
         self.fd = -1
         self.buf = bytearray()
         self.selected_db = -1
@@ -134,13 +138,6 @@ class AppendOnlyFile:
         self.current_size = 0
         self.rewrite_base_size = 0
         self.last_fsync = 0.0
-        self.child: ForkedChild | None = None
-        self.rewrite_scheduled = False
-        self.rewrite_time_start = -1.0
-        self.rewrite_time_last = -1
-        self.last_bgrewrite_ok = True
-        self.rewrites = 0
-        self.consecutive_failures = 0
         self.last_write_ok = True
         """``aof_last_write_status``: False after a failed write, until one succeeds."""
         self.last_write_errno = 0
@@ -148,7 +145,6 @@ class AppendOnlyFile:
         """``aof_bio_fsync_status``: the last background fsync (everysec) succeeded."""
         self.bio_fsync_errno = 0
         self._last_write_error_log = 0.0
-        self.last_cow_size = 0
         self.delayed_fsync = 0
         self.fed = 0
         """Bytes handed to the AOF since start (the disk barrier's unit)."""
@@ -160,17 +156,12 @@ class AppendOnlyFile:
         so a node restarted from its AOF knows which replication history, up to which
         offset, its data holds: a recovery after every node died compares exactly that.
         Redis skips annotations when it loads the files."""
-        self.loader = AofLoader(config, keyspace, self.files)
-        """Replays the files at start-up and on DEBUG LOADAOF."""
         self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
         self._cur_ts = 0
         self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
         self._bio_job: Future[None] | None = None
-        self._limit_delay = 0
-        self._limit_until = 0.0
         self.flush_sleep_us = 0
-        self.forks = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
     # --- the directory (persistence/aof_manifest.py) ---------------------------------------
@@ -396,43 +387,6 @@ class AppendOnlyFile:
             self.rewrite_scheduled = True
             self.state = State.WAIT_REWRITE
 
-    # --- writing a base -------------------------------------------------------------------------
-
-    def _write_base(self, path: str) -> None:
-        """``rewriteAppendOnlyFile``: the dataset into ``path`` (RDB or commands), atomically."""
-        cfg = self.config
-        tmp = os.path.join(cfg.dir, f"temp-rewriteaof-{os.getpid()}.aof")
-        try:
-            with open(tmp, "wb") as f:
-                out = FsyncingFile(f, cfg.aof_rewrite_incremental_fsync)
-                # (In the rewrite's child: the mark as of the fork, like the data.)
-                mark = self.repl_mark() if self.repl_mark is not None else None
-                if cfg.aof_use_rdb_preamble:
-                    write_keyspace(
-                        out,  # type: ignore[arg-type]
-                        self.keyspace,
-                        compress=cfg.rdbcompression,
-                        checksum=cfg.rdbchecksum,
-                        aof_base=True,
-                        key_delay_us=cfg.rdb_key_save_delay,
-                        repl_id=mark[0] if mark else None,
-                        repl_offset=mark[1] if mark else None,
-                        extra_aux={MARK_EPOCH_AUX: mark[2]} if mark else None,
-                    )
-                else:
-                    if cfg.aof_timestamp_enabled:
-                        out.write(b"#TS:%d\r\n" % int(time.time()))
-                    if mark is not None:
-                        out.write(format_mark(mark))
-                    rewrite_commands(self.keyspace, out, cfg.rdb_key_save_delay)  # type: ignore[arg-type]
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
     # --- start, stop ------------------------------------------------------------------------------
 
     def open_on_start(self) -> None:
@@ -443,7 +397,7 @@ class AppendOnlyFile:
         am = self.manifest
         if am.base is None and not am.incr:
             name = am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
-            self._write_base(self.files.path(name))
+            self.rewriter.write_base(self.files.path(name))
             log.info("Creating AOF base file %s on server start", name)
         created = not am.incr
         name = am.last_incr(self.files.filename)
@@ -460,7 +414,7 @@ class AppendOnlyFile:
     def start(self) -> None:
         """``startAppendOnly`` (CONFIG SET appendonly yes): wait for a first rewrite."""
         self.state = State.WAIT_REWRITE
-        if self.child is None and not self.other_child():
+        if not self.rewriter.busy():
             try:
                 self.rewrite_background()
             except AofError as err:
@@ -505,7 +459,35 @@ class AppendOnlyFile:
                 os.fsync(self.fd)
         self._bio.shutdown(wait=True)
 
-    # --- rewriting ----------------------------------------------------------------------------------
+    # --- rewriting (persistence/aof_rewrite.py) ------------------------------------------------
+
+    @property
+    def child(self) -> ForkedChild | None:
+        """The rewrite's child while it runs."""
+        return self.rewriter.child
+
+    @property
+    def rewrite_scheduled(self) -> bool:
+        return self.rewriter.scheduled
+
+    @rewrite_scheduled.setter
+    def rewrite_scheduled(self, value: bool) -> None:
+        self.rewriter.scheduled = value
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self.rewriter.consecutive_failures
+
+    @consecutive_failures.setter
+    def consecutive_failures(self, value: int) -> None:
+        self.rewriter.consecutive_failures = value
+
+    @property
+    def forks(self) -> int:
+        return self.rewriter.forks
+
+    def _repl_mark(self) -> tuple[str, int, int] | None:
+        return self.repl_mark() if self.repl_mark is not None else None
 
     def _open_new_incr(self) -> None:
         """``openNewIncrAofForAppend``: atomically switch to a new incremental file."""
@@ -535,176 +517,47 @@ class AppendOnlyFile:
 
     def rewrite_background(self) -> None:
         """``rewriteAppendOnlyFileBackground``; raises AofError when it cannot start."""
-        if self.child is not None or self.other_child():
-            raise AofError("another child process is active")
-        try:
-            os.makedirs(self.files.dirname, exist_ok=True)
-            self.selected_db = -1
-            self.flush(force=True)
-            self._open_new_incr()
-        except OSError as err:
-            self.last_bgrewrite_ok = False
-            log.warning("Can't open or create append-only dir %s: %s", self.files.dirname, err)
-            raise AofError(str(err)) from err
-        self.rewrites += 1
-        try:
-            child = fork_child(self._child_work)
-        except OSError as err:
-            self.last_bgrewrite_ok = False
-            log.warning("Can't rewrite append only file in background: fork: %s", err.strerror)
-            raise AofError(f"fork: {err.strerror}") from err
-        self.forks += 1
-        self.child = child
-        self.rewrite_scheduled = False
-        self.rewrite_time_start = time.time()
-        log.info("Background append only file rewriting started by pid %d", child.pid)
+        self.rewriter.start(self._switch_incr)
 
-    def _child_work(self) -> list[int]:  # pragma: no cover - runs in the child
-        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
-        self._write_base(tmp)
-        log.info("Successfully created the temporary AOF base file %s", tmp)
-        return [private_dirty()]
-
-    def _temp_files(self, pid: int) -> list[str]:
-        return [
-            os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof"),
-            os.path.join(self.config.dir, f"temp-rewriteaof-{pid}.aof"),
-        ]
+    def _switch_incr(self) -> None:
+        """Before the fork: what is buffered written, then a new incremental file."""
+        self.selected_db = -1
+        self.flush(force=True)
+        self._open_new_incr()
 
     def kill_child(self) -> None:
         """``killAppendOnlyChild``."""
-        child = self.child
-        if child is None:
-            return
-        log.info("Killing running AOF rewrite child: %d", child.pid)
-        kill(child)
-        for path in self._temp_files(child.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        self.child = None
-        self.rewrite_time_start = -1
+        self.rewriter.kill()
 
     def poll(self) -> bool:
-        """Reap a finished rewrite child (``backgroundRewriteDoneHandler``)."""
-        child = self.child
-        if child is None:
-            return False
-        end = reap(child)
+        """Reap a finished rewrite child and adopt its base (``backgroundRewriteDoneHandler``)."""
+        state = self.state
+        end = self.rewriter.poll(
+            wait_rewrite=state is State.WAIT_REWRITE, keep_last=state is not State.OFF
+        )
         if end is None:
             return False
-        self.child = None
-        if end.ok:
-            self.last_cow_size = int(end.words[0]) if end.words else 0
-            log.info("Background AOF rewrite terminated with success")
-            self._rewrite_done(child.pid)
-        elif end.signal is not None:
-            if end.signal != signal.SIGUSR1:
-                self.last_bgrewrite_ok = False
-                self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated by signal %d", end.signal)
-        else:
-            self.last_bgrewrite_ok = False
-            self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated with error: %s", end.error)
-        for path in self._temp_files(child.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        if self.state is State.WAIT_REWRITE:
+        if end.base is not None and state is not State.OFF:
+            self.current_size = self.files.file_size(end.base) + self.last_incr_size
+            self.rewrite_base_size = self.current_size
+            self.state = State.ON  # (wait-rewrite is over)
+        elif state is State.WAIT_REWRITE:
             self.buf.clear()
             with contextlib.suppress(OSError):
                 os.unlink(self.files.path(self.files.temp_incr_name))
-            self.rewrite_scheduled = True
-        self.rewrite_time_last = int(time.monotonic() - child.started)
-        self.rewrite_time_start = -1
+            self.rewriter.scheduled = True
         return True
-
-    def _rewrite_done(self, pid: int) -> None:
-        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof")
-        temp_am = self.manifest.copy()
-        base = temp_am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
-        new_incr: str | None = None
-        try:
-            os.replace(tmp, self.files.path(base))
-            log.info("Successfully renamed the temporary AOF base file %s into %s", tmp, base)
-            if self.state is State.WAIT_REWRITE:
-                temp_incr = self.files.path(self.files.temp_incr_name)
-                new_incr = temp_am.new_incr(self.files.filename)
-                os.replace(temp_incr, self.files.path(new_incr))
-            temp_am.rewritten_incr_to_history(keep_last=self.state is not State.OFF)
-            self.files.persist_manifest(temp_am)
-        except OSError as err:
-            log.warning("Error finishing the AOF rewrite: %s", err)
-            with contextlib.suppress(OSError):
-                os.unlink(self.files.path(base))
-            self.last_bgrewrite_ok = False
-            self.consecutive_failures += 1
-            return
-        self.manifest = temp_am
-        if self.state is not State.OFF:
-            self.current_size = self.files.file_size(base) + self.last_incr_size
-            self.rewrite_base_size = self.current_size
-        self.del_history()
-        self.last_bgrewrite_ok = True
-        self.consecutive_failures = 0
-        log.info("Background AOF rewrite finished successfully")
-        if self.state is State.WAIT_REWRITE:
-            self.state = State.ON
 
     def cron(self) -> None:
         """Reap the child; start a scheduled or an automatic rewrite; everysec flushes."""
         self.poll()
-        if self.child is None and not self.other_child():
-            if self.rewrite_scheduled and not self._rewrite_limited():
-                with contextlib.suppress(AofError):
-                    self.rewrite_background()
-            elif (
-                self.state is State.ON
-                and self._growth_wants_rewrite()
-                and not self._rewrite_limited()
-            ):
-                log.info(
-                    "Starting automatic rewriting of AOF on %d%% growth",
-                    self._growth(),
-                )
-                with contextlib.suppress(AofError):
-                    self.rewrite_background()
+        if self.rewriter.due(self.state is State.ON, self.current_size, self.rewrite_base_size):
+            with contextlib.suppress(AofError):
+                self.rewrite_background()
         if self.state is not State.OFF and (
             self.config.appendfsync == "everysec" or not self.last_write_ok
         ):
             self.flush()  # (after a write error: retried every second, as serverCron does)
-
-    def _rewrite_limited(self) -> bool:
-        """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
-        if self.consecutive_failures < 3:
-            self._limit_delay = 0
-            self._limit_until = 0.0
-            return False
-        now = time.time()
-        if self._limit_until:
-            if now < self._limit_until:
-                return True
-            self._limit_until = 0.0
-            return False
-        self._limit_delay = min(60, self._limit_delay * 2 or 1)
-        self._limit_until = now + self._limit_delay * 60
-        log.warning(
-            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry "
-            "in %d minutes",
-            self._limit_delay,
-        )
-        return True
-
-    def _growth(self) -> int:
-        base = self.rewrite_base_size or 1
-        return self.current_size * 100 // base - 100
-
-    def _growth_wants_rewrite(self) -> bool:
-        cfg = self.config
-        return bool(
-            cfg.auto_aof_rewrite_percentage
-            and self.current_size > cfg.auto_aof_rewrite_min_size
-            and self._growth() >= cfg.auto_aof_rewrite_percentage
-        )
 
     # --- loading (persistence/aof_loader.py) ------------------------------------------------
 
@@ -739,18 +592,11 @@ class AppendOnlyFile:
 
     def info_lines(self) -> list[str]:
         """The AOF part of INFO persistence, as Redis 7.0 prints it."""
-        child = self.child
         lines = [
             f"aof_enabled:{int(self.enabled)}",
-            f"aof_rewrite_in_progress:{int(child is not None)}",
-            f"aof_rewrite_scheduled:{int(self.rewrite_scheduled)}",
-            f"aof_last_rewrite_time_sec:{self.rewrite_time_last}",
-            f"aof_current_rewrite_time_sec:{int(time.monotonic() - child.started) if child else -1}",
-            f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
-            f"aof_rewrites:{self.rewrites}",
-            f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
+            *self.rewriter.info_lines(),
             f"aof_last_write_status:{'ok' if self.last_write_ok and self.bio_fsync_ok else 'err'}",
-            f"aof_last_cow_size:{self.last_cow_size}",
+            f"aof_last_cow_size:{self.rewriter.last_cow_size}",
         ]
         return lines
 

@@ -5,12 +5,20 @@ and the rewrite's decisions (``aof_rewrite``)."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
+
+import pytest
 
 from respcache.config import Config
 from respcache.persistence.aof_loader import AofLoad, AofLoader, AofStatus, format_mark
-from respcache.persistence.aof_manifest import AofFiles, AofInfo, Manifest
-from respcache.persistence.aof_rewrite import encode_command
+from respcache.persistence.aof_manifest import AofError, AofFiles, AofInfo, Manifest
+from respcache.persistence.aof_rewrite import (
+    AofRewrite,
+    encode_command,
+    growth,
+    growth_wants_rewrite,
+)
 from respcache.persistence.rdb import write_keyspace
 from respcache.store.keyspace import Keyspace
 
@@ -223,3 +231,131 @@ def test_loader_fails_on_an_unknown_command(tmp_path: Path) -> None:
     files = _aof_dir(tmp_path, SET_A, encode_command([b"NOSUCH"]))
     replay = _Replay(files)
     assert replay.load().status is AofStatus.FAILED
+
+
+# --- the rewrite ---------------------------------------------------------------------------------
+
+
+def _rewrite(
+    tmp_path: Path, *, other_child: bool = False, **options: str
+) -> tuple[AofRewrite, AofFiles]:
+    files = _files(tmp_path, **options)
+    (tmp_path / "appendonlydir").mkdir(exist_ok=True)
+    keyspace = Keyspace()
+    keyspace.dbs[0].data[b"k"] = b"v"
+    rewrite = AofRewrite(files.config, keyspace, files, lambda: other_child, lambda: None)
+    return rewrite, files
+
+
+def test_growth_is_percent_of_the_base_and_respects_min_size() -> None:
+    cfg = Config(auto_aof_rewrite_percentage="100", auto_aof_rewrite_min_size="1000")
+    assert growth(300, 100) == 200
+    assert growth(5, 0) == 400  # (no base: counted as 1 byte)
+    assert growth_wants_rewrite(cfg, 2000, 1000)
+    assert not growth_wants_rewrite(cfg, 1999, 1000)
+    assert not growth_wants_rewrite(cfg, 900, 100)  # (under auto-aof-rewrite-min-size)
+    cfg.set("auto-aof-rewrite-percentage", "0")
+    assert not growth_wants_rewrite(cfg, 10**9, 1)
+
+
+def test_due_when_scheduled_or_grown_never_beside_a_child(tmp_path: Path) -> None:
+    rewrite, _ = _rewrite(tmp_path, auto_aof_rewrite_min_size="10")
+    assert not rewrite.due(True, 15, 10)
+    assert rewrite.due(True, 20, 10)
+    assert not rewrite.due(False, 20, 10)  # (the AOF is off or waits for its first rewrite)
+    rewrite.scheduled = True
+    assert rewrite.due(False, 0, 0)
+    busy, _ = _rewrite(tmp_path, other_child=True)
+    busy.scheduled = True
+    assert not busy.due(True, 10**9, 1)
+
+
+def test_three_failures_in_a_row_limit_rewrites_for_a_minute_then_more(tmp_path: Path) -> None:
+    rewrite, _ = _rewrite(tmp_path)
+    rewrite.scheduled = True
+    rewrite.consecutive_failures = 2
+    assert not rewrite.limited()
+    rewrite.consecutive_failures = 3
+    assert rewrite.limited() and rewrite._limit_delay == 1
+    assert not rewrite.due(True, 0, 0)
+    rewrite._limit_until = 1.0  # (the minute is over)
+    assert not rewrite.limited()
+    assert rewrite.limited() and rewrite._limit_delay == 2
+    rewrite.consecutive_failures = 0
+    assert not rewrite.limited() and rewrite._limit_delay == 0
+
+
+def test_start_refuses_beside_a_child_and_when_the_switch_fails(tmp_path: Path) -> None:
+    busy, _ = _rewrite(tmp_path, other_child=True)
+    with pytest.raises(AofError):
+        busy.start(lambda: None)
+    assert busy.rewrites == 0 and busy.last_ok
+    rewrite, _ = _rewrite(tmp_path)
+
+    def fail() -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(AofError):
+        rewrite.start(fail)
+    assert not rewrite.last_ok and rewrite.child is None and rewrite.rewrites == 0
+
+
+def test_install_adopts_the_base_and_makes_the_old_files_history(tmp_path: Path) -> None:
+    rewrite, files = _rewrite(tmp_path)
+    directory = tmp_path / "appendonlydir"
+    am = files.manifest
+    (directory / am.new_base(files.filename, rdb=True)).write_bytes(b"old base")
+    (directory / am.new_incr(files.filename)).write_bytes(b"old incr")
+    (directory / am.new_incr(files.filename)).write_bytes(b"")  # (opened before the fork)
+    (tmp_path / "temp-rewriteaof-bg-42.aof").write_bytes(b"new base")
+    rewrite.consecutive_failures = 2
+    assert rewrite.install(42, wait_rewrite=False, keep_last=True) == "appendonly.aof.2.base.rdb"
+    assert files.manifest.format() == (
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    )
+    assert (directory / "appendonly.aof.manifest").read_text() == files.manifest.format()
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "appendonly.aof.2.base.rdb",
+        "appendonly.aof.2.incr.aof",
+        "appendonly.aof.manifest",
+    ]
+    assert rewrite.last_ok and rewrite.consecutive_failures == 0
+    # a child's file that is gone: recorded as a failure, the manifest stays
+    before = files.manifest.format()
+    assert rewrite.install(43, wait_rewrite=False, keep_last=True) is None
+    assert files.manifest.format() == before
+    assert not rewrite.last_ok and rewrite.consecutive_failures == 1
+
+
+def test_install_after_wait_rewrite_adopts_the_temporary_incr_file(tmp_path: Path) -> None:
+    rewrite, files = _rewrite(tmp_path)
+    directory = tmp_path / "appendonlydir"
+    (directory / files.temp_incr_name).write_bytes(b"written meanwhile")
+    (tmp_path / "temp-rewriteaof-bg-7.aof").write_bytes(b"base")
+    assert rewrite.install(7, wait_rewrite=True, keep_last=True) == "appendonly.aof.1.base.rdb"
+    assert files.manifest.format() == (
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    )
+    assert (directory / "appendonly.aof.1.incr.aof").read_bytes() == b"written meanwhile"
+
+
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_the_child_writes_a_base_that_loads_back(tmp_path: Path, preamble: str) -> None:
+    rewrite, files = _rewrite(tmp_path, aof_use_rdb_preamble=preamble)
+    switched: list[bool] = []
+    rewrite.start(lambda: switched.append(True))
+    assert switched == [True] and rewrite.child is not None and rewrite.busy()
+    deadline = time.monotonic() + 10
+    while (end := rewrite.poll(wait_rewrite=False, keep_last=False)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert end.base == f"appendonly.aof.1.base.{'rdb' if preamble == 'yes' else 'aof'}"
+    assert rewrite.child is None and rewrite.rewrites == rewrite.forks == 1
+    assert not list(tmp_path.glob("temp-rewriteaof-*"))
+    assert "aof_rewrites:1" in rewrite.info_lines()
+    replay = _Replay(files)
+    assert replay.load().status is AofStatus.OK
+    if preamble == "yes":
+        assert replay.loader.keyspace.dbs[0].data == {b"k": b"v"}
+    else:
+        assert replay.seen == [[b"SELECT", b"0"], [b"SET", b"k", b"v"]]
