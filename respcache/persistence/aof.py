@@ -37,15 +37,14 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import errno
 import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Final
+from typing import Final, Generic, TypeVar, overload
 
 from respcache.config import Config
+from respcache.persistence.aof_incr import IncrFile
 from respcache.persistence.aof_loader import (
     MARK_EPOCH_AUX,
     MARK_PREFIX,
@@ -69,7 +68,7 @@ from respcache.persistence.aof_rewrite import (
     rewrite_commands,
 )
 from respcache.persistence.child import ForkedChild
-from respcache.persistence.loading import LoadProgress, Steps, drain
+from respcache.persistence.loading import LoadProgress, Steps
 from respcache.store.keyspace import Keyspace
 
 __all__ = [
@@ -103,16 +102,43 @@ class State(enum.Enum):
     WAIT_REWRITE = "wait-rewrite"
 
 
+T = TypeVar("T")
+
+
+class _Forward(Generic[T]):
+    """An attribute of one of the AOF's collaborators, read and set through the AOF."""
+
+    def __init__(self, part: str, name: str) -> None:
+        self.part = part
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Forward[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object, owner: type | None = None) -> T | _Forward[T]:
+        if obj is None:
+            return self
+        return getattr(getattr(obj, self.part), self.name)  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(getattr(obj, self.part), self.name, value)
+
+
 # --- the file and its life -----------------------------------------------------------------------
 
 
 class AppendOnlyFile:
-    """A node's AOF: the manifest, the file being appended, rewrites, loading, INFO.
+    """A node's AOF: the state (off, on, wait-rewrite), the write path, the life of the
+    files, INFO; the rest is its collaborators': the directory and its manifest
+    (:class:`AofFiles`), the file being appended and its background fsync
+    (:class:`IncrFile`), the loader (:class:`AofLoader`) and the rewrite
+    (:class:`AofRewrite`).
 
-    ``dirty``: the engine's change counter; ``other_child``: True while another forked
-    child (BGSAVE) runs (one child at a time, as Redis). ``on_synced(n)``: called with
-    the count of bytes fed so far once they are on disk as the policy promises (fsynced
-    with ``always``; written otherwise) — the server's commit gate.
+    ``other_child``: True while another forked child (BGSAVE) runs (one child at a time,
+    as Redis). ``on_synced(n)``: called with the count of bytes fed so far once they are
+    on disk as the policy promises (fsynced with ``always``; written otherwise) — the
+    server's commit gate.
     """
 
     def __init__(
@@ -130,21 +156,16 @@ class AppendOnlyFile:
         """Replays the files at start-up and on DEBUG LOADAOF."""
         self.rewriter = AofRewrite(config, keyspace, self.files, other_child, self._repl_mark)
         """BGREWRITEAOF's child, the base it writes, and its record."""
-        self.fd = -1
+        self.incr = IncrFile()
+        """The incremental file being appended, and its background fsync thread."""
         self.buf = bytearray()
         self.selected_db = -1
-        self.last_incr_size = 0
-        self.last_incr_fsync_offset = 0
         self.current_size = 0
         self.rewrite_base_size = 0
         self.last_fsync = 0.0
         self.last_write_ok = True
         """``aof_last_write_status``: False after a failed write, until one succeeds."""
         self.last_write_errno = 0
-        self.bio_fsync_ok = True
-        """``aof_bio_fsync_status``: the last background fsync (everysec) succeeded."""
-        self.bio_fsync_errno = 0
-        self._last_write_error_log = 0.0
         self.delayed_fsync = 0
         self.fed = 0
         """Bytes handed to the AOF since start (the disk barrier's unit)."""
@@ -159,21 +180,21 @@ class AppendOnlyFile:
         self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
         self._cur_ts = 0
-        self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
-        self._bio_job: Future[None] | None = None
         self.flush_sleep_us = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
+    # (Attributes of the collaborators, as callers and tests knew them before the split.)
+    child = _Forward[ForkedChild | None]("rewriter", "child")
+    rewrite_scheduled = _Forward[bool]("rewriter", "scheduled")
+    consecutive_failures = _Forward[int]("rewriter", "consecutive_failures")
+    forks = _Forward[int]("rewriter", "forks")
+    loaded_mark = _Forward[tuple[str, int, int] | None]("loader", "loaded_mark")
+    last_incr_size = _Forward[int]("incr", "size")
+    last_incr_fsync_offset = _Forward[int]("incr", "fsynced")
+    bio_fsync_ok = _Forward[bool]("incr", "bio_ok")
+    bio_fsync_errno = _Forward[int]("incr", "bio_errno")
+
     # --- the directory (persistence/aof_manifest.py) ---------------------------------------
-
-    @property
-    def manifest(self) -> Manifest:
-        """The manifest in force (held by :attr:`files`)."""
-        return self.files.manifest
-
-    @manifest.setter
-    def manifest(self, am: Manifest) -> None:
-        self.files.manifest = am
 
     def load_manifest(self) -> None:
         """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
@@ -230,76 +251,24 @@ class AppendOnlyFile:
         self._flush_scheduled = False
         self.flush()
 
-    def _fsync_in_progress(self) -> bool:
-        job = self._bio_job
-        return job is not None and not job.done()
-
-    def _bg_fsync(self, fd: int, close: bool = False) -> None:
-        def work() -> None:
-            try:
-                os.fsync(fd)
-            except OSError as err:
-                if close or err.errno in (errno.EBADF, errno.EINVAL):
-                    return  # (bio.c ignores a closed or reused fd)
-                self.bio_fsync_errno = err.errno or errno.EIO
-                if self.bio_fsync_ok:
-                    log.warning("Fail to fsync the AOF file: %s", os.strerror(err.errno or 0))
-                self.bio_fsync_ok = False
-            else:
-                if not close:
-                    self.bio_fsync_ok = True
-            finally:
-                if close:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-
-        job = self._bio.submit(work)
-        if not close:
-            self._bio_job = job
-
     def flush(self, force: bool = False) -> None:
         """``flushAppendOnlyFile``: write the buffer; fsync as ``appendfsync`` says."""
-        if self.fd < 0:
+        incr = self.incr
+        if incr.fd < 0:
             self._synced_up_to(self.fed)
             return
         policy = self.config.appendfsync
         buf = self.buf
         if buf:
-            mark = self.repl_mark() if self.repl_mark is not None else None
+            mark = self._repl_mark()
             if mark is not None:
                 buf += format_mark(mark)
             if self.flush_sleep_us:
                 time.sleep(self.flush_sleep_us / 1e6)
             data = bytes(buf)
-            try:
-                written = _write_all(self.fd, data)
-            except OSError as err:
-                written = -1
-                self.last_write_errno = err.errno or errno.EIO
-                if self._can_log_write_error():
-                    log.warning("Error writing to the AOF file: %s", os.strerror(err.errno or 0))
-            if 0 <= written < len(data):
-                if self._can_log_write_error():
-                    log.warning(
-                        "Short write while writing to the AOF file: (nwritten=%d, expected=%d)",
-                        written,
-                        len(data),
-                    )
-                try:
-                    os.ftruncate(self.fd, self.last_incr_size)
-                except OSError as err:
-                    if self._can_log_write_error():
-                        log.warning(
-                            "Could not remove short write from the append-only file.  Redis "
-                            "may refuse to load the AOF the next time it starts.  "
-                            "ftruncate: %s",
-                            os.strerror(err.errno or 0),
-                        )
-                else:
-                    written = -1  # the file is as before: the whole buffer is retried
-                    with contextlib.suppress(OSError):
-                        os.lseek(self.fd, self.last_incr_size, os.SEEK_SET)
-                self.last_write_errno = errno.ENOSPC
+            written, code = incr.write(data)
+            if code:
+                self.last_write_errno = code
             if written != len(data):
                 if policy == "always":
                     log.warning(
@@ -310,7 +279,6 @@ class AppendOnlyFile:
                 self.last_write_ok = False
                 if written > 0:
                     self.current_size += written
-                    self.last_incr_size += written
                     del buf[:written]
                 self._synced_up_to(self.fed)  # retried next time; replies are not held
                 return
@@ -318,18 +286,17 @@ class AppendOnlyFile:
                 log.warning("AOF write error looks solved, Redis can write again.")
                 self.last_write_ok = True
             self.current_size += written
-            self.last_incr_size += written
             buf.clear()
-        elif self.last_incr_fsync_offset == self.last_incr_size:
+        elif incr.all_fsynced:
             self._synced_up_to(self.fed)
             return
-        if self.config.no_appendfsync_on_rewrite and self.child is not None:
+        if self.config.no_appendfsync_on_rewrite and self.rewriter.child is not None:
             self._synced_up_to(self.fed)
             return
         now = time.time()
         if policy == "always":
             try:
-                os.fsync(self.fd)
+                incr.fsync()
             except OSError as err:
                 log.warning(
                     "Can't persist AOF for fsync error when the AOF fsync policy is "
@@ -337,30 +304,19 @@ class AppendOnlyFile:
                     err.strerror,
                 )
                 _exit_now()
-            self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         elif policy == "everysec" and int(now) > int(self.last_fsync):
-            if not self._fsync_in_progress():
-                self._bg_fsync(self.fd)
-                self.last_incr_fsync_offset = self.last_incr_size
+            incr.fsync_in_background()
             self.last_fsync = now
         self._synced_up_to(self.fed)
-
-    def _can_log_write_error(self) -> bool:
-        """At most one write-error line every ``AOF_WRITE_LOG_ERROR_RATE`` (30) seconds."""
-        now = time.time()
-        if now - self._last_write_error_log > 30:
-            self._last_write_error_log = now
-            return True
-        return False
 
     def write_refusal(self) -> str | None:
         """MISCONF while the last AOF write (or background fsync) failed
         (``writeCommandsDeniedByDiskError``, ``DISK_ERROR_TYPE_AOF``)."""
         # (The two flags first: plain attributes, the common case on every write.)
-        if (self.last_write_ok and self.bio_fsync_ok) or self.state is State.OFF:
+        if (self.last_write_ok and self.incr.bio_ok) or self.state is State.OFF:
             return None
-        code = self.last_write_errno if not self.last_write_ok else self.bio_fsync_errno
+        code = self.last_write_errno if not self.last_write_ok else self.incr.bio_errno
         if self.last_write_ok:
             self.last_write_errno = code  # (Redis copies the fsync errno the same way)
         return f"MISCONF Errors writing to the AOF file: {os.strerror(code)}"
@@ -373,7 +329,7 @@ class AppendOnlyFile:
 
     def before_ack(self) -> None:
         """A follower about to acknowledge: with ``always``, what it applied is fsynced first."""
-        if self.gating and (self.buf or self.last_incr_fsync_offset != self.last_incr_size):
+        if self.gating and (self.buf or not self.incr.all_fsynced):
             self.flush(force=True)
 
     def dataset_replaced(self) -> None:
@@ -394,16 +350,15 @@ class AppendOnlyFile:
         if self.state is not State.ON:
             return
         os.makedirs(self.files.dirname, exist_ok=True)
-        am = self.manifest
+        am = self.files.manifest
         if am.base is None and not am.incr:
             name = am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
             self.rewriter.write_base(self.files.path(name))
             log.info("Creating AOF base file %s on server start", name)
         created = not am.incr
         name = am.last_incr(self.files.filename)
-        self.fd = os.open(self.files.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.incr.open_append(self.files.path(name))
         self.files.persist_manifest(am)
-        self.last_incr_size = self.last_incr_fsync_offset = os.fstat(self.fd).st_size
         if not self.current_size:
             self.current_size = self.files.size_of(am)
             self.rewrite_base_size = self.files.base_size()
@@ -437,54 +392,24 @@ class AppendOnlyFile:
     def stop(self) -> None:
         """``stopAppendOnly`` (CONFIG SET appendonly no)."""
         self.flush(force=True)
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.fsync(self.fd)
-            os.close(self.fd)
-        self.fd = -1
+        self.incr.close()
         self.selected_db = -1
         self.state = State.OFF
-        self.rewrite_scheduled = False
-        self.last_incr_size = self.last_incr_fsync_offset = 0
-        self.kill_child()
+        self.rewriter.scheduled = False
+        self.rewriter.kill()
         self.buf.clear()
         self._synced_up_to(self.fed)
 
     def shutdown(self) -> None:
         """On SHUTDOWN: kill a rewrite, flush and fsync (``prepareForShutdown``)."""
-        self.kill_child()
-        if self.state is not State.OFF and self.fd >= 0:
+        self.rewriter.kill()
+        if self.state is not State.OFF and self.incr.fd >= 0:
             self.flush(force=True)
             with contextlib.suppress(OSError):
-                os.fsync(self.fd)
-        self._bio.shutdown(wait=True)
+                os.fsync(self.incr.fd)
+        self.incr.shutdown()
 
     # --- rewriting (persistence/aof_rewrite.py) ------------------------------------------------
-
-    @property
-    def child(self) -> ForkedChild | None:
-        """The rewrite's child while it runs."""
-        return self.rewriter.child
-
-    @property
-    def rewrite_scheduled(self) -> bool:
-        return self.rewriter.scheduled
-
-    @rewrite_scheduled.setter
-    def rewrite_scheduled(self, value: bool) -> None:
-        self.rewriter.scheduled = value
-
-    @property
-    def consecutive_failures(self) -> int:
-        return self.rewriter.consecutive_failures
-
-    @consecutive_failures.setter
-    def consecutive_failures(self, value: int) -> None:
-        self.rewriter.consecutive_failures = value
-
-    @property
-    def forks(self) -> int:
-        return self.rewriter.forks
 
     def _repl_mark(self) -> tuple[str, int, int] | None:
         return self.repl_mark() if self.repl_mark is not None else None
@@ -493,27 +418,9 @@ class AppendOnlyFile:
         """``openNewIncrAofForAppend``: atomically switch to a new incremental file."""
         if self.state is State.OFF:
             return
-        temp_am: Manifest | None = None
-        if self.state is State.WAIT_REWRITE:
-            name = self.files.temp_incr_name
-        else:
-            temp_am = self.manifest.copy()
-            name = temp_am.new_incr(self.files.filename)
-        fd = os.open(self.files.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-        if temp_am is not None:
-            try:
-                self.files.persist_manifest(temp_am)
-            except OSError:
-                os.close(fd)
-                raise
-        log.info("Creating AOF incr file %s on background rewrite", name)
-        if self.fd >= 0:
-            self._bg_fsync(self.fd, close=True)
+        fd = self.files.create_incr(temporary=self.state is State.WAIT_REWRITE)
+        if self.incr.switch_to(fd):
             self.last_fsync = time.time()
-        self.fd = fd
-        self.last_incr_size = self.last_incr_fsync_offset = 0
-        if temp_am is not None:
-            self.manifest = temp_am
 
     def rewrite_background(self) -> None:
         """``rewriteAppendOnlyFileBackground``; raises AofError when it cannot start."""
@@ -525,10 +432,6 @@ class AppendOnlyFile:
         self.flush(force=True)
         self._open_new_incr()
 
-    def kill_child(self) -> None:
-        """``killAppendOnlyChild``."""
-        self.rewriter.kill()
-
     def poll(self) -> bool:
         """Reap a finished rewrite child and adopt its base (``backgroundRewriteDoneHandler``)."""
         state = self.state
@@ -538,7 +441,7 @@ class AppendOnlyFile:
         if end is None:
             return False
         if end.base is not None and state is not State.OFF:
-            self.current_size = self.files.file_size(end.base) + self.last_incr_size
+            self.current_size = self.files.file_size(end.base) + self.incr.size
             self.rewrite_base_size = self.current_size
             self.state = State.ON  # (wait-rewrite is over)
         elif state is State.WAIT_REWRITE:
@@ -560,17 +463,6 @@ class AppendOnlyFile:
             self.flush()  # (after a write error: retried every second, as serverCron does)
 
     # --- loading (persistence/aof_loader.py) ------------------------------------------------
-
-    @property
-    def loaded_mark(self) -> tuple[str, int, int] | None:
-        """The last replication mark :meth:`load` read (from the base or an annotation)."""
-        return self.loader.loaded_mark
-
-    def load(
-        self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
-    ) -> AofStatus:
-        """:meth:`load_steps` run to its end."""
-        return drain(self.load_steps(execute, expire_on_load=expire_on_load))
 
     def load_steps(
         self,
@@ -595,7 +487,7 @@ class AppendOnlyFile:
         lines = [
             f"aof_enabled:{int(self.enabled)}",
             *self.rewriter.info_lines(),
-            f"aof_last_write_status:{'ok' if self.last_write_ok and self.bio_fsync_ok else 'err'}",
+            f"aof_last_write_status:{'ok' if self.last_write_ok and self.incr.bio_ok else 'err'}",
             f"aof_last_cow_size:{self.rewriter.last_cow_size}",
         ]
         return lines
@@ -609,7 +501,7 @@ class AppendOnlyFile:
             f"aof_base_size:{self.rewrite_base_size}",
             f"aof_pending_rewrite:{int(self.rewrite_scheduled)}",
             f"aof_buffer_length:{len(self.buf)}",
-            f"aof_pending_bio_fsync:{int(self._fsync_in_progress())}",
+            f"aof_pending_bio_fsync:{int(self.incr.fsync_in_progress())}",
             f"aof_delayed_fsync:{self.delayed_fsync}",
         ]
 
@@ -618,20 +510,3 @@ def _exit_now() -> None:
     """``exit(1)`` from the middle of a write: the log's last lines are flushed first."""
     logging.shutdown()
     os._exit(1)
-
-
-def _write_all(fd: int, data: bytes) -> int:
-    """``aofWrite``: retry short writes; the bytes written (raises only with none written)."""
-    view = memoryview(data)
-    total = 0
-    while total < len(data):
-        try:
-            n = os.write(fd, view[total:])
-        except InterruptedError:
-            continue
-        except OSError:
-            if total:
-                return total
-            raise
-        total += n
-    return total

@@ -249,6 +249,28 @@ class AofFiles:
         os.replace(tmp, final)
         fsync_dir(self.dirname)
 
+    def create_incr(self, *, temporary: bool) -> int:
+        """The file of ``openNewIncrAofForAppend``, opened (truncated) for appending: the
+        next incremental file, in force once a manifest naming it is persisted; with
+        ``temporary`` (``wait-rewrite``: no base yet) ``temp-<name>.incr``, which no
+        manifest names. Raises OSError, the manifest unchanged."""
+        temp_am: Manifest | None = None
+        if temporary:
+            name = self.temp_incr_name
+        else:
+            temp_am = self.manifest.copy()
+            name = temp_am.new_incr(self.filename)
+        fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        if temp_am is not None:
+            try:
+                self.persist_manifest(temp_am)
+            except OSError:
+                os.close(fd)
+                raise
+            self.manifest = temp_am
+        log.info("Creating AOF incr file %s on background rewrite", name)
+        return fd
+
     def file_size(self, name: str) -> int:
         """The size of ``name`` in the directory (0 when it cannot be read)."""
         try:

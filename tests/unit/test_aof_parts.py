@@ -1,16 +1,20 @@
 """The AOF's collaborators alone, without an engine: the directory and its manifest
-(``aof_manifest.AofFiles``), the loader of the files it names (``aof_loader.AofLoader``)
-and the rewrite's decisions (``aof_rewrite``)."""
+(``aof_manifest.AofFiles``), the loader of the files it names (``aof_loader.AofLoader``),
+the rewrite (``aof_rewrite.AofRewrite``) and the file being appended
+(``aof_incr.IncrFile``)."""
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import time
 from pathlib import Path
 
 import pytest
 
 from respcache.config import Config
+from respcache.persistence.aof_incr import IncrFile
 from respcache.persistence.aof_loader import AofLoad, AofLoader, AofStatus, format_mark
 from respcache.persistence.aof_manifest import AofError, AofFiles, AofInfo, Manifest
 from respcache.persistence.aof_rewrite import (
@@ -359,3 +363,113 @@ def test_the_child_writes_a_base_that_loads_back(tmp_path: Path, preamble: str) 
         assert replay.loader.keyspace.dbs[0].data == {b"k": b"v"}
     else:
         assert replay.seen == [[b"SELECT", b"0"], [b"SET", b"k", b"v"]]
+
+
+def test_create_incr_persists_a_manifest_naming_it_or_a_temporary_file(tmp_path: Path) -> None:
+    files = _aof_dir(tmp_path, SET_A, SET_B)
+    directory = tmp_path / "appendonlydir"
+    fd = files.create_incr(temporary=False)
+    os.close(fd)
+    assert [i.name for i in files.manifest.incr] == [
+        "appendonly.aof.1.incr.aof",
+        "appendonly.aof.2.incr.aof",
+    ]
+    assert (directory / "appendonly.aof.manifest").read_text() == files.manifest.format()
+    assert (directory / "appendonly.aof.2.incr.aof").read_bytes() == b""
+    before = files.manifest.format()
+    fd = files.create_incr(temporary=True)
+    os.close(fd)
+    assert (directory / "temp-appendonly.aof.incr").exists()
+    assert files.manifest.format() == before
+
+
+# --- the file being appended ----------------------------------------------------------------------
+
+
+def test_incr_file_counts_what_is_written_and_fsynced(tmp_path: Path) -> None:
+    path = tmp_path / "incr.aof"
+    path.write_bytes(b"12345")
+    incr = IncrFile()
+    incr.open_append(str(path))
+    assert (incr.size, incr.fsynced) == (5, 5) and incr.all_fsynced
+    assert incr.write(SET_A) == (len(SET_A), 0)
+    assert incr.size == 5 + len(SET_A) and not incr.all_fsynced
+    incr.fsync()
+    assert incr.all_fsynced
+    incr.write(SET_B)
+    incr.fsync_in_background()
+    assert incr.all_fsynced  # (counted as covered once the job is queued, as Redis)
+    incr.shutdown()
+    assert incr.bio_ok and not incr.fsync_in_progress()
+    incr.close()
+    assert path.read_bytes() == b"12345" + SET_A + SET_B
+    assert (incr.fd, incr.size) == (-1, 0)
+
+
+def test_incr_file_failed_write_changes_nothing(tmp_path: Path) -> None:
+    incr = IncrFile()
+    incr.fd = os.open("/dev/full", os.O_WRONLY)
+    written, code = incr.write(SET_A)
+    assert (written, code) == (-1, errno.ENOSPC) and incr.size == 0
+    incr.close()
+
+
+def test_incr_file_short_write_is_cut_off_and_retried_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "incr.aof"
+    incr = IncrFile()
+    incr.open_append(str(path))
+    incr.write(SET_A)
+    real_write = os.write
+
+    def short(fd: int, data: bytes) -> int:
+        if len(data) > 3:
+            return real_write(fd, bytes(data[:3]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", short)
+    assert incr.write(SET_B) == (-1, errno.ENOSPC)
+    monkeypatch.undo()
+    assert incr.size == len(SET_A) and path.read_bytes() == SET_A
+    assert incr.write(SET_B) == (len(SET_B), 0)
+    assert path.read_bytes() == SET_A + SET_B
+    incr.close()
+
+
+def test_incr_file_background_fsync_failure_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incr = IncrFile()
+    incr.open_append(str(tmp_path / "incr.aof"))
+    incr.write(SET_A)
+
+    def failing(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    incr.fsync_in_background()
+    deadline = time.monotonic() + 5
+    while incr.fsync_in_progress():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert not incr.bio_ok and incr.bio_errno == errno.EIO
+    monkeypatch.undo()
+    incr.write(SET_B)
+    incr.fsync_in_background()
+    incr.shutdown()
+    assert incr.bio_ok
+    incr.close()
+
+
+def test_incr_file_switch_closes_the_previous_one_in_the_background(tmp_path: Path) -> None:
+    incr = IncrFile()
+    assert not incr.switch_to(os.open(tmp_path / "a", os.O_WRONLY | os.O_CREAT, 0o644))
+    incr.write(SET_A)
+    old = incr.fd
+    assert incr.switch_to(os.open(tmp_path / "b", os.O_WRONLY | os.O_CREAT, 0o644))
+    assert incr.fd != old and (incr.size, incr.fsynced) == (0, 0)
+    incr.shutdown()
+    with pytest.raises(OSError):
+        os.fstat(old)
+    incr.close()
