@@ -29,6 +29,14 @@ manifest and deletes the history files. ``CONFIG SET appendonly yes`` starts in 
 ``wait-rewrite`` state: writes accumulate in ``temp-appendonly.aof.incr`` until the
 first rewrite's base exists, as Redis does.
 
+Where each part lives: :class:`AppendOnlyFile` here is the state (off, on,
+wait-rewrite), the write path (buffer, ``appendfsync``, the commit gate's disk barrier)
+and the files' life (start, stop, the switch to a new incremental file before a
+rewrite); ``aof_manifest.py`` the directory and its manifest; ``aof_incr.py`` the open
+incremental file and its background fsync; ``aof_loader.py`` the replay at start-up;
+``aof_rewrite.py`` the rewrite's child and the base it writes. This module re-exports
+their names other modules import from it.
+
 No asyncio here (STYLE.md): the server passes ``schedule_flush`` (``loop.call_soon``) and
 calls :meth:`AppendOnlyFile.cron` on each tick.
 """
