@@ -29,6 +29,14 @@ manifest and deletes the history files. ``CONFIG SET appendonly yes`` starts in 
 ``wait-rewrite`` state: writes accumulate in ``temp-appendonly.aof.incr`` until the
 first rewrite's base exists, as Redis does.
 
+Where each part lives: :class:`AppendOnlyFile` here is the state (off, on,
+wait-rewrite), the write path (buffer, ``appendfsync``, the commit gate's disk barrier)
+and the files' life (start, stop, the switch to a new incremental file before a
+rewrite); ``aof_manifest.py`` the directory and its manifest; ``aof_incr.py`` the open
+incremental file and its background fsync; ``aof_loader.py`` the replay at start-up;
+``aof_rewrite.py`` the rewrite's child and the base it writes. This module re-exports
+their names other modules import from it.
+
 No asyncio here (STYLE.md): the server passes ``schedule_flush`` (``loop.call_soon``) and
 calls :meth:`AppendOnlyFile.cron` on each tick.
 """
@@ -37,19 +45,18 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import errno
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Final
+from typing import Final, Generic, TypeVar, overload
 
 from respcache.config import Config
+from respcache.persistence.aof_incr import IncrFile
 from respcache.persistence.aof_loader import (
     MARK_EPOCH_AUX,
     MARK_PREFIX,
+    AofLoader,
     AofStatus,
     format_mark,
     load_commands,
@@ -57,28 +64,28 @@ from respcache.persistence.aof_loader import (
     parse_mark,
 )
 from respcache.persistence.aof_manifest import (
-    INCR_SUFFIX,
-    MANIFEST_SUFFIX,
-    TEMP_PREFIX,
-    TYPE_BASE,
-    TYPE_INCR,
     AofError,
+    AofFiles,
     AofInfo,
     Manifest,
     fsync_dir,
 )
-from respcache.persistence.aof_rewrite import encode_command, rewrite_commands
-from respcache.persistence.child import ForkedChild, fork_child, kill, private_dirty, reap
-from respcache.persistence.loading import LoadProgress, Steps, drain
-from respcache.persistence.rdb import RdbError, load_rdb_steps, write_keyspace
-from respcache.persistence.saver import FsyncingFile
+from respcache.persistence.aof_rewrite import (
+    AofRewrite,
+    encode_command,
+    rewrite_commands,
+)
+from respcache.persistence.child import ForkedChild
+from respcache.persistence.loading import LoadProgress, Steps
 from respcache.store.keyspace import Keyspace
 
 __all__ = [
     "MARK_EPOCH_AUX",
     "MARK_PREFIX",
     "AofError",
+    "AofFiles",
     "AofInfo",
+    "AofLoader",
     "AofStatus",
     "AppendOnlyFile",
     "Manifest",
@@ -103,16 +110,43 @@ class State(enum.Enum):
     WAIT_REWRITE = "wait-rewrite"
 
 
+T = TypeVar("T")
+
+
+class _Forward(Generic[T]):
+    """An attribute of one of the AOF's collaborators, read and set through the AOF."""
+
+    def __init__(self, part: str, name: str) -> None:
+        self.part = part
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Forward[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object, owner: type | None = None) -> T | _Forward[T]:
+        if obj is None:
+            return self
+        return getattr(getattr(obj, self.part), self.name)  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(getattr(obj, self.part), self.name, value)
+
+
 # --- the file and its life -----------------------------------------------------------------------
 
 
 class AppendOnlyFile:
-    """A node's AOF: the manifest, the file being appended, rewrites, loading, INFO.
+    """A node's AOF: the state (off, on, wait-rewrite), the write path, the life of the
+    files, INFO; the rest is its collaborators': the directory and its manifest
+    (:class:`AofFiles`), the file being appended and its background fsync
+    (:class:`IncrFile`), the loader (:class:`AofLoader`) and the rewrite
+    (:class:`AofRewrite`).
 
-    ``dirty``: the engine's change counter; ``other_child``: True while another forked
-    child (BGSAVE) runs (one child at a time, as Redis). ``on_synced(n)``: called with
-    the count of bytes fed so far once they are on disk as the policy promises (fsynced
-    with ``always``; written otherwise) — the server's commit gate.
+    ``other_child``: True while another forked child (BGSAVE) runs (one child at a time,
+    as Redis). ``on_synced(n)``: called with the count of bytes fed so far once they are
+    on disk as the policy promises (fsynced with ``always``; written otherwise) — the
+    server's commit gate.
     """
 
     def __init__(
@@ -123,32 +157,23 @@ class AppendOnlyFile:
     ) -> None:
         self.config = config
         self.keyspace = keyspace
-        self.other_child = other_child
         self.state = State.ON if config.appendonly else State.OFF
-        self.manifest = Manifest()
-        self.fd = -1
+        self.files = AofFiles(config)
+        """The directory and its manifest (shared with the loader and the rewrite)."""
+        self.loader = AofLoader(config, keyspace, self.files)
+        """Replays the files at start-up and on DEBUG LOADAOF."""
+        self.rewriter = AofRewrite(config, keyspace, self.files, other_child, self._repl_mark)
+        """BGREWRITEAOF's child, the base it writes, and its record."""
+        self.incr = IncrFile()
+        """The incremental file being appended, and its background fsync thread."""
         self.buf = bytearray()
         self.selected_db = -1
-        self.last_incr_size = 0
-        self.last_incr_fsync_offset = 0
         self.current_size = 0
         self.rewrite_base_size = 0
         self.last_fsync = 0.0
-        self.child: ForkedChild | None = None
-        self.rewrite_scheduled = False
-        self.rewrite_time_start = -1.0
-        self.rewrite_time_last = -1
-        self.last_bgrewrite_ok = True
-        self.rewrites = 0
-        self.consecutive_failures = 0
         self.last_write_ok = True
         """``aof_last_write_status``: False after a failed write, until one succeeds."""
         self.last_write_errno = 0
-        self.bio_fsync_ok = True
-        """``aof_bio_fsync_status``: the last background fsync (everysec) succeeded."""
-        self.bio_fsync_errno = 0
-        self._last_write_error_log = 0.0
-        self.last_cow_size = 0
         self.delayed_fsync = 0
         self.fed = 0
         """Bytes handed to the AOF since start (the disk barrier's unit)."""
@@ -160,36 +185,32 @@ class AppendOnlyFile:
         so a node restarted from its AOF knows which replication history, up to which
         offset, its data holds: a recovery after every node died compares exactly that.
         Redis skips annotations when it loads the files."""
-        self.loaded_mark: tuple[str, int, int] | None = None
-        """The last replication mark :meth:`load` read (from the base or an annotation)."""
         self.schedule_flush: Callable[[Callable[[], None]], object] | None = None
         self._flush_scheduled = False
         self._cur_ts = 0
-        self._bio = ThreadPoolExecutor(1, thread_name_prefix="aof-fsync")
-        self._bio_job: Future[None] | None = None
-        self.loading = False
-        self._limit_delay = 0
-        self._limit_until = 0.0
         self.flush_sleep_us = 0
-        self.forks = 0
         """DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (tests)."""
 
-    # --- paths ------------------------------------------------------------------------------
+    # (Attributes of the collaborators, as callers and tests knew them before the split.)
+    child = _Forward[ForkedChild | None]("rewriter", "child")
+    rewrite_scheduled = _Forward[bool]("rewriter", "scheduled")
+    consecutive_failures = _Forward[int]("rewriter", "consecutive_failures")
+    forks = _Forward[int]("rewriter", "forks")
+    loaded_mark = _Forward[tuple[str, int, int] | None]("loader", "loaded_mark")
+    last_incr_size = _Forward[int]("incr", "size")
+    last_incr_fsync_offset = _Forward[int]("incr", "fsynced")
+    bio_fsync_ok = _Forward[bool]("incr", "bio_ok")
+    bio_fsync_errno = _Forward[int]("incr", "bio_errno")
 
-    @property
-    def dirname(self) -> str:
-        return os.path.join(self.config.dir, self.config.appenddirname)
+    # --- the directory (persistence/aof_manifest.py) ---------------------------------------
 
-    def _path(self, name: str) -> str:
-        return os.path.join(self.dirname, name)
+    def load_manifest(self) -> None:
+        """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
+        self.files.load_manifest()
 
-    @property
-    def filename(self) -> str:
-        return self.config.appendfilename
-
-    @property
-    def manifest_name(self) -> str:
-        return self.filename + MANIFEST_SUFFIX
+    def del_history(self) -> None:
+        """``aofDelHistoryFiles``."""
+        self.files.del_history()
 
     @property
     def enabled(self) -> bool:
@@ -200,34 +221,6 @@ class AppendOnlyFile:
         """True when replies must wait for the AOF: for the write (as Redis writes the AOF
         in ``beforeSleep``, before any reply), and with ``always`` for the fsync too."""
         return self.state is not State.OFF
-
-    # --- the manifest on disk -----------------------------------------------------------------
-
-    def load_manifest(self) -> None:
-        """``aofLoadManifestFromDisk`` (AofError on a bad manifest)."""
-        self.manifest = Manifest()
-        path = self._path(self.manifest_name)
-        if not os.path.isdir(self.dirname) or not os.path.exists(path):
-            return
-        try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                text = f.read()
-        except OSError as err:
-            raise AofError(
-                f"Fatal error: can't open the AOF manifest file {path} for reading: {err.strerror}"
-            ) from err
-        self.manifest = Manifest.parse(text)
-
-    def persist_manifest(self, am: Manifest) -> None:
-        """``writeAofManifestFile``: temp file, fsync, rename, fsync the directory."""
-        tmp = self._path(TEMP_PREFIX + self.manifest_name)
-        final = self._path(self.manifest_name)
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(am.format())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        fsync_dir(self.dirname)
 
     # --- feeding ------------------------------------------------------------------------------------
 
@@ -266,76 +259,24 @@ class AppendOnlyFile:
         self._flush_scheduled = False
         self.flush()
 
-    def _fsync_in_progress(self) -> bool:
-        job = self._bio_job
-        return job is not None and not job.done()
-
-    def _bg_fsync(self, fd: int, close: bool = False) -> None:
-        def work() -> None:
-            try:
-                os.fsync(fd)
-            except OSError as err:
-                if close or err.errno in (errno.EBADF, errno.EINVAL):
-                    return  # (bio.c ignores a closed or reused fd)
-                self.bio_fsync_errno = err.errno or errno.EIO
-                if self.bio_fsync_ok:
-                    log.warning("Fail to fsync the AOF file: %s", os.strerror(err.errno or 0))
-                self.bio_fsync_ok = False
-            else:
-                if not close:
-                    self.bio_fsync_ok = True
-            finally:
-                if close:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-
-        job = self._bio.submit(work)
-        if not close:
-            self._bio_job = job
-
     def flush(self, force: bool = False) -> None:
         """``flushAppendOnlyFile``: write the buffer; fsync as ``appendfsync`` says."""
-        if self.fd < 0:
+        incr = self.incr
+        if incr.fd < 0:
             self._synced_up_to(self.fed)
             return
         policy = self.config.appendfsync
         buf = self.buf
         if buf:
-            mark = self.repl_mark() if self.repl_mark is not None else None
+            mark = self._repl_mark()
             if mark is not None:
                 buf += format_mark(mark)
             if self.flush_sleep_us:
                 time.sleep(self.flush_sleep_us / 1e6)
             data = bytes(buf)
-            try:
-                written = _write_all(self.fd, data)
-            except OSError as err:
-                written = -1
-                self.last_write_errno = err.errno or errno.EIO
-                if self._can_log_write_error():
-                    log.warning("Error writing to the AOF file: %s", os.strerror(err.errno or 0))
-            if 0 <= written < len(data):
-                if self._can_log_write_error():
-                    log.warning(
-                        "Short write while writing to the AOF file: (nwritten=%d, expected=%d)",
-                        written,
-                        len(data),
-                    )
-                try:
-                    os.ftruncate(self.fd, self.last_incr_size)
-                except OSError as err:
-                    if self._can_log_write_error():
-                        log.warning(
-                            "Could not remove short write from the append-only file.  Redis "
-                            "may refuse to load the AOF the next time it starts.  "
-                            "ftruncate: %s",
-                            os.strerror(err.errno or 0),
-                        )
-                else:
-                    written = -1  # the file is as before: the whole buffer is retried
-                    with contextlib.suppress(OSError):
-                        os.lseek(self.fd, self.last_incr_size, os.SEEK_SET)
-                self.last_write_errno = errno.ENOSPC
+            written, code = incr.write(data)
+            if code:
+                self.last_write_errno = code
             if written != len(data):
                 if policy == "always":
                     log.warning(
@@ -346,7 +287,6 @@ class AppendOnlyFile:
                 self.last_write_ok = False
                 if written > 0:
                     self.current_size += written
-                    self.last_incr_size += written
                     del buf[:written]
                 self._synced_up_to(self.fed)  # retried next time; replies are not held
                 return
@@ -354,18 +294,17 @@ class AppendOnlyFile:
                 log.warning("AOF write error looks solved, Redis can write again.")
                 self.last_write_ok = True
             self.current_size += written
-            self.last_incr_size += written
             buf.clear()
-        elif self.last_incr_fsync_offset == self.last_incr_size:
+        elif incr.all_fsynced:
             self._synced_up_to(self.fed)
             return
-        if self.config.no_appendfsync_on_rewrite and self.child is not None:
+        if self.config.no_appendfsync_on_rewrite and self.rewriter.child is not None:
             self._synced_up_to(self.fed)
             return
         now = time.time()
         if policy == "always":
             try:
-                os.fsync(self.fd)
+                incr.fsync()
             except OSError as err:
                 log.warning(
                     "Can't persist AOF for fsync error when the AOF fsync policy is "
@@ -373,30 +312,19 @@ class AppendOnlyFile:
                     err.strerror,
                 )
                 _exit_now()
-            self.last_incr_fsync_offset = self.last_incr_size
             self.last_fsync = now
         elif policy == "everysec" and int(now) > int(self.last_fsync):
-            if not self._fsync_in_progress():
-                self._bg_fsync(self.fd)
-                self.last_incr_fsync_offset = self.last_incr_size
+            incr.fsync_in_background()
             self.last_fsync = now
         self._synced_up_to(self.fed)
-
-    def _can_log_write_error(self) -> bool:
-        """At most one write-error line every ``AOF_WRITE_LOG_ERROR_RATE`` (30) seconds."""
-        now = time.time()
-        if now - self._last_write_error_log > 30:
-            self._last_write_error_log = now
-            return True
-        return False
 
     def write_refusal(self) -> str | None:
         """MISCONF while the last AOF write (or background fsync) failed
         (``writeCommandsDeniedByDiskError``, ``DISK_ERROR_TYPE_AOF``)."""
         # (The two flags first: plain attributes, the common case on every write.)
-        if (self.last_write_ok and self.bio_fsync_ok) or self.state is State.OFF:
+        if (self.last_write_ok and self.incr.bio_ok) or self.state is State.OFF:
             return None
-        code = self.last_write_errno if not self.last_write_ok else self.bio_fsync_errno
+        code = self.last_write_errno if not self.last_write_ok else self.incr.bio_errno
         if self.last_write_ok:
             self.last_write_errno = code  # (Redis copies the fsync errno the same way)
         return f"MISCONF Errors writing to the AOF file: {os.strerror(code)}"
@@ -409,7 +337,7 @@ class AppendOnlyFile:
 
     def before_ack(self) -> None:
         """A follower about to acknowledge: with ``always``, what it applied is fsynced first."""
-        if self.gating and (self.buf or self.last_incr_fsync_offset != self.last_incr_size):
+        if self.gating and (self.buf or not self.incr.all_fsynced):
             self.flush(force=True)
 
     def dataset_replaced(self) -> None:
@@ -423,63 +351,25 @@ class AppendOnlyFile:
             self.rewrite_scheduled = True
             self.state = State.WAIT_REWRITE
 
-    # --- writing a base -------------------------------------------------------------------------
-
-    def _write_base(self, path: str) -> None:
-        """``rewriteAppendOnlyFile``: the dataset into ``path`` (RDB or commands), atomically."""
-        cfg = self.config
-        tmp = os.path.join(cfg.dir, f"temp-rewriteaof-{os.getpid()}.aof")
-        try:
-            with open(tmp, "wb") as f:
-                out = FsyncingFile(f, cfg.aof_rewrite_incremental_fsync)
-                # (In the rewrite's child: the mark as of the fork, like the data.)
-                mark = self.repl_mark() if self.repl_mark is not None else None
-                if cfg.aof_use_rdb_preamble:
-                    write_keyspace(
-                        out,  # type: ignore[arg-type]
-                        self.keyspace,
-                        compress=cfg.rdbcompression,
-                        checksum=cfg.rdbchecksum,
-                        aof_base=True,
-                        key_delay_us=cfg.rdb_key_save_delay,
-                        repl_id=mark[0] if mark else None,
-                        repl_offset=mark[1] if mark else None,
-                        extra_aux={MARK_EPOCH_AUX: mark[2]} if mark else None,
-                    )
-                else:
-                    if cfg.aof_timestamp_enabled:
-                        out.write(b"#TS:%d\r\n" % int(time.time()))
-                    if mark is not None:
-                        out.write(format_mark(mark))
-                    rewrite_commands(self.keyspace, out, cfg.rdb_key_save_delay)  # type: ignore[arg-type]
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
     # --- start, stop ------------------------------------------------------------------------------
 
     def open_on_start(self) -> None:
         """``aofOpenIfNeededOnServerStart`` (raises OSError/AofError: the server exits)."""
         if self.state is not State.ON:
             return
-        os.makedirs(self.dirname, exist_ok=True)
-        am = self.manifest
+        os.makedirs(self.files.dirname, exist_ok=True)
+        am = self.files.manifest
         if am.base is None and not am.incr:
-            name = am.new_base(self.filename, self.config.aof_use_rdb_preamble)
-            self._write_base(self._path(name))
+            name = am.new_base(self.files.filename, self.config.aof_use_rdb_preamble)
+            self.rewriter.write_base(self.files.path(name))
             log.info("Creating AOF base file %s on server start", name)
         created = not am.incr
-        name = am.last_incr(self.filename)
-        self.fd = os.open(self._path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.persist_manifest(am)
-        self.last_incr_size = self.last_incr_fsync_offset = os.fstat(self.fd).st_size
+        name = am.last_incr(self.files.filename)
+        self.incr.open_append(self.files.path(name))
+        self.files.persist_manifest(am)
         if not self.current_size:
-            self.current_size = self._size_of(am)
-            self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
+            self.current_size = self.files.size_of(am)
+            self.rewrite_base_size = self.files.base_size()
         self.last_fsync = time.time()
         log.info("%s AOF incr file %s on server start", "Creating" if created else "Opening", name)
         self.del_history()
@@ -487,7 +377,7 @@ class AppendOnlyFile:
     def start(self) -> None:
         """``startAppendOnly`` (CONFIG SET appendonly yes): wait for a first rewrite."""
         self.state = State.WAIT_REWRITE
-        if self.child is None and not self.other_child():
+        if not self.rewriter.busy():
             try:
                 self.rewrite_background()
             except AofError as err:
@@ -510,287 +400,77 @@ class AppendOnlyFile:
     def stop(self) -> None:
         """``stopAppendOnly`` (CONFIG SET appendonly no)."""
         self.flush(force=True)
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.fsync(self.fd)
-            os.close(self.fd)
-        self.fd = -1
+        self.incr.close()
         self.selected_db = -1
         self.state = State.OFF
-        self.rewrite_scheduled = False
-        self.last_incr_size = self.last_incr_fsync_offset = 0
-        self.kill_child()
+        self.rewriter.scheduled = False
+        self.rewriter.kill()
         self.buf.clear()
         self._synced_up_to(self.fed)
 
     def shutdown(self) -> None:
         """On SHUTDOWN: kill a rewrite, flush and fsync (``prepareForShutdown``)."""
-        self.kill_child()
-        if self.state is not State.OFF and self.fd >= 0:
+        self.rewriter.kill()
+        if self.state is not State.OFF and self.incr.fd >= 0:
             self.flush(force=True)
             with contextlib.suppress(OSError):
-                os.fsync(self.fd)
-        self._bio.shutdown(wait=True)
+                os.fsync(self.incr.fd)
+        self.incr.shutdown()
 
-    # --- rewriting ----------------------------------------------------------------------------------
+    # --- rewriting (persistence/aof_rewrite.py) ------------------------------------------------
+
+    def _repl_mark(self) -> tuple[str, int, int] | None:
+        return self.repl_mark() if self.repl_mark is not None else None
 
     def _open_new_incr(self) -> None:
         """``openNewIncrAofForAppend``: atomically switch to a new incremental file."""
         if self.state is State.OFF:
             return
-        temp_am: Manifest | None = None
-        if self.state is State.WAIT_REWRITE:
-            name = TEMP_PREFIX + self.filename + INCR_SUFFIX
-        else:
-            temp_am = self.manifest.copy()
-            name = temp_am.new_incr(self.filename)
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-        if temp_am is not None:
-            try:
-                self.persist_manifest(temp_am)
-            except OSError:
-                os.close(fd)
-                raise
-        log.info("Creating AOF incr file %s on background rewrite", name)
-        if self.fd >= 0:
-            self._bg_fsync(self.fd, close=True)
+        fd = self.files.create_incr(temporary=self.state is State.WAIT_REWRITE)
+        if self.incr.switch_to(fd):
             self.last_fsync = time.time()
-        self.fd = fd
-        self.last_incr_size = self.last_incr_fsync_offset = 0
-        if temp_am is not None:
-            self.manifest = temp_am
 
     def rewrite_background(self) -> None:
         """``rewriteAppendOnlyFileBackground``; raises AofError when it cannot start."""
-        if self.child is not None or self.other_child():
-            raise AofError("another child process is active")
-        try:
-            os.makedirs(self.dirname, exist_ok=True)
-            self.selected_db = -1
-            self.flush(force=True)
-            self._open_new_incr()
-        except OSError as err:
-            self.last_bgrewrite_ok = False
-            log.warning("Can't open or create append-only dir %s: %s", self.dirname, err)
-            raise AofError(str(err)) from err
-        self.rewrites += 1
-        try:
-            child = fork_child(self._child_work)
-        except OSError as err:
-            self.last_bgrewrite_ok = False
-            log.warning("Can't rewrite append only file in background: fork: %s", err.strerror)
-            raise AofError(f"fork: {err.strerror}") from err
-        self.forks += 1
-        self.child = child
-        self.rewrite_scheduled = False
-        self.rewrite_time_start = time.time()
-        log.info("Background append only file rewriting started by pid %d", child.pid)
+        self.rewriter.start(self._switch_incr)
 
-    def _child_work(self) -> list[int]:  # pragma: no cover - runs in the child
-        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{os.getpid()}.aof")
-        self._write_base(tmp)
-        log.info("Successfully created the temporary AOF base file %s", tmp)
-        return [private_dirty()]
-
-    def _temp_files(self, pid: int) -> list[str]:
-        return [
-            os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof"),
-            os.path.join(self.config.dir, f"temp-rewriteaof-{pid}.aof"),
-        ]
-
-    def kill_child(self) -> None:
-        """``killAppendOnlyChild``."""
-        child = self.child
-        if child is None:
-            return
-        log.info("Killing running AOF rewrite child: %d", child.pid)
-        kill(child)
-        for path in self._temp_files(child.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        self.child = None
-        self.rewrite_time_start = -1
+    def _switch_incr(self) -> None:
+        """Before the fork: what is buffered written, then a new incremental file."""
+        self.selected_db = -1
+        self.flush(force=True)
+        self._open_new_incr()
 
     def poll(self) -> bool:
-        """Reap a finished rewrite child (``backgroundRewriteDoneHandler``)."""
-        child = self.child
-        if child is None:
-            return False
-        end = reap(child)
+        """Reap a finished rewrite child and adopt its base (``backgroundRewriteDoneHandler``)."""
+        state = self.state
+        end = self.rewriter.poll(
+            wait_rewrite=state is State.WAIT_REWRITE, keep_last=state is not State.OFF
+        )
         if end is None:
             return False
-        self.child = None
-        if end.ok:
-            self.last_cow_size = int(end.words[0]) if end.words else 0
-            log.info("Background AOF rewrite terminated with success")
-            self._rewrite_done(child.pid)
-        elif end.signal is not None:
-            if end.signal != signal.SIGUSR1:
-                self.last_bgrewrite_ok = False
-                self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated by signal %d", end.signal)
-        else:
-            self.last_bgrewrite_ok = False
-            self.consecutive_failures += 1
-            log.warning("Background AOF rewrite terminated with error: %s", end.error)
-        for path in self._temp_files(child.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        if self.state is State.WAIT_REWRITE:
+        if end.base is not None and state is not State.OFF:
+            self.current_size = self.files.file_size(end.base) + self.incr.size
+            self.rewrite_base_size = self.current_size
+            self.state = State.ON  # (wait-rewrite is over)
+        elif state is State.WAIT_REWRITE:
             self.buf.clear()
             with contextlib.suppress(OSError):
-                os.unlink(self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX))
-            self.rewrite_scheduled = True
-        self.rewrite_time_last = int(time.monotonic() - child.started)
-        self.rewrite_time_start = -1
+                os.unlink(self.files.path(self.files.temp_incr_name))
+            self.rewriter.scheduled = True
         return True
-
-    def _rewrite_done(self, pid: int) -> None:
-        tmp = os.path.join(self.config.dir, f"temp-rewriteaof-bg-{pid}.aof")
-        temp_am = self.manifest.copy()
-        base = temp_am.new_base(self.filename, self.config.aof_use_rdb_preamble)
-        new_incr: str | None = None
-        try:
-            os.replace(tmp, self._path(base))
-            log.info("Successfully renamed the temporary AOF base file %s into %s", tmp, base)
-            if self.state is State.WAIT_REWRITE:
-                temp_incr = self._path(TEMP_PREFIX + self.filename + INCR_SUFFIX)
-                new_incr = temp_am.new_incr(self.filename)
-                os.replace(temp_incr, self._path(new_incr))
-            temp_am.rewritten_incr_to_history(keep_last=self.state is not State.OFF)
-            self.persist_manifest(temp_am)
-        except OSError as err:
-            log.warning("Error finishing the AOF rewrite: %s", err)
-            with contextlib.suppress(OSError):
-                os.unlink(self._path(base))
-            self.last_bgrewrite_ok = False
-            self.consecutive_failures += 1
-            return
-        self.manifest = temp_am
-        if self.state is not State.OFF:
-            self.current_size = self._file_size(base) + self.last_incr_size
-            self.rewrite_base_size = self.current_size
-        self.del_history()
-        self.last_bgrewrite_ok = True
-        self.consecutive_failures = 0
-        log.info("Background AOF rewrite finished successfully")
-        if self.state is State.WAIT_REWRITE:
-            self.state = State.ON
-
-    def del_history(self) -> None:
-        """``aofDelHistoryFiles``."""
-        am = self.manifest
-        if not am.history or self.config.aof_disable_auto_gc:
-            return
-        for info in am.history:
-            log.info("Removing the history file %s in the background", info.name)
-            with contextlib.suppress(OSError):
-                os.unlink(self._path(info.name))
-        am.history = []
-        with contextlib.suppress(OSError):
-            self.persist_manifest(am)
 
     def cron(self) -> None:
         """Reap the child; start a scheduled or an automatic rewrite; everysec flushes."""
         self.poll()
-        if self.child is None and not self.other_child():
-            if self.rewrite_scheduled and not self._rewrite_limited():
-                with contextlib.suppress(AofError):
-                    self.rewrite_background()
-            elif (
-                self.state is State.ON
-                and self._growth_wants_rewrite()
-                and not self._rewrite_limited()
-            ):
-                log.info(
-                    "Starting automatic rewriting of AOF on %d%% growth",
-                    self._growth(),
-                )
-                with contextlib.suppress(AofError):
-                    self.rewrite_background()
+        if self.rewriter.due(self.state is State.ON, self.current_size, self.rewrite_base_size):
+            with contextlib.suppress(AofError):
+                self.rewrite_background()
         if self.state is not State.OFF and (
             self.config.appendfsync == "everysec" or not self.last_write_ok
         ):
             self.flush()  # (after a write error: retried every second, as serverCron does)
 
-    def _rewrite_limited(self) -> bool:
-        """``aofRewriteLimited``: after 3 failures in a row, wait 1, 2, 4 ... 60 minutes."""
-        if self.consecutive_failures < 3:
-            self._limit_delay = 0
-            self._limit_until = 0.0
-            return False
-        now = time.time()
-        if self._limit_until:
-            if now < self._limit_until:
-                return True
-            self._limit_until = 0.0
-            return False
-        self._limit_delay = min(60, self._limit_delay * 2 or 1)
-        self._limit_until = now + self._limit_delay * 60
-        log.warning(
-            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry "
-            "in %d minutes",
-            self._limit_delay,
-        )
-        return True
-
-    def _growth(self) -> int:
-        base = self.rewrite_base_size or 1
-        return self.current_size * 100 // base - 100
-
-    def _growth_wants_rewrite(self) -> bool:
-        cfg = self.config
-        return bool(
-            cfg.auto_aof_rewrite_percentage
-            and self.current_size > cfg.auto_aof_rewrite_min_size
-            and self._growth() >= cfg.auto_aof_rewrite_percentage
-        )
-
-    # --- loading ----------------------------------------------------------------------------------
-
-    def _file_size(self, name: str) -> int:
-        try:
-            return os.stat(self._path(name)).st_size
-        except OSError:
-            return 0
-
-    def _size_of(self, am: Manifest) -> int:
-        infos = ([am.base] if am.base else []) + am.incr
-        return sum(self._file_size(i.name) for i in infos)
-
-    def _upgrade_old_style(self) -> None:
-        """``aofUpgradePrepare``: move a pre-7.0 ``dir/appendonly.aof`` into the directory."""
-        old = os.path.join(self.config.dir, self.filename)
-        am = self.manifest
-        if not os.path.exists(old):
-            return
-        if not (
-            not os.path.isdir(self.dirname)
-            or (am.base is None and not am.incr)
-            or (
-                am.base is not None
-                and not am.incr
-                and am.base.name == self.filename
-                and not os.path.exists(self._path(self.filename))
-            )
-        ):
-            return
-        os.makedirs(self.dirname, exist_ok=True)
-        am.base = AofInfo(self.filename, 1, TYPE_BASE)
-        am.base_seq = 1
-        self.persist_manifest(am)
-        os.replace(old, self._path(self.filename))
-        log.info(
-            "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s).",
-            self.filename,
-            self.config.appenddirname,
-        )
-
-    def load(
-        self, execute: Callable[[list[bytes]], bool], *, expire_on_load: bool = True
-    ) -> AofStatus:
-        """:meth:`load_steps` run to its end."""
-        return drain(self.load_steps(execute, expire_on_load=expire_on_load))
+    # --- loading (persistence/aof_loader.py) ------------------------------------------------
 
     def load_steps(
         self,
@@ -799,169 +479,24 @@ class AppendOnlyFile:
         expire_on_load: bool = True,
         progress: LoadProgress | None = None,
     ) -> Steps[AofStatus]:
-        """``loadAppendOnlyFiles``: the base, then each incremental file, in order.
-
-        ``execute`` runs one command (False: unknown command). FAILED and OPEN_ERR are
-        fatal to the caller (Redis exits); a truncated tail of the *last* file is cut off
-        and loaded when ``aof-load-truncated yes``.
-        """
-        self._upgrade_old_style()
-        am = self.manifest
-        if am.base is None and not am.incr:
-            return AofStatus.NOT_EXIST
-        infos = ([am.base] if am.base else []) + am.incr
-        total = 0
-        for info in infos:
-            try:
-                total += os.stat(self._path(info.name)).st_size
-            except OSError as err:
-                log.warning(
-                    "Unable to obtain the AOF file %s length. stat: %s", info.name, err.strerror
-                )
-                return (
-                    AofStatus.FAILED if isinstance(err, FileNotFoundError) else AofStatus.OPEN_ERR
-                )
-        if total == 0:
-            return AofStatus.EMPTY
-        self.loading = True
-        self.loaded_mark = None
-        status = AofStatus.OK
-        if progress is None:
-            progress = LoadProgress()
-        progress.begin(total)
-        base = 0
-        try:
-            for number, info in enumerate(infos, 1):
-                last = number == len(infos)
-                started = time.monotonic()
-                status = yield from self._load_file(
-                    info.name, execute, expire_on_load, progress, base
-                )
-                base += self._file_size(info.name)
-                progress.advance(base)
-                if status is AofStatus.EMPTY and info.type == TYPE_INCR:
-                    status = AofStatus.OK
-                if status is AofStatus.TRUNCATED and not last:
-                    log.warning("Fatal error: the truncated file is not the last file")
-                    return AofStatus.FAILED
-                if status in (AofStatus.OPEN_ERR, AofStatus.FAILED):
-                    return status
-                log.info(
-                    "DB loaded from %s file %s: %.3f seconds",
-                    "base" if info.type == TYPE_BASE else "incr",
-                    info.name,
-                    time.monotonic() - started,
-                )
-        finally:
-            self.loading = False
-            progress.end()
-        self.current_size = self._size_of(am)
-        self.rewrite_base_size = self._file_size(am.base.name) if am.base else 0
-        return status
-
-    def _key_load_delay(self) -> int:
-        return self.config.key_load_delay
-
-    def _load_file(
-        self,
-        name: str,
-        execute: Callable[[list[bytes]], bool],
-        expire_on_load: bool,
-        progress: LoadProgress,
-        base: int,
-    ) -> Steps[AofStatus]:
-        """``loadSingleAppendOnlyFile``."""
-        path = self._path(name)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            log.warning("The append log file %s doesn't exist", name)
-            return AofStatus.NOT_EXIST
-        except OSError as err:
-            log.warning(
-                "Fatal error: can't open the append log file %s for reading: %s", name, err.strerror
-            )
-            return AofStatus.OPEN_ERR
-        if not data:
-            return AofStatus.EMPTY
-        start = 0
-        if data[:5] == b"REDIS":
-            log.info(
-                "Reading RDB preamble from AOF file..."
-                if name == self.filename
-                else "Reading RDB base file on AOF loading..."
-            )
-            try:
-                result = yield from load_rdb_steps(
-                    data,
-                    self.keyspace,
-                    expire_on_load=expire_on_load,
-                    verify_checksum=self.config.rdbchecksum,
-                    progress=progress,
-                    base=base,
-                    interval=self.config.loading_process_events_interval_bytes,
-                    key_delay=self._key_load_delay,
-                )
-            except RdbError as err:
-                log.warning(
-                    "Error reading the RDB base file %s, AOF loading aborted: %s", name, err
-                )
-                return AofStatus.FAILED
-            start = result.end
-            replid, offset = result.repl_id, result.repl_offset
-            if replid is not None and offset is not None:
-                try:
-                    epoch = int(result.aux.get(MARK_EPOCH_AUX, b"0"))
-                except ValueError:
-                    epoch = 0
-                self.loaded_mark = (replid, offset, epoch)
-
-        def on_mark(mark: tuple[str, int, int]) -> None:
-            self.loaded_mark = mark
-
-        status, valid = yield from load_commands_steps(
-            data, start, execute, name, on_mark, progress, base, self._key_load_delay
+        """:meth:`AofLoader.load_steps`; a load that read every file sets the sizes."""
+        done = yield from self.loader.load_steps(
+            execute, expire_on_load=expire_on_load, progress=progress
         )
-        if status is None:
-            return AofStatus.OK
-        if status is AofStatus.FAILED:
-            return status
-        if self.config.aof_load_truncated:
-            log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
-            log.warning("!!! Truncating the AOF %s at offset %d !!!", name, valid)
-            try:
-                os.truncate(path, valid)
-            except OSError as err:
-                log.warning("Error truncating the AOF file %s: %s", name, err.strerror)
-            else:
-                log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
-                return AofStatus.TRUNCATED
-        log.warning(
-            "Unexpected end of file reading the append only file %s. You can: 1) Make a backup "
-            "of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) "
-            "Alternatively you can set the 'aof-load-truncated' configuration option to yes "
-            "and restart the server.",
-            name,
-        )
-        return AofStatus.FAILED
+        if done.current_size is not None and done.base_size is not None:
+            self.current_size = done.current_size
+            self.rewrite_base_size = done.base_size
+        return done.status
 
     # --- INFO -----------------------------------------------------------------------------------
 
     def info_lines(self) -> list[str]:
         """The AOF part of INFO persistence, as Redis 7.0 prints it."""
-        child = self.child
         lines = [
             f"aof_enabled:{int(self.enabled)}",
-            f"aof_rewrite_in_progress:{int(child is not None)}",
-            f"aof_rewrite_scheduled:{int(self.rewrite_scheduled)}",
-            f"aof_last_rewrite_time_sec:{self.rewrite_time_last}",
-            f"aof_current_rewrite_time_sec:{int(time.monotonic() - child.started) if child else -1}",
-            f"aof_last_bgrewrite_status:{'ok' if self.last_bgrewrite_ok else 'err'}",
-            f"aof_rewrites:{self.rewrites}",
-            f"aof_rewrites_consecutive_failures:{self.consecutive_failures}",
-            f"aof_last_write_status:{'ok' if self.last_write_ok and self.bio_fsync_ok else 'err'}",
-            f"aof_last_cow_size:{self.last_cow_size}",
+            *self.rewriter.info_lines(),
+            f"aof_last_write_status:{'ok' if self.last_write_ok and self.incr.bio_ok else 'err'}",
+            f"aof_last_cow_size:{self.rewriter.last_cow_size}",
         ]
         return lines
 
@@ -974,7 +509,7 @@ class AppendOnlyFile:
             f"aof_base_size:{self.rewrite_base_size}",
             f"aof_pending_rewrite:{int(self.rewrite_scheduled)}",
             f"aof_buffer_length:{len(self.buf)}",
-            f"aof_pending_bio_fsync:{int(self._fsync_in_progress())}",
+            f"aof_pending_bio_fsync:{int(self.incr.fsync_in_progress())}",
             f"aof_delayed_fsync:{self.delayed_fsync}",
         ]
 
@@ -983,20 +518,3 @@ def _exit_now() -> None:
     """``exit(1)`` from the middle of a write: the log's last lines are flushed first."""
     logging.shutdown()
     os._exit(1)
-
-
-def _write_all(fd: int, data: bytes) -> int:
-    """``aofWrite``: retry short writes; the bytes written (raises only with none written)."""
-    view = memoryview(data)
-    total = 0
-    while total < len(data):
-        try:
-            n = os.write(fd, view[total:])
-        except InterruptedError:
-            continue
-        except OSError:
-            if total:
-                return total
-            raise
-        total += n
-    return total
