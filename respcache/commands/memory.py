@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from respcache.commands.client import Client
 from respcache.commands.connection import CLIENT_OVERHEAD
 from respcache.commands.functions import libraries_memory
+from respcache.commands.info import admin_state
 from respcache.commands.scripting import scripting_state
 from respcache.store.memory import (
     NORMAL,
@@ -119,6 +120,13 @@ def hashtables(ks: Keyspace) -> list[tuple[int, int, int]]:
 
 
 def memory_cron(engine: Engine, hz: int) -> None:
-    """One cron tick's accounting: sample clients, hand the keyspace the new overhead."""
+    """One cron tick's accounting: sample clients, hand the keyspace the new overhead,
+    note the peak (``serverCron``'s ``stat_peak_memory``)."""
     sample_clients(engine, hz)
-    engine.keyspace.set_overhead(memory_overhead(engine))
+    ks = engine.keyspace
+    overhead = memory_overhead(engine)
+    ks.set_overhead(overhead)
+    state = admin_state(engine)
+    used = ks.used_memory + overhead.total
+    if used > state.peak_memory:
+        state.peak_memory = used

@@ -7,7 +7,7 @@ from conftest import Run
 
 from respcache.commands import Client, Engine
 from respcache.commands.connection import CLIENT_OVERHEAD
-from respcache.commands.info import info_text
+from respcache.commands.info import admin_state, info_text
 from respcache.commands.memory import client_memory, memory_cron, memory_overhead, used_memory
 from respcache.errors import OOM, CommandError
 from respcache.store.keyspace import Keyspace
@@ -164,6 +164,7 @@ def test_memory_cron_samples_clients_and_sets_the_keyspace(engine: Engine) -> No
     assert o.clients_normal == CLIENT_OVERHEAD + 1500
     assert o.clients_slaves == 70
     assert engine.keyspace.overhead_memory == o.counted == o.total - 70
+    assert admin_state(engine).peak_memory == used_memory(engine)  # the cron notes the peak
     engine.remove_client(net)
     memory_cron(engine, 10)
     assert engine.keyspace.overhead.clients_normal == 0
