@@ -184,3 +184,22 @@ def test_oom_from_the_startup_overhead(engine: Engine, client: Client, run: Run)
     assert run(client, "EVAL", no_writes, "0") == b"$1\r\n4\r\n"  # (a script's reply: RESP)
     engine.keyspace.maxmemory = 0
     assert run(client, "SET", "x", "5") is not None and run(client, "GET", "x") == b"5"
+
+
+def test_memory_doctor_checks(engine: Engine, client: Client, run: Run) -> None:
+    def doctor() -> bytes:
+        report = run(client, "MEMORY", "DOCTOR")
+        assert isinstance(report, bytes)
+        return report
+
+    assert doctor().startswith(b"Hi Sam, this instance is empty")
+    run(client, "SET", "big", "x" * (6 << 20))
+    assert doctor().startswith(b"Hi Sam, I can't find any memory issue")
+    admin_state(engine).peak_memory = 3 * used_memory(engine)
+    for i in range(1001):
+        run(client, "SCRIPT", "LOAD", f"return {i}")
+    report = doctor()
+    assert report.startswith(b"Sam, I detected a few issues")
+    assert b" * Peak memory:" in report and b" * Many scripts:" in report
+    assert b"Big client buffers" not in report
+    assert report.endswith(b"I'm here to keep you safe, Sam. I want to help you.\n")
