@@ -134,8 +134,13 @@ def memory_info(engine: Engine) -> dict[str, int]:
         "functions": len(state.functions) if state is not None else 0,
         "libraries": len(ks_functions),
         "vm": scripting_state(engine).functions_vm_memory(),
-        "memory": sum(len(code) + len(name) for name, code in ks_functions.items()),
+        "memory": libraries_memory(ks_functions),
     }
+
+
+def libraries_memory(libraries: dict[str, bytes]) -> int:
+    """``used_memory_functions`` (functionsMemoryOverhead): the libraries' names and code."""
+    return sum(len(code) + len(name) for name, code in libraries.items())
 
 
 def _valid_name(name: str) -> bool:

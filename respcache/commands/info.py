@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 
 from respcache import __version__
 from respcache.commands.latencystats import percentiles_line
-from respcache.store.values import ENTRY_OVERHEAD, EXPIRE_OVERHEAD
+from respcache.store.memory import breakdown
 
 if TYPE_CHECKING:
     from respcache.commands.engine import Engine
@@ -182,15 +182,15 @@ def _clients(engine: Engine) -> list[str]:
 
 
 def _memory(engine: Engine) -> list[str]:
+    from respcache.commands.memory import hashtables, memory_overhead  # (imports scripting)
+
     ks = engine.keyspace
-    used = ks.used_memory
+    overhead = memory_overhead(engine)
+    used = ks.used_memory + overhead.total
     state = admin_state(engine)
     state.peak_memory = peak = max(state.peak_memory, used)
     rss = rss_bytes()
-    keys = sum(len(db) for db in ks.dbs)
-    volatile = sum(db.volatile_count() for db in ks.dbs)
-    overhead = min(used, keys * ENTRY_OVERHEAD + volatile * EXPIRE_OVERHEAD)
-    dataset = used - overhead
+    split = breakdown(used, sum(m + e for _, m, e in hashtables(ks)), overhead)
     system = total_system_memory()
     maxmemory = ks.maxmemory
     return [
@@ -201,10 +201,10 @@ def _memory(engine: Engine) -> list[str]:
         f"used_memory_peak:{peak}",
         f"used_memory_peak_human:{bytes_to_human(peak)}",
         f"used_memory_peak_perc:{(used / peak * 100 if peak else 100.0):.2f}%",
-        f"used_memory_overhead:{overhead}",
-        "used_memory_startup:0",
-        f"used_memory_dataset:{dataset}",
-        f"used_memory_dataset_perc:{(dataset / used * 100 if used else 0.0):.2f}%",
+        f"used_memory_overhead:{split.overhead}",
+        f"used_memory_startup:{overhead.startup}",
+        f"used_memory_dataset:{split.dataset}",
+        f"used_memory_dataset_perc:{split.dataset_perc:.2f}%",
         f"allocator_allocated:{used}",
         f"allocator_active:{used}",
         f"allocator_resident:{rss}",
@@ -222,13 +222,13 @@ def _memory(engine: Engine) -> list[str]:
         "rss_overhead_bytes:0",
         f"mem_fragmentation_ratio:{(rss / used if used else 1.0):.2f}",
         f"mem_fragmentation_bytes:{rss - used}",
-        "mem_not_counted_for_evict:0",
-        "mem_replication_backlog:0",
-        "mem_total_replication_buffers:0",
-        "mem_clients_slaves:0",
-        "mem_clients_normal:0",
-        "mem_cluster_links:0",
-        f"mem_aof_buffer:{len(engine.aof.buf)}",
+        f"mem_not_counted_for_evict:{overhead.not_counted}",
+        f"mem_replication_backlog:{overhead.replication_backlog}",
+        f"mem_total_replication_buffers:{overhead.replication_backlog + overhead.clients_slaves}",
+        f"mem_clients_slaves:{overhead.clients_slaves}",
+        f"mem_clients_normal:{overhead.clients_normal}",
+        f"mem_cluster_links:{overhead.cluster_links}",
+        f"mem_aof_buffer:{overhead.aof_buffer}",
         "mem_allocator:pymalloc",
         "active_defrag_running:0",
         "lazyfree_pending_objects:0",

@@ -19,11 +19,14 @@ from respcache.commands.client import Client
 from respcache.commands.info import admin_state, bytes_to_human, info_text, rss_bytes
 from respcache.commands.introspection import help_reply
 from respcache.commands.keys import object_encoding
+from respcache.commands.memory import hashtables, memory_overhead
 from respcache.commands.persistence import after_flushall, shutdown_save
 from respcache.commands.registry import command
+from respcache.commands.scripting import scripting_state
 from respcache.errors import NOT_INTEGER, SYNTAX, CommandError, ConfigError
 from respcache.protocol.types import OK, Reply, Verbatim
-from respcache.store.values import ENTRY_OVERHEAD, EXPIRE_OVERHEAD, entry_size
+from respcache.store.memory import breakdown
+from respcache.store.values import EXPIRE_OVERHEAD, entry_size
 
 
 def _text(c: Client, text: str) -> Reply:
@@ -354,9 +357,11 @@ def memory_usage(c: Client, argv: list[bytes]) -> Reply:
     acl="@slow",
 )
 def memory_stats(c: Client, argv: list[bytes]) -> Reply:
+    """Redis's MEMORY STATS from the same figures as INFO memory (commands/memory.py)."""
     engine = c.engine
     ks = engine.keyspace
-    used = ks.used_memory
+    overhead = memory_overhead(engine)
+    used = ks.used_memory + overhead.total
     state = admin_state(engine)
     state.peak_memory = peak = max(state.peak_memory, used)
     rss = rss_bytes()
@@ -364,36 +369,30 @@ def memory_stats(c: Client, argv: list[bytes]) -> Reply:
     reply: dict[Reply, Reply] = {
         b"peak.allocated": peak,
         b"total.allocated": used,
-        b"startup.allocated": 0,
-        b"replication.backlog": 0,
-        b"clients.slaves": 0,
-        b"clients.normal": 0,
-        b"cluster.links": 0,
-        b"aof.buffer": 0,
-        b"lua.caches": 0,
-        b"functions.caches": 0,
+        b"startup.allocated": overhead.startup,
+        b"replication.backlog": overhead.replication_backlog,
+        b"clients.slaves": overhead.clients_slaves,
+        b"clients.normal": overhead.clients_normal,
+        b"cluster.links": overhead.cluster_links,
+        b"aof.buffer": overhead.aof_buffer,
+        b"lua.caches": overhead.lua_caches,
+        b"functions.caches": overhead.functions_caches,
     }
-    overhead = 0
-    for db in ks.dbs:
-        if not len(db):
-            continue
-        main = len(db) * ENTRY_OVERHEAD
-        expires = db.volatile_count() * EXPIRE_OVERHEAD
-        overhead += main + expires
-        reply[b"db.%d" % db.id] = {
+    tables = hashtables(ks)
+    for dbid, main, expires in tables:
+        reply[b"db.%d" % dbid] = {
             b"overhead.hashtable.main": main,
             b"overhead.hashtable.expires": expires,
             b"overhead.hashtable.slot-to-keys": 0,
         }
-    overhead = min(overhead, used)
-    dataset = used - overhead
+    split = breakdown(used, sum(m + e for _, m, e in tables), overhead)
     reply.update(
         {
-            b"overhead.total": overhead,
+            b"overhead.total": split.overhead,
             b"keys.count": keys,
-            b"keys.bytes-per-key": used // keys if keys else 0,
-            b"dataset.bytes": dataset,
-            b"dataset.percentage": dataset * 100 / used if used else 0.0,
+            b"keys.bytes-per-key": split.net // keys if keys else 0,
+            b"dataset.bytes": split.dataset,
+            b"dataset.percentage": split.dataset_perc,
             b"peak.percentage": used * 100 / peak if peak else 100.0,
             b"allocator.allocated": used,
             b"allocator.active": used,
@@ -411,6 +410,43 @@ def memory_stats(c: Client, argv: list[bytes]) -> Reply:
     return reply
 
 
+DOCTOR_BIG_PEAK: Final = (
+    " * Peak memory: In the past this instance used more than 150% the memory that is "
+    "currently using. The allocator is normally not able to release memory after a peak, "
+    "so you can expect to see a big fragmentation ratio, however this is actually harmless "
+    "and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) "
+    "is currently bigger than expected, the memory will be used as soon as you fill the "
+    "Redis instance with more data. If the memory peak was only occasional and you want to "
+    "try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other "
+    "option is to shutdown and restart the instance.\n\n"
+)
+DOCTOR_BIG_SLAVE_BUF: Final = (
+    " * Big replica buffers: The replica output buffers in this instance are greater than "
+    "10MB for each replica (on average). This likely means that there is some replica "
+    "instance that is struggling receiving data, either because it is too slow or because "
+    "of networking issues. As a result, data piles on the master output buffers. Please "
+    "try to identify what replica is not receiving data correctly and why. You can use the "
+    "INFO output in order to check the replicas delays and the CLIENT LIST command to check "
+    "the output buffers of each replica.\n\n"
+)
+DOCTOR_BIG_CLIENT_BUF: Final = (
+    " * Big client buffers: The clients output buffers in this instance are greater than "
+    "200K per client (on average). This may result from different causes, like Pub/Sub "
+    "clients subscribed to channels bot not receiving data fast enough, so that data piles "
+    "on the Redis instance output buffer, or clients sending commands with large replies "
+    "or very large sequences of commands in the same pipeline. Please use the CLIENT LIST "
+    "command in order to investigate the issue if it causes problems in your instance, or "
+    "to understand better why certain clients are using a big amount of memory.\n\n"
+)
+DOCTOR_MANY_SCRIPTS: Final = (
+    " * Many scripts: There seem to be many cached scripts in this instance (more than "
+    "1000). This may be because scripts are generated and `EVAL`ed, instead of being "
+    "parameterized (with KEYS and ARGV), `SCRIPT LOAD`ed and `EVALSHA`ed. Unless `SCRIPT "
+    "FLUSH` is called periodically, the scripts' caches may end up consuming most of your "
+    "memory.\n\n"
+)
+
+
 @command(
     "memory|doctor",
     arity=2,
@@ -421,17 +457,41 @@ def memory_stats(c: Client, argv: list[bytes]) -> Reply:
     acl="@slow",
 )
 def memory_doctor(c: Client, argv: list[bytes]) -> Reply:
-    if c.engine.keyspace.used_memory < 1024 * 1024 * 5:
+    """getMemoryDoctorReport's checks that respcache's figures answer: an empty instance,
+    a peak over 150% of now, big client or replica buffers, many cached scripts (the
+    allocator and RSS checks have no allocator figures to look at)."""
+    engine = c.engine
+    overhead = memory_overhead(engine)
+    used = engine.keyspace.used_memory + overhead.total
+    issues: list[str] = []
+    if used >= 1024 * 1024 * 5:
+        if admin_state(engine).peak_memory / used > 1.5:
+            issues.append(DOCTOR_BIG_PEAK)
+        replicas = sum(1 for client in engine.clients.values() if client.is_replica)
+        normal = len(engine.clients) - replicas
+        if normal and overhead.clients_normal // normal > 1024 * 200:
+            issues.append(DOCTOR_BIG_CLIENT_BUF)
+        if replicas and overhead.clients_slaves > 1024 * 1024 * 10:
+            issues.append(DOCTOR_BIG_SLAVE_BUF)
+        if len(scripting_state(engine).scripts) > 1000:
+            issues.append(DOCTOR_MANY_SCRIPTS)
+    if used < 1024 * 1024 * 5:
         report = (
             "Hi Sam, this instance is empty or is using very little memory, my issues "
             "detector can't be used in these conditions. Please, leave for your mission on "
             "Earth and fill it with some data. The new Sam and I will be back to our "
             "programming as soon as I finished rebooting.\n"
         )
-    else:
+    elif not issues:
         report = (
             "Hi Sam, I can't find any memory issue in your instance. I can only account for "
             "what occurs on this base.\n"
+        )
+    else:
+        report = (
+            "Sam, I detected a few issues in this Redis instance memory implants:\n\n"
+            + "".join(issues)
+            + "I'm here to keep you safe, Sam. I want to help you.\n"
         )
     return _text(c, report)
 

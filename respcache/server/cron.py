@@ -1,7 +1,8 @@
 """The server's cron: Redis's ``serverCron`` for what respcache does periodically.
 
 ``hz`` times a second: active expiry (within ``active-expire-effort``'s budget),
-eviction when over ``maxmemory``, idle client ``timeout``, the samples behind
+the memory accounting (a slice of the clients sampled and the keyspace handed the
+server's overhead, ``commands/memory.py``), eviction when over ``maxmemory``, idle client ``timeout``, the samples behind
 ``instantaneous_ops_per_sec``, and the hooks of replication and the cluster
 node. While a busy script holds the keyspace only the ``busy_hooks`` run.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from respcache.commands import Engine
+from respcache.commands.memory import memory_cron
 from respcache.config import Config
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ class ServerCron:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._ops_samples: list[tuple[float, int]] = []
+        # The startup overhead counts against maxmemory from the first command on.
+        memory_cron(engine, max(1, min(500, config.hz)))
 
     def schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start ticking ``hz`` times a second on ``loop``."""
@@ -91,6 +95,7 @@ class ServerCron:
                 engine.flush_store_events()
                 if engine.ready:
                     engine.serve_ready()
+        memory_cron(engine, hz)
         if engine.keyspace.maxmemory and engine.keyspace.over_maxmemory():
             engine.keyspace.evict()
             engine.flush_store_events()

@@ -51,6 +51,7 @@ from prometheus_client.registry import Collector
 
 from respcache.commands.admission import Forward, Hold, HoldQueue
 from respcache.commands.client import Client
+from respcache.commands.memory import used_memory
 from respcache.errors import WRONGPASS, CommandError
 from respcache.protocol.types import Raw
 from respcache.server.status import NodeStatus
@@ -330,7 +331,9 @@ class _Figures(Collector):
             if db.data:
                 keys.add_metric([str(db.id)], len(db.data))
         yield keys
-        yield GaugeMetricFamily("respcache_memory_used_bytes", "used_memory", value=ks.used_memory)
+        yield GaugeMetricFamily(
+            "respcache_memory_used_bytes", "used_memory", value=used_memory(engine)
+        )
         yield GaugeMetricFamily("respcache_memory_max_bytes", "maxmemory", value=ks.maxmemory)
         yield CounterMetricFamily("respcache_evicted_keys", "Keys evicted", value=ks.evicted_keys)
         yield CounterMetricFamily("respcache_expired_keys", "Keys expired", value=ks.expired_keys)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from respcache.store.allocator import tune_malloc
+from respcache.store.memory import MemoryOverhead
 from respcache.store.values import (
     BYTES_OVERHEAD,
     ENTRY_OVERHEAD,
@@ -373,6 +374,12 @@ class Keyspace(WeakReferable):
         """``time.perf_counter_ns()`` until which ``now_ms`` stands for the commands of one
         batch (:meth:`hold_clock`); 0 outside a batch: the clock is taken per command."""
         self.used_memory = 0
+        """The dataset's estimate (keys, values, TTLs), kept up to date per change."""
+        self.overhead = MemoryOverhead()
+        """The rest of INFO's ``used_memory`` as last sampled (store/memory.py): set by
+        the server's cron; all zero for a keyspace on its own."""
+        self.overhead_memory = 0
+        """``overhead.counted``, cached: what ``maxmemory`` adds to ``used_memory``."""
         self.maxmemory = maxmemory
         self.samples = samples
         self.lfu_log_factor = lfu_log_factor
@@ -467,16 +474,28 @@ class Keyspace(WeakReferable):
 
     # --- memory and eviction --------------------------------------------------------
 
+    def set_overhead(self, overhead: MemoryOverhead) -> None:
+        """Take a new sample of the server's overhead (the cron's, store/memory.py)."""
+        self.overhead = overhead
+        self.overhead_memory = overhead.counted
+
     def over_maxmemory(self) -> bool:
-        return bool(self.maxmemory) and self.used_memory > self.maxmemory
+        """Redis's ``getMaxmemoryState``: the dataset plus the counted overhead (the
+        replicas' and AOF buffers left out) past ``maxmemory``."""
+        return bool(self.maxmemory) and self.used_memory + self.overhead_memory > self.maxmemory
 
     def evict(self) -> bool:
-        """Evict until under ``maxmemory``; True when under it (or no limit)."""
-        if not self.maxmemory or self.used_memory <= self.maxmemory or self.paused:
+        """Evict until under ``maxmemory``; True when under it (or no limit).
+
+        When the overhead alone is past it every key may go and it is still False, as
+        Redis's ``performEvictions`` ends in ``EVICT_FAIL``.
+        """
+        maxmemory = self.maxmemory
+        if not maxmemory or self.used_memory + self.overhead_memory <= maxmemory or self.paused:
             return True
         if self.policy == "noeviction":
             return False
-        while self.used_memory > self.maxmemory:
+        while self.used_memory + self.overhead_memory > maxmemory:
             if not self._evict_one():
                 return False
         return True

@@ -19,6 +19,7 @@ from respcache.errors import CommandError
 from respcache.protocol.encoder import encode
 from respcache.protocol.types import OK, Verbatim
 from respcache.server.app import Server
+from respcache.store.memory import STARTUP_MEMORY
 from respcache.store.values import EXPIRE_OVERHEAD, entry_size
 
 SYNTAX = CommandError("ERR syntax error")
@@ -126,9 +127,12 @@ def test_info_values_follow_the_engine(engine: Engine, client: Client, run: Run)
     assert parsed["Stats"]["keyspace_misses"] == "1"
     assert parsed["Stats"]["total_error_replies"] == "1"
     assert parsed["Errorstats"] == {"errorstat_ERR": "count=1"}
-    used = engine.keyspace.used_memory
+    used = engine.keyspace.used_memory + STARTUP_MEMORY  # dataset + startup overhead
     assert parsed["Memory"]["used_memory"] == str(used)
     assert parsed["Memory"]["used_memory_human"] == bytes_to_human(used)
+    assert parsed["Memory"]["used_memory_startup"] == str(STARTUP_MEMORY)
+    overhead, dataset = (int(parsed["Memory"][f"used_memory_{f}"]) for f in ("overhead", "dataset"))
+    assert overhead + dataset == used
     assert parsed["Memory"]["maxmemory_policy"] == "noeviction"
     assert int(parsed["Memory"]["used_memory_rss"]) > 0
     stat = parsed["Commandstats"]["cmdstat_set"]
@@ -423,7 +427,9 @@ def test_memory_stats_doctor_help(engine: Engine, client: Client, run: Run) -> N
     run(client, "SET", "k", "v")
     stats = run(client, "MEMORY", "STATS")
     assert isinstance(stats, dict)
-    assert stats[b"total.allocated"] == engine.keyspace.used_memory
+    assert stats[b"total.allocated"] == engine.keyspace.used_memory + STARTUP_MEMORY
+    assert stats[b"startup.allocated"] == STARTUP_MEMORY
+    assert stats[b"overhead.total"] + stats[b"dataset.bytes"] == stats[b"total.allocated"]
     assert stats[b"keys.count"] == 1
     assert isinstance(stats[b"db.0"], dict)
     assert isinstance(stats[b"dataset.percentage"], float)
