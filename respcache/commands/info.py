@@ -231,8 +231,8 @@ def _memory(engine: Engine) -> list[str]:
         f"mem_aof_buffer:{overhead.aof_buffer}",
         "mem_allocator:pymalloc",
         "active_defrag_running:0",
-        "lazyfree_pending_objects:0",
-        "lazyfreed_objects:0",
+        f"lazyfree_pending_objects:{engine.keyspace.lazyfree.pending}",
+        f"lazyfreed_objects:{engine.keyspace.lazyfree.lazyfreed_objects}",
     ]
 
 

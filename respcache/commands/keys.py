@@ -91,9 +91,20 @@ def _db(c: Client, index: int) -> Database:
 # --- existence and deletion ------------------------------------------------------------
 
 
-def _delete(c: Client, argv: list[bytes]) -> int:
+def _delete(c: Client, argv: list[bytes], lazy: bool = False) -> int:
+    """DEL, or UNLINK (``lazy``): big values are then freed by the lazy-free thread."""
     db = c.db
     deleted = 0
+    if lazy:
+        lazyfree = c.engine.keyspace.lazyfree
+        for key in argv[1:]:
+            value = db.pop(key)
+            if value is not None:
+                c.modified(key, b"del", "g")
+                deleted += 1
+                lazyfree.free_value(value, object_encoding(c, key, value))
+                del value
+        return deleted
     for key in argv[1:]:
         if db.delete(key):
             c.modified(key, b"del", "g")
@@ -118,7 +129,7 @@ def _delete(c: Client, argv: list[bytes]) -> int:
     acl="@keyspace @write @slow",
 )
 def del_(c: Client, argv: list[bytes]) -> Reply:
-    return _delete(c, argv)
+    return _delete(c, argv, lazy=bool(c.engine.config.lazyfree_lazy_user_del))
 
 
 @command(
@@ -140,7 +151,7 @@ def del_(c: Client, argv: list[bytes]) -> Reply:
     acl="@keyspace @write @fast",
 )
 def unlink(c: Client, argv: list[bytes]) -> Reply:
-    return _delete(c, argv)
+    return _delete(c, argv, lazy=True)
 
 
 @command(

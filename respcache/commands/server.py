@@ -122,6 +122,7 @@ def reset_stats(c: Client) -> None:
     ks = engine.keyspace
     ks.hits = ks.misses = ks.expired_keys = ks.evicted_keys = 0
     ks.expire_cycle_stale_perc = 0.0
+    ks.lazyfree.reset_stats()
     admin_state(engine).peak_memory = 0
 
 
@@ -189,10 +190,17 @@ def dbsize(c: Client, argv: list[bytes]) -> Reply:
     return len(c.db)
 
 
-def _flush_option(argv: list[bytes]) -> None:
-    """FLUSHDB/FLUSHALL take ASYNC or SYNC; both flush at once here."""
+def _flush_async(c: Client, argv: list[bytes]) -> bool:
+    """FLUSHDB/FLUSHALL's ASYNC or SYNC; without either ``lazyfree-lazy-user-flush`` decides.
+
+    ASYNC hands the old tables to the lazy-free thread (``emptyDbAsync``): the keys
+    are gone at once, their memory is released in the background.
+    """
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
         raise CommandError(SYNTAX)
+    if len(argv) == 2:
+        return argv[1].lower() == b"async"
+    return bool(c.engine.config.lazyfree_lazy_user_flush)
 
 
 @command(
@@ -206,10 +214,14 @@ def _flush_option(argv: list[bytes]) -> None:
     acl="@keyspace @write @slow @dangerous",
 )
 def flushdb(c: Client, argv: list[bytes]) -> Reply:
-    _flush_option(argv)
+    lazy = _flush_async(c, argv)
     engine = c.engine
     engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
+    old = [c.db.data, c.db.expires] if lazy and len(c.db) else None
     removed = c.db.clear()
+    if old is not None:
+        engine.keyspace.lazyfree.free(old, removed)
+        del old
     engine.tracking.flushed()
     engine.signal_flushed(c.db.id)
     engine.dirty += removed + 1  # replicated even when the db was already empty
@@ -227,10 +239,15 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
     acl="@keyspace @write @slow @dangerous",
 )
 def flushall(c: Client, argv: list[bytes]) -> Reply:
-    _flush_option(argv)
+    lazy = _flush_async(c, argv)
     engine = c.engine
     engine.touch_watched_on_flush(None)
-    removed = engine.keyspace.flushall()
+    ks = engine.keyspace
+    old = [t for db in ks.dbs if len(db) for t in (db.data, db.expires)] if lazy else []
+    removed = ks.flushall()
+    if old:
+        ks.lazyfree.free(old, removed)
+        del old
     engine.tracking.flushed()
     engine.signal_flushed(None)
     engine.dirty += removed

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from respcache.store.allocator import tune_malloc
+from respcache.store.lazyfree import LazyFree
 from respcache.store.memory import MemoryOverhead
 from respcache.store.values import (
     BYTES_OVERHEAD,
@@ -401,6 +402,8 @@ class Keyspace(WeakReferable):
         flushed by FLUSHALL, as in Redis); compiled by respcache/commands/functions.py."""
         self.events: list[tuple[int, bytes, str]] = []
         """Outbox of deletions the store made by itself: (db, key, "expired" | "evicted")."""
+        self.lazyfree = LazyFree()
+        """Frees big values and flushed databases on a worker thread (UNLINK, ASYNC)."""
         self.hits = self.misses = self.expired_keys = self.evicted_keys = 0
         self.expire_cycle_stale_perc = 0.0
         self.dbs = [Database(self, i) for i in range(databases)]
