@@ -232,7 +232,7 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
     c.user = engine.acl.default
     c.multi = None
     c.multi_error = False
-    engine.unwatch_all(c)
+    engine.watches.unwatch_all(c)
     if c.in_pubsub:
         # The pub/sub layer forgets a client through the disconnect hooks (no messages).
         for hook in engine.disconnect_hooks:

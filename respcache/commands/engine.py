@@ -34,6 +34,7 @@ from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
 from respcache.commands.tracking import Tracking, tracked_key_positions
+from respcache.commands.watch import Watches
 from respcache.errors import (
     NOAUTH,
     OOM,
@@ -296,11 +297,8 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         self.started_monotonic = time.monotonic()
         self.version = __version__
         self.redis_version = REDIS_VERSION
-        # Transactions: clients WATCHing each (db, key).
-        self.watched: dict[tuple[int, bytes], set[Client]] = {}
-        self.watched_expired: set[tuple[Client, int, bytes]] = set()
-        """WATCHes of keys already expired when WATCHed (Redis 7.0's ``watchedKey.expired``):
-        their deletion is no logical change and does not invalidate the transaction."""
+        self.watches = Watches(self.keyspace)
+        """WATCH bookkeeping (``commands/watch.py``)."""
         # Blocking commands: FIFO of clients per (db, key), and keys made ready.
         self.blocking: dict[tuple[int, bytes], deque[Client]] = {}
         self.ready: list[tuple[int, bytes]] = []
@@ -404,7 +402,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def remove_client(self, client: Client) -> None:
         """Forget a disconnected client: watches, blocking, subscriptions."""
         self.clients.pop(client.id, None)
-        self.unwatch_all(client)
+        self.watches.unwatch_all(client)
         if client.blocked is not None:
             self._unpark(client)
         for hook in self.disconnect_hooks:
@@ -852,7 +850,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """Leave MULTI: forget the queue, the error flag and every WATCHed key."""
         client.multi = None
         client.multi_error = False
-        self.unwatch_all(client)
+        self.watches.unwatch_all(client)
 
     # --- effects --------------------------------------------------------------------------
 
@@ -873,10 +871,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def key_modified(self, db: int, key: bytes, event: bytes | None, kind: str) -> None:
         """A key changed: dataset dirty, WATCHers invalidated, notification, blocked clients."""
         self.dirty += 1
-        if self.watched:
-            watchers = self.watched.get((db, key))
-            if watchers:
-                self._touch_watchers(db, key, watchers)
+        watches = self.watches
+        if watches.watched:
+            watches.key_changed(db, key)
         if event is not None and self.notify_hook is not None:
             self.notify_hook(kind, event, db, key)
         tracking = self.tracking
@@ -889,10 +886,8 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """Replicate the store's own deletions (expiry, eviction) as DEL and notify."""
         for db, key, reason in self.keyspace.drain_events():
             self.dirty += 1
-            if self.watched:
-                watchers = self.watched.get((db, key))
-                if watchers:
-                    self._touch_watchers(db, key, watchers)
+            if self.watches.watched:
+                self.watches.key_changed(db, key)
             self.propagate(db, [[b"DEL", key]])
             tracking = self.tracking
             if tracking.table or tracking.prefixes:
@@ -900,78 +895,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             if self.notify_hook is not None:
                 self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
 
-    # --- WATCH bookkeeping (used by the transactions module) -----------------------------------
-
-    def watch(self, client: Client, key: bytes) -> None:
-        db = client.db
-        entry = (db.id, key)
-        if entry not in client.watched:
-            client.watched.add(entry)
-            self.watched.setdefault(entry, set()).add(client)
-            if self._logically_expired(db.id, key):
-                self.watched_expired.add((client, db.id, key))
-
-    def unwatch_all(self, client: Client) -> None:
-        expired = self.watched_expired
-        for entry in client.watched:
-            watchers = self.watched.get(entry)
-            if watchers is not None:
-                watchers.discard(client)
-                if not watchers:
-                    del self.watched[entry]
-            if expired:
-                expired.discard((client, *entry))
-        client.watched.clear()
-        client.dirty_cas = False
-
-    def _logically_expired(self, db: int, key: bytes) -> bool:
-        """Past its TTL but not deleted yet (Redis's keyIsExpired); deletes nothing."""
-        database = self.keyspace.dbs[db]
-        when = database.expires.get(key)
-        return when is not None and key in database.data and when <= self.keyspace.now_ms
-
-    def _touch_watchers(self, db: int, key: bytes, watchers: set[Client]) -> None:
-        """Invalidate the transactions WATCHing a key that changed (Redis's touchWatchedKey)."""
-        expired = self.watched_expired
-        for watcher in watchers:
-            if expired and (watcher, db, key) in expired and key not in self.keyspace.dbs[db].data:
-                # Expired when WATCHed and now deleted: logically no change.
-                expired.discard((watcher, db, key))
-                continue
-            watcher.dirty_cas = True
-
-    def watched_key_expired(self, client: Client) -> bool:
-        """EXEC's check: a key WATCHed while live has expired since (Redis 7.0)."""
-        expired = self.watched_expired
-        for db, key in client.watched:
-            if (client, db, key) not in expired and self._logically_expired(db, key):
-                return True
-        return False
-
-    def touch_watched_on_flush(self, db: int | None = None) -> None:
-        """FLUSHDB (``db``) or FLUSHALL (None), called *before* the data goes.
-
-        Exactly Redis 7.0's touchAllWatchedKeysInDb: only the WATCHes of keys that
-        exist are invalidated, and a key already expired when WATCHed is deleted
-        without a logical change. (``touch_all_watched``, called after the data
-        went, cannot tell and invalidates every WATCH of the database.)
-        """
-        dbs = self.keyspace.dbs
-        expired = self.watched_expired
-        for (wdb, key), watchers in self.watched.items():
-            if (db is None or wdb == db) and key in dbs[wdb].data:
-                for watcher in watchers:
-                    if expired and (watcher, wdb, key) in expired:
-                        expired.discard((watcher, wdb, key))
-                        continue
-                    watcher.dirty_cas = True
-
     def touch_all_watched(self, db: int | None = None) -> None:
-        """FLUSHALL/FLUSHDB/SWAPDB: every watcher of that db (or all) is invalidated."""
-        for (wdb, _key), watchers in self.watched.items():
-            if db is None or wdb == db:
-                for watcher in watchers:
-                    watcher.dirty_cas = True
+        """FLUSHALL/FLUSHDB/SWAPDB (and a full resync): see ``Watches.touch_all``."""
+        self.watches.touch_all(db)
 
     # --- blocking commands ------------------------------------------------------------------
 

@@ -516,7 +516,7 @@ def swapdb(c: Client, argv: list[bytes]) -> Reply:
         return OK
     # Redis's touchAllWatchedKeysInDb both ways: a WATCHed key of either db is touched
     # when it exists (even logically expired) in either of them.
-    for (wdb, key), watchers in engine.watched.items():
+    for (wdb, key), watchers in engine.watches.watched.items():
         if wdb in (id1, id2) and (key in db1.data or key in db2.data):
             for watcher in watchers:
                 watcher.dirty_cas = True

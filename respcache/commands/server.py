@@ -205,7 +205,7 @@ def _flush_option(argv: list[bytes]) -> None:
 def flushdb(c: Client, argv: list[bytes]) -> Reply:
     _flush_option(argv)
     engine = c.engine
-    engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
+    engine.watches.touch_on_flush(c.db.id)  # before the data goes: only existing keys count
     removed = c.db.clear()
     engine.tracking.flushed()
     engine.signal_flushed(c.db.id)
@@ -226,7 +226,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
 def flushall(c: Client, argv: list[bytes]) -> Reply:
     _flush_option(argv)
     engine = c.engine
-    engine.touch_watched_on_flush(None)
+    engine.watches.touch_on_flush(None)
     removed = engine.keyspace.flushall()
     engine.tracking.flushed()
     engine.signal_flushed(None)

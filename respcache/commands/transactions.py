@@ -14,7 +14,7 @@ is, several wrapped in ``MULTI`` … ``EXEC`` (as Redis 7.0's
 propagatePendingCommands does), with ``SELECT`` inside when the transaction
 changes database. A transaction that changes nothing replicates nothing.
 
-WATCH bookkeeping lives in the engine (``Engine.watch``, ``unwatch_all``): any
+WATCH bookkeeping lives in ``commands/watch.py`` (``engine.watches``): any
 write to a WATCHed key, its expiry or eviction, FLUSHDB/FLUSHALL and SWAPDB set
 ``client.dirty_cas``; EXEC then answers the null array. A key already expired
 when WATCHed may be deleted without invalidating the transaction, and a key
@@ -89,7 +89,7 @@ def watch(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError(WATCH_INSIDE_MULTI)
     engine = c.engine
     for key in argv[1:]:
-        engine.watch(c, key)
+        engine.watches.watch(c, key)
     return OK
 
 
@@ -104,7 +104,7 @@ def watch(c: Client, argv: list[bytes]) -> Reply:
     acl="@fast @transaction",
 )
 def unwatch(c: Client, argv: list[bytes]) -> Reply:
-    c.engine.unwatch_all(c)
+    c.engine.watches.unwatch_all(c)
     return OK
 
 
@@ -123,7 +123,7 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
     if queue is None:
         raise CommandError(EXEC_WITHOUT_MULTI)
     engine = c.engine
-    if not c.dirty_cas and c.watched and engine.watched_key_expired(c):
+    if not c.dirty_cas and c.watched and engine.watches.expired_since_watched(c):
         c.dirty_cas = True
     if c.multi_error:
         engine.discard_transaction(c)

@@ -204,7 +204,7 @@ def test_reset_restores_a_new_connections_state(engine: Engine, client: Client, 
     run(client, "SELECT", "3")
     run(client, "CLIENT", "NO-EVICT", "on")
     run(client, "CLIENT", "NO-TOUCH", "on")
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     client.multi = []
     forgotten: list[Client] = []
     engine.disconnect_hooks.append(forgotten.append)
@@ -215,7 +215,7 @@ def test_reset_restores_a_new_connections_state(engine: Engine, client: Client, 
     assert client.resp == 2
     assert client.name == b""
     assert client.multi is None
-    assert not client.watched and (0, b"k") not in engine.watched
+    assert not client.watched and (0, b"k") not in engine.watches.watched
     assert not client.subscriptions and forgotten == [client]
     assert not client.no_evict and not client.no_touch
     assert client.lib_name == "redis-py"  # not cleared, as in Redis

@@ -200,15 +200,15 @@ def test_resp2_pubsub_context_restricts_commands() -> None:
 def test_watch_is_invalidated_by_writes_expiry_and_eviction() -> None:
     engine, client, _ = make()
     other = engine.new_client()
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     run(engine, other, "SET", "other", "v")
     assert not client.dirty_cas
     run(engine, other, "SET", "k", "v")
     assert client.dirty_cas
-    engine.unwatch_all(client)
-    assert not engine.watched
+    engine.watches.unwatch_all(client)
+    assert not engine.watches.watched
     run(engine, other, "SET", "k", "v", "PX", "5")
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     engine.keyspace.clock = lambda: 10.0**10
     run(engine, other, "GET", "k")  # expires the key
     assert client.dirty_cas
@@ -252,12 +252,12 @@ def test_blocked_clients_are_served_in_fifo_order_and_time_out() -> None:
 def test_disconnect_forgets_watches_and_blocking() -> None:
     engine, client, _ = make()
     engine.call_later = Timers().call_later
-    engine.watch(client, b"w")
+    engine.watches.watch(client, b"w")
     reply = run(engine, client, "XTEST-BPOP", "q", "0")
     assert isinstance(reply, Blocked)
     engine.park(client, reply)
     engine.remove_client(client)
-    assert not engine.watched
+    assert not engine.watches.watched
     assert not engine.blocking
     assert client.id not in engine.clients
 
