@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from respcache.protocol.types import Reply
 
 if TYPE_CHECKING:
-    from respcache.commands.engine import Blocked, Engine
+    from respcache.commands.blocking import Blocked
+    from respcache.commands.engine import Engine
     from respcache.commands.tracking import TrackingState
     from respcache.store.keyspace import Database
 

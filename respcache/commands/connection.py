@@ -754,7 +754,7 @@ def client_unblock(c: Client, argv: list[bytes]) -> Reply:
     if target is None or target.blocked is None:
         return 0
     reply: Reply = CommandError(UNBLOCKED_ERROR) if error else target.blocked.timeout_reply
-    c.engine.unblock(target, reply)
+    c.engine.blocked_clients.unblock(target, reply)
     return 1
 
 

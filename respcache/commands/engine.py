@@ -16,10 +16,8 @@ when a reply may leave (after the in-sync followers acknowledged the write).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from respcache import REDIS_VERSION, __version__
 from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
+from respcache.commands.blocking import Blocked, BlockedClients
 from respcache.commands.client import Client
 from respcache.commands.latencystats import sample_key
 from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
@@ -47,7 +46,7 @@ from respcache.errors import (
 from respcache.persistence.aof import AppendOnlyFile
 from respcache.persistence.loading import LOADING
 from respcache.persistence.saver import RdbSaver
-from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
+from respcache.protocol.types import QUEUED, Reply
 from respcache.security.acl import (
     AccessControl,
     AclFileError,
@@ -110,28 +109,6 @@ class Stats:
     total_error_replies: int = 0
     commands: dict[str, CommandStats] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Blocked:
-    """Returned by a blocking handler (BLPOP...) when it has to wait.
-
-    The engine parks the client on ``keys`` and runs the same command again
-    (``spec``/``argv``) whenever one of them is signalled ready; ``timeout`` is
-    in seconds (0 = forever) and ``timeout_reply`` is sent when it runs out.
-    """
-
-    keys: list[bytes]
-    timeout: float
-    timeout_reply: Reply = NULL_ARRAY
-    db: int = 0
-    spec: CommandSpec | None = None
-    argv: list[bytes] = field(default_factory=list)
-    timer: Any = None
-    serve_each: bool = False
-    """Waiters are independent (streams): one still blocked does not hold back the next."""
-    state: Any = None
-    """What the handler's run again needs from the first run (XREAD's resolved ``$`` IDs)."""
 
 
 Propagator = Callable[[int, list[list[bytes]]], None]
@@ -299,12 +276,8 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         self.redis_version = REDIS_VERSION
         self.watches = Watches(self.keyspace)
         """WATCH bookkeeping (``commands/watch.py``)."""
-        # Blocking commands: FIFO of clients per (db, key), and keys made ready.
-        self.blocking: dict[tuple[int, bytes], deque[Client]] = {}
-        self.ready: list[tuple[int, bytes]] = []
-        self.serving_key: bytes | None = None
-        """While ``serve_ready`` re-runs a blocked command: the key that became ready
-        (Redis serves a client blocked on several keys from that key only)."""
+        self.blocked_clients = BlockedClients(self)
+        """Clients parked by blocking commands (``commands/blocking.py``)."""
         # Keyspace notifications hook, set by the pub/sub module.
         self.notify_hook: Callable[[str, bytes, int, bytes], None] | None = None
         self.shutdown_hook: Callable[[bool], None] | None = None
@@ -404,7 +377,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         self.clients.pop(client.id, None)
         self.watches.unwatch_all(client)
         if client.blocked is not None:
-            self._unpark(client)
+            self.blocked_clients.unpark(client)
         for hook in self.disconnect_hooks:
             hook(client)
 
@@ -494,8 +467,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             dirty = self.dirty
             reply = self.call(client, spec, argv)
             node.executed(client, spec, self.dirty != dirty)
-        if self.ready:
-            self.serve_ready()
+        blocked = self.blocked_clients
+        if blocked.ready:
+            blocked.serve_ready()
         return reply
 
     # --- admission: Redis's processCommand gates, in its order ---------------------------
@@ -879,8 +853,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         tracking = self.tracking
         if tracking.table or tracking.prefixes:
             tracking.key_changed(key)
-        if self.blocking and (db, key) in self.blocking:
-            self.ready.append((db, key))
+        blocked = self.blocked_clients
+        if blocked.waiting and (db, key) in blocked.waiting:
+            blocked.ready.append((db, key))
 
     def flush_store_events(self) -> None:
         """Replicate the store's own deletions (expiry, eviction) as DEL and notify."""
@@ -899,82 +874,15 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """FLUSHALL/FLUSHDB/SWAPDB (and a full resync): see ``Watches.touch_all``."""
         self.watches.touch_all(db)
 
-    # --- blocking commands ------------------------------------------------------------------
+    # --- blocking commands (``commands/blocking.py``), for the server and replication -------
 
-    def park(self, client: Client, blocked: Blocked) -> None:
-        """Make a client wait for one of ``blocked.keys`` (FIFO per key) or the timeout."""
-        client.blocked = blocked
-        for key in blocked.keys:
-            self.blocking.setdefault((blocked.db, key), deque()).append(client)
-        if blocked.timeout > 0 and self.call_later is not None:
-            blocked.timer = self.call_later(
-                blocked.timeout, lambda: self.unblock(client, blocked.timeout_reply)
-            )
-
-    def _unpark(self, client: Client) -> None:
-        blocked = client.blocked
-        if blocked is None:
-            return
-        client.blocked = None
-        if blocked.timer is not None:
-            blocked.timer.cancel()
-        for key in blocked.keys:
-            waiters = self.blocking.get((blocked.db, key))
-            if waiters is not None:
-                with contextlib.suppress(ValueError):
-                    waiters.remove(client)
-                if not waiters:
-                    del self.blocking[(blocked.db, key)]
-
-    def unblock(self, client: Client, reply: Reply) -> None:
-        """End a client's wait with ``reply`` (timeout, CLIENT UNBLOCK, or served)."""
-        if client.blocked is None:
-            return
-        self._unpark(client)
-        client.resume(reply)
-
-    def signal_flushed(self, db: int | None = None) -> None:
-        """FLUSHDB (``db``) or FLUSHALL (None) emptied keys clients wait on: retry them.
-
-        Redis 7.0's scanDatabaseForDeletedStreams: an XREADGROUP waiting on a stream
-        that no longer exists is unblocked with an error; other waiters stay blocked.
-        """
-        for entry in self.blocking:
-            if db is None or entry[0] == db:
-                self.ready.append(entry)
+    @property
+    def ready(self) -> list[tuple[int, bytes]]:
+        """Keys someone waits on that were written: :meth:`serve_ready` has work."""
+        return self.blocked_clients.ready
 
     def serve_ready(self) -> None:
-        """Retry clients blocked on keys that were written, in FIFO order."""
-        while self.ready:
-            ready, self.ready = self.ready, []
-            for entry in ready:
-                waiters = self.blocking.get(entry)
-                index = 0
-                while waiters and index < len(waiters):
-                    client = waiters[index]
-                    blocked = client.blocked
-                    if blocked is None or blocked.spec is None:
-                        del waiters[index]
-                        continue
-                    saved_db = client.db
-                    client.db = self.keyspace.dbs[blocked.db]
-                    self.serving_key = entry[1]
-                    tracking = self.tracking
-                    saved_current = tracking.current
-                    if client.tracking is not None:
-                        tracking.current = client  # its invalidations follow its reply
-                    try:
-                        reply = self.call(client, blocked.spec, blocked.argv)
-                    finally:
-                        self.serving_key = None
-                        client.db = saved_db
-                        tracking.current = saved_current
-                    if isinstance(reply, Blocked):
-                        if blocked.serve_each:
-                            index += 1
-                            continue
-                        break  # still nothing for the first waiter: the rest wait too
-                    self.unblock(client, reply)
-                    if tracking.pending:
-                        tracking.after_reply(client)
-                    waiters = self.blocking.get(entry)
+        self.blocked_clients.serve_ready()
+
+    def unblock(self, client: Client, reply: Reply) -> None:
+        self.blocked_clients.unblock(client, reply)

@@ -523,9 +523,10 @@ def swapdb(c: Client, argv: list[bytes]) -> Reply:
     db1.swap(db2)
     swap_marks(ks, id1, id2)
     # Clients blocked on a key that now exists in their db may be served (BLPOP...).
-    for bdb, key in list(engine.blocking):
+    blocked = engine.blocked_clients
+    for bdb, key in list(blocked.waiting):
         if bdb in (id1, id2) and key in ks.dbs[bdb].data:
-            engine.ready.append((bdb, key))
+            blocked.ready.append((bdb, key))
     return OK
 
 

@@ -48,8 +48,9 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import greenlet
 
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, Blocked, CommandStats
+from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, CommandStats
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import wrap_transaction
@@ -400,8 +401,8 @@ class ScriptRun:
             engine.tracking.script_read(caller)
         if isinstance(reply, Blocked):
             reply = reply.timeout_reply
-        if engine.ready:
-            engine.serve_ready()
+        if engine.blocked_clients.ready:
+            engine.blocked_clients.serve_ready()
         return reply
 
     def _reject(self, spec: CommandSpec | None, message: str) -> CommandError:
@@ -640,8 +641,8 @@ def run_yielding(
         dirty = engine.dirty
         reply = engine.call(client, spec, argv)
         engine.node.executed(client, spec, engine.dirty != dirty)
-        if engine.ready:
-            engine.serve_ready()
+        if engine.blocked_clients.ready:
+            engine.blocked_clients.serve_ready()
         return reply
 
     worker = state.worker

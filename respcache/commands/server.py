@@ -208,7 +208,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
     engine.watches.touch_on_flush(c.db.id)  # before the data goes: only existing keys count
     removed = c.db.clear()
     engine.tracking.flushed()
-    engine.signal_flushed(c.db.id)
+    engine.blocked_clients.signal_flushed(c.db.id)
     engine.dirty += removed + 1  # replicated even when the db was already empty
     return OK
 
@@ -229,7 +229,7 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
     engine.watches.touch_on_flush(None)
     removed = engine.keyspace.flushall()
     engine.tracking.flushed()
-    engine.signal_flushed(None)
+    engine.blocked_clients.signal_flushed(None)
     engine.dirty += removed
     after_flushall(engine.persistence)
     engine.dirty += 1

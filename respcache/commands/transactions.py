@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Final, cast
 
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
 from respcache.commands.registry import CommandSpec, command
 from respcache.errors import EXECABORT, CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, Reply

@@ -474,12 +474,12 @@ def test_client_reply(client: Client, run: Run) -> None:
 
 def test_client_unblock(engine: Engine, client: Client, run: Run) -> None:
     waiter = engine.new_client()
-    engine.park(waiter, Blocked([b"k"], 0))
+    engine.blocked_clients.park(waiter, Blocked([b"k"], 0))
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id)) == 1
     assert waiter.blocked is None and waiter.pushed == [NULL_ARRAY]
-    assert (0, b"k") not in engine.blocking
+    assert (0, b"k") not in engine.blocked_clients.waiting
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id)) == 0  # no longer blocked
-    engine.park(waiter, Blocked([b"k"], 0))
+    engine.blocked_clients.park(waiter, Blocked([b"k"], 0))
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id), "error") == 1
     assert waiter.pushed[-1] == err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
     assert run(client, "CLIENT", "UNBLOCK", "99") == 0

@@ -221,7 +221,7 @@ def test_blocked_client_is_served_when_the_key_is_written() -> None:
     pusher = engine.new_client()
     reply = run(engine, waiter, "XTEST-BPOP", "q", "5")
     assert isinstance(reply, Blocked)
-    engine.park(waiter, reply)
+    engine.blocked_clients.park(waiter, reply)
     assert waiter.blocked is reply
     replicated.clear()
     run(engine, pusher, "SET", "q", "item")
@@ -240,13 +240,13 @@ def test_blocked_clients_are_served_in_fifo_order_and_time_out() -> None:
     for c in (first, second):
         reply = run(engine, c, "XTEST-BPOP", "q", "1")
         assert isinstance(reply, Blocked)
-        engine.park(c, reply)
+        engine.blocked_clients.park(c, reply)
     run(engine, engine.new_client(), "SET", "q", "one")
     assert first.pushed == [[b"q", b"one"]]
     assert second.blocked is not None
     timers.fire_all()
     assert second.pushed == [NULL_ARRAY]
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
 
 
 def test_disconnect_forgets_watches_and_blocking() -> None:
@@ -255,10 +255,10 @@ def test_disconnect_forgets_watches_and_blocking() -> None:
     engine.watches.watch(client, b"w")
     reply = run(engine, client, "XTEST-BPOP", "q", "0")
     assert isinstance(reply, Blocked)
-    engine.park(client, reply)
+    engine.blocked_clients.park(client, reply)
     engine.remove_client(client)
     assert not engine.watches.watched
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
     assert client.id not in engine.clients
 
 

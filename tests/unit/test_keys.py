@@ -642,10 +642,10 @@ def test_swapdb_wakes_clients_blocked_on_keys_that_now_exist(
     run(client, "SELECT", 1)
     put(client, b"q", a_list(b"x"))
     waiter = engine.new_client()
-    engine.blocking[(0, b"q")] = deque([waiter])
-    engine.blocking[(0, b"nothing")] = deque([waiter])
+    engine.blocked_clients.waiting[(0, b"q")] = deque([waiter])
+    engine.blocked_clients.waiting[(0, b"nothing")] = deque([waiter])
     keys.swapdb(client, [b"SWAPDB", b"0", b"1"])
-    assert engine.ready == [(0, b"q")]
+    assert engine.blocked_clients.ready == [(0, b"q")]
 
 
 # --- EXPIRE family ------------------------------------------------------------------------
