@@ -109,7 +109,7 @@ def check_password(c: Client, username: bytes, password: bytes, command: bytes) 
     user = c.engine.acl.authenticate(username, password)
     if user is None:
         name = username.decode("utf-8", "surrogateescape")
-        c.engine.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
+        c.engine.gate_steps.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
         raise CommandError(WRONGPASS)
     c.user = user
     c.authenticated = True

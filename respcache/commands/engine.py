@@ -27,6 +27,12 @@ from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.blocking import Blocked, BlockedClients
 from respcache.commands.client import Client
+from respcache.commands.gates import (
+    MULTI_IMMEDIATE,
+    Gates,
+    GateStep,
+    may_refuse,
+)
 from respcache.commands.latencystats import sample_key
 from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
 from respcache.commands.monitoring import Monitoring
@@ -35,22 +41,17 @@ from respcache.commands.registry import REGISTRY, CommandSpec
 from respcache.commands.tracking import Tracking, tracked_key_positions
 from respcache.commands.watch import Watches
 from respcache.errors import (
-    NOAUTH,
-    OOM,
-    READONLY,
     CommandError,
     unknown_command,
     unknown_subcommand,
     wrong_arity,
 )
 from respcache.persistence.aof import AppendOnlyFile
-from respcache.persistence.loading import LOADING
 from respcache.persistence.saver import RdbSaver
 from respcache.protocol.types import QUEUED, Reply
 from respcache.security.acl import (
     AccessControl,
     AclFileError,
-    AclLogEntry,
     UserLineError,
     acl_file_path,
     read_acl_file,
@@ -62,22 +63,6 @@ if TYPE_CHECKING:
     from respcache.commands.sentinel import SentinelView
     from respcache.config import Config
 
-# Commands a client in RESP2 subscribed mode may still send.
-PUBSUB_ALLOWED = frozenset(
-    {
-        "subscribe",
-        "ssubscribe",
-        "unsubscribe",
-        "sunsubscribe",
-        "psubscribe",
-        "punsubscribe",
-        "ping",
-        "quit",
-        "reset",
-    }
-)
-# Commands that run at once inside MULTI instead of being queued.
-MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 # Commands that may run a Lua script: they run on a greenlet of their own, which a
 # script past busy-reply-threshold leaves to let the event loop serve other clients.
 RUNS_SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "exec"})
@@ -116,40 +101,6 @@ Propagator = Callable[[int, list[list[bytes]]], None]
 
 Verdict = Reply | Blocked | Hold | Forward
 """What ``Engine.execute`` answers; see :mod:`respcache.commands.admission`."""
-
-Refusal = CommandError | Hold | Forward
-"""What a gate step answers to stop a command (None lets it go on)."""
-
-GateStep = Callable[[Client, CommandSpec, list[bytes], bool, bool], Refusal | None]
-"""One admission step: (client, spec, argv, writes, reads) → refusal or None. ``writes`` and
-``reads`` are the command's flags, or for EXEC its queued commands'."""
-
-_GateFunction = Callable[..., "Refusal | None"]
-
-
-def refuses_only(
-    applies: Callable[[CommandSpec], bool],
-) -> Callable[[_GateFunction], _GateFunction]:
-    """Mark a gate step that can only ever refuse commands for which ``applies(spec)``.
-
-    The engine then leaves the step out of the admission of every other command
-    (the plans are computed once per command spec, see ``Engine._gate_plan``).
-    ``applies`` sees only the spec, never the client or the node's state: it must be
-    true for every spec the step could refuse in any state. A step without the mark
-    runs for every command. EXEC always runs every step (its flags are its queue's).
-    """
-
-    def mark(step: _GateFunction) -> _GateFunction:
-        # By name, not as an attribute of the function: compiled methods (mypyc) take none.
-        _REFUSES_ONLY[step.__qualname__] = applies
-        return step
-
-    return mark
-
-
-_REFUSES_ONLY: dict[str, Callable[[CommandSpec], bool]] = {}
-"""The marks of :func:`refuses_only`, by the step's ``__qualname__``."""
-
 
 def command_table(config: Config) -> dict[str, CommandSpec]:
     """The registry under the names clients use, after the ``rename-command`` lines.
@@ -219,13 +170,6 @@ def load_acl(config: Config) -> AccessControl:
             ) from None
         acl.replace_users(users)
     return acl
-
-
-COMMAND_FLAGS_BY_ARGS: dict[str, Callable[[Engine, list[bytes]], bool]] = {}
-"""Redis's ``getCommandFlags`` for the commands whose flags depend on their arguments
-(EVAL and FCALL with declared script flags): name → "may it replicate?". Filled by
-``commands/scripting.py`` and ``commands/functions.py``; asked only while clients are
-paused, where Redis asks it (a paused ``no-writes`` script still runs)."""
 
 
 class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.py)
@@ -318,21 +262,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         from respcache.commands.scripting import run_yielding
 
         self._run_yielding = run_yielding
-        self.gates: list[GateStep] = [
-            # Redis's processCommand order (lookup and arity come first, in execute).
-            self._gate_protected,  # enable-debug-command / enable-module-command
-            self._gate_auth,  # NOAUTH
-            self._gate_acl,  # NOPERM (ACL LOG)
-            self._gate_no_multi,  # not allowed inside a transaction
-            self._gate_route,  # forward after a handoff; reads on a follower
-            self._gate_oom,  # evict, then OOM for denyoom commands
-            self._gate_misconf,  # MISCONF after a failed background save
-            self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
-            self._gate_pubsub,  # RESP2 subscribed context
-            self._gate_loading,  # LOADING while the RDB/AOF loads at startup
-            self._gate_busy,  # BUSY while a script runs past busy-reply-threshold
-            self._gate_hold,  # handoff and CLIENT PAUSE: postpone
-        ]
+        self.gate_steps = Gates(self)
+        """The admission steps (``commands/gates.py``)."""
+        self.gates: list[GateStep] = self.gate_steps.in_order()
         """The admission stage, in order; one more gate is one more line."""
         self._gate_plans: dict[int, tuple[GateStep, ...]] = {}
         """Per command spec (by id): the steps of :attr:`gates` that may refuse it."""
@@ -508,12 +440,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         if spec.name == "exec":  # its flags are its queue's: every step decides
             plan = gates
         else:
-            plan = tuple(
-                gate
-                for gate in gates
-                if (applies := _REFUSES_ONLY.get(getattr(gate, "__qualname__", ""))) is None
-                or applies(spec)
-            )
+            plan = tuple(gate for gate in gates if may_refuse(gate, spec))
         self._gate_plans[id(spec)] = plan
         return plan
 
@@ -524,204 +451,6 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             if spec.name not in MULTI_IMMEDIATE:
                 client.multi_error = True
         return self._reject(client, err, spec)
-
-    @refuses_only(lambda spec: not spec.no_auth)
-    def _gate_auth(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if not client.authenticated and not spec.no_auth and self.acl.auth_required():
-            if client.multi is not None:
-                client.multi_error = True
-            return CommandError(NOAUTH)
-        return None
-
-    @refuses_only(lambda spec: spec.protected_by is not None)
-    def _gate_protected(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if spec.protected_by is None:
-            return None
-        return self._protected_refusal(client, spec)
-
-    def _gate_acl(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        denied = self.acl.check(client.user, spec, argv)
-        if denied is None:
-            return None
-        self.log_acl(client, denied.reason, denied.object, client.user.name)
-        return CommandError(denied.message)
-
-    @refuses_only(lambda spec: "no_multi" in spec.flags)
-    def _gate_no_multi(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if client.multi is not None and "no_multi" in spec.flags:
-            return CommandError("ERR Command not allowed inside a transaction")
-        return None
-
-    def _gate_route(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
-        node = self.node
-        if type(node) is Standalone:  # routes nothing
-            return None
-        queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
-        # A script reads and writes what it likes: it sees the data (EVAL is flagged
-        # neither readonly nor write), so it is routed as a read at least.
-        data = writes or reads or spec.name in SCRIPT_RUNNERS
-        if not data and spec.name == "exec" and client.multi:
-            data = any(cast(CommandSpec, s).name in SCRIPT_RUNNERS for s, _ in client.multi)
-        return node.route(client, spec, writes, data, queued)
-
-    def _gate_oom(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        ks = self.keyspace
-        if not ks.maxmemory or self.busy is not None:  # (a busy script's keyspace: no eviction)
-            return None
-        if not ks.clock_held_until_ns:  # (in a batch, the batch's clock)
-            ks.update_clock()
-        ks.evict()
-        if ks.events:
-            with self.tracking.outside_command():  # evicted before the command runs
-                self.flush_store_events()
-        if ks.paused or not ks.over_maxmemory():
-            return None
-        name = spec.name
-        denyoom = spec.is_denyoom
-        queue = client.multi
-        if queue is not None:
-            if name == "exec":
-                denyoom = any(cast(CommandSpec, s).is_denyoom for s, _ in queue)
-            elif name not in ("discard", "quit", "reset"):
-                denyoom = True  # queueing may use unlimited memory: refused too
-        return CommandError(OOM) if denyoom else None
-
-    @refuses_only(lambda spec: spec.is_write or spec.name == "ping")
-    def _gate_misconf(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Writes (and PING) refused after a failed BGSAVE or AOF write
-        (writeCommandsDeniedByDiskError)."""
-        if not (writes or spec.name == "ping"):
-            return None
-        misconf = self.persistence.write_refusal() or self.aof.write_refusal()
-        return CommandError(misconf) if misconf is not None else None
-
-    @refuses_only(lambda spec: not spec.allowed_while_loading)
-    def _gate_loading(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """LOADING while the node loads its data (commands without the ``loading`` flag;
-        EXEC: unless all its queued commands have it)."""
-        if not self.persistence.progress.active:
-            return None
-        allowed = spec.allowed_while_loading
-        queue = client.multi
-        if spec.name == "exec" and queue is not None:
-            allowed = all(cast(CommandSpec, queued).allowed_while_loading for queued, _ in queue)
-        return None if allowed else CommandError(LOADING)
-
-    def _gate_replication(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """NOREPLICAS, READONLY (replica or deposed leader), MASTERDOWN, LOADING."""
-        gate = self.command_gate
-        if gate is not None:
-            return gate(client, spec, writes)
-        if writes and self.read_only:
-            return CommandError(READONLY)
-        return None
-
-    @refuses_only(lambda spec: spec.name.partition("|")[0] not in PUBSUB_ALLOWED)
-    def _gate_pubsub(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if (
-            client.resp == 2
-            and (client.subscriptions or client.patterns)
-            and spec.name.partition("|")[0] not in PUBSUB_ALLOWED
-        ):
-            return CommandError(
-                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
-                "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-            )
-        return None
-
-    def _gate_busy(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """A script runs past busy-reply-threshold: only ``allow_busy`` commands run."""
-        busy = self.busy
-        if busy is None or "allow_busy" in spec.flags:
-            return None
-        return busy
-
-    def _gate_hold(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
-        if client.is_replica:
-            return None  # replicas are never paused
-        node = self.node
-        standalone = type(node) is Standalone  # (which holds nothing)
-        if standalone and not self.pause.type:
-            return None
-        # A script (EVAL, FCALL: ``may_replicate``, not ``write``) is held like a write:
-        # it may write, and nothing may enter the stream during a handoff or a pause.
-        may_replicate = writes or "may_replicate" in spec.flags
-        if may_replicate and not writes and spec.name in COMMAND_FLAGS_BY_ARGS:
-            # getCommandFlags: a script with declared flags replicates only if it writes.
-            may_replicate = COMMAND_FLAGS_BY_ARGS[spec.name](self, argv)
-        if not may_replicate and client.multi is not None and spec.name == "exec":
-            may_replicate = any(
-                "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi
-            )
-        if not standalone:
-            hold = node.hold(client, spec, may_replicate, may_replicate or reads)
-            if hold is not None:
-                return hold
-        if self.pause.type:
-            return self.pause.hold(may_replicate)
-        return None
-
-    def log_acl(
-        self, client: Client, reason: str, obj: str, username: str, context: str | None = None
-    ) -> None:
-        """Record a denial (or a failed AUTH) in ACL LOG, with the client's CLIENT LIST line."""
-        from respcache.commands.connection import client_info_line
-
-        entry = AclLogEntry(
-            count=1,
-            reason=reason,
-            context=context or ("multi" if client.multi is not None else "toplevel"),
-            object=obj,
-            username=username,
-            ctime_ms=int(time.time() * 1000),
-            client_info=client_info_line(client),
-        )
-        self.acl.log.record(entry, self.config.acllog_max_len)
-
-    def _protected_refusal(self, client: Client, spec: CommandSpec) -> CommandError | None:
-        """DEBUG and MODULE unless ``enable-debug-command``/``enable-module-command`` allow them.
-
-        Redis 7.0's ``processCommand`` (``CMD_PROTECTED``, ``allowProtectedAction``):
-        ``yes`` everyone, ``local`` loopback and Unix socket clients, ``no`` (the default)
-        nobody; checked after the arity, before authentication.
-        """
-        setting = spec.protected_by
-        assert setting is not None
-        allowed = self.config.get(setting)
-        if allowed == "yes" or (allowed == "local" and client.is_local()):
-            return None
-        name = spec.name.partition("|")[0].upper()
-        return CommandError(
-            f'ERR {name} command not allowed. If the {setting} option is set to "local", '
-            "you can run it from a local connection, otherwise you need to set this option "
-            "in the configuration file, and then restart the server."
-        )
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""

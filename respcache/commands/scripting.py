@@ -50,7 +50,8 @@ import greenlet
 
 from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, CommandStats
+from respcache.commands.engine import CommandStats
+from respcache.commands.gates import COMMAND_FLAGS_BY_ARGS
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import wrap_transaction
@@ -364,7 +365,7 @@ class ScriptRun:
         caller = self.caller
         denied = engine.acl.check(caller.user, spec, argv)
         if denied is not None:  # scriptVerifyACL
-            engine.log_acl(caller, denied.reason, denied.object, caller.user.name, "lua")
+            engine.gate_steps.log_acl(caller, denied.reason, denied.object, caller.user.name, "lua")
             return self._reject(
                 spec, "ERR The user executing the script " + _ACL_DENIALS[denied.reason]
             )

@@ -147,7 +147,7 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
         for spec, queued_argv in queue:
             denied = engine.acl.check(c.user, cast(CommandSpec, spec), queued_argv)
             if denied is not None:  # the rules changed since it was queued (execCommand)
-                engine.log_acl(c, denied.reason, denied.object, c.user.name, "multi")
+                engine.gate_steps.log_acl(c, denied.reason, denied.object, c.user.name, "multi")
                 replies.append(CommandError(EXEC_NOPERM + _EXEC_NOPERM_REASONS[denied.reason]))
                 continue
             reply = engine.call(c, cast(CommandSpec, spec), queued_argv)
