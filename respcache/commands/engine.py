@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
@@ -38,6 +37,7 @@ from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
+from respcache.commands.stats import CommandStats, Stats
 from respcache.commands.tracking import Tracking, tracked_key_positions
 from respcache.commands.watch import Watches
 from respcache.errors import (
@@ -70,30 +70,6 @@ _perf_counter_ns = time.perf_counter_ns
 CLOCK_HOLD_NS = 1_000_000
 """Within a connection's batch the cached clock is taken again once it is this old (1 ms,
 the resolution of ``now_ms``) instead of before every command (``Keyspace.hold_clock``)."""
-
-
-@dataclass
-class CommandStats:
-    calls: int = 0
-    usec: int = 0
-    rejected_calls: int = 0
-    failed_calls: int = 0
-    samples: dict[int, int] = field(default_factory=dict)
-    """Calls per duration in µs while latency-tracking is on (see commands/latencystats)."""
-
-
-@dataclass
-class Stats:
-    """Counters behind ``INFO stats`` (reset by CONFIG RESETSTAT)."""
-
-    total_connections_received: int = 0
-    total_commands_processed: int = 0
-    rejected_connections: int = 0
-    total_net_input_bytes: int = 0
-    total_net_output_bytes: int = 0
-    total_error_replies: int = 0
-    commands: dict[str, CommandStats] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 Propagator = Callable[[int, list[list[bytes]]], None]
@@ -360,12 +336,12 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 spec = self.lookup(argv)
         except CommandError as err:
             self.reveals_data = False
-            return self._reject(client, err, None)
+            return self.stats.reject(err, None)
         if spec is None:
             self.reveals_data = False
             if client.multi is not None:
                 client.multi_error = True
-            return self._reject(client, unknown_command(argv), None)
+            return self.stats.reject(unknown_command(argv), None)
         arity = spec.arity
         n = len(argv)
         if (arity > 0 and n != arity) or n < -arity:
@@ -374,7 +350,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 if spec.name == "exec":
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
-            return self._reject(client, wrong_arity(spec.name), spec)
+            return self.stats.reject(wrong_arity(spec.name), spec)
         node = self.node
         standalone = type(node) is Standalone  # its reveals_data/executed are constants
         if client.is_master:
@@ -450,7 +426,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 return self._abort_exec(client, err, spec)
             if spec.name not in MULTI_IMMEDIATE:
                 client.multi_error = True
-        return self._reject(client, err, spec)
+        return self.stats.reject(err, spec)
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""
@@ -497,7 +473,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         client.last_command = name
         if type(reply) is CommandError:
             stats.failed_calls += 1
-            self._count_error(reply)
+            self.stats.count_error(reply)
         if ks.events:
             # Keys the command found expired were deleted before its own effect: their
             # DELs reach the replicas first, as in Redis. They are not the command's changes.
@@ -522,20 +498,6 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def _set_latency_tracking(self, value: object) -> None:
         self.latency_tracking = bool(value)
 
-    def _reject(self, client: Client, err: CommandError, spec: CommandSpec | None) -> Reply:
-        if spec is not None:
-            stats = self.stats.commands.get(spec.name)
-            if stats is None:
-                stats = self.stats.commands[spec.name] = CommandStats()
-            stats.rejected_calls += 1
-        self._count_error(err)
-        return err
-
-    def _count_error(self, err: CommandError) -> None:
-        self.stats.total_error_replies += 1
-        prefix = err.prefix
-        self.stats.errors[prefix] = self.stats.errors.get(prefix, 0) + 1
-
     # --- MULTI ----------------------------------------------------------------------------
 
     def _abort_exec(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
@@ -545,8 +507,8 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """
         self.discard_transaction(client)
         reason = err.message.removeprefix("ERR ")
-        return self._reject(
-            client, CommandError(f"EXECABORT Transaction discarded because of: {reason}"), spec
+        return self.stats.reject(
+            CommandError(f"EXECABORT Transaction discarded because of: {reason}"), spec
         )
 
     def discard_transaction(self, client: Client) -> None:

@@ -50,7 +50,6 @@ import greenlet
 
 from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import CommandStats
 from respcache.commands.gates import COMMAND_FLAGS_BY_ARGS
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
@@ -407,16 +406,7 @@ class ScriptRun:
         return reply
 
     def _reject(self, spec: CommandSpec | None, message: str) -> CommandError:
-        engine = self.engine
-        if spec is not None:
-            stats = engine.stats.commands.get(spec.name)
-            if stats is None:
-                stats = engine.stats.commands[spec.name] = CommandStats()
-            stats.rejected_calls += 1
-        err = CommandError(message)
-        engine.stats.total_error_replies += 1
-        engine.stats.errors[err.prefix] = engine.stats.errors.get(err.prefix, 0) + 1
-        return err
+        return self.engine.stats.reject(CommandError(message), spec)
 
     def set_repl(self, flags: int) -> None:
         self.repl_flags = flags
@@ -693,10 +683,7 @@ def run_yielding(
 def _finish_error(c: Client, name: str, reply: Reply, ignore_stats: bool) -> Reply:
     """A script's error reply: counted in errorstats unless its inner command was."""
     if ignore_stats and type(reply) is CommandError:
-        stats = c.engine.stats.commands.get(name)
-        if stats is None:
-            stats = c.engine.stats.commands[name] = CommandStats()
-        stats.failed_calls += 1
+        c.engine.stats.command(name).failed_calls += 1
         return UncountedError(reply.message)
     return reply
 
