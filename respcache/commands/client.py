@@ -61,7 +61,7 @@ class Client:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.id = engine.next_client_id()
+        self.id = engine.client_registry.next_id()
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
         default = engine.acl.default

@@ -26,11 +26,11 @@ from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
 from respcache.commands.blocking import Blocked, BlockedClients
 from respcache.commands.client import Client
+from respcache.commands.clients import ClientRegistry
 from respcache.commands.gates import (
     MULTI_IMMEDIATE,
     Gates,
     GateStep,
-    may_refuse,
 )
 from respcache.commands.latencystats import sample_key
 from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
@@ -172,8 +172,10 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             lfu_decay_time=config.lfu_decay_time,
         )
         self.stats = Stats()
-        self.clients: dict[int, Client] = {}
-        self._next_client_id = 0
+        self.client_registry = ClientRegistry(self.stats)
+        """Connected clients, their ids and the disconnect hooks (``commands/clients.py``)."""
+        self.clients = self.client_registry.by_id
+        """The clients by id (the registry's own table, read by CLIENT LIST, INFO...)."""
         self.dirty = 0
         """Count of changes to the dataset since start (Redis's server.dirty)."""
         self.read_only = False
@@ -201,7 +203,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         # Keyspace notifications hook, set by the pub/sub module.
         self.notify_hook: Callable[[str, bytes, int, bytes], None] | None = None
         self.shutdown_hook: Callable[[bool], None] | None = None
-        self.disconnect_hooks: list[Callable[[Client], None]] = []
+        self.disconnect_hooks = self.client_registry.disconnect_hooks
         """Called when a client goes away (pub/sub unsubscribes it, ...)."""
         self._lookup_cache: dict[bytes, CommandSpec] = {}
         self.monitoring = Monitoring(config)
@@ -239,13 +241,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
 
         self._run_yielding = run_yielding
         self.gate_steps = Gates(self)
-        """The admission steps (``commands/gates.py``)."""
-        self.gates: list[GateStep] = self.gate_steps.in_order()
-        """The admission stage, in order; one more gate is one more line."""
-        self._gate_plans: dict[int, tuple[GateStep, ...]] = {}
-        """Per command spec (by id): the steps of :attr:`gates` that may refuse it."""
-        self._gate_plans_of: tuple[GateStep, ...] = ()
-        """The :attr:`gates` the plans were computed from (a changed list recomputes them)."""
+        """The admission steps and their plans per command (``commands/gates.py``)."""
         tuning.follow(config)
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
@@ -267,27 +263,20 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
 
     # --- clients ------------------------------------------------------------------------
 
-    def next_client_id(self) -> int:
-        self._next_client_id += 1
-        return self._next_client_id
-
     def new_client(self) -> Client:
         client = Client(self)
-        self.add_client(client)
+        self.client_registry.add(client)
         return client
 
     def add_client(self, client: Client) -> None:
-        self.clients[client.id] = client
-        self.stats.total_connections_received += 1
+        self.client_registry.add(client)
 
     def remove_client(self, client: Client) -> None:
         """Forget a disconnected client: watches, blocking, subscriptions."""
-        self.clients.pop(client.id, None)
         self.watches.unwatch_all(client)
         if client.blocked is not None:
             self.blocked_clients.unpark(client)
-        for hook in self.disconnect_hooks:
-            hook(client)
+        self.client_registry.remove(client)
 
     # --- dispatch -----------------------------------------------------------------------
 
@@ -382,6 +371,11 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
 
     # --- admission: Redis's processCommand gates, in its order ---------------------------
 
+    @property
+    def gates(self) -> list[GateStep]:
+        """The admission stage, in order (``Gates.steps``): a step appended runs too."""
+        return self.gate_steps.steps
+
     def _admit(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Verdict | None:
         """Every gate in order; the first refusal wins (None: the command may run).
 
@@ -396,9 +390,10 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         else:
             writes = spec.is_write
             reads = "readonly" in spec.flags
-        plan = self._gate_plans.get(id(spec))
-        if plan is None or len(self.gates) != len(self._gate_plans_of):
-            plan = self._gate_plan(spec)
+        steps = self.gate_steps
+        plan = steps.plans.get(id(spec))
+        if plan is None or len(steps.steps) != len(steps.plans_of):
+            plan = steps.plan(spec)
         for gate in plan:
             verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:
@@ -406,19 +401,6 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                     return self._refuse(client, verdict, spec)
                 return verdict
         return None
-
-    def _gate_plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
-        """The steps of :attr:`gates` that may refuse ``spec`` (see :func:`refuses_only`)."""
-        gates = tuple(self.gates)
-        if gates != self._gate_plans_of:
-            self._gate_plans.clear()
-            self._gate_plans_of = gates
-        if spec.name == "exec":  # its flags are its queue's: every step decides
-            plan = gates
-        else:
-            plan = tuple(gate for gate in gates if may_refuse(gate, spec))
-        self._gate_plans[id(spec)] = plan
-        return plan
 
     def _refuse(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
         if client.multi is not None:

@@ -2,7 +2,7 @@
 
 ``Engine.execute`` runs, before a command's handler, every step of ``engine.gates``
 that may refuse it (``Engine._admit``; the plan per command is computed once, from
-the marks of :func:`refuses_only`). A step answers None (go on), a
+the marks of :func:`refuses_only`, by :meth:`Gates.plan`). A step answers None (go on), a
 :class:`CommandError` (refused: NOAUTH, NOPERM, OOM, READONLY, MISCONF, LOADING,
 BUSY...), or a :class:`~respcache.commands.admission.Hold` /
 :class:`~respcache.commands.admission.Forward` from the node's admission rules.
@@ -62,7 +62,7 @@ def refuses_only(
     """Mark a gate step that can only ever refuse commands for which ``applies(spec)``.
 
     The engine then leaves the step out of the admission of every other command
-    (the plans are computed once per command spec, see ``Engine._gate_plan``).
+    (the plans are computed once per command spec, see :meth:`Gates.plan`).
     ``applies`` sees only the spec, never the client or the node's state: it must be
     true for every spec the step could refuse in any state. A step without the mark
     runs for every command. EXEC always runs every step (its flags are its queue's).
@@ -94,14 +94,34 @@ paused, where Redis asks it (a paused ``no-writes`` script still runs)."""
 
 
 class Gates:
-    """The default admission steps of one engine (``engine.gate_steps``)."""
+    """The admission steps of one engine (``engine.gate_steps``) and, per command, the plan
+    of those that may refuse it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.steps: list[GateStep] = self.in_order()
+        """The admission stage, in order (``engine.gates``); one more gate is one more line."""
+        self.plans: dict[int, tuple[GateStep, ...]] = {}
+        """Per command spec (by id): the steps of :attr:`steps` that may refuse it."""
+        self.plans_of: tuple[GateStep, ...] = ()
+        """The :attr:`steps` the plans were computed from (a changed list recomputes them)."""
+
+    def plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
+        """The steps that may refuse ``spec`` (see :func:`refuses_only`), remembered."""
+        steps = tuple(self.steps)
+        if steps != self.plans_of:
+            self.plans.clear()
+            self.plans_of = steps
+        if spec.name == "exec":  # its flags are its queue's: every step decides
+            plan = steps
+        else:
+            plan = tuple(step for step in steps if may_refuse(step, spec))
+        self.plans[id(spec)] = plan
+        return plan
 
     def in_order(self) -> list[GateStep]:
-        """The steps in Redis's processCommand order (lookup and arity come first, in
-        ``Engine.execute``)."""
+        """The default steps in Redis's processCommand order (lookup and arity come first,
+        in ``Engine.execute``)."""
         return [
             self.protected,  # enable-debug-command / enable-module-command
             self.auth,  # NOAUTH
