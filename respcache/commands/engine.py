@@ -78,6 +78,7 @@ Propagator = Callable[[int, list[list[bytes]]], None]
 Verdict = Reply | Blocked | Hold | Forward
 """What ``Engine.execute`` answers; see :mod:`respcache.commands.admission`."""
 
+
 def command_table(config: Config) -> dict[str, CommandSpec]:
     """The registry under the names clients use, after the ``rename-command`` lines.
 
