@@ -41,10 +41,15 @@ MODULES: tuple[str, ...] = (
     "respcache.protocol.encoder",
     "respcache.store.keyspace",
     "respcache.commands.engine",
+    "respcache.commands.watch",
+    "respcache.commands.blocking",
+    "respcache.commands.gates",
+    "respcache.commands.stats",
     "respcache.server.connection",
 )
-"""The hot path: RESP parsing and encoding, the keyspace, the command pipeline, the
-connection's ``data_received`` loop."""
+"""The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
+collaborators it reaches on every command: the gate steps, the statistics, WATCH
+bookkeeping, blocked clients), the connection's ``data_received`` loop."""
 GROUP = "respcache._mypyc"
 """mypyc's group name: the shared library is ``respcache/_mypyc__mypyc*.so``."""
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -36,8 +36,9 @@ from respcache.commands import (  # noqa: F401  (registration)
     transactions,
     zsets,
 )
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked, Engine
+from respcache.commands.engine import Engine
 from respcache.commands.registry import REGISTRY, CommandSpec, command
 
 __all__ = ["REGISTRY", "Blocked", "Client", "CommandSpec", "Engine", "command"]

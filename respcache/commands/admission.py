@@ -7,7 +7,7 @@ acts on are
 
 * a :data:`~respcache.protocol.types.Reply` (the command ran, or was refused
   with an error);
-* :class:`~respcache.commands.engine.Blocked` (BLPOP & co. wait for a key);
+* :class:`~respcache.commands.blocking.Blocked` (BLPOP & co. wait for a key);
 * :class:`Hold`: the command did **not** run; the transport parks it in
   ``hold.queue`` and runs it again when the queue releases it (Redis's
   ``blockClient(c, BLOCKED_POSTPONE)``: CLIENT PAUSE, a planned handoff);

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from respcache.protocol.types import Reply
 
 if TYPE_CHECKING:
-    from respcache.commands.engine import Blocked, Engine
+    from respcache.commands.blocking import Blocked
+    from respcache.commands.engine import Engine
     from respcache.commands.tracking import TrackingState
     from respcache.store.keyspace import Database
 
@@ -60,7 +61,7 @@ class Client:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.id = engine.next_client_id()
+        self.id = engine.client_registry.next_id()
         self.db: Database = engine.keyspace.dbs[0]
         self.resp = 2
         default = engine.acl.default

@@ -109,7 +109,7 @@ def check_password(c: Client, username: bytes, password: bytes, command: bytes) 
     user = c.engine.acl.authenticate(username, password)
     if user is None:
         name = username.decode("utf-8", "surrogateescape")
-        c.engine.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
+        c.engine.gate_steps.log_acl(c, "auth", command.decode("utf-8", "surrogateescape"), name)
         raise CommandError(WRONGPASS)
     c.user = user
     c.authenticated = True
@@ -232,7 +232,7 @@ def reset(c: Client, argv: list[bytes]) -> Reply:
     c.user = engine.acl.default
     c.multi = None
     c.multi_error = False
-    engine.unwatch_all(c)
+    engine.watches.unwatch_all(c)
     if c.in_pubsub:
         # The pub/sub layer forgets a client through the disconnect hooks (no messages).
         for hook in engine.disconnect_hooks:
@@ -754,7 +754,7 @@ def client_unblock(c: Client, argv: list[bytes]) -> Reply:
     if target is None or target.blocked is None:
         return 0
     reply: Reply = CommandError(UNBLOCKED_ERROR) if error else target.blocked.timeout_reply
-    c.engine.unblock(target, reply)
+    c.engine.blocked_clients.unblock(target, reply)
     return 1
 
 

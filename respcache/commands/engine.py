@@ -16,41 +16,42 @@ when a reply may leave (after the in-sync followers acknowledged the write).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from respcache import REDIS_VERSION, __version__
 from respcache.commands import tuning
 from respcache.commands.admission import Forward, Hold, NodeAdmission, Standalone
+from respcache.commands.blocking import Blocked, BlockedClients
 from respcache.commands.client import Client
+from respcache.commands.clients import ClientRegistry
+from respcache.commands.gates import (
+    MULTI_IMMEDIATE,
+    Gates,
+    GateStep,
+)
 from respcache.commands.latencystats import sample_key
 from respcache.commands.monitor import SCRIPT_RUNNERS, Monitors
 from respcache.commands.monitoring import Monitoring
 from respcache.commands.pause import ClientPause
 from respcache.commands.registry import REGISTRY, CommandSpec
+from respcache.commands.stats import CommandStats, Stats
 from respcache.commands.tracking import Tracking, tracked_key_positions
+from respcache.commands.watch import Watches
 from respcache.errors import (
-    NOAUTH,
-    OOM,
-    READONLY,
     CommandError,
     unknown_command,
     unknown_subcommand,
     wrong_arity,
 )
 from respcache.persistence.aof import AppendOnlyFile
-from respcache.persistence.loading import LOADING
 from respcache.persistence.saver import RdbSaver
-from respcache.protocol.types import NULL_ARRAY, QUEUED, Reply
+from respcache.protocol.types import QUEUED, Reply
 from respcache.security.acl import (
     AccessControl,
     AclFileError,
-    AclLogEntry,
     UserLineError,
     acl_file_path,
     read_acl_file,
@@ -62,22 +63,6 @@ if TYPE_CHECKING:
     from respcache.commands.sentinel import SentinelView
     from respcache.config import Config
 
-# Commands a client in RESP2 subscribed mode may still send.
-PUBSUB_ALLOWED = frozenset(
-    {
-        "subscribe",
-        "ssubscribe",
-        "unsubscribe",
-        "sunsubscribe",
-        "psubscribe",
-        "punsubscribe",
-        "ping",
-        "quit",
-        "reset",
-    }
-)
-# Commands that run at once inside MULTI instead of being queued.
-MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 # Commands that may run a Lua script: they run on a greenlet of their own, which a
 # script past busy-reply-threshold leaves to let the event loop serve other clients.
 RUNS_SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "exec"})
@@ -87,90 +72,11 @@ CLOCK_HOLD_NS = 1_000_000
 the resolution of ``now_ms``) instead of before every command (``Keyspace.hold_clock``)."""
 
 
-@dataclass
-class CommandStats:
-    calls: int = 0
-    usec: int = 0
-    rejected_calls: int = 0
-    failed_calls: int = 0
-    samples: dict[int, int] = field(default_factory=dict)
-    """Calls per duration in µs while latency-tracking is on (see commands/latencystats)."""
-
-
-@dataclass
-class Stats:
-    """Counters behind ``INFO stats`` (reset by CONFIG RESETSTAT)."""
-
-    total_connections_received: int = 0
-    total_commands_processed: int = 0
-    rejected_connections: int = 0
-    total_net_input_bytes: int = 0
-    total_net_output_bytes: int = 0
-    total_error_replies: int = 0
-    commands: dict[str, CommandStats] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Blocked:
-    """Returned by a blocking handler (BLPOP...) when it has to wait.
-
-    The engine parks the client on ``keys`` and runs the same command again
-    (``spec``/``argv``) whenever one of them is signalled ready; ``timeout`` is
-    in seconds (0 = forever) and ``timeout_reply`` is sent when it runs out.
-    """
-
-    keys: list[bytes]
-    timeout: float
-    timeout_reply: Reply = NULL_ARRAY
-    db: int = 0
-    spec: CommandSpec | None = None
-    argv: list[bytes] = field(default_factory=list)
-    timer: Any = None
-    serve_each: bool = False
-    """Waiters are independent (streams): one still blocked does not hold back the next."""
-    state: Any = None
-    """What the handler's run again needs from the first run (XREAD's resolved ``$`` IDs)."""
-
-
 Propagator = Callable[[int, list[list[bytes]]], None]
 """Receives (db index, commands) that changed the dataset, in execution order."""
 
 Verdict = Reply | Blocked | Hold | Forward
 """What ``Engine.execute`` answers; see :mod:`respcache.commands.admission`."""
-
-Refusal = CommandError | Hold | Forward
-"""What a gate step answers to stop a command (None lets it go on)."""
-
-GateStep = Callable[[Client, CommandSpec, list[bytes], bool, bool], Refusal | None]
-"""One admission step: (client, spec, argv, writes, reads) → refusal or None. ``writes`` and
-``reads`` are the command's flags, or for EXEC its queued commands'."""
-
-_GateFunction = Callable[..., "Refusal | None"]
-
-
-def refuses_only(
-    applies: Callable[[CommandSpec], bool],
-) -> Callable[[_GateFunction], _GateFunction]:
-    """Mark a gate step that can only ever refuse commands for which ``applies(spec)``.
-
-    The engine then leaves the step out of the admission of every other command
-    (the plans are computed once per command spec, see ``Engine._gate_plan``).
-    ``applies`` sees only the spec, never the client or the node's state: it must be
-    true for every spec the step could refuse in any state. A step without the mark
-    runs for every command. EXEC always runs every step (its flags are its queue's).
-    """
-
-    def mark(step: _GateFunction) -> _GateFunction:
-        # By name, not as an attribute of the function: compiled methods (mypyc) take none.
-        _REFUSES_ONLY[step.__qualname__] = applies
-        return step
-
-    return mark
-
-
-_REFUSES_ONLY: dict[str, Callable[[CommandSpec], bool]] = {}
-"""The marks of :func:`refuses_only`, by the step's ``__qualname__``."""
 
 
 def command_table(config: Config) -> dict[str, CommandSpec]:
@@ -243,13 +149,6 @@ def load_acl(config: Config) -> AccessControl:
     return acl
 
 
-COMMAND_FLAGS_BY_ARGS: dict[str, Callable[[Engine, list[bytes]], bool]] = {}
-"""Redis's ``getCommandFlags`` for the commands whose flags depend on their arguments
-(EVAL and FCALL with declared script flags): name → "may it replicate?". Filled by
-``commands/scripting.py`` and ``commands/functions.py``; asked only while clients are
-paused, where Redis asks it (a paused ``no-writes`` script still runs)."""
-
-
 class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.py)
     """A node's dataset, clients and command pipeline, free of I/O."""
 
@@ -274,8 +173,10 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             lfu_decay_time=config.lfu_decay_time,
         )
         self.stats = Stats()
-        self.clients: dict[int, Client] = {}
-        self._next_client_id = 0
+        self.client_registry = ClientRegistry(self.stats)
+        """Connected clients, their ids and the disconnect hooks (``commands/clients.py``)."""
+        self.clients = self.client_registry.by_id
+        """The clients by id (the registry's own table, read by CLIENT LIST, INFO...)."""
         self.dirty = 0
         """Count of changes to the dataset since start (Redis's server.dirty)."""
         self.read_only = False
@@ -296,21 +197,14 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         self.started_monotonic = time.monotonic()
         self.version = __version__
         self.redis_version = REDIS_VERSION
-        # Transactions: clients WATCHing each (db, key).
-        self.watched: dict[tuple[int, bytes], set[Client]] = {}
-        self.watched_expired: set[tuple[Client, int, bytes]] = set()
-        """WATCHes of keys already expired when WATCHed (Redis 7.0's ``watchedKey.expired``):
-        their deletion is no logical change and does not invalidate the transaction."""
-        # Blocking commands: FIFO of clients per (db, key), and keys made ready.
-        self.blocking: dict[tuple[int, bytes], deque[Client]] = {}
-        self.ready: list[tuple[int, bytes]] = []
-        self.serving_key: bytes | None = None
-        """While ``serve_ready`` re-runs a blocked command: the key that became ready
-        (Redis serves a client blocked on several keys from that key only)."""
+        self.watches = Watches(self.keyspace)
+        """WATCH bookkeeping (``commands/watch.py``)."""
+        self.blocked_clients = BlockedClients(self)
+        """Clients parked by blocking commands (``commands/blocking.py``)."""
         # Keyspace notifications hook, set by the pub/sub module.
         self.notify_hook: Callable[[str, bytes, int, bytes], None] | None = None
         self.shutdown_hook: Callable[[bool], None] | None = None
-        self.disconnect_hooks: list[Callable[[Client], None]] = []
+        self.disconnect_hooks = self.client_registry.disconnect_hooks
         """Called when a client goes away (pub/sub unsubscribes it, ...)."""
         self._lookup_cache: dict[bytes, CommandSpec] = {}
         self.monitoring = Monitoring(config)
@@ -347,26 +241,8 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         from respcache.commands.scripting import run_yielding
 
         self._run_yielding = run_yielding
-        self.gates: list[GateStep] = [
-            # Redis's processCommand order (lookup and arity come first, in execute).
-            self._gate_protected,  # enable-debug-command / enable-module-command
-            self._gate_auth,  # NOAUTH
-            self._gate_acl,  # NOPERM (ACL LOG)
-            self._gate_no_multi,  # not allowed inside a transaction
-            self._gate_route,  # forward after a handoff; reads on a follower
-            self._gate_oom,  # evict, then OOM for denyoom commands
-            self._gate_misconf,  # MISCONF after a failed background save
-            self._gate_replication,  # NOREPLICAS, READONLY, MASTERDOWN, LOADING
-            self._gate_pubsub,  # RESP2 subscribed context
-            self._gate_loading,  # LOADING while the RDB/AOF loads at startup
-            self._gate_busy,  # BUSY while a script runs past busy-reply-threshold
-            self._gate_hold,  # handoff and CLIENT PAUSE: postpone
-        ]
-        """The admission stage, in order; one more gate is one more line."""
-        self._gate_plans: dict[int, tuple[GateStep, ...]] = {}
-        """Per command spec (by id): the steps of :attr:`gates` that may refuse it."""
-        self._gate_plans_of: tuple[GateStep, ...] = ()
-        """The :attr:`gates` the plans were computed from (a changed list recomputes them)."""
+        self.gate_steps = Gates(self)
+        """The admission steps and their plans per command (``commands/gates.py``)."""
         tuning.follow(config)
         self.tracking = Tracking(config, self.clients, tracked_key_positions)
         """Client-side caching (CLIENT TRACKING): the invalidation table and messages."""
@@ -388,27 +264,20 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
 
     # --- clients ------------------------------------------------------------------------
 
-    def next_client_id(self) -> int:
-        self._next_client_id += 1
-        return self._next_client_id
-
     def new_client(self) -> Client:
         client = Client(self)
-        self.add_client(client)
+        self.client_registry.add(client)
         return client
 
     def add_client(self, client: Client) -> None:
-        self.clients[client.id] = client
-        self.stats.total_connections_received += 1
+        self.client_registry.add(client)
 
     def remove_client(self, client: Client) -> None:
         """Forget a disconnected client: watches, blocking, subscriptions."""
-        self.clients.pop(client.id, None)
-        self.unwatch_all(client)
+        self.watches.unwatch_all(client)
         if client.blocked is not None:
-            self._unpark(client)
-        for hook in self.disconnect_hooks:
-            hook(client)
+            self.blocked_clients.unpark(client)
+        self.client_registry.remove(client)
 
     # --- dispatch -----------------------------------------------------------------------
 
@@ -457,12 +326,12 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 spec = self.lookup(argv)
         except CommandError as err:
             self.reveals_data = False
-            return self._reject(client, err, None)
+            return self.stats.reject(err, None)
         if spec is None:
             self.reveals_data = False
             if client.multi is not None:
                 client.multi_error = True
-            return self._reject(client, unknown_command(argv), None)
+            return self.stats.reject(unknown_command(argv), None)
         arity = spec.arity
         n = len(argv)
         if (arity > 0 and n != arity) or n < -arity:
@@ -471,7 +340,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 if spec.name == "exec":
                     return self._abort_exec(client, wrong_arity(spec.name), spec)
                 client.multi_error = True
-            return self._reject(client, wrong_arity(spec.name), spec)
+            return self.stats.reject(wrong_arity(spec.name), spec)
         node = self.node
         standalone = type(node) is Standalone  # its reveals_data/executed are constants
         if client.is_master:
@@ -496,11 +365,17 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             dirty = self.dirty
             reply = self.call(client, spec, argv)
             node.executed(client, spec, self.dirty != dirty)
-        if self.ready:
-            self.serve_ready()
+        blocked = self.blocked_clients
+        if blocked.ready:
+            blocked.serve_ready()
         return reply
 
     # --- admission: Redis's processCommand gates, in its order ---------------------------
+
+    @property
+    def gates(self) -> list[GateStep]:
+        """The admission stage, in order (``Gates.steps``): a step appended runs too."""
+        return self.gate_steps.steps
 
     def _admit(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Verdict | None:
         """Every gate in order; the first refusal wins (None: the command may run).
@@ -516,9 +391,10 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         else:
             writes = spec.is_write
             reads = "readonly" in spec.flags
-        plan = self._gate_plans.get(id(spec))
-        if plan is None or len(self.gates) != len(self._gate_plans_of):
-            plan = self._gate_plan(spec)
+        steps = self.gate_steps
+        plan = steps.plans.get(id(spec))
+        if plan is None or len(steps.steps) != len(steps.plans_of):
+            plan = steps.plan(spec)
         for gate in plan:
             verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:
@@ -527,229 +403,13 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
                 return verdict
         return None
 
-    def _gate_plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
-        """The steps of :attr:`gates` that may refuse ``spec`` (see :func:`refuses_only`)."""
-        gates = tuple(self.gates)
-        if gates != self._gate_plans_of:
-            self._gate_plans.clear()
-            self._gate_plans_of = gates
-        if spec.name == "exec":  # its flags are its queue's: every step decides
-            plan = gates
-        else:
-            plan = tuple(
-                gate
-                for gate in gates
-                if (applies := _REFUSES_ONLY.get(getattr(gate, "__qualname__", ""))) is None
-                or applies(spec)
-            )
-        self._gate_plans[id(spec)] = plan
-        return plan
-
     def _refuse(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
         if client.multi is not None:
             if spec.name == "exec":
                 return self._abort_exec(client, err, spec)
             if spec.name not in MULTI_IMMEDIATE:
                 client.multi_error = True
-        return self._reject(client, err, spec)
-
-    @refuses_only(lambda spec: not spec.no_auth)
-    def _gate_auth(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if not client.authenticated and not spec.no_auth and self.acl.auth_required():
-            if client.multi is not None:
-                client.multi_error = True
-            return CommandError(NOAUTH)
-        return None
-
-    @refuses_only(lambda spec: spec.protected_by is not None)
-    def _gate_protected(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if spec.protected_by is None:
-            return None
-        return self._protected_refusal(client, spec)
-
-    def _gate_acl(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        denied = self.acl.check(client.user, spec, argv)
-        if denied is None:
-            return None
-        self.log_acl(client, denied.reason, denied.object, client.user.name)
-        return CommandError(denied.message)
-
-    @refuses_only(lambda spec: "no_multi" in spec.flags)
-    def _gate_no_multi(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if client.multi is not None and "no_multi" in spec.flags:
-            return CommandError("ERR Command not allowed inside a transaction")
-        return None
-
-    def _gate_route(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Where Redis redirects cluster clients: the node forwards, or refuses reads."""
-        node = self.node
-        if type(node) is Standalone:  # routes nothing
-            return None
-        queued = client.multi is not None and spec.name not in MULTI_IMMEDIATE
-        # A script reads and writes what it likes: it sees the data (EVAL is flagged
-        # neither readonly nor write), so it is routed as a read at least.
-        data = writes or reads or spec.name in SCRIPT_RUNNERS
-        if not data and spec.name == "exec" and client.multi:
-            data = any(cast(CommandSpec, s).name in SCRIPT_RUNNERS for s, _ in client.multi)
-        return node.route(client, spec, writes, data, queued)
-
-    def _gate_oom(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        ks = self.keyspace
-        if not ks.maxmemory or self.busy is not None:  # (a busy script's keyspace: no eviction)
-            return None
-        if not ks.clock_held_until_ns:  # (in a batch, the batch's clock)
-            ks.update_clock()
-        ks.evict()
-        if ks.events:
-            with self.tracking.outside_command():  # evicted before the command runs
-                self.flush_store_events()
-        if ks.paused or not ks.over_maxmemory():
-            return None
-        name = spec.name
-        denyoom = spec.is_denyoom
-        queue = client.multi
-        if queue is not None:
-            if name == "exec":
-                denyoom = any(cast(CommandSpec, s).is_denyoom for s, _ in queue)
-            elif name not in ("discard", "quit", "reset"):
-                denyoom = True  # queueing may use unlimited memory: refused too
-        return CommandError(OOM) if denyoom else None
-
-    @refuses_only(lambda spec: spec.is_write or spec.name == "ping")
-    def _gate_misconf(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Writes (and PING) refused after a failed BGSAVE or AOF write
-        (writeCommandsDeniedByDiskError)."""
-        if not (writes or spec.name == "ping"):
-            return None
-        misconf = self.persistence.write_refusal() or self.aof.write_refusal()
-        return CommandError(misconf) if misconf is not None else None
-
-    @refuses_only(lambda spec: not spec.allowed_while_loading)
-    def _gate_loading(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """LOADING while the node loads its data (commands without the ``loading`` flag;
-        EXEC: unless all its queued commands have it)."""
-        if not self.persistence.progress.active:
-            return None
-        allowed = spec.allowed_while_loading
-        queue = client.multi
-        if spec.name == "exec" and queue is not None:
-            allowed = all(cast(CommandSpec, queued).allowed_while_loading for queued, _ in queue)
-        return None if allowed else CommandError(LOADING)
-
-    def _gate_replication(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """NOREPLICAS, READONLY (replica or deposed leader), MASTERDOWN, LOADING."""
-        gate = self.command_gate
-        if gate is not None:
-            return gate(client, spec, writes)
-        if writes and self.read_only:
-            return CommandError(READONLY)
-        return None
-
-    @refuses_only(lambda spec: spec.name.partition("|")[0] not in PUBSUB_ALLOWED)
-    def _gate_pubsub(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        if (
-            client.resp == 2
-            and (client.subscriptions or client.patterns)
-            and spec.name.partition("|")[0] not in PUBSUB_ALLOWED
-        ):
-            return CommandError(
-                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / "
-                "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-            )
-        return None
-
-    def _gate_busy(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """A script runs past busy-reply-threshold: only ``allow_busy`` commands run."""
-        busy = self.busy
-        if busy is None or "allow_busy" in spec.flags:
-            return None
-        return busy
-
-    def _gate_hold(
-        self, client: Client, spec: CommandSpec, argv: list[bytes], writes: bool, reads: bool
-    ) -> Refusal | None:
-        """Where Redis postpones paused clients: a handoff, then CLIENT PAUSE."""
-        if client.is_replica:
-            return None  # replicas are never paused
-        node = self.node
-        standalone = type(node) is Standalone  # (which holds nothing)
-        if standalone and not self.pause.type:
-            return None
-        # A script (EVAL, FCALL: ``may_replicate``, not ``write``) is held like a write:
-        # it may write, and nothing may enter the stream during a handoff or a pause.
-        may_replicate = writes or "may_replicate" in spec.flags
-        if may_replicate and not writes and spec.name in COMMAND_FLAGS_BY_ARGS:
-            # getCommandFlags: a script with declared flags replicates only if it writes.
-            may_replicate = COMMAND_FLAGS_BY_ARGS[spec.name](self, argv)
-        if not may_replicate and client.multi is not None and spec.name == "exec":
-            may_replicate = any(
-                "may_replicate" in cast(CommandSpec, s).flags for s, _ in client.multi
-            )
-        if not standalone:
-            hold = node.hold(client, spec, may_replicate, may_replicate or reads)
-            if hold is not None:
-                return hold
-        if self.pause.type:
-            return self.pause.hold(may_replicate)
-        return None
-
-    def log_acl(
-        self, client: Client, reason: str, obj: str, username: str, context: str | None = None
-    ) -> None:
-        """Record a denial (or a failed AUTH) in ACL LOG, with the client's CLIENT LIST line."""
-        from respcache.commands.connection import client_info_line
-
-        entry = AclLogEntry(
-            count=1,
-            reason=reason,
-            context=context or ("multi" if client.multi is not None else "toplevel"),
-            object=obj,
-            username=username,
-            ctime_ms=int(time.time() * 1000),
-            client_info=client_info_line(client),
-        )
-        self.acl.log.record(entry, self.config.acllog_max_len)
-
-    def _protected_refusal(self, client: Client, spec: CommandSpec) -> CommandError | None:
-        """DEBUG and MODULE unless ``enable-debug-command``/``enable-module-command`` allow them.
-
-        Redis 7.0's ``processCommand`` (``CMD_PROTECTED``, ``allowProtectedAction``):
-        ``yes`` everyone, ``local`` loopback and Unix socket clients, ``no`` (the default)
-        nobody; checked after the arity, before authentication.
-        """
-        setting = spec.protected_by
-        assert setting is not None
-        allowed = self.config.get(setting)
-        if allowed == "yes" or (allowed == "local" and client.is_local()):
-            return None
-        name = spec.name.partition("|")[0].upper()
-        return CommandError(
-            f'ERR {name} command not allowed. If the {setting} option is set to "local", '
-            "you can run it from a local connection, otherwise you need to set this option "
-            "in the configuration file, and then restart the server."
-        )
+        return self.stats.reject(err, spec)
 
     def call(self, client: Client, spec: CommandSpec, argv: list[bytes]) -> Reply | Blocked:
         """Run a handler and collect its effects (also used by EXEC for queued commands)."""
@@ -796,7 +456,7 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         client.last_command = name
         if type(reply) is CommandError:
             stats.failed_calls += 1
-            self._count_error(reply)
+            self.stats.count_error(reply)
         if ks.events:
             # Keys the command found expired were deleted before its own effect: their
             # DELs reach the replicas first, as in Redis. They are not the command's changes.
@@ -821,20 +481,6 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def _set_latency_tracking(self, value: object) -> None:
         self.latency_tracking = bool(value)
 
-    def _reject(self, client: Client, err: CommandError, spec: CommandSpec | None) -> Reply:
-        if spec is not None:
-            stats = self.stats.commands.get(spec.name)
-            if stats is None:
-                stats = self.stats.commands[spec.name] = CommandStats()
-            stats.rejected_calls += 1
-        self._count_error(err)
-        return err
-
-    def _count_error(self, err: CommandError) -> None:
-        self.stats.total_error_replies += 1
-        prefix = err.prefix
-        self.stats.errors[prefix] = self.stats.errors.get(prefix, 0) + 1
-
     # --- MULTI ----------------------------------------------------------------------------
 
     def _abort_exec(self, client: Client, err: CommandError, spec: CommandSpec) -> Reply:
@@ -844,15 +490,15 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """
         self.discard_transaction(client)
         reason = err.message.removeprefix("ERR ")
-        return self._reject(
-            client, CommandError(f"EXECABORT Transaction discarded because of: {reason}"), spec
+        return self.stats.reject(
+            CommandError(f"EXECABORT Transaction discarded because of: {reason}"), spec
         )
 
     def discard_transaction(self, client: Client) -> None:
         """Leave MULTI: forget the queue, the error flag and every WATCHed key."""
         client.multi = None
         client.multi_error = False
-        self.unwatch_all(client)
+        self.watches.unwatch_all(client)
 
     # --- effects --------------------------------------------------------------------------
 
@@ -873,26 +519,24 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
     def key_modified(self, db: int, key: bytes, event: bytes | None, kind: str) -> None:
         """A key changed: dataset dirty, WATCHers invalidated, notification, blocked clients."""
         self.dirty += 1
-        if self.watched:
-            watchers = self.watched.get((db, key))
-            if watchers:
-                self._touch_watchers(db, key, watchers)
+        watches = self.watches
+        if watches.watched:
+            watches.key_changed(db, key)
         if event is not None and self.notify_hook is not None:
             self.notify_hook(kind, event, db, key)
         tracking = self.tracking
         if tracking.table or tracking.prefixes:
             tracking.key_changed(key)
-        if self.blocking and (db, key) in self.blocking:
-            self.ready.append((db, key))
+        blocked = self.blocked_clients
+        if blocked.waiting and (db, key) in blocked.waiting:
+            blocked.ready.append((db, key))
 
     def flush_store_events(self) -> None:
         """Replicate the store's own deletions (expiry, eviction) as DEL and notify."""
         for db, key, reason in self.keyspace.drain_events():
             self.dirty += 1
-            if self.watched:
-                watchers = self.watched.get((db, key))
-                if watchers:
-                    self._touch_watchers(db, key, watchers)
+            if self.watches.watched:
+                self.watches.key_changed(db, key)
             self.propagate(db, [[b"DEL", key]])
             tracking = self.tracking
             if tracking.table or tracking.prefixes:
@@ -900,155 +544,19 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             if self.notify_hook is not None:
                 self.notify_hook("x" if reason == "expired" else "e", reason.encode(), db, key)
 
-    # --- WATCH bookkeeping (used by the transactions module) -----------------------------------
-
-    def watch(self, client: Client, key: bytes) -> None:
-        db = client.db
-        entry = (db.id, key)
-        if entry not in client.watched:
-            client.watched.add(entry)
-            self.watched.setdefault(entry, set()).add(client)
-            if self._logically_expired(db.id, key):
-                self.watched_expired.add((client, db.id, key))
-
-    def unwatch_all(self, client: Client) -> None:
-        expired = self.watched_expired
-        for entry in client.watched:
-            watchers = self.watched.get(entry)
-            if watchers is not None:
-                watchers.discard(client)
-                if not watchers:
-                    del self.watched[entry]
-            if expired:
-                expired.discard((client, *entry))
-        client.watched.clear()
-        client.dirty_cas = False
-
-    def _logically_expired(self, db: int, key: bytes) -> bool:
-        """Past its TTL but not deleted yet (Redis's keyIsExpired); deletes nothing."""
-        database = self.keyspace.dbs[db]
-        when = database.expires.get(key)
-        return when is not None and key in database.data and when <= self.keyspace.now_ms
-
-    def _touch_watchers(self, db: int, key: bytes, watchers: set[Client]) -> None:
-        """Invalidate the transactions WATCHing a key that changed (Redis's touchWatchedKey)."""
-        expired = self.watched_expired
-        for watcher in watchers:
-            if expired and (watcher, db, key) in expired and key not in self.keyspace.dbs[db].data:
-                # Expired when WATCHed and now deleted: logically no change.
-                expired.discard((watcher, db, key))
-                continue
-            watcher.dirty_cas = True
-
-    def watched_key_expired(self, client: Client) -> bool:
-        """EXEC's check: a key WATCHed while live has expired since (Redis 7.0)."""
-        expired = self.watched_expired
-        for db, key in client.watched:
-            if (client, db, key) not in expired and self._logically_expired(db, key):
-                return True
-        return False
-
-    def touch_watched_on_flush(self, db: int | None = None) -> None:
-        """FLUSHDB (``db``) or FLUSHALL (None), called *before* the data goes.
-
-        Exactly Redis 7.0's touchAllWatchedKeysInDb: only the WATCHes of keys that
-        exist are invalidated, and a key already expired when WATCHed is deleted
-        without a logical change. (``touch_all_watched``, called after the data
-        went, cannot tell and invalidates every WATCH of the database.)
-        """
-        dbs = self.keyspace.dbs
-        expired = self.watched_expired
-        for (wdb, key), watchers in self.watched.items():
-            if (db is None or wdb == db) and key in dbs[wdb].data:
-                for watcher in watchers:
-                    if expired and (watcher, wdb, key) in expired:
-                        expired.discard((watcher, wdb, key))
-                        continue
-                    watcher.dirty_cas = True
-
     def touch_all_watched(self, db: int | None = None) -> None:
-        """FLUSHALL/FLUSHDB/SWAPDB: every watcher of that db (or all) is invalidated."""
-        for (wdb, _key), watchers in self.watched.items():
-            if db is None or wdb == db:
-                for watcher in watchers:
-                    watcher.dirty_cas = True
+        """FLUSHALL/FLUSHDB/SWAPDB (and a full resync): see ``Watches.touch_all``."""
+        self.watches.touch_all(db)
 
-    # --- blocking commands ------------------------------------------------------------------
+    # --- blocking commands (``commands/blocking.py``), for the server and replication -------
 
-    def park(self, client: Client, blocked: Blocked) -> None:
-        """Make a client wait for one of ``blocked.keys`` (FIFO per key) or the timeout."""
-        client.blocked = blocked
-        for key in blocked.keys:
-            self.blocking.setdefault((blocked.db, key), deque()).append(client)
-        if blocked.timeout > 0 and self.call_later is not None:
-            blocked.timer = self.call_later(
-                blocked.timeout, lambda: self.unblock(client, blocked.timeout_reply)
-            )
-
-    def _unpark(self, client: Client) -> None:
-        blocked = client.blocked
-        if blocked is None:
-            return
-        client.blocked = None
-        if blocked.timer is not None:
-            blocked.timer.cancel()
-        for key in blocked.keys:
-            waiters = self.blocking.get((blocked.db, key))
-            if waiters is not None:
-                with contextlib.suppress(ValueError):
-                    waiters.remove(client)
-                if not waiters:
-                    del self.blocking[(blocked.db, key)]
-
-    def unblock(self, client: Client, reply: Reply) -> None:
-        """End a client's wait with ``reply`` (timeout, CLIENT UNBLOCK, or served)."""
-        if client.blocked is None:
-            return
-        self._unpark(client)
-        client.resume(reply)
-
-    def signal_flushed(self, db: int | None = None) -> None:
-        """FLUSHDB (``db``) or FLUSHALL (None) emptied keys clients wait on: retry them.
-
-        Redis 7.0's scanDatabaseForDeletedStreams: an XREADGROUP waiting on a stream
-        that no longer exists is unblocked with an error; other waiters stay blocked.
-        """
-        for entry in self.blocking:
-            if db is None or entry[0] == db:
-                self.ready.append(entry)
+    @property
+    def ready(self) -> list[tuple[int, bytes]]:
+        """Keys someone waits on that were written: :meth:`serve_ready` has work."""
+        return self.blocked_clients.ready
 
     def serve_ready(self) -> None:
-        """Retry clients blocked on keys that were written, in FIFO order."""
-        while self.ready:
-            ready, self.ready = self.ready, []
-            for entry in ready:
-                waiters = self.blocking.get(entry)
-                index = 0
-                while waiters and index < len(waiters):
-                    client = waiters[index]
-                    blocked = client.blocked
-                    if blocked is None or blocked.spec is None:
-                        del waiters[index]
-                        continue
-                    saved_db = client.db
-                    client.db = self.keyspace.dbs[blocked.db]
-                    self.serving_key = entry[1]
-                    tracking = self.tracking
-                    saved_current = tracking.current
-                    if client.tracking is not None:
-                        tracking.current = client  # its invalidations follow its reply
-                    try:
-                        reply = self.call(client, blocked.spec, blocked.argv)
-                    finally:
-                        self.serving_key = None
-                        client.db = saved_db
-                        tracking.current = saved_current
-                    if isinstance(reply, Blocked):
-                        if blocked.serve_each:
-                            index += 1
-                            continue
-                        break  # still nothing for the first waiter: the rest wait too
-                    self.unblock(client, reply)
-                    if tracking.pending:
-                        tracking.after_reply(client)
-                    waiters = self.blocking.get(entry)
+        self.blocked_clients.serve_ready()
+
+    def unblock(self, client: Client, reply: Reply) -> None:
+        self.blocked_clients.unblock(client, reply)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from respcache.commands.client import Client
-from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS
+from respcache.commands.gates import COMMAND_FLAGS_BY_ARGS
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import command
 from respcache.commands.scripting import (

@@ -528,15 +528,16 @@ def swapdb(c: Client, argv: list[bytes]) -> Reply:
     engine.dirty += 1  # replicated even when id1 == id2, as in Redis
     if db1 is db2:
         return OK
-    if engine.watched:
+    if engine.watches.watched:
         _touch_watched_on_swap(engine, id1, id2)
         _touch_watched_on_swap(engine, id2, id1)
     db1.swap(db2)
     swap_marks(ks, id1, id2)
     # Clients blocked on a key that now exists in their db may be served (BLPOP...).
-    for bdb, key in list(engine.blocking):
+    blocked = engine.blocked_clients
+    for bdb, key in list(blocked.waiting):
         if bdb in (id1, id2) and key in ks.dbs[bdb].data:
-            engine.ready.append((bdb, key))
+            blocked.ready.append((bdb, key))
     return OK
 
 
@@ -558,8 +559,8 @@ def _touch_watched_on_swap(engine: Engine, emptied_id: int, replaced_id: int) ->
         when = replaced.expires.get(key)
         return when is not None and key in replaced.data and when <= now
 
-    marks = engine.watched_expired
-    for (wdb, key), watchers in engine.watched.items():
+    marks = engine.watches.expired
+    for (wdb, key), watchers in engine.watches.watched.items():
         if wdb != emptied_id:
             continue
         in_emptied = key in emptied.data

@@ -8,9 +8,10 @@ it counts the call in commandstats, while ``latency-tracking`` is on.
 Recording into a real HdrHistogram costs about 2 µs a call in Python (HdrHistogram_py's
 ``record_value``), a large share of a fast command, and that library's log iterator
 reports other buckets than the C one Redis uses. So the engine only counts calls per
-duration, ``samples[µs] += 1`` in the command's :class:`CommandStats`, and this module
-computes what Redis's histogram would answer from those counts when asked. Both answers
-depend only on which HDR bucket each duration falls in, so the results are Redis's
+duration, ``samples[µs] += 1`` in the command's
+:class:`~respcache.commands.stats.CommandStats`, and this module computes what Redis's
+histogram would answer from those counts when asked. Both answers depend only on which
+HDR bucket each duration falls in, so the results are Redis's
 exactly; durations of 1024 µs or more are stored under one representative per bucket
 (:func:`sample_key`), which keeps a command's counts to a few thousand entries at most.
 """

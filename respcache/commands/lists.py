@@ -8,11 +8,11 @@ Every change of size goes through ``db.grow`` (``LIST_ITEM_OVERHEAD`` plus the
 element's bytes), and a list that becomes empty is deleted.
 
 Blocking commands (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH) return
-:class:`~respcache.commands.engine.Blocked` when every key is empty. The
+:class:`~respcache.commands.blocking.Blocked` when every key is empty. The
 engine parks the client and runs the same command again when a key it waits
 on is written; that run is told which key became ready
-(``engine.serving_key``) and, as in Redis, serves from that key only, stays
-blocked if the key is not a non-empty list (deleted again, or overwritten by
+(``engine.blocked_clients.serving_key``) and, as in Redis, serves from that key
+only, stays blocked if the key is not a non-empty list (deleted again, or overwritten by
 another type), and for BLMOVE replies WRONGTYPE when the destination is not a
 list. Inside MULTI (``client.in_exec``) a blocking command never blocks: it
 answers as a timeout at once. A blocking pop is replicated as its non-blocking
@@ -28,8 +28,8 @@ from itertools import islice
 from typing import Final
 
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
 from respcache.commands.registry import command
 from respcache.errors import (
     INDEX_OUT_OF_RANGE,
@@ -230,7 +230,7 @@ def _ready_key(c: Client) -> bytes | None:
     """The key a blocked client is being served from (None on a first run)."""
     if c.blocked is None:
         return None
-    return c.engine.serving_key
+    return c.engine.blocked_clients.serving_key
 
 
 def _range(lst: ListValue, start: int, end: int, reverse: bool = False) -> list[bytes]:

@@ -233,7 +233,7 @@ def debug_loadaof(c: Client, argv: list[bytes]) -> Reply:
     if aof.enabled:
         aof.flush(force=True)
     engine.keyspace.flushall()
-    engine.touch_all_watched()
+    engine.watches.touch_all()
     try:
         aof.load_manifest()
     except AofError as err:
@@ -321,7 +321,7 @@ def debug_reload(c: Client, argv: list[bytes]) -> Reply:
     if not noflush:  # emptyData(-1, EMPTYDB_NO_FLAGS): the libraries go too
         ks.flushall()
         ks.functions.clear()
-        engine.touch_all_watched()
+        engine.watches.touch_all()
     try:
         load_rdb(data, ks, allow_dup=merge, verify_checksum=engine.config.rdbchecksum)
     except RdbError as err:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from respcache.commands.args import parse_int
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
 from respcache.commands.registry import command
 from respcache.errors import CommandError
 from respcache.protocol.types import OK, Reply

@@ -48,8 +48,9 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import greenlet
 
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import COMMAND_FLAGS_BY_ARGS, Blocked, CommandStats
+from respcache.commands.gates import COMMAND_FLAGS_BY_ARGS
 from respcache.commands.introspection import help_reply
 from respcache.commands.registry import CommandSpec, command
 from respcache.commands.transactions import propagate_unit
@@ -363,7 +364,7 @@ class ScriptRun:
         caller = self.caller
         denied = engine.acl.check(caller.user, spec, argv)
         if denied is not None:  # scriptVerifyACL
-            engine.log_acl(caller, denied.reason, denied.object, caller.user.name, "lua")
+            engine.gate_steps.log_acl(caller, denied.reason, denied.object, caller.user.name, "lua")
             return self._reject(
                 spec, "ERR The user executing the script " + _ACL_DENIALS[denied.reason]
             )
@@ -400,21 +401,12 @@ class ScriptRun:
             engine.tracking.script_read(caller)
         if isinstance(reply, Blocked):
             reply = reply.timeout_reply
-        if engine.ready:
-            engine.serve_ready()
+        if engine.blocked_clients.ready:
+            engine.blocked_clients.serve_ready()
         return reply
 
     def _reject(self, spec: CommandSpec | None, message: str) -> CommandError:
-        engine = self.engine
-        if spec is not None:
-            stats = engine.stats.commands.get(spec.name)
-            if stats is None:
-                stats = engine.stats.commands[spec.name] = CommandStats()
-            stats.rejected_calls += 1
-        err = CommandError(message)
-        engine.stats.total_error_replies += 1
-        engine.stats.errors[err.prefix] = engine.stats.errors.get(err.prefix, 0) + 1
-        return err
+        return self.engine.stats.reject(CommandError(message), spec)
 
     def set_repl(self, flags: int) -> None:
         self.repl_flags = flags
@@ -641,8 +633,8 @@ def run_yielding(
         dirty = engine.dirty
         reply = engine.call(client, spec, argv)
         engine.node.executed(client, spec, engine.dirty != dirty)
-        if engine.ready:
-            engine.serve_ready()
+        if engine.blocked_clients.ready:
+            engine.blocked_clients.serve_ready()
         return reply
 
     worker = state.worker
@@ -692,10 +684,7 @@ def run_yielding(
 def _finish_error(c: Client, name: str, reply: Reply, ignore_stats: bool) -> Reply:
     """A script's error reply: counted in errorstats unless its inner command was."""
     if ignore_stats and type(reply) is CommandError:
-        stats = c.engine.stats.commands.get(name)
-        if stats is None:
-            stats = c.engine.stats.commands[name] = CommandStats()
-        stats.failed_calls += 1
+        c.engine.stats.command(name).failed_calls += 1
         return UncountedError(reply.message)
     return reply
 

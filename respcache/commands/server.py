@@ -216,14 +216,14 @@ def _flush_async(c: Client, argv: list[bytes]) -> bool:
 def flushdb(c: Client, argv: list[bytes]) -> Reply:
     lazy = _flush_async(c, argv)
     engine = c.engine
-    engine.touch_watched_on_flush(c.db.id)  # before the data goes: only existing keys count
+    engine.watches.touch_on_flush(c.db.id)  # before the data goes: only existing keys count
     old = [c.db.data, c.db.expires] if lazy and len(c.db) else None
     removed = c.db.clear()
     if old is not None:
         engine.keyspace.lazyfree.free(old, removed)
         del old
     engine.tracking.flushed()
-    engine.signal_flushed(c.db.id)
+    engine.blocked_clients.signal_flushed(c.db.id)
     engine.dirty += removed + 1  # replicated even when the db was already empty
     return OK
 
@@ -241,7 +241,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Reply:
 def flushall(c: Client, argv: list[bytes]) -> Reply:
     lazy = _flush_async(c, argv)
     engine = c.engine
-    engine.touch_watched_on_flush(None)
+    engine.watches.touch_on_flush(None)
     ks = engine.keyspace
     old = [t for db in ks.dbs if len(db) for t in (db.data, db.expires)] if lazy else []
     removed = ks.flushall()
@@ -249,7 +249,7 @@ def flushall(c: Client, argv: list[bytes]) -> Reply:
         ks.lazyfree.free(old, removed)
         del old
     engine.tracking.flushed()
-    engine.signal_flushed(None)
+    engine.blocked_clients.signal_flushed(None)
     engine.dirty += removed
     after_flushall(engine.persistence)
     engine.dirty += 1

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from respcache.commands.args import parse_int
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
 from respcache.commands.keys import COPIERS
 from respcache.commands.registry import command
 from respcache.errors import NO_SUCH_KEY, NOT_INTEGER, SYNTAX, WRONGTYPE, CommandError, wrong_arity
@@ -170,10 +170,7 @@ def _dirty(c: Client, n: int = 1) -> None:
 
 def _wake(c: Client, key: bytes) -> None:
     """signalKeyAsReady without signalModifiedKey (XGROUP DESTROY)."""
-    engine = c.engine
-    entry = (c.db.id, key)
-    if engine.blocking and entry in engine.blocking:
-        engine.ready.append(entry)
+    c.engine.blocked_clients.key_ready(c.db.id, key)
 
 
 class _Sized:
@@ -770,9 +767,9 @@ def _xread(c: Client, argv: list[bytes], xreadgroup: bool) -> Reply | Blocked:
     if (
         blocked is not None
         and isinstance(blocked.state, StreamWait)
-        and c.engine.serving_key is not None
+        and c.engine.blocked_clients.serving_key is not None
     ):
-        return _serve_blocked(c, blocked.state, c.engine.serving_key)
+        return _serve_blocked(c, blocked.state, c.engine.blocked_clients.serving_key)
     args = _parse_read(argv, xreadgroup)
     db = c.db
     gts: list[int] = []

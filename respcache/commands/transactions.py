@@ -14,7 +14,7 @@ is, several wrapped in ``MULTI`` … ``EXEC`` (as Redis 7.0's
 propagatePendingCommands does), with ``SELECT`` inside when the transaction
 changes database. A transaction that changes nothing replicates nothing.
 
-WATCH bookkeeping lives in the engine (``Engine.watch``, ``unwatch_all``): any
+WATCH bookkeeping lives in ``commands/watch.py`` (``engine.watches``): any
 write to a WATCHed key, its expiry or eviction, FLUSHDB/FLUSHALL and SWAPDB set
 ``client.dirty_cas``; EXEC then answers the null array. A key already expired
 when WATCHed may be deleted without invalidating the transaction, and a key
@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from typing import Final, cast
 
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked, Engine
+from respcache.commands.engine import Engine
 from respcache.commands.registry import CommandSpec, command
 from respcache.errors import EXECABORT, CommandError
 from respcache.protocol.types import NULL_ARRAY, OK, Reply
@@ -89,7 +90,7 @@ def watch(c: Client, argv: list[bytes]) -> Reply:
         raise CommandError(WATCH_INSIDE_MULTI)
     engine = c.engine
     for key in argv[1:]:
-        engine.watch(c, key)
+        engine.watches.watch(c, key)
     return OK
 
 
@@ -104,7 +105,7 @@ def watch(c: Client, argv: list[bytes]) -> Reply:
     acl="@fast @transaction",
 )
 def unwatch(c: Client, argv: list[bytes]) -> Reply:
-    c.engine.unwatch_all(c)
+    c.engine.watches.unwatch_all(c)
     return OK
 
 
@@ -123,7 +124,7 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
     if queue is None:
         raise CommandError(EXEC_WITHOUT_MULTI)
     engine = c.engine
-    if not c.dirty_cas and c.watched and engine.watched_key_expired(c):
+    if not c.dirty_cas and c.watched and engine.watches.expired_since_watched(c):
         c.dirty_cas = True
     if c.multi_error:
         engine.discard_transaction(c)
@@ -147,7 +148,7 @@ def exec_(c: Client, argv: list[bytes]) -> Reply:
         for spec, queued_argv in queue:
             denied = engine.acl.check(c.user, cast(CommandSpec, spec), queued_argv)
             if denied is not None:  # the rules changed since it was queued (execCommand)
-                engine.log_acl(c, denied.reason, denied.object, c.user.name, "multi")
+                engine.gate_steps.log_acl(c, denied.reason, denied.object, c.user.name, "multi")
                 replies.append(CommandError(EXEC_NOPERM + _EXEC_NOPERM_REASONS[denied.reason]))
                 continue
             reply = engine.call(c, cast(CommandSpec, spec), queued_argv)

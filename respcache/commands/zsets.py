@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from respcache.commands.args import parse_int
+from respcache.commands.blocking import Blocked
 from respcache.commands.client import Client
-from respcache.commands.engine import Blocked
 from respcache.commands.keys import COPIERS
 from respcache.commands.lists import parse_timeout
 from respcache.commands.registry import command
@@ -882,8 +882,8 @@ def _first_zset(c: Client, keys: Sequence[bytes]) -> tuple[bytes, ZSetValue] | N
     and one that now holds another type (or nothing) keeps the client waiting, as in
     Redis.
     """
-    if c.blocked is not None and c.engine.serving_key is not None:
-        key = c.engine.serving_key
+    if c.blocked is not None and c.engine.blocked_clients.serving_key is not None:
+        key = c.engine.blocked_clients.serving_key
         value = c.db.lookup_write(key)
         return (key, value) if type(value) is ZSetValue else None
     for key in keys:

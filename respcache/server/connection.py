@@ -22,7 +22,8 @@ from time import time as _time
 from typing import TYPE_CHECKING, cast
 
 from respcache.commands.admission import Forward, Hold, HoldQueue
-from respcache.commands.engine import CLOCK_HOLD_NS, Blocked
+from respcache.commands.blocking import Blocked
+from respcache.commands.engine import CLOCK_HOLD_NS
 from respcache.errors import ProtocolError
 from respcache.protocol.encoder import encode
 from respcache.protocol.parser import QueryBufferLimitError, RequestParser
@@ -210,7 +211,7 @@ class RespConnection(asyncio.Protocol):
                 forward.relay(self, forward.leader)
                 break
             elif kind is Blocked:
-                engine.park(client, cast(Blocked, reply))
+                engine.blocked_clients.park(client, cast(Blocked, reply))
                 break
             else:
                 data = b""  # encoded below, if it is sent

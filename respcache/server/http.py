@@ -166,7 +166,7 @@ class HttpEndpoint:
         user = engine.acl.authenticate(username, password)
         if user is None:
             name = username.decode("utf-8", "surrogateescape")
-            engine.log_acl(client, "auth", "AUTH", name)
+            engine.gate_steps.log_acl(client, "auth", "AUTH", name)
             return self._challenge(WRONGPASS.encode() + b"\n")
         client.user = user
         return client

@@ -204,7 +204,7 @@ def test_reset_restores_a_new_connections_state(engine: Engine, client: Client, 
     run(client, "SELECT", "3")
     run(client, "CLIENT", "NO-EVICT", "on")
     run(client, "CLIENT", "NO-TOUCH", "on")
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     client.multi = []
     forgotten: list[Client] = []
     engine.disconnect_hooks.append(forgotten.append)
@@ -215,7 +215,7 @@ def test_reset_restores_a_new_connections_state(engine: Engine, client: Client, 
     assert client.resp == 2
     assert client.name == b""
     assert client.multi is None
-    assert not client.watched and (0, b"k") not in engine.watched
+    assert not client.watched and (0, b"k") not in engine.watches.watched
     assert not client.subscriptions and forgotten == [client]
     assert not client.no_evict and not client.no_touch
     assert client.lib_name == "redis-py"  # not cleared, as in Redis
@@ -474,12 +474,12 @@ def test_client_reply(client: Client, run: Run) -> None:
 
 def test_client_unblock(engine: Engine, client: Client, run: Run) -> None:
     waiter = engine.new_client()
-    engine.park(waiter, Blocked([b"k"], 0))
+    engine.blocked_clients.park(waiter, Blocked([b"k"], 0))
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id)) == 1
     assert waiter.blocked is None and waiter.pushed == [NULL_ARRAY]
-    assert (0, b"k") not in engine.blocking
+    assert (0, b"k") not in engine.blocked_clients.waiting
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id)) == 0  # no longer blocked
-    engine.park(waiter, Blocked([b"k"], 0))
+    engine.blocked_clients.park(waiter, Blocked([b"k"], 0))
     assert run(client, "CLIENT", "UNBLOCK", str(waiter.id), "error") == 1
     assert waiter.pushed[-1] == err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
     assert run(client, "CLIENT", "UNBLOCK", "99") == 0

@@ -200,15 +200,15 @@ def test_resp2_pubsub_context_restricts_commands() -> None:
 def test_watch_is_invalidated_by_writes_expiry_and_eviction() -> None:
     engine, client, _ = make()
     other = engine.new_client()
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     run(engine, other, "SET", "other", "v")
     assert not client.dirty_cas
     run(engine, other, "SET", "k", "v")
     assert client.dirty_cas
-    engine.unwatch_all(client)
-    assert not engine.watched
+    engine.watches.unwatch_all(client)
+    assert not engine.watches.watched
     run(engine, other, "SET", "k", "v", "PX", "5")
-    engine.watch(client, b"k")
+    engine.watches.watch(client, b"k")
     engine.keyspace.clock = lambda: 10.0**10
     run(engine, other, "GET", "k")  # expires the key
     assert client.dirty_cas
@@ -221,7 +221,7 @@ def test_blocked_client_is_served_when_the_key_is_written() -> None:
     pusher = engine.new_client()
     reply = run(engine, waiter, "XTEST-BPOP", "q", "5")
     assert isinstance(reply, Blocked)
-    engine.park(waiter, reply)
+    engine.blocked_clients.park(waiter, reply)
     assert waiter.blocked is reply
     replicated.clear()
     run(engine, pusher, "SET", "q", "item")
@@ -240,25 +240,25 @@ def test_blocked_clients_are_served_in_fifo_order_and_time_out() -> None:
     for c in (first, second):
         reply = run(engine, c, "XTEST-BPOP", "q", "1")
         assert isinstance(reply, Blocked)
-        engine.park(c, reply)
+        engine.blocked_clients.park(c, reply)
     run(engine, engine.new_client(), "SET", "q", "one")
     assert first.pushed == [[b"q", b"one"]]
     assert second.blocked is not None
     timers.fire_all()
     assert second.pushed == [NULL_ARRAY]
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
 
 
 def test_disconnect_forgets_watches_and_blocking() -> None:
     engine, client, _ = make()
     engine.call_later = Timers().call_later
-    engine.watch(client, b"w")
+    engine.watches.watch(client, b"w")
     reply = run(engine, client, "XTEST-BPOP", "q", "0")
     assert isinstance(reply, Blocked)
-    engine.park(client, reply)
+    engine.blocked_clients.park(client, reply)
     engine.remove_client(client)
-    assert not engine.watched
-    assert not engine.blocking
+    assert not engine.watches.watched
+    assert not engine.blocked_clients.waiting
     assert client.id not in engine.clients
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from respcache.commands import Client, Engine
-from respcache.commands.engine import refuses_only
+from respcache.commands.gates import refuses_only
 from respcache.commands.registry import CommandSpec
 from respcache.config import Config
 from respcache.errors import CommandError

@@ -488,8 +488,8 @@ def test_rename_edge_cases(client: Client, propagated: list[tuple[int, list[byte
 def test_rename_moves_containers_and_invalidates_watchers(client: Client, engine: Engine) -> None:
     put(client, b"l", a_list(b"x", b"y"))
     watcher_src, watcher_dst = engine.new_client(), engine.new_client()
-    engine.watch(watcher_src, b"l")
-    engine.watch(watcher_dst, b"m")
+    engine.watches.watch(watcher_src, b"l")
+    engine.watches.watch(watcher_dst, b"m")
     assert run(client, "RENAME", "l", "m") == OK
     assert run(client, "TYPE", "m") == "list"
     assert watcher_src.dirty_cas and watcher_dst.dirty_cas
@@ -628,7 +628,7 @@ def test_swapdb_invalidates_watchers_of_keys_in_either_db(client: Client, engine
     for name, watcher in watchers.items():
         if name == "other":
             watcher.db = engine.keyspace.dbs[2]
-        engine.watch(watcher, name.encode() if name != "other" else b"in0")
+        engine.watches.watch(watcher, name.encode() if name != "other" else b"in0")
     assert run(client, "SWAPDB", 0, 1) == OK
     assert watchers["in0"].dirty_cas
     assert watchers["in1"].dirty_cas  # watching db 0's in1, which exists in db 1
@@ -642,10 +642,10 @@ def test_swapdb_wakes_clients_blocked_on_keys_that_now_exist(
     run(client, "SELECT", 1)
     put(client, b"q", a_list(b"x"))
     waiter = engine.new_client()
-    engine.blocking[(0, b"q")] = deque([waiter])
-    engine.blocking[(0, b"nothing")] = deque([waiter])
+    engine.blocked_clients.waiting[(0, b"q")] = deque([waiter])
+    engine.blocked_clients.waiting[(0, b"nothing")] = deque([waiter])
     keys.swapdb(client, [b"SWAPDB", b"0", b"1"])
-    assert engine.ready == [(0, b"q")]
+    assert engine.blocked_clients.ready == [(0, b"q")]
 
 
 # --- EXPIRE family ------------------------------------------------------------------------

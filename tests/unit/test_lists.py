@@ -55,7 +55,7 @@ def block(client: Client, *args: str | int | bytes) -> Blocked:
     """Run a blocking command that must block, and park the client as the server does."""
     reply = run(client, *args)
     assert isinstance(reply, Blocked), reply
-    client.engine.park(client, reply)
+    client.engine.blocked_clients.park(client, reply)
     return reply
 
 
@@ -519,7 +519,7 @@ def test_fifo_service_and_wake_up_from_another_client(
     assert second.pushed == [[b"x", b"2"]]
     assert run(pusher, "LRANGE", "x", 0, -1) == [b"3"]
     assert timers.pending == []
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
     assert [argv for _, argv in propagated] == [
         [b"RPUSH", b"x", b"1", b"2", b"3"],
         [b"LPOP", b"x"],
@@ -567,7 +567,7 @@ def test_timeout_replies_null_array(engine: Engine, timers: Timers) -> None:
         timers.fire_all()
         assert c.pushed[-1] is NULL_ARRAY
         assert c.blocked is None
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
 
 
 def test_zero_timeout_waits_forever(engine: Engine, timers: Timers) -> None:
@@ -679,7 +679,7 @@ def test_client_unblock_and_disconnect(engine: Engine, timers: Timers) -> None:
     assert c.pushed == [NULL_ARRAY]
     block(c, "BLPOP", "q", 10)
     engine.remove_client(c)
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
     assert timers.pending == []
 
 

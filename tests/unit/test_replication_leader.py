@@ -318,7 +318,7 @@ def test_wait_counts_acknowledgements() -> None:
         await tick()
         blocked = run(node.client, "WAIT", 2, 100)
         assert isinstance(blocked, Blocked)
-        node.engine.park(node.client, blocked)
+        node.engine.blocked_clients.park(node.client, blocked)
         node.ack(f1)
         assert node.client.pushed == []
         node.ack(f2)
@@ -327,7 +327,7 @@ def test_wait_counts_acknowledgements() -> None:
         await tick()
         blocked = run(node.client, "WAIT", 2, 50)
         assert isinstance(blocked, Blocked)
-        node.engine.park(node.client, blocked)
+        node.engine.blocked_clients.park(node.client, blocked)
         node.ack(f1)
         await asyncio.sleep(0.1)
         assert node.client.pushed == [2, 1]  # timed out with one

@@ -327,20 +327,20 @@ def test_flushes_invalidate_watchers_and_replicate(
     engine: Engine, client: Client, run: Run, propagated: list[tuple[int, list[bytes]]]
 ) -> None:
     watcher = engine.new_client()
-    engine.watch(watcher, b"nosuch")
+    engine.watches.watch(watcher, b"nosuch")
     assert run(client, "FLUSHDB") is OK  # replicated even though nothing was there
     assert not watcher.dirty_cas  # as Redis 7.0: only WATCHed keys that existed are touched
     assert propagated == [(0, [b"FLUSHDB"])]
     run(client, "SET", "nosuch", "now-it-exists")
-    engine.unwatch_all(watcher)
-    engine.watch(watcher, b"nosuch")
+    engine.watches.unwatch_all(watcher)
+    engine.watches.watch(watcher, b"nosuch")
     assert run(client, "FLUSHDB") is OK
     assert watcher.dirty_cas
     del propagated[1:]
     other = engine.new_client()
     other.db = engine.keyspace.dbs[5]
     engine.keyspace.dbs[5].set(b"k", b"in-db-5")
-    engine.watch(other, b"k")
+    engine.watches.watch(other, b"k")
     run(client, "SET", "k", "v")
     run(client, "FLUSHDB")
     assert not other.dirty_cas  # FLUSHDB in db 0 does not touch db 5

@@ -663,7 +663,7 @@ def test_client_unblock(engine: Engine, timers: Timers) -> None:
         NULL_ARRAY,
         CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
     ]
-    assert not engine.blocking
+    assert not engine.blocked_clients.waiting
 
 
 def test_group_operations_live_in_stream_groups_and_account_memory() -> None:

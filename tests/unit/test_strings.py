@@ -864,6 +864,6 @@ def test_keyspace_events(client: Client, events: list[tuple[str, bytes, int, byt
 
 def test_watch_is_invalidated_by_string_writes(client: Client, engine: Engine) -> None:
     other = engine.new_client()
-    engine.watch(other, b"k")
+    engine.watches.watch(other, b"k")
     run(client, "APPEND", "k", "x")
     assert other.dirty_cas

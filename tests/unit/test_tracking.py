@@ -185,7 +185,7 @@ def test_unblocked_client_gets_its_invalidation_after_its_reply(engine: Engine, 
     run(c, "CLIENT", "TRACKING", "on")
     run(c, "LRANGE", "dst", "0", "-1")
     blocked = run(c, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
-    engine.park(c, blocked)  # type: ignore[arg-type]
+    engine.blocked_clients.park(c, blocked)  # type: ignore[arg-type]
     engine.tracking.after_reply()
     run(client, "RPUSH", "src", "foo")
     assert c.pushed == [b"foo", invalidate("dst")]

@@ -99,7 +99,7 @@ def test_discard_forgets_queue_and_watches(client: Client, engine: Engine) -> No
     run(client, "SET", "k", "v")
     assert run(client, "DISCARD") == OK
     assert client.multi is None
-    assert not client.watched and not engine.watched
+    assert not client.watched and not engine.watches.watched
     assert run(client, "GET", "k") is None
 
 
@@ -192,7 +192,7 @@ def test_watch_write_by_another_client(client: Client, engine: Engine) -> None:
     run(client, "WATCH", "k")
     run(other, "SET", "k", "2")
     assert exec_after(client, ("GET", "k")) is NULL_ARRAY
-    assert not engine.watched  # unwatched after EXEC either way
+    assert not engine.watches.watched  # unwatched after EXEC either way
 
 
 def test_watch_reads_do_not_invalidate(client: Client, engine: Engine) -> None:
@@ -283,7 +283,7 @@ def test_key_already_expired_when_watched_then_set(
     run(client, "WATCH", "a")
     run(engine.new_client(), "SET", "a", "2")
     assert exec_after(client, ("PING",)) is NULL_ARRAY
-    assert not engine.watched_expired
+    assert not engine.watches.expired
 
 
 def test_watch_invalidated_by_eviction(client: Client, engine: Engine) -> None:
@@ -312,7 +312,7 @@ def test_touch_watched_on_flush_only_touches_existing_keys(client: Client, engin
     run(client, "WATCH", "e", "missing")
     other = engine.new_client()
     run(other, "WATCH", "missing")
-    engine.touch_watched_on_flush(None)
+    engine.watches.touch_on_flush(None)
     assert client.dirty_cas is True
     assert other.dirty_cas is False
 
@@ -355,7 +355,7 @@ def test_swapdb_missing_key_replaced_with_stale_key_is_no_change(
     run(client, "SELECT", 1)
     run(client, "WATCH", "x")  # db 1: missing
     assert run(engine.new_client(), "SWAPDB", 0, 1) == OK
-    assert (client, 1, b"x") in engine.watched_expired  # now an expired key, remembered
+    assert (client, 1, b"x") in engine.watches.expired  # now an expired key, remembered
     assert exec_after(client, ("PING",)) == [PONG]
 
 
@@ -398,8 +398,8 @@ def test_disconnect_forgets_watches(client: Client, engine: Engine, clock: Clock
     clock.advance(0.1)
     run(client, "WATCH", "a", "b")
     engine.remove_client(client)
-    assert not engine.watched
-    assert not engine.watched_expired
+    assert not engine.watches.watched
+    assert not engine.watches.expired
 
 
 # --- replication ----------------------------------------------------------------------------------------

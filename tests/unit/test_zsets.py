@@ -555,7 +555,7 @@ def timers(engine: Engine) -> Timers:
 def block(client: Client, *args: str) -> Blocked:
     reply = run(client, *args)
     assert isinstance(reply, Blocked), reply
-    client.engine.park(client, reply)
+    client.engine.blocked_clients.park(client, reply)
     return reply
 
 
