@@ -26,7 +26,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, NoReturn, Protocol
+from typing import Any, Final, NoReturn, Protocol
 
 import lupa.lua51 as lua51
 
@@ -99,6 +99,10 @@ def _version_num(version: str) -> int:
     return (major << 16) | (minor << 8) | patch
 
 
+_FEW_ARGUMENTS: Final = 64
+"""KEYS + ARGV passed as call arguments and tabled in Lua up to this many (two
+tables built from Python cost more); beyond, as tables (Lua's C stack is bounded)."""
+
 class LuaRuntime:
     """The sandboxed interpreter: compile script bodies, run them, convert replies."""
 
@@ -156,6 +160,7 @@ class LuaRuntime:
         source = resources.files("respcache.scripting").joinpath("sandbox.lua").read_bytes()
         self.api = self.lua.execute(source, self.lua.table_from(callbacks), name="=respcache")
         self._invoke = self.api[b"invoke"]
+        self._invoke_args = self.api[b"invoke_args"]
         self._where = self.api[b"where"]
         self._error_table = self.api[b"error_table"]
         self._compile = self.api[b"compile"]
@@ -200,15 +205,20 @@ class LuaRuntime:
         self.script_resp = 2
         self.last_error_counted = False
         try:
-            result = self._invoke(
-                fn,
-                self._table_from(keys),
-                self._table_from(args),
-                funcname.encode(),
-                resp,
-                eval_mode,
-                hook,
-            )
+            if len(keys) + len(args) <= _FEW_ARGUMENTS:
+                result = self._invoke_args(
+                    fn, funcname.encode(), resp, eval_mode, hook, len(keys), *keys, *args
+                )
+            else:
+                result = self._invoke(
+                    fn,
+                    self._table_from(keys),
+                    self._table_from(args),
+                    funcname.encode(),
+                    resp,
+                    eval_mode,
+                    hook,
+                )
         except lua51.LuaMemoryError:
             return CommandError(f"ERR Error running script {funcname}, not enough memory")
         finally:

@@ -327,7 +327,22 @@ local LUA_GC_CYCLE_PERIOD = 50
 local gc_count = 0
 local lua_gc = rawget(LG, "collectgarbage")
 
-local function invoke(fn, keys, args, funcname, resp, eval_mode, hook)
+local invoke
+
+-- The same, with KEYS and ARGV built here from the call's arguments (cheaper than two
+-- tables built from Python, for the few arguments most scripts take).
+local function invoke_args(fn, funcname, resp, eval_mode, hook, nkeys, ...)
+  local keys, args = {}, {...}
+  if nkeys > 0 then
+    local n = #args
+    for i = 1, nkeys do keys[i] = args[i] end
+    for i = nkeys + 1, n do args[i - nkeys] = args[i] end
+    for i = n - nkeys + 1, n do args[i] = nil end
+  end
+  return invoke(fn, keys, args, funcname, resp, eval_mode, hook)
+end
+
+invoke = function(fn, keys, args, funcname, resp, eval_mode, hook)
   gc_count = gc_count + 1
   if gc_count == LUA_GC_CYCLE_PERIOD then
     lua_gc("step", LUA_GC_CYCLE_PERIOD)
@@ -598,7 +613,7 @@ local function lib_where()
   return ""
 end
 
-local api = {invoke = invoke, load_library = load_library, compile = compile, error_table = error_table, where = lib_where,
+local api = {invoke = invoke, invoke_args = invoke_args, load_library = load_library, compile = compile, error_table = error_table, where = lib_where,
              globals = G, proxy = G_proxy}
 function api.new_env()
   -- A separate, sealed global table over the same libraries (function libraries).

@@ -548,3 +548,17 @@ def test_functions_survive_a_snapshot(engine: Engine, client: Client) -> None:
         while (record := reader.gets()) is not False:
             loader.apply(record)
     assert target.functions == {"mylib": LIB.encode()}
+
+
+@pytest.mark.parametrize("total", [0, 1, 2, 63, 64, 65, 500])
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_keys_and_argv_whatever_their_number(client: Client, total: int, share: float) -> None:
+    """Up to 64 are tabled in Lua from the call's arguments, more from Python: the same."""
+    nkeys = int(total * share)
+    names = [f"k{i}" for i in range(nkeys)] + [f"a{i}" for i in range(total - nkeys)]
+    body = "return {#KEYS, #ARGV, KEYS[1] or false, ARGV[#ARGV] or false}"
+    reply = run(client, "EVAL", body, nkeys, *names)
+    first_key = b"$2\r\nk0\r\n" if nkeys else b"$-1\r\n"
+    last = f"a{total - nkeys - 1}".encode()
+    last_arg = b"$%d\r\n%b\r\n" % (len(last), last) if total > nkeys else b"$-1\r\n"
+    assert reply == b"*4\r\n:%d\r\n:%d\r\n%b%b" % (nkeys, total - nkeys, first_key, last_arg)
