@@ -185,7 +185,9 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         """Set by the replication layer on a leader; None when no follower listens."""
         self.aof_feed: Propagator | None = None
         """The append-only file's feed (set by the server once the AOF is loaded)."""
-        self.propagator: Propagator | None = self._propagate_out
+        self._propagate_out_bound: Propagator = self._propagate_out
+        """The top-level propagator, kept once so the hot path can recognise it."""
+        self.propagator: Propagator | None = self._propagate_out_bound
         """Where the running unit's writes go: replication and the AOF at top level;
         EXEC and scripts swap in a collector while they run, and wrap what it got."""
         self.call_later: Callable[[float, Callable[[], None]], Any] | None = None
@@ -468,8 +470,15 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
             if propagate is not None:
                 client.propagate_as = None
                 self.propagate(client.db.id, propagate)
-            elif self.propagator is not None:
-                self.propagator(client.db.id, [argv])
+            else:
+                propagator = self.propagator
+                # (At top level with no follower and no AOF, nothing would receive it.)
+                if propagator is not None and (
+                    propagator is not self._propagate_out_bound
+                    or self.replicate is not None
+                    or self.aof_feed is not None
+                ):
+                    propagator(client.db.id, [argv])
         elif client.propagate_as is not None:
             client.propagate_as = None
         if type(reply) is Blocked:
