@@ -157,7 +157,11 @@ class AppendOnlyFile:
     ) -> None:
         self.config = config
         self.keyspace = keyspace
-        self.state = State.ON if config.appendonly else State.OFF
+        self.on_state: Callable[[bool], None] | None = None
+        """Told whether the AOF takes writes (not OFF) whenever its state changes: the
+        server hands the engine its feed only then, so a write with no AOF and no
+        follower propagates nothing."""
+        self._state = State.ON if config.appendonly else State.OFF
         self.files = AofFiles(config)
         """The directory and its manifest (shared with the loader and the rewrite)."""
         self.loader = AofLoader(config, keyspace, self.files)
@@ -339,6 +343,17 @@ class AppendOnlyFile:
         """A follower about to acknowledge: with ``always``, what it applied is fsynced first."""
         if self.gating and (self.buf or not self.incr.all_fsynced):
             self.flush(force=True)
+
+    @property
+    def state(self) -> State:
+        """OFF, ON or WAIT_REWRITE (Redis's ``aof_state``)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: State) -> None:
+        self._state = value
+        if self.on_state is not None:
+            self.on_state(value is not State.OFF)
 
     def dataset_replaced(self) -> None:
         """``restartAOFAfterSYNC``: after a full sync the log restarts from a rewrite."""

@@ -214,7 +214,13 @@ class Server:
             aof.open_on_start()
         except (OSError, AofError, RdbError) as err:
             raise OSError(f"Can't open the append-only file: {err}") from err
-        self.engine.aof_feed = self._aof_feed
+        feed = self._aof_feed
+
+        def feed_while_on(on: bool) -> None:
+            self.engine.aof_feed = feed if on else None
+
+        aof.on_state = feed_while_on
+        feed_while_on(aof.enabled)
 
     def _save_on_shutdown(self) -> None:
         self.engine.aof.shutdown()

@@ -392,3 +392,18 @@ def test_appendfsync_always_feed_moves_the_disk_barrier(tmp_path: Path) -> None:
     aof.flush()
     assert gate.open
     assert aof.last_incr_fsync_offset == aof.last_incr_size > 0
+
+
+def test_on_state_tells_whether_the_aof_takes_writes(tmp_path: Path) -> None:
+    """The server gives the engine its AOF feed only while the AOF is not OFF."""
+    engine = _engine(tmp_path)
+    aof = engine.aof
+    seen: list[bool] = []
+    aof.on_state = seen.append
+    aof.stop()
+    assert seen == [False] and not aof.enabled
+    aof.start()  # CONFIG SET appendonly yes: waits for its first rewrite
+    assert seen[-1] is True and aof.enabled
+    while aof.child is not None:
+        aof.poll()
+    assert seen[-1] is True
