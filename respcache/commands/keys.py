@@ -94,21 +94,16 @@ def _db(c: Client, index: int) -> Database:
 def _delete(c: Client, argv: list[bytes], lazy: bool = False) -> int:
     """DEL, or UNLINK (``lazy``): big values are then freed by the lazy-free thread."""
     db = c.db
+    lazyfree = c.engine.keyspace.lazyfree
     deleted = 0
-    if lazy:
-        lazyfree = c.engine.keyspace.lazyfree
-        for key in argv[1:]:
-            value = db.pop(key)
-            if value is not None:
-                c.modified(key, b"del", "g")
-                deleted += 1
-                lazyfree.free_value(value, object_encoding(c, key, value))
-                del value
-        return deleted
     for key in argv[1:]:
-        if db.delete(key):
+        value = db.pop(key)
+        if value is not None:
             c.modified(key, b"del", "g")
             deleted += 1
+            if lazy:
+                lazyfree.free_value(value, object_encoding(c, key, value))
+            del value
     return deleted
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from collections import deque
 from typing import Final
 
@@ -158,9 +159,7 @@ class LazyFree:
         self._queue.put((obj, count))
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until everything handed over is freed (tests, DEBUG); True when it is."""
-        import time
-
+        """Wait until everything handed over is freed (for tests); True when it is."""
         deadline = time.monotonic() + timeout
         while self.pending and time.monotonic() < deadline:
             time.sleep(0.001)
