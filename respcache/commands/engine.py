@@ -385,6 +385,12 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         A refused command inside MULTI flags the transaction (EXECABORT at EXEC);
         a refused EXEC discards it, as Redis's rejectCommand/flagTransaction do.
         """
+        steps = self.gate_steps
+        plan = steps.plans.get(id(spec))
+        if plan is None or len(steps.steps) != len(steps.plans_of):
+            plan = steps.plan(spec)
+        if id(spec) in steps.may_skip and steps.quiet(client, spec):
+            return None  # no step could refuse it now (``Gates.quiet``)
         queue = client.multi
         if queue is not None and spec.name == "exec":
             specs = [cast(CommandSpec, queued) for queued, _ in queue]
@@ -393,10 +399,6 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         else:
             writes = spec.is_write
             reads = "readonly" in spec.flags
-        steps = self.gate_steps
-        plan = steps.plans.get(id(spec))
-        if plan is None or len(steps.steps) != len(steps.plans_of):
-            plan = steps.plan(spec)
         for gate in plan:
             verdict = gate(client, spec, argv, writes, reads)
             if verdict is not None:

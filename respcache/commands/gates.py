@@ -105,19 +105,66 @@ class Gates:
         """Per command spec (by id): the steps of :attr:`steps` that may refuse it."""
         self.plans_of: tuple[GateStep, ...] = ()
         """The :attr:`steps` the plans were computed from (a changed list recomputes them)."""
+        self._defaults: tuple[GateStep, ...] = tuple(self.steps)
+        self.defaults_only = False
+        """True while :attr:`steps` are exactly :meth:`in_order`'s (set with the plans): only
+        then may :meth:`quiet` stand for them."""
+        self.may_skip: set[int] = set()
+        """Per command spec (by id), planned while :attr:`defaults_only`: specs :meth:`quiet`
+        may admit (not EXEC, not DEBUG/MODULE)."""
 
     def plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
         """The steps that may refuse ``spec`` (see :func:`refuses_only`), remembered."""
         steps = tuple(self.steps)
         if steps != self.plans_of:
             self.plans.clear()
+            self.may_skip.clear()
             self.plans_of = steps
+            self.defaults_only = steps == self._defaults
         if spec.name == "exec":  # its flags are its queue's: every step decides
             plan = steps
         else:
             plan = tuple(step for step in steps if may_refuse(step, spec))
+            if self.defaults_only and spec.protected_by is None:
+                self.may_skip.add(id(spec))
         self.plans[id(spec)] = plan
         return plan
+
+    def quiet(self, client: Client, spec: CommandSpec) -> bool:
+        """True when no default step can refuse ``spec`` from ``client`` in the node's state now.
+
+        The shortcut of ``Engine._admit`` for the common case (a standalone node, nothing
+        paused, loading, failing or over ``maxmemory``, an authenticated client with every
+        permission, outside MULTI): a dozen attribute reads instead of the steps' calls. It
+        only has to be sufficient: False runs the steps, which decide. Each clause is the
+        condition under which one step answers None for a spec of :attr:`may_skip`; a step
+        added to :meth:`in_order` needs its clause here (``tests/unit/test_gates_quiet.py``
+        checks every step against this method in each state it knows).
+        """
+        engine = self.engine
+        if not (
+            client.authenticated  # auth
+            and client.multi is None  # no_multi (and nothing to queue)
+            and type(engine.node) is Standalone  # route; hold (with the pause below)
+            and not engine.keyspace.maxmemory  # oom
+            and engine.command_gate is None  # replication
+            and not engine.read_only  # replication
+            and engine.busy is None  # busy
+            and not engine.pause.type  # hold
+        ):
+            return False
+        persistence = engine.persistence
+        aof = engine.aof
+        if not (
+            persistence.last_bgsave_ok  # misconf (RDB)
+            and aof.last_write_ok  # misconf (AOF)
+            and aof.incr.bio_ok
+            and not persistence.progress.active  # loading
+            and (client.resp == 3 or not (client.subscriptions or client.patterns))  # pubsub
+        ):
+            return False
+        root = client.user.root  # acl (AccessControl.check's own first test)
+        return root.all_keys and root.all_channels and spec.name in root.allowed
 
     def in_order(self) -> list[GateStep]:
         """The default steps in Redis's processCommand order (lookup and arity come first,
