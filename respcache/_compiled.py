@@ -46,6 +46,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.gates",
     "respcache.commands.stats",
     "respcache.server.connection",
+    "respcache.commands.client",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH

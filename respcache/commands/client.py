@@ -9,9 +9,12 @@ was pushed from :attr:`pushed`.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from mypy_extensions import mypyc_attr
 
 from respcache.protocol.types import Reply
+from respcache.store.values import WeakReferable
 
 if TYPE_CHECKING:
     from respcache.commands.blocking import Blocked
@@ -20,43 +23,20 @@ if TYPE_CHECKING:
     from respcache.store.keyspace import Database
 
 
-class Client:
-    """One client connection's state (db, protocol, auth, transaction, subscriptions...)."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Client(WeakReferable):
+    """One client connection's state (db, protocol, auth, transaction, subscriptions...).
 
-    __slots__ = (
-        "__weakref__",
-        "authenticated",
-        "blocked",
-        "close_after_reply",
-        "created",
-        "db",
-        "dirty_cas",
-        "engine",
-        "id",
-        "in_exec",
-        "is_master",
-        "is_replica",
-        "last_command",
-        "last_interaction",
-        "lib_name",
-        "lib_ver",
-        "multi",
-        "multi_error",
-        "name",
-        "no_evict",
-        "no_touch",
-        "patterns",
-        "propagate_as",
-        "pushed",
-        "reply_mode",
-        "resp",
-        "subscriptions",
-        "tracking",
-        "user",
-        "watched",
-    )
+    Compiled with mypyc (``respcache._compiled``): the engine, the gates and the
+    connection read a dozen of its attributes per command, which a native class keeps
+    at fixed offsets. So no ``__slots__`` (a native class has a fixed layout; in the
+    pure build instances have a ``__dict__``), weak references through
+    :class:`WeakReferable`, and subclasses in interpreted modules allowed
+    (``ServerClient``, ``ScriptClient``, ``MasterLinkClient``).
+    """
 
-    is_script = False
+
+    is_script: ClassVar[bool] = False
     """The client scripts' redis.call runs on (Redis's CLIENT_SCRIPT): a class attribute."""
 
     def __init__(self, engine: Engine) -> None:
