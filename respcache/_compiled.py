@@ -47,6 +47,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.stats",
     "respcache.server.connection",
     "respcache.commands.client",
+    "respcache.commands.strings",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH

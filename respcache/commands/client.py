@@ -118,3 +118,12 @@ class Client(WeakReferable):
 
     def __repr__(self) -> str:
         return f"<Client id={self.id} db={self.db.id} resp={self.resp}>"
+
+
+def key_modified(c: Client, key: bytes, event: bytes | None = None, kind: str = "") -> None:
+    """:meth:`Client.modified` as a function, for compiled handlers.
+
+    Compiled code calls a method of a class with interpreted subclasses through a
+    lookup on the instance's type (``ServerClient`` is one): a function is a direct call.
+    """
+    c.engine.key_modified(c.db.id, key, event, kind)

@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Final
 
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
-from respcache.commands.client import Client
+from respcache.commands.client import Client, key_modified
 from respcache.commands.registry import command
 from respcache.commands.sets import notify_new
 from respcache.errors import (
@@ -267,12 +267,12 @@ def _set_generic(
     db.set(key, value, keep_ttl=bool(flags & _KEEPTTL) and found)
     if not found:
         notify_new(c, key)
-    c.modified(key, b"set", "$")
+    key_modified(c, key, b"set", "$")
     if when is not None:
         # Even a time already past is set, as Redis 7.0 does: the key then expires
         # lazily (an "expired" event and a DEL to the replicas).
         db.set_expire(key, when)
-        c.modified(key, b"expire", "g")
+        key_modified(c, key, b"expire", "g")
         c.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     elif flags & _GET:
         c.propagate_as = [argv[:3] + [a for a in argv[3:] if a.lower() != b"get"]]
@@ -299,7 +299,7 @@ def set_(c: Client, argv: list[bytes]) -> Reply:
             notify_new(c, key)
         else:
             db.set(key, value)
-        c.modified(key, b"set", "$")
+        key_modified(c, key, b"set", "$")
         return OK
     flags, expire = _parse_extended(argv, 3, for_set=True)
     done, old = _set_generic(c, argv, flags, key, value, expire, "set")
@@ -372,7 +372,7 @@ def getset(c: Client, argv: list[bytes]) -> Reply:
     c.db.set(key, argv[2])
     if old is None:
         notify_new(c, key)
-    c.modified(key, b"set", "$")
+    key_modified(c, key, b"set", "$")
     c.propagate_as = [[b"SET", key, argv[2]]]
     return old
 
@@ -392,7 +392,7 @@ def getdel(c: Client, argv: list[bytes]) -> Reply:
     key = argv[1]
     old = get_string(c, key)
     if old is not None and c.db.delete(key):
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"del", "g")
         c.propagate_as = [[b"DEL", key]]
     return old
 
@@ -420,14 +420,14 @@ def getex(c: Client, argv: list[bytes]) -> Reply:
     if when is not None:
         if flags & (_EXAT | _PXAT) and when <= ks.now_ms and ks.expire_keys:
             db.delete(key)
-            c.modified(key, b"del", "g")
+            key_modified(c, key, b"del", "g")
             c.propagate_as = [[b"DEL", key]]
         else:
             db.set_expire(key, when)
-            c.modified(key, b"expire", "g")
+            key_modified(c, key, b"expire", "g")
             c.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
     elif flags & _PERSIST and db.persist(key):
-        c.modified(key, b"persist", "g")
+        key_modified(c, key, b"persist", "g")
         c.propagate_as = [[b"PERSIST", key]]
     return value
 
@@ -477,7 +477,7 @@ def mset(c: Client, argv: list[bytes]) -> Reply:
         db.set(key, argv[i + 1])
         if new:
             notify_new(c, key)
-        c.modified(key, b"set", "$")
+        key_modified(c, key, b"set", "$")
     return OK
 
 
@@ -502,7 +502,7 @@ def msetnx(c: Client, argv: list[bytes]) -> Reply:
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1])
         notify_new(c, argv[i])
-        c.modified(argv[i], b"set", "$")
+        key_modified(c, argv[i], b"set", "$")
     return 1
 
 
@@ -524,7 +524,7 @@ def incr_by(c: Client, key: bytes, delta: int) -> int:
     db.set(key, b"%d" % result, keep_ttl=old is not None)
     if old is None:
         notify_new(c, key)
-    c.modified(key, b"incrby", "$")
+    key_modified(c, key, b"incrby", "$")
     return result
 
 
@@ -594,7 +594,9 @@ def decrby(c: Client, argv: list[bytes]) -> Reply:
 # x87 80-bit long double: 64-bit mantissa, exponents down to 2**-16445 (subnormal).
 _LD_MANTISSA: Final = 64
 _LD_MIN_QUANTUM: Final = -16445
-_LD_MAX: Final = Fraction((1 << _LD_MANTISSA) - 1) * (1 << (16384 - _LD_MANTISSA))
+# (Fraction's power, not ``1 << 16320``: mypyc folds constant shifts into a literal, and
+# Python will not read an int literal of 4913 digits back.)
+_LD_MAX: Final = Fraction((1 << _LD_MANTISSA) - 1) * Fraction(2) ** (16384 - _LD_MANTISSA)
 _LD_MAX_CHARS: Final = 5 * 1024  # Redis's MAX_LONG_DOUBLE_CHARS
 _DECIMAL = re.compile(rb"([+-]?)(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([+-]?\d+))?")
 _HEXADECIMAL = re.compile(
@@ -757,7 +759,7 @@ def incrbyfloat(c: Client, argv: list[bytes]) -> Reply:
     if old is None:
         notify_new(c, key)
     mark_encoding(c, key, new, "embstr" if len(new) <= EMBSTR_SIZE_LIMIT else "raw")
-    c.modified(key, b"incrbyfloat", "$")
+    key_modified(c, key, b"incrbyfloat", "$")
     c.propagate_as = [[b"SET", key, new, b"KEEPTTL"]]
     return new
 
@@ -795,7 +797,7 @@ def append(c: Client, argv: list[bytes]) -> Reply:
         new = old + suffix
         db.set(key, new, keep_ttl=True)
         mark_encoding(c, key, new, "raw")
-    c.modified(key, b"append", "$")
+    key_modified(c, key, b"append", "$")
     return len(new)
 
 
@@ -915,7 +917,7 @@ def setrange(c: Client, argv: list[bytes]) -> Reply:
     if old is None:
         notify_new(c, key)
     mark_encoding(c, key, new, "raw")
-    c.modified(key, b"setrange", "$")
+    key_modified(c, key, b"setrange", "$")
     return len(new)
 
 
