@@ -46,6 +46,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.gates",
     "respcache.commands.stats",
     "respcache.server.connection",
+    "respcache.server.gate",
     "respcache.commands.client",
     "respcache.commands.strings",
 )

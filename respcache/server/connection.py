@@ -324,9 +324,8 @@ class RespConnection(asyncio.Protocol):
         if transport is None or self._closing:
             return
         gate = self.gate
-        need = gate.need()
-        if self._held or (gated and not gate.satisfied(need)):
-            self._held.append((need, data))
+        if self._held or (gated and not gate.open):  # (open: satisfied(need()), no tuple)
+            self._held.append((gate.need(), data))
             gate.wait(self)
             return
         self.engine.stats.total_net_output_bytes += len(data)

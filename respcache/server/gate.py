@@ -30,9 +30,11 @@ class Waiter(Protocol):
 
 
 class CommitGate:
-    """Offsets executed vs. acknowledged, and the connections waiting between them."""
+    """Offsets executed vs. acknowledged, and the connections waiting between them.
 
-    __slots__ = ("_waiting", "barrier", "committed", "disk_barrier", "disk_synced")
+    Compiled with mypyc (``respcache._compiled``): every reply a connection sends asks
+    it first (no ``__slots__``: a native class has a fixed layout).
+    """
 
     def __init__(self) -> None:
         self.barrier = 0
