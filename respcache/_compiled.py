@@ -47,6 +47,9 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.stats",
     "respcache.server.connection",
     "respcache.server.gate",
+    "respcache.security.acl",
+    "respcache.commands.pause",
+    "respcache.persistence.loading",
     "respcache.commands.client",
     "respcache.commands.strings",
 )

@@ -749,8 +749,8 @@ class AccessControl:
             )
         try:
             rules = merge_selector_args(words[2:])
-        except UnmatchedSelector as exc:
-            raise UserLineError(words[exc.index], _ERRORS["EINVAL"]) from None
+        except UnmatchedSelector as unmatched:  # (one name per exception type: mypyc)
+            raise UserLineError(words[unmatched.index], _ERRORS["EINVAL"]) from None
         draft = User(name, root=Selector(all_channels=allchannels))
         if name == "default":
             draft.apply("reset", self.table, allchannels=allchannels)  # ACLLoadConfiguredUsers
