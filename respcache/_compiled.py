@@ -50,6 +50,10 @@ MODULES: tuple[str, ...] = (
     "respcache.security.acl",
     "respcache.commands.pause",
     "respcache.persistence.loading",
+    "respcache.commands.registry",
+    "respcache.commands.monitor",
+    "respcache.commands.monitoring",
+    "respcache.commands.tracking",
     "respcache.commands.client",
     "respcache.commands.strings",
 )
