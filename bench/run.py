@@ -223,17 +223,30 @@ class Throughput(Scenario):
 class Memory(Scenario):
     keys: int = 1_000_000
     value_size: int = 100
+    fields: int = 0
+    """0: string keys of ``value_size`` bytes; N: hashes of N fields of ``value_size`` bytes."""
 
     def run(self, servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
         keys = args.keys or self.keys
-        result: dict[str, Any] = {"keys": keys, "value_size": self.value_size}
+        result: dict[str, Any] = {
+            "keys": keys,
+            "value_size": self.value_size,
+            "fields": self.fields,
+        }
         for label, server in servers.each():
             flushall(server)
             time.sleep(0.5)
             before = server.rss_bytes()
             print(f"   {server.name}: filling {keys:,} keys", file=sys.stderr, flush=True)
             started = time.monotonic()
-            fill(server.host, server.port, keys, self.value_size, password=server.password)
+            fill(
+                server.host,
+                server.port,
+                keys,
+                self.value_size,
+                password=server.password,
+                fields=self.fields,
+            )
             elapsed = time.monotonic() - started
             time.sleep(1.0)
             after = server.rss_bytes()
@@ -254,6 +267,10 @@ class Memory(Scenario):
         ours, theirs = result["respcache"], result["redis"]
         mb = 1024 * 1024
         what = f"{result['keys']:,} keys x {result['value_size']} B"
+        if result.get("fields"):
+            what = (
+                f"{result['keys']:,} hashes x {result['fields']} fields x {result['value_size']} B"
+            )
 
         def ratio(a: float | None, b: float | None) -> str:
             return f"{a / b:.2f}" if a and b else "-"
@@ -281,7 +298,7 @@ class Memory(Scenario):
                 ratio(ours["used_memory"], theirs["used_memory"]),
             ],
             [
-                "fill SET ops/s (pipelined 1000)",
+                "fill ops/s (SET or HSET, pipelined 1000)",
                 f"{ours['fill_ops_per_sec']:,}",
                 f"{theirs['fill_ops_per_sec']:,}",
                 ratio(ours["fill_ops_per_sec"], theirs["fill_ops_per_sec"]),
@@ -298,6 +315,13 @@ SCENARIOS: dict[str, Scenario] = {
         Throughput("get-set-P16", "the same, pipelined 16", bench_args=[*BASE, "-P", "16"]),
         Throughput("types", "redis-benchmark " + " ".join(TYPES), bench_args=TYPES),
         Memory("memory", "RSS for 1,000,000 keys of 100 bytes"),
+        Memory("memory-small", "RSS for 1,000,000 keys of 4 bytes", value_size=4),
+        Memory(
+            "memory-hash",
+            "RSS for 1,000,000 hashes of 3 fields of 4 bytes",
+            value_size=4,
+            fields=3,
+        ),
     )
 }
 
