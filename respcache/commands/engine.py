@@ -386,10 +386,15 @@ class Engine(WeakReferable):  # (weak-keyed tables elsewhere; see store/values.p
         a refused EXEC discards it, as Redis's rejectCommand/flagTransaction do.
         """
         steps = self.gate_steps
-        plan = steps.plans.get(id(spec))
-        if plan is None or len(steps.steps) != len(steps.plans_of):
-            plan = steps.plan(spec)
-        if id(spec) in steps.may_skip and steps.quiet(client, spec):
+        if spec is steps.last_spec and len(steps.steps) == len(steps.plans_of):
+            plan = steps.last_plan  # the command before was this one: its plan, remembered
+        else:
+            known = steps.plans.get(id(spec))
+            if known is None or len(steps.steps) != len(steps.plans_of):
+                known = steps.plan(spec)
+            plan = known
+            steps.remember(spec, plan)
+        if steps.last_may_skip and steps.quiet(client, spec):
             return None  # no step could refuse it now (``Gates.quiet``)
         queue = client.multi
         if queue is not None and spec.name == "exec":

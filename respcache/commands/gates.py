@@ -112,6 +112,17 @@ class Gates:
         self.may_skip: set[int] = set()
         """Per command spec (by id), planned while :attr:`defaults_only`: specs :meth:`quiet`
         may admit (not EXEC, not DEBUG/MODULE)."""
+        self.last_spec: CommandSpec | None = None
+        """The spec admitted last, its plan and whether it is in :attr:`may_skip`
+        (:meth:`remember`): a pipeline of one command finds them without a lookup."""
+        self.last_plan: tuple[GateStep, ...] = ()
+        self.last_may_skip = False
+
+    def remember(self, spec: CommandSpec, plan: tuple[GateStep, ...]) -> None:
+        """``spec`` is being admitted with ``plan`` (valid until the steps change)."""
+        self.last_spec = spec
+        self.last_plan = plan
+        self.last_may_skip = id(spec) in self.may_skip
 
     def plan(self, spec: CommandSpec) -> tuple[GateStep, ...]:
         """The steps that may refuse ``spec`` (see :func:`refuses_only`), remembered."""
@@ -119,6 +130,7 @@ class Gates:
         if steps != self.plans_of:
             self.plans.clear()
             self.may_skip.clear()
+            self.last_spec = None
             self.plans_of = steps
             self.defaults_only = steps == self._defaults
         if spec.name == "exec":  # its flags are its queue's: every step decides

@@ -199,3 +199,17 @@ def test_the_refusals_still_reach_the_client(state: str, argv: list[bytes], pref
     STATES[state](engine, client)
     refused = engine.execute(client, argv)
     assert isinstance(refused, CommandError) and refused.message.startswith(prefix), refused
+
+
+def test_the_remembered_plan_follows_the_command_admitted() -> None:
+    engine = Engine(Config())
+    client = engine.new_client()
+    gates = engine.gate_steps
+    assert engine.execute(client, [b"SET", b"k", b"v"]) is not None
+    assert gates.last_spec is engine.lookup([b"SET"]) and gates.last_may_skip
+    engine.execute(client, [b"DEBUG", b"SLEEP", b"0"])  # refused by its own step
+    debug = engine.lookup([b"DEBUG", b"SLEEP"])
+    assert gates.last_spec is debug and not gates.last_may_skip
+    refused = engine.execute(client, [b"DEBUG", b"SLEEP", b"0"])  # the remembered plan
+    assert isinstance(refused, CommandError) and "enable-debug-command" in refused.message
+    assert engine.execute(client, [b"GET", b"k"]) == b"v"
