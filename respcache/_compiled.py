@@ -48,6 +48,7 @@ MODULES: tuple[str, ...] = (
     "respcache.server.connection",
     "respcache.commands.client",
     "respcache.commands.strings",
+    "respcache.commands.lists",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH
