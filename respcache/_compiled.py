@@ -49,6 +49,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.client",
     "respcache.commands.strings",
     "respcache.commands.lists",
+    "respcache.commands.hashes",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH
