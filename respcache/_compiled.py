@@ -50,6 +50,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.strings",
     "respcache.commands.lists",
     "respcache.commands.hashes",
+    "respcache.commands.sets",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH
