@@ -51,6 +51,7 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.lists",
     "respcache.commands.hashes",
     "respcache.commands.sets",
+    "respcache.commands.zsets",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH
