@@ -82,6 +82,8 @@ def batches(command: str, count: int, per_read: int) -> list[bytes]:
             "incr": [b"INCR", b"counter:" + key[4:]],
             "lpush": [b"LPUSH", b"mylist", value],
             "hset": [b"HSET", b"myhash", key, value],
+            "sadd": [b"SADD", b"myset", key],
+            "zadd": [b"ZADD", b"myzset", b"%d" % (i % 1000), key],
         }[command]
         frames.append(encode_command(argv))
         if len(frames) == per_read:
@@ -114,6 +116,8 @@ CASES = {
     "incr1": ("incr", 1),
     "lpush1": ("lpush", 1),
     "hset1": ("hset", 1),
+    "sadd1": ("sadd", 1),
+    "zadd1": ("zadd", 1),
 }
 
 

@@ -56,6 +56,10 @@ MODULES: tuple[str, ...] = (
     "respcache.commands.tracking",
     "respcache.commands.client",
     "respcache.commands.strings",
+    "respcache.commands.lists",
+    "respcache.commands.hashes",
+    "respcache.commands.sets",
+    "respcache.commands.zsets",
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH

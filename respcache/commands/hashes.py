@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Final, cast
 
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
-from respcache.commands.client import Client
+from respcache.commands.client import Client, key_modified
 from respcache.commands.registry import command
 from respcache.commands.scan import parse_cursor, parse_scan_options, scan_step
 from respcache.commands.sets import (
@@ -128,7 +128,7 @@ def hset(c: Client, argv: list[bytes]) -> Reply:
     if value is None:
         value = _create(c, key)
     added = set_fields(c, key, value, _pairs(argv, 2))
-    c.modified(key, b"hset", "h")
+    key_modified(c, key, b"hset", "h")
     return added
 
 
@@ -151,7 +151,7 @@ def hmset(c: Client, argv: list[bytes]) -> Reply:
     if value is None:
         value = _create(c, key)
     set_fields(c, key, value, _pairs(argv, 2))
-    c.modified(key, b"hset", "h")
+    key_modified(c, key, b"hset", "h")
     return OK
 
 
@@ -174,7 +174,7 @@ def hsetnx(c: Client, argv: list[bytes]) -> Reply:
     if value is None:
         value = _create(c, key)
     set_fields(c, key, value, ((field, argv[3]),))
-    c.modified(key, b"hset", "h")
+    key_modified(c, key, b"hset", "h")
     return 1
 
 
@@ -240,11 +240,11 @@ def hdel(c: Client, argv: list[bytes]) -> Reply:
         return 0
     note_removed(value, removed)
     c.db.grow(value, delta)
-    c.modified(key, b"hdel", "h")
+    key_modified(c, key, b"hdel", "h")
     if not value:
         forget(value)
         c.db.delete(key)
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"del", "g")
     return len(removed)
 
 
@@ -389,7 +389,7 @@ def hincrby(c: Client, argv: list[bytes]) -> Reply:
     if value is None:
         value = _create(c, key)
     set_fields(c, key, value, ((field, b"%d" % result),))
-    c.modified(key, b"hincrby", "h")
+    key_modified(c, key, b"hincrby", "h")
     return result
 
 
@@ -429,7 +429,7 @@ def hincrbyfloat(c: Client, argv: list[bytes]) -> Reply:
     if value is None:
         value = _create(c, key)
     set_fields(c, key, value, ((field, new),))
-    c.modified(key, b"hincrbyfloat", "h")
+    key_modified(c, key, b"hincrbyfloat", "h")
     c.propagate_as = [[b"HSET", key, field, new]]
     return new
 

@@ -29,7 +29,7 @@ from typing import Final
 
 from respcache.commands.args import INT64_MAX, INT64_MIN, parse_int
 from respcache.commands.blocking import Blocked
-from respcache.commands.client import Client
+from respcache.commands.client import Client, key_modified
 from respcache.commands.registry import command
 from respcache.errors import (
     INDEX_OUT_OF_RANGE,
@@ -110,7 +110,7 @@ def _push(c: Client, key: bytes, elements: list[bytes], left: bool, lst: ListVal
         else:
             lst.extend(elements)
         db.grow(lst, _sizes(elements))
-    c.modified(key, b"lpush" if left else b"rpush", "l")
+    key_modified(c, key, b"lpush" if left else b"rpush", "l")
     return len(lst)
 
 
@@ -124,10 +124,10 @@ def _removed(c: Client, key: bytes, lst: ListValue, elements: list[bytes], event
     """Account for elements taken from ``lst``, notify, delete the list when emptied."""
     db = c.db
     db.grow(lst, -_sizes(elements))
-    c.modified(key, event, "l")
+    key_modified(c, key, event, "l")
     if not lst:
         db.delete(key)
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"del", "g")
 
 
 def _where(arg: bytes) -> bool:
@@ -541,7 +541,7 @@ def lset(c: Client, argv: list[bytes]) -> Reply:
     old = lst[index]
     lst[index] = value
     c.db.grow(lst, item_size(value) - item_size(old))
-    c.modified(key, b"lset", "l")
+    key_modified(c, key, b"lset", "l")
     return OK
 
 
@@ -576,7 +576,7 @@ def linsert(c: Client, argv: list[bytes]) -> Reply:
         return -1
     lst.insert(index + 1 if after else index, value)
     c.db.grow(lst, item_size(value))
-    c.modified(key, b"linsert", "l")
+    key_modified(c, key, b"linsert", "l")
     return len(lst)
 
 
@@ -615,10 +615,10 @@ def lrem(c: Client, argv: list[bytes]) -> Reply:
     lst.extend(kept)
     db = c.db
     db.grow(lst, -removed * item_size(element))
-    c.modified(key, b"lrem", "l")
+    key_modified(c, key, b"lrem", "l")
     if not lst:
         db.delete(key)
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"del", "g")
     return removed
 
 
@@ -672,10 +672,10 @@ def _move(
     size = item_size(value)
     db.grow(src, -size)
     _push(c, dst_key, [value], whereto, dst)
-    c.modified(src_key, b"lpop" if wherefrom else b"rpop", "l")
+    key_modified(c, src_key, b"lpop" if wherefrom else b"rpop", "l")
     if not src:
         db.delete(src_key)
-        c.modified(src_key, b"del", "g")
+        key_modified(c, src_key, b"del", "g")
     return value
 
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from typing import Final
 
 from respcache.commands.args import parse_int
-from respcache.commands.client import Client
+from respcache.commands.client import Client, key_modified
 from respcache.commands.registry import command
 from respcache.commands.scan import parse_cursor, parse_scan_options, scan_step
 from respcache.errors import SYNTAX, WRONGTYPE, CommandError
-from respcache.protocol.types import Reply
+from respcache.protocol.types import OrderedSetReply, Reply
 from respcache.store.encoding import LIMITS
 from respcache.store.values import CONTAINER_OVERHEAD, SET_MEMBER_OVERHEAD, SetValue
 
@@ -99,9 +99,11 @@ MAX_SAMPLED: Final = 16
 
 
 class RandomAccess:
-    """Slots for uniform random picks in a set or dict (see the module docstring)."""
+    """Slots for uniform random picks in a set or dict (see the module docstring).
 
-    __slots__ = ("container", "dead", "slots")
+    A native class when compiled (``respcache._compiled``), hence no ``__slots__``
+    (there are at most :data:`MAX_SAMPLED` instances).
+    """
 
     def __init__(self, container: Collection[bytes]) -> None:
         self.container = container
@@ -257,31 +259,15 @@ def store_result(c: Client, dst: bytes, result: SetValue, event: bytes) -> int:
         elif type(old) is SetValue:
             forget(old)
         db.set(dst, result)
-        c.modified(dst, event, "s")
+        key_modified(c, dst, event, "s")
         return len(result)
     old = db.lookup_write(dst)
     if old is not None:
         if type(old) is SetValue:
             forget(old)
         db.delete(dst)
-        c.modified(dst, b"del", "g")
+        key_modified(c, dst, b"del", "g")
     return 0
-
-
-class OrderedSetReply(frozenset[bytes]):
-    """A set reply (RESP3 ``~``, RESP2 array) sent in a given order: Redis walks an
-    intset in ascending order, and a test can then compare bytes."""
-
-    __slots__ = ("order",)
-    order: list[bytes]
-
-    def __new__(cls, members: list[bytes]) -> OrderedSetReply:
-        self = super().__new__(cls, members)
-        self.order = members
-        return self
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.order)
 
 
 def set_reply(members: Collection[bytes]) -> Reply:
@@ -319,7 +305,7 @@ def sadd(c: Client, argv: list[bytes]) -> Reply:
         value.update(added)
         note_added(value, added)
         db.grow(value, sum(member_cost(m) for m in added))
-        c.modified(key, b"sadd", "s")
+        key_modified(c, key, b"sadd", "s")
     return len(added)
 
 
@@ -341,9 +327,9 @@ def srem(c: Client, argv: list[bytes]) -> Reply:
         return 0
     removed = remove_members(c, key, value, dict.fromkeys(argv[2:]))
     if removed:
-        c.modified(key, b"srem", "s")
+        key_modified(c, key, b"srem", "s")
         if not value:
-            c.modified(key, b"del", "g")
+            key_modified(c, key, b"del", "g")
     return removed
 
 
@@ -455,9 +441,9 @@ def spop(c: Client, argv: list[bytes]) -> Reply:
             return None
         member = random_element(value)
         remove_members(c, key, value, (member,))
-        c.modified(key, b"spop", "s")
+        key_modified(c, key, b"spop", "s")
         if not value:
-            c.modified(key, b"del", "g")
+            key_modified(c, key, b"del", "g")
         c.propagate_as = [[b"SREM", key, member]]
         return member
     count = parse_positive(argv[2])
@@ -468,13 +454,13 @@ def spop(c: Client, argv: list[bytes]) -> Reply:
         reply = set_reply(value)
         forget(value)
         db.delete(key)
-        c.modified(key, b"spop", "s")
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"spop", "s")
+        key_modified(c, key, b"del", "g")
         c.propagate_as = [[b"DEL", key]]
         return reply
     popped = random_elements(value, count, distinct=True)
     remove_members(c, key, value, popped)
-    c.modified(key, b"spop", "s")
+    key_modified(c, key, b"spop", "s")
     c.propagate_as = [
         [b"SREM", key, *popped[i : i + SREM_BATCH]] for i in range(0, len(popped), SREM_BATCH)
     ]
@@ -535,9 +521,9 @@ def smove(c: Client, argv: list[bytes]) -> Reply:
     if member not in src:
         return 0
     remove_members(c, src_key, src, (member,))
-    c.modified(src_key, b"srem", "s")
+    key_modified(c, src_key, b"srem", "s")
     if not src:
-        c.modified(src_key, b"del", "g")
+        key_modified(c, src_key, b"del", "g")
     if dst is None:
         dst = SetValue()
         db.set(dst_key, dst)
@@ -546,7 +532,7 @@ def smove(c: Client, argv: list[bytes]) -> Reply:
         dst.add(member)
         note_added(dst, (member,))
         db.grow(dst, member_cost(member))
-        c.modified(dst_key, b"sadd", "s")
+        key_modified(c, dst_key, b"sadd", "s")
     return 1
 
 

@@ -23,7 +23,7 @@ from typing import Final
 
 from respcache.commands.args import parse_int
 from respcache.commands.blocking import Blocked
-from respcache.commands.client import Client
+from respcache.commands.client import Client, key_modified
 from respcache.commands.keys import COPIERS
 from respcache.commands.lists import parse_timeout
 from respcache.commands.registry import command
@@ -295,10 +295,10 @@ def scored(items: Iterable[tuple[float, bytes]], with_scores: bool, resp: int) -
 
 
 def _after_removal(c: Client, key: bytes, zset: ZSetValue, event: bytes) -> None:
-    c.modified(key, event, "z")
+    key_modified(c, key, event, "z")
     if not zset:
         c.db.delete(key)
-        c.modified(key, b"del", "g")
+        key_modified(c, key, b"del", "g")
 
 
 def store_zset(c: Client, dst: bytes, result: ZSetValue, event: bytes) -> int:
@@ -308,11 +308,11 @@ def store_zset(c: Client, dst: bytes, result: ZSetValue, event: bytes) -> int:
         if db.lookup_write(dst) is None:
             notify_new(c, dst)
         db.set(dst, result)
-        c.modified(dst, event, "z")
+        key_modified(c, dst, event, "z")
         return len(result)
     if db.lookup_write(dst) is not None:
         db.delete(dst)
-        c.modified(dst, b"del", "g")
+        key_modified(c, dst, b"del", "g")
     return 0
 
 
@@ -398,7 +398,7 @@ def _zadd(c: Client, argv: list[bytes], incr: bool) -> Reply:
     if delta:
         db.grow(zset, delta)
     if added or updated:
-        c.modified(key, b"zincr" if incr else b"zadd", "z")
+        key_modified(c, key, b"zincr" if incr else b"zadd", "z")
     if incr:
         return reply_score if processed else None
     return added + updated if ch else added

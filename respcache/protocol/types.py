@@ -27,6 +27,7 @@ Python value           RESP2                   RESP3
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final, TypeAlias
 
 from respcache.errors import CommandError
@@ -88,6 +89,26 @@ class BigNumber(int):
     """RESP3 big number ``(``; a bulk string in RESP2."""
 
     __slots__ = ()
+
+
+class OrderedSetReply(frozenset[bytes]):
+    """A set reply (RESP3 ``~``, RESP2 array) sent in a given order: Redis walks an
+    intset in ascending order, and a test can then compare bytes (SMEMBERS & co.).
+
+    (Here rather than in ``commands/sets.py``, which mypyc compiles: a ``frozenset``
+    subclass cannot be a native class, and mypyc rejects ``__new__`` in a non-native one.)
+    """
+
+    __slots__ = ("order",)
+    order: list[bytes]
+
+    def __new__(cls, members: list[bytes]) -> OrderedSetReply:
+        self = super().__new__(cls, members)
+        self.order = members
+        return self
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.order)
 
 
 Reply: TypeAlias = (
