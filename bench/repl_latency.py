@@ -11,12 +11,12 @@ modules are untouched) and records ``time.perf_counter_ns()`` (CLOCK_MONOTONIC: 
 clock for every process on the machine) at each step:
 
     t0  the bench client sends ``SET probe:<i> ...``          (this process)
-    t1  the leader propagates it (``LeaderSide.propagate``: parsed, executed)
-    t2  the leader writes the stream to the followers (``LeaderSide.flush``)
+    t1  the leader propagates it (``LeaderStream.propagate``: parsed, executed)
+    t2  the leader writes the stream to the followers (``LeaderStream.flush``)
     t3  a follower receives it (``FollowerSession.receive`` entered)
     t4  the follower applied it and has its ACK ready (``receive`` returned)
     t5  the leader reads that follower's ``REPLCONF ACK`` (``LeaderSide.ack``)
-    t6  the leader commits the offset (``CommitGate.commit``: both followers acked)
+    t6  the leader commits the offset (``LeaderSide.ack`` moves ``CommitGate.committed``: both followers acked)
     t7  the bench client reads the reply                       (this process)
 
 Probe writes are matched by their key (``probe:<i>``) and replication offset, so
@@ -49,17 +49,17 @@ ROOT = HERE.parent
 
 
 def probe(trace_path: str, server_argv: list[str]) -> None:
-    from respcache.replication import follower, leader
-    from respcache.server import gate
+    from respcache.replication import follower, leader, leader_stream
 
     events: list[tuple[Any, ...]] = []
     clock = time.perf_counter_ns
 
-    orig_propagate = leader.LeaderSide.propagate
-    orig_flush = leader.LeaderSide.flush
+    # (The wrapped classes are the interpreted ones: the commit gate is compiled, so a
+    # commit is seen where an ACK moves it, in LeaderSide.ack.)
+    orig_propagate = leader_stream.LeaderStream.propagate
+    orig_flush = leader_stream.LeaderStream.flush
     orig_ack = leader.LeaderSide.ack
     orig_receive = follower.FollowerSession.receive
-    orig_commit = gate.CommitGate.commit
 
     def propagate(self: Any, db: int, commands: list[list[bytes]]) -> None:
         now = clock()
@@ -76,8 +76,12 @@ def probe(trace_path: str, server_argv: list[str]) -> None:
             events.append(("flush", now, self._base))
 
     def ack(self: Any, link: Any, offset: int) -> None:
-        events.append(("ack", clock(), link.fid, offset))
+        now = clock()
+        events.append(("ack", now, link.fid, offset))
+        before = self.gate.committed
         orig_ack(self, link, offset)
+        if self.gate.committed > before:  # committed by this ACK (before the replies leave)
+            events.append(("commit", now, self.gate.committed))
 
     def receive(self: Any, data: bytes) -> bytes:
         start = clock()
@@ -86,16 +90,10 @@ def probe(trace_path: str, server_argv: list[str]) -> None:
             events.append(("receive", start, clock(), self.offset))
         return out
 
-    def commit(self: Any, offset: int) -> None:
-        if offset > self.committed:
-            events.append(("commit", clock(), offset))
-        orig_commit(self, offset)
-
-    leader.LeaderSide.propagate = propagate  # type: ignore[method-assign]
-    leader.LeaderSide.flush = flush  # type: ignore[method-assign]
+    leader_stream.LeaderStream.propagate = propagate  # type: ignore[method-assign]
+    leader_stream.LeaderStream.flush = flush  # type: ignore[method-assign]
     leader.LeaderSide.ack = ack  # type: ignore[method-assign]
     follower.FollowerSession.receive = receive  # type: ignore[method-assign]
-    gate.CommitGate.commit = commit  # type: ignore[method-assign]
 
     def dump() -> None:
         with open(trace_path, "w") as f:
