@@ -63,7 +63,11 @@ MODULES: tuple[str, ...] = (
 )
 """The hot path: RESP parsing and encoding, the keyspace, the command pipeline (and the
 collaborators it reaches on every command: the gate steps, the statistics, WATCH
-bookkeeping, blocked clients), the connection's ``data_received`` loop."""
+bookkeeping, blocked clients, the client, the command registry, MONITOR, the slowlog,
+tracking, the ACL check, CLIENT PAUSE, the loading flag), the connection's
+``data_received`` loop and its commit gate, and the string, list, hash, set and
+sorted-set commands (which call ``key_modified()``, not the ``Client`` method: see
+``commands/client.py``)."""
 GROUP = "respcache._mypyc"
 """mypyc's group name: the shared library is ``respcache/_mypyc__mypyc*.so``."""
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -35,7 +35,6 @@ class Client(WeakReferable):
     (``ServerClient``, ``ScriptClient``, ``MasterLinkClient``).
     """
 
-
     is_script: ClassVar[bool] = False
     """The client scripts' redis.call runs on (Redis's CLIENT_SCRIPT): a class attribute."""
 

@@ -9,7 +9,7 @@ BUSY...), or a :class:`~respcache.commands.admission.Hold` /
 The steps live here rather than on the engine so that the pipeline reads as a
 pipeline and each refusal as one small method; the order is Redis 7.0's
 (``server.c`` processCommand), in :meth:`Gates.in_order`. Compiled with mypyc
-(``respcache._compiled``): a plain GET or SET passes nine of these steps.
+(``respcache._compiled``); in the common state :meth:`Gates.quiet` stands for them all.
 """
 
 from __future__ import annotations
